@@ -1,3 +1,20 @@
-"""aekit: autoencoders on PyTorch with a scikit-learn interface."""
+"""aekit: autoencoders on PyTorch with a scikit-learn interface.
+
+Estimators
+----------
+Autoencoder
+    Deep or shallow autoencoder; ``transform`` encodes, ``inverse_transform``
+    decodes, ``score`` is the negative reconstruction error.
+
+Functions
+---------
+load
+    Load a model directory written by ``estimator.save(path)``.
+"""
 
 __version__ = "0.1.0"
+
+from ._base import Autoencoder  # noqa: E402
+from .persistence import load  # noqa: E402
+
+__all__ = ["Autoencoder", "load", "__version__"]

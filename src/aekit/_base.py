@@ -1,0 +1,452 @@
+"""The :class:`Autoencoder` estimator: scikit-learn interface over a PyTorch net.
+
+Subclasses (sparse, denoising, imputing) reuse everything here and change
+behaviour through four hooks: :meth:`Autoencoder._code_activation`,
+:meth:`Autoencoder._make_penalty`, :meth:`Autoencoder._make_corruption` and
+:meth:`Autoencoder._build_net`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._params import Param, validate_params
+from .losses import LOSSES
+from .metrics import squared_error_per_sample
+from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
+
+__all__ = ["Autoencoder"]
+
+logger = logging.getLogger(__name__)
+
+_INFERENCE_BATCH = 8192
+
+
+class Autoencoder(TransformerMixin, BaseEstimator):
+    """Deep (or shallow) autoencoder with a scikit-learn interface.
+
+    The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``
+    and a mirrored decoder maps back; the code layer is linear, as in
+    Hinton & Salakhutdinov (2006). ``transform`` encodes,
+    ``inverse_transform`` decodes, ``score`` is the negative reconstruction
+    error, so the estimator drops in wherever PCA does.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code.
+    hidden_layer_sizes : tuple of int, default=(256, 128)
+        Encoder hidden widths, outermost first; the decoder mirrors them.
+        ``()`` gives a shallow autoencoder.
+    activation : str, default="relu"
+        Hidden activation: "relu", "gelu", "sigmoid", "tanh", "elu", "silu"
+        or "leaky_relu".
+    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+        "auto" picks sigmoid for ``loss="bce"`` and identity for "mse".
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss; "bce" (binary cross-entropy) needs X in [0, 1].
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        "sgd" uses Nesterov momentum ``momentum``.
+    learning_rate : float, default=1e-3
+        Step size (the peak step size for ``lr_schedule="onecycle"``).
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (decoupled for "adamw").
+    momentum : float, default=0.9
+        SGD momentum.
+    lr_schedule : {"constant", "cosine", "onecycle", "plateau"}, default="constant"
+        Learning-rate schedule over ``max_epochs``.
+    batch_size : int, default=256
+        Minibatch size.
+    max_epochs : int, default=200
+        Epoch budget.
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out for early stopping; the best
+        weights on it are restored. 0 stops on the training loss instead.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Relative improvement of the monitored loss that counts.
+    architecture : {"mlp"}, default="mlp"
+        Network family.
+    image_shape : tuple of int, optional
+        (height, width[, channels]) of image inputs, for image architectures.
+    pretraining : {"none"}, default="none"
+        Greedy layer-wise pretraining before fine-tuning.
+    precision : {"float32", "bfloat16"}, default="float32"
+        "bfloat16" trains under mixed-precision autocast.
+    device : str, default="auto"
+        "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, shuffling and
+        noise; an int gives bit-identical results on CPU.
+    verbose : bool, default=False
+        Show a progress bar with epoch, loss and validation loss.
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The trained network, with ``encode`` and ``decode``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_scores_ : list of float
+        Validation loss per epoch (same objective as ``loss_curve_``; lower
+        is better); empty without validation.
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int
+        Epoch whose weights ``net_`` holds.
+    fit_time_ : float
+        Seconds spent in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((200, 10))
+    >>> ae = Autoencoder(n_components=3, hidden_layer_sizes=(16,), max_epochs=5,
+    ...                  random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (200, 3)
+    >>> ae.inverse_transform(ae.transform(X)).shape
+    (200, 10)
+    """
+
+    _param_specs = {
+        "n_components": Param("int", "size of the code", low=1),
+        "hidden_layer_sizes": Param("int_tuple", "encoder hidden widths, outermost first (decoder mirrors)"),
+        "activation": Param("str", "hidden activation", choices=tuple(ACTIVATIONS)),
+        "output_activation": Param("str", "output activation", choices=("auto", *OUTPUT_ACTIVATIONS)),
+        "loss": Param("str", "reconstruction loss", choices=tuple(LOSSES)),
+        "optimizer": Param("str", "optimiser", choices=tuple(OPTIMIZERS)),
+        "learning_rate": Param("float", "learning rate (peak rate for onecycle)", low=0, low_open=True),
+        "weight_decay": Param("float", "L2 weight decay", low=0),
+        "momentum": Param("float", "SGD momentum", low=0, high=1, high_open=True),
+        "lr_schedule": Param("str", "learning-rate schedule", choices=LR_SCHEDULES),
+        "batch_size": Param("int", "minibatch size", low=1),
+        "max_epochs": Param("int", "maximum number of epochs", low=1),
+        "validation_fraction": Param("float", "fraction held out for early stopping (0: none)", low=0, high=1,
+                                     high_open=True),
+        "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),
+        "tol": Param("float", "relative improvement that counts for early stopping", low=0),
+        "architecture": Param("str", "network family", choices=("mlp",)),
+        "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
+        "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none",)),
+        "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
+        "device": Param("str", "cpu, cuda, cuda:N or auto"),
+        "random_state": Param("int", "seed for exact reproducibility", low=0, none_ok=True),
+        "verbose": Param("bool", "progress bar"),
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        momentum=0.9,
+        lr_schedule="constant",
+        batch_size=256,
+        max_epochs=200,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        architecture="mlp",
+        image_shape=None,
+        pretraining="none",
+        precision="float32",
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.pretraining = pretraining
+        self.precision = precision
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ hooks
+    def _code_activation(self):
+        """Module applied to the code, or None for a linear code."""
+        return None
+
+    def _make_penalty(self):
+        """``penalty(code) -> scalar`` added to the loss, or None."""
+        return None
+
+    def _make_corruption(self):
+        """``corruption(x, generator) -> x_tilde`` applied to training batches, or None."""
+        return None
+
+    def _resolved_output_activation(self) -> str:
+        if self.output_activation == "auto":
+            return LOSSES[self.loss].output_activation
+        return self.output_activation
+
+    def _build_net(self, n_features: int) -> torch.nn.Module:
+        """A fresh, randomly initialised network for ``n_features`` inputs."""
+        return MLPAutoencoder(
+            n_features,
+            tuple(self.hidden_layer_sizes),
+            self.n_components,
+            activation=self.activation,
+            output_activation=self._resolved_output_activation(),
+            code_activation=self._code_activation(),
+        )
+
+    def _check_params(self) -> None:
+        """Validate parameters; subclasses extend with cross-parameter checks."""
+        validate_params(self)
+        if self.loss == "bce" and self._resolved_output_activation() != "sigmoid":
+            raise ValueError(
+                "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
+                f"got output_activation={self.output_activation!r}."
+            )
+
+    def _check_input_range(self, X: np.ndarray) -> None:
+        rng = LOSSES[self.loss].target_range
+        if rng is not None and X.size and (X.min() < rng[0] or X.max() > rng[1]):
+            raise ValueError(
+                f"loss={self.loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; X has values in "
+                f"[{X.min():g}, {X.max():g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+            )
+
+    # -------------------------------------------------------------------- fit
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; any real dtype, converted once to float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Autoencoder
+            The fitted estimator.
+        """
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        self._check_input_range(X)
+        return self._fit(X)
+
+    def _split_seeds(self):
+        rng = check_random_state(self.random_state)
+        return rng, [int(s) for s in rng.randint(0, 2**31 - 1, size=2)]
+
+    def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
+        """Train on validated float32 X; ``mask`` marks observed entries (1) if given."""
+        tic = time.perf_counter()
+        rng, (init_seed, train_seed) = self._split_seeds()
+        device = resolve_device(self.device)
+        n = X.shape[0]
+        n_val = int(round(self.validation_fraction * n))
+        if n_val >= n:
+            n_val = 0
+        perm = rng.permutation(n)
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            net = self._build_net(X.shape[1])
+        X_t = torch.from_numpy(X)
+        m_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))
+        progress = _Progress(self.max_epochs) if self.verbose else None
+        trainer = Trainer(
+            net,
+            loss=self.loss,
+            penalty=self._make_penalty(),
+            corruption=self._make_corruption(),
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            lr_schedule=self.lr_schedule,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            device=device,
+            precision=self.precision,
+            seed=train_seed,
+            callback=progress,
+        )
+        try:
+            trainer.fit(
+                X_t[train_idx] if n_val else X_t,
+                X_t[val_idx] if n_val else None,
+                mask=None if m_t is None else (m_t[train_idx] if n_val else m_t),
+                mask_val=None if (m_t is None or not n_val) else m_t[val_idx],
+            )
+        except TrainingDivergedError:
+            self._set_fitted(trainer, device, time.perf_counter() - tic)
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
+        self._set_fitted(trainer, device, time.perf_counter() - tic)
+        return self
+
+    def _set_fitted(self, trainer: Trainer, device: torch.device, seconds: float) -> None:
+        result = trainer.result
+        self.net_ = trainer.net.eval()
+        self.loss_curve_ = list(result.loss_curve)
+        self.validation_scores_ = list(result.validation_curve)
+        self.n_iter_ = int(result.n_iter)
+        self.best_epoch_ = int(result.best_epoch)
+        self.fit_time_ = float(seconds)
+        self.device_ = str(device)
+
+    # -------------------------------------------------------------- inference
+    @torch.inference_mode()
+    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
+        device = next(self.net_.parameters()).device
+        outs = []
+        for start in range(0, A.shape[0], _INFERENCE_BATCH):
+            chunk = torch.from_numpy(A[start:start + _INFERENCE_BATCH]).to(device, non_blocking=True)
+            outs.append(fn(chunk).float().cpu().numpy())
+        if not outs:
+            return np.empty((0, 0), dtype=np.float32)
+        return np.concatenate(outs, axis=0)
+
+    def transform(self, X):
+        """Encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components), float32
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self._apply(self.net_.encode, X)
+
+    def inverse_transform(self, Z):
+        """Decode codes Z.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        X_hat : ndarray of shape (n_samples, n_features), float32
+        """
+        check_is_fitted(self, "net_")
+        from sklearn.utils import check_array
+
+        Z = check_array(Z, dtype=np.float32, order="C")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"Z has {Z.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_components} features (n_components) as input."
+            )
+        return self._apply(self.net_.decode, Z)
+
+    def reconstruct(self, X):
+        """Reconstruct X through the code: ``decode(encode(X))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_hat : ndarray of shape (n_samples, n_features), float32
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self._apply(self.net_, X)
+
+    def predict(self, X):
+        """Alias of :meth:`reconstruct`, so the estimator works where predictors do."""
+        return self.reconstruct(X)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error: squared errors summed over features, averaged over samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Higher is better; 0 is a perfect reconstruction.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return -squared_error_per_sample(X, self._apply(self.net_, X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save to a model directory (safetensors weights + JSON); see :func:`aekit.load`."""
+        from .persistence import save
+
+        return save(self, path)
+
+
+class _Progress:
+    """tqdm progress bar as a :class:`~aekit.training.Trainer` callback."""
+
+    def __init__(self, total: int):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True)
+
+    def __call__(self, trainer, epoch, logs):
+        post = {"loss": f"{logs['loss']:.4g}"}
+        if logs["val_loss"] is not None:
+            post["val_loss"] = f"{logs['val_loss']:.4g}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.update(1)
+        return False
+
+    def close(self):
+        self.bar.close()

@@ -1,0 +1,97 @@
+"""Declarative parameter specifications shared by the estimators and the CLI.
+
+Each estimator class carries a table ``_param_specs`` mapping a constructor
+parameter to a :class:`Param`. ``fit`` validates its parameters against the
+table (clear ``ValueError``/``TypeError`` messages naming the parameter), and
+the command line turns the same table into flags, so the two never drift.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Param", "validate_params"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """Specification of one estimator parameter.
+
+    Parameters
+    ----------
+    kind : {"int", "float", "str", "bool", "int_tuple", "shape"}
+        Type of the value. ``"int_tuple"`` is a sequence of positive ints
+        (such as ``hidden_layer_sizes``); ``"shape"`` an image shape.
+    help : str
+        One-line description, reused by ``--help``.
+    choices : tuple of str, optional
+        Allowed values for ``kind="str"``.
+    low, high : float, optional
+        Bounds for numbers; ``low_open``/``high_open`` make them strict.
+    none_ok : bool
+        Whether ``None`` is allowed.
+    """
+
+    kind: str
+    help: str
+    choices: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    none_ok: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise ``TypeError``/``ValueError`` if ``value`` does not fit."""
+        if value is None:
+            if self.none_ok:
+                return
+            raise TypeError(f"{name} must not be None.")
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string; got {type(value).__name__}.")
+            if self.choices is not None and value not in self.choices:
+                allowed = "{" + ", ".join(repr(c) for c in self.choices) + "}"
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+            return
+        if self.kind == "bool":
+            if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+                raise TypeError(f"{name} must be True or False; got {value!r}.")
+            return
+        if self.kind in ("int_tuple", "shape"):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise TypeError(f"{name} must be a sequence of positive ints; got {value!r}.")
+            items = list(value)
+            if self.kind == "shape" and len(items) not in (2, 3):
+                raise ValueError(f"{name} must be (height, width) or (height, width, channels); got {value!r}.")
+            for v in items:
+                if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                    raise ValueError(f"{name} must contain positive ints only; got {value!r}.")
+            return
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int; got {value!r}.")
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number; got {value!r}.")
+        if value != value:  # NaN
+            raise ValueError(f"{name} must be a number; got nan.")
+        self._check_bounds(name, value)
+
+    def _check_bounds(self, name: str, value: float) -> None:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            op = ">" if self.low_open else ">="
+            raise ValueError(f"{name} must be {op} {self.low}; got {value!r}.")
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            op = "<" if self.high_open else "<="
+            raise ValueError(f"{name} must be {op} {self.high}; got {value!r}.")
+
+
+def validate_params(estimator) -> None:
+    """Check every parameter of ``estimator`` against its ``_param_specs``."""
+    specs = type(estimator)._param_specs
+    for name, value in estimator.get_params(deep=False).items():
+        spec = specs.get(name)
+        if spec is not None:
+            spec.check(name, value)

@@ -1,0 +1,137 @@
+"""PyTorch autoencoder modules.
+
+Small, pure ``nn.Module``s in the manner of ``torch.nn.Linear``: a
+constructor, ``forward``, and ``encode`` / ``decode``. No loss, no data and
+no printing here; training lives in :mod:`aekit.training`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "MLPAutoencoder", "TopK"]
+
+#: Hidden-layer activations by name.
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "silu": nn.SiLU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+#: Output activations by name: how decoder pre-activations become outputs.
+OUTPUT_ACTIVATIONS = {"identity": nn.Identity, "sigmoid": nn.Sigmoid}
+
+
+class TopK(nn.Module):
+    """Keep the ``k`` largest activations of each row and zero the rest.
+
+    The k-sparse code of Makhzani & Frey (2013). Gradients flow only through
+    the kept units.
+
+    Parameters
+    ----------
+    k : int
+        Number of units kept per sample.
+
+    Examples
+    --------
+    >>> TopK(1)(torch.tensor([[0.5, -2.0, 1.0]]))
+    tensor([[0., 0., 1.]])
+    """
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = int(k)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        # (batch, n_components)
+        values, indices = torch.topk(h, self.k, dim=-1)
+        return torch.zeros_like(h).scatter(-1, indices, values)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
+
+
+class MLPAutoencoder(nn.Module):
+    """Fully connected autoencoder with a mirrored decoder.
+
+    The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``
+    and the decoder maps back through the same sizes in reverse. The code
+    layer is linear (as in Hinton & Salakhutdinov, 2006) unless a
+    ``code_activation`` module is given.
+
+    Parameters
+    ----------
+    n_features : int
+        Input and output width.
+    hidden_layer_sizes : sequence of int
+        Encoder hidden widths, outermost first; ``()`` gives a shallow
+        autoencoder with a single code layer.
+    n_components : int
+        Code width.
+    activation : str
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    output_activation : {"identity", "sigmoid"}
+        Applied by :meth:`decode` to the decoder's pre-activations.
+    code_activation : nn.Module, optional
+        Applied to the code (e.g. ``nn.Sigmoid()`` or :class:`TopK`).
+
+    Examples
+    --------
+    >>> net = MLPAutoencoder(8, (4,), 2)
+    >>> net.encode(torch.zeros(3, 8)).shape
+    torch.Size([3, 2])
+    >>> net(torch.zeros(3, 8)).shape
+    torch.Size([3, 8])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes: Sequence[int] = (),
+        n_components: int = 2,
+        activation: str = "relu",
+        output_activation: str = "identity",
+        code_activation: nn.Module | None = None,
+    ):
+        super().__init__()
+        widths = [int(n_features), *map(int, hidden_layer_sizes), int(n_components)]
+        act = ACTIVATIONS[activation]
+        encoder: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            encoder.append(nn.Linear(a, b))
+            if i < len(widths) - 2:
+                encoder.append(act())
+        if code_activation is not None:
+            encoder.append(code_activation)
+        decoder: list[nn.Module] = []
+        rev = widths[::-1]
+        for i, (a, b) in enumerate(zip(rev[:-1], rev[1:])):
+            decoder.append(nn.Linear(a, b))
+            if i < len(rev) - 2:
+                decoder.append(act())
+        self.encoder = nn.Sequential(*encoder)
+        self.decoder = nn.Sequential(*decoder)
+        self.output = OUTPUT_ACTIVATIONS[output_activation]()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Map inputs (batch, n_features) to codes (batch, n_components)."""
+        return self.encoder(x)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder pre-activations (batch, n_features), before ``output``."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes (batch, n_components) to reconstructions (batch, n_features)."""
+        return self.output(self.decoder(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))

@@ -1,0 +1,192 @@
+"""Saving and loading fitted estimators without pickle.
+
+A model directory holds ``model.safetensors`` (the network's weights and
+any numeric fitted arrays) and ``config.json`` (the format version, the aekit
+version, the estimator class, its parameters and its fitted attributes).
+Loading builds the estimator from the JSON and the network from the
+parameters, then fills in the weights; nothing in either file can run code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from . import __version__
+from ._atomic import atomic_directory
+from ._base import Autoencoder
+
+__all__ = ["save", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+_FORMAT = "aekit-model"
+
+
+def _estimator_classes() -> dict[str, type]:
+    classes, todo = {}, [Autoencoder]
+    while todo:
+        cls = todo.pop()
+        classes[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return classes
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+def save(estimator, path) -> Path:
+    """Save a fitted estimator to the directory ``path`` (replaced atomically).
+
+    Parameters
+    ----------
+    estimator : Autoencoder
+        A fitted aekit estimator.
+    path : str or Path
+        Model directory to write.
+
+    Returns
+    -------
+    path : Path
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator, "net_")
+    params = {k: _jsonable(v) for k, v in estimator.get_params(deep=False).items()}
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None  # a RandomState object has no JSON form
+    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in estimator.net_.state_dict().items()}
+    fitted, object_arrays = {}, {}
+    for name, value in vars(estimator).items():
+        if not name.endswith("_") or name.startswith("_") or name == "net_":
+            continue
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            object_arrays[name] = value.tolist()
+        elif isinstance(value, np.ndarray):
+            tensors[f"fitted.{name}"] = torch.from_numpy(np.ascontiguousarray(value))
+        else:
+            fitted[name] = _jsonable(value)
+    config = {
+        "format": _FORMAT,
+        "format_version": FORMAT_VERSION,
+        "aekit_version": __version__,
+        "class": type(estimator).__name__,
+        "params": params,
+        "fitted": fitted,
+        "fitted_object_arrays": object_arrays,
+        "tensors": {k: list(v.shape) for k, v in tensors.items()},
+    }
+    text = json.dumps(config, indent=2, allow_nan=True)
+    path = Path(path)
+    with atomic_directory(path) as tmp:
+        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": _FORMAT})
+        (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _read_config(path: Path) -> dict:
+    file = path / CONFIG_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{path} is not an aekit model directory: {file} is missing.")
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file} is not valid JSON ({err}); expected an aekit model config.") from None
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(f"{file} is not an aekit model config (no 'format': '{_FORMAT}').")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{file} has format_version {version!r}; this aekit ({__version__}) reads up to "
+            f"{FORMAT_VERSION}. Upgrade aekit to load it."
+        )
+    for key in ("class", "params", "fitted", "tensors"):
+        if key not in config:
+            raise ValueError(f"{file} is missing the key {key!r}; expected an aekit model config.")
+    return config
+
+
+def load(path, device: str = "cpu"):
+    """Load an estimator saved by :func:`save` (or ``estimator.save``).
+
+    Parameters
+    ----------
+    path : str or Path
+        Model directory.
+    device : str, default="cpu"
+        Where to put the network.
+
+    Returns
+    -------
+    estimator : Autoencoder
+        The fitted estimator, ready for ``transform`` and friends.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory or one of its files is missing.
+    ValueError
+        If a file is truncated, foreign, from a newer aekit, or the weights
+        disagree with the parameters.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not an aekit model directory (no such directory).")
+    config = _read_config(path)
+    classes = _estimator_classes()
+    if config["class"] not in classes:
+        raise ValueError(f"{path / CONFIG_FILE} names an unknown estimator class {config['class']!r}.")
+    cls = classes[config["class"]]
+    try:
+        params = dict(config["params"])
+        for name, value in params.items():
+            if isinstance(value, list):
+                params[name] = tuple(value)
+        estimator = cls(**params)
+        estimator._check_params()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path / CONFIG_FILE} has invalid parameters: {err}") from None
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{path} is not a complete aekit model: {weights} is missing.")
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights} is not a readable safetensors file ({err}).") from None
+    expected = {k: list(v) for k, v in config["tensors"].items()}
+    actual = {k: list(v.shape) for k, v in tensors.items()}
+    if expected != actual:
+        raise ValueError(f"{weights} does not match {path / CONFIG_FILE}: the tensor names or shapes differ.")
+    for name, value in config["fitted"].items():
+        setattr(estimator, name, value)
+    for name, value in config.get("fitted_object_arrays", {}).items():
+        setattr(estimator, name, np.asarray(value, dtype=object))
+    for key, value in tensors.items():
+        if key.startswith("fitted."):
+            setattr(estimator, key[len("fitted."):], value.numpy())
+    n_features = config["fitted"].get("n_features_in_")
+    if not isinstance(n_features, int):
+        raise ValueError(f"{path / CONFIG_FILE} lacks n_features_in_; expected a fitted aekit model.")
+    net = estimator._build_net(n_features)
+    state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"{weights} does not fit the network described in {path / CONFIG_FILE}: {first}") from None
+    estimator.net_ = net.to(device).eval()
+    estimator.device_ = str(device)
+    return estimator
