@@ -1,0 +1,237 @@
+import doctest
+import math
+
+import numpy as np
+import pytest
+
+from aekit import metrics
+from aekit.metrics import (
+    code_statistics,
+    mean_squared_error,
+    psnr,
+    rmse_on_mask,
+    squared_error_per_sample,
+    ssim,
+)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(metrics)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+# ------------------------------------------------------------ squared errors
+
+
+def test_squared_error_per_sample_known_value():
+    assert squared_error_per_sample([[0, 0], [1, 1]], np.zeros((2, 2))) == 1.0
+
+
+def test_squared_error_per_sample_sums_features_averages_samples():
+    X = np.zeros((4, 10))
+    X_hat = np.full((4, 10), 0.5)
+    # 10 features * 0.25 each, the same for every sample
+    assert squared_error_per_sample(X, X_hat) == pytest.approx(2.5)
+    assert mean_squared_error(X, X_hat) == pytest.approx(0.25)
+
+
+def test_squared_error_per_sample_image_shaped_equals_flat():
+    rng = np.random.default_rng(0)
+    X, X_hat = rng.random((2, 5, 4, 4))
+    flat = squared_error_per_sample(X.reshape(5, -1), X_hat.reshape(5, -1))
+    assert squared_error_per_sample(X, X_hat) == pytest.approx(flat)
+
+
+def test_single_sample_as_1d():
+    assert squared_error_per_sample([1.0, 2.0], [0.0, 0.0]) == 5.0
+    assert mean_squared_error([1.0, 2.0], [0.0, 0.0]) == 2.5
+
+
+def test_mean_squared_error_known_value():
+    assert mean_squared_error([[0, 0], [1, 1]], [[0, 0], [0, 0]]) == 0.5
+
+
+def test_results_are_python_floats():
+    value = squared_error_per_sample(np.ones((2, 2), np.float32), np.zeros((2, 2)))
+    assert type(value) is float
+    assert type(mean_squared_error([[1.0]], [[0.0]])) is float
+
+
+@pytest.mark.parametrize("func", [squared_error_per_sample, mean_squared_error])
+def test_shape_mismatch_names_both_shapes(func):
+    with pytest.raises(ValueError, match=r"X.shape=\(2, 3\).*X_hat.shape=\(3, 2\)"):
+        func(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("func", [squared_error_per_sample, mean_squared_error])
+def test_empty_input_rejected(func):
+    with pytest.raises(ValueError, match="at least one sample"):
+        func(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_scalar_input_rejected():
+    with pytest.raises(ValueError, match="scalars"):
+        mean_squared_error(1.0, 2.0)
+
+
+# ------------------------------------------------------------ psnr
+
+
+def test_psnr_of_known_mse():
+    clean = np.zeros((3, 100))
+    estimate = np.full((3, 100), 0.1)  # mse 0.01 per image
+    assert psnr(clean, estimate) == pytest.approx(20.0)
+
+
+def test_psnr_data_range_scales():
+    clean = np.zeros((1, 4))
+    estimate = np.full((1, 4), 25.5)  # mse 650.25 with range 255
+    assert psnr(clean, estimate, data_range=255.0) == pytest.approx(20.0)
+
+
+def test_psnr_is_mean_of_per_image_values():
+    clean = np.zeros((2, 4))
+    estimate = np.stack([np.full(4, 0.1), np.full(4, 0.01)])  # 20 dB and 40 dB
+    assert psnr(clean, estimate) == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize("shape", [(2, 16), (2, 4, 4), (2, 4, 4, 3)])
+def test_psnr_accepts_flat_and_image_shapes(shape):
+    clean = np.zeros(shape)
+    assert psnr(clean, clean + 0.1) == pytest.approx(20.0)
+
+
+def test_psnr_identical_is_inf():
+    X = np.random.default_rng(0).random((3, 8))
+    assert psnr(X, X) == math.inf
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.nan, math.inf, "1", True])
+def test_psnr_rejects_bad_data_range(bad):
+    with pytest.raises(ValueError, match="data_range must be"):
+        psnr(np.zeros((1, 4)), np.ones((1, 4)), data_range=bad)
+
+
+def test_psnr_shape_mismatch():
+    with pytest.raises(ValueError, match=r"clean.shape=\(1, 4\).*estimate.shape"):
+        psnr(np.zeros((1, 4)), np.zeros((1, 5)))
+
+
+# ------------------------------------------------------------ ssim
+
+
+@pytest.mark.parametrize("image_shape", [(8, 8), (5, 6), (3, 3), (16, 16, 3)])
+def test_ssim_identical_is_one(image_shape):
+    rng = np.random.default_rng(0)
+    X = rng.random((3, math.prod(image_shape)))
+    assert ssim(X, X, image_shape) == pytest.approx(1.0)
+
+
+def test_ssim_drops_with_noise_and_accepts_image_shaped_input():
+    rng = np.random.default_rng(0)
+    X = rng.random((4, 8, 8))
+    noisy = X + rng.normal(0, 0.3, X.shape)
+    value = ssim(X, noisy, (8, 8))
+    assert value < 0.9
+    assert value == pytest.approx(ssim(X.reshape(4, -1), noisy.reshape(4, -1), (8, 8)))
+
+
+def test_ssim_single_flat_image():
+    x = np.linspace(0, 1, 64)
+    assert ssim(x, x, (8, 8)) == pytest.approx(1.0)
+
+
+def test_ssim_wrong_feature_count():
+    with pytest.raises(ValueError, match="needs 64 values per image"):
+        ssim(np.zeros((2, 63)), np.zeros((2, 63)), (8, 8))
+
+
+def test_ssim_too_small_images():
+    with pytest.raises(ValueError, match="at least 3x3"):
+        ssim(np.zeros((2, 4)), np.zeros((2, 4)), (2, 2))
+
+
+@pytest.mark.parametrize("bad", [(8,), (8, 8, 3, 1), (0, 8)])
+def test_ssim_bad_image_shape(bad):
+    with pytest.raises(ValueError, match="image_shape must be"):
+        ssim(np.zeros((1, 64)), np.zeros((1, 64)), bad)
+
+
+def test_ssim_image_shape_not_a_tuple():
+    with pytest.raises(TypeError, match="image_shape must be"):
+        ssim(np.zeros((1, 64)), np.zeros((1, 64)), 64)
+
+
+def test_ssim_bad_data_range():
+    with pytest.raises(ValueError, match="data_range must be"):
+        ssim(np.zeros((1, 64)), np.zeros((1, 64)), (8, 8), data_range=0)
+
+
+# ------------------------------------------------------------ rmse_on_mask
+
+
+def test_rmse_on_mask_counts_only_masked_entries():
+    X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    X_hat = X.copy()
+    X_hat[0, 1] += 3.0
+    X_hat[1, 2] -= 4.0
+    X_hat[1, 0] += 100.0  # not masked, must not count
+    mask = np.array([[False, True, False], [False, False, True]])
+    assert rmse_on_mask(X, X_hat, mask) == pytest.approx(math.sqrt((9 + 16) / 2))
+
+
+def test_rmse_on_mask_empty_mask():
+    with pytest.raises(ValueError, match="selects no entry"):
+        rmse_on_mask(np.zeros((2, 2)), np.ones((2, 2)), np.zeros((2, 2), bool))
+
+
+def test_rmse_on_mask_non_boolean_mask():
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        rmse_on_mask(np.zeros((2, 2)), np.ones((2, 2)), np.ones((2, 2)))
+
+
+def test_rmse_on_mask_shape_mismatch():
+    with pytest.raises(ValueError, match=r"mask.shape=\(2, 3\)"):
+        rmse_on_mask(np.zeros((3, 2)), np.ones((3, 2)), np.ones((2, 3), bool))
+
+
+# ------------------------------------------------------------ code_statistics
+
+
+def test_code_statistics_hand_built():
+    H = np.array(
+        [
+            [0.0, 1.0, 0.0, -2.0],
+            [0.0, 0.5, 1e-9, 0.0],
+        ]
+    )
+    stats = code_statistics(H)
+    assert stats == {
+        # sample 0: 2 of 4 active, sample 1: 1 of 4 (1e-9 is below threshold)
+        "active_fraction": pytest.approx((0.5 + 0.25) / 2),
+        "dead_units": 2,
+        "dead_fraction": 0.5,
+        "mean_abs": pytest.approx((1 + 2 + 0.5 + 1e-9) / 8),
+        "mean_activation": pytest.approx((1 - 2 + 0.5 + 1e-9) / 8),
+    }
+    assert type(stats["dead_units"]) is int
+    assert all(type(stats[k]) is float for k in stats if k != "dead_units")
+
+
+def test_code_statistics_threshold_changes_activity():
+    H = np.array([[0.05, 0.2], [0.05, 0.0]])
+    assert code_statistics(H, threshold=0.1)["dead_units"] == 1
+    assert code_statistics(H, threshold=0.0)["dead_units"] == 0
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4), (0, 3)])
+def test_code_statistics_rejects_non_2d(shape):
+    with pytest.raises(ValueError, match="H must be a non-empty 2-D array"):
+        code_statistics(np.zeros(shape))
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, "0"])
+def test_code_statistics_bad_threshold(bad):
+    with pytest.raises(ValueError, match="threshold must be"):
+        code_statistics(np.zeros((2, 2)), threshold=bad)
