@@ -121,6 +121,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     (200, 10)
     """
 
+    _cli_name = "autoencoder"
+
     _param_specs = {
         "n_components": Param("int", "size of the code", low=1),
         "hidden_layer_sizes": Param("int_tuple", "encoder hidden widths, outermost first (decoder mirrors)"),

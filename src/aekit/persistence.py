@@ -48,7 +48,7 @@ def _jsonable(value):
     return value
 
 
-def save(estimator, path) -> Path:
+def save(estimator, path, extras=None) -> Path:
     """Save a fitted estimator to the directory ``path`` (replaced atomically).
 
     Parameters
@@ -57,6 +57,10 @@ def save(estimator, path) -> Path:
         A fitted aekit estimator.
     path : str or Path
         Model directory to write.
+    extras : callable, optional
+        ``extras(directory)`` writes further files (metrics, figures) into
+        the new directory before it is swapped in, so that the directory
+        appears complete or not at all.
 
     Returns
     -------
@@ -94,6 +98,8 @@ def save(estimator, path) -> Path:
     with atomic_directory(path) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": _FORMAT})
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+        if extras is not None:
+            extras(tmp)
     return path
 
 

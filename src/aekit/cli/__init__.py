@@ -1,0 +1,65 @@
+"""The ``aekit`` command line.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``,
+which adds its parser and sets ``func`` to a function ``run(args) -> int``.
+Errors in user input become a one-line message and exit code 2; nothing is
+written on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .. import __version__
+
+__all__ = ["main", "COMMAND_MODULES"]
+
+#: Modules (relative to this package) that register sub-commands, in --help order.
+COMMAND_MODULES = ["_train", "_compare"]
+
+#: Exceptions that mean "the user asked for something wrong", reported in one line.
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, all sub-commands registered."""
+    parser = argparse.ArgumentParser(
+        prog="aekit",
+        description="Autoencoders (deep, sparse, denoising) on PyTorch: train, evaluate, compare with PCA.",
+    )
+    parser.add_argument("--version", action="version", version=f"aekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def _setup_logging(args) -> None:
+    level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("aekit")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"aekit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"aekit {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,132 @@
+"""Flags shared by sub-commands: estimator parameters, data sources and outputs.
+
+Estimator flags are generated from each estimator's ``_param_specs`` table,
+one flag per constructor parameter with the same name (``--n-components``,
+``--hidden-layer-sizes 1000 500 250``), so the CLI mirrors the Python API.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .._base import Autoencoder
+
+__all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
+           "check_output", "add_common_arguments"]
+
+
+def models() -> dict[str, type]:
+    """Estimator classes selectable with ``--model``, by their ``_cli_name``."""
+    import aekit  # noqa: F401  (imports every estimator so subclasses register)
+
+    found, todo = {}, [Autoencoder]
+    while todo:
+        cls = todo.pop()
+        name = cls.__dict__.get("_cli_name")
+        if name:
+            found[name] = cls
+        todo.extend(cls.__subclasses__())
+    return dict(sorted(found.items()))
+
+
+def _flag_type(kind):
+    return {"int": int, "float": float, "str": str, "int_tuple": int, "shape": int}[kind]
+
+
+def _random_state(text: str):
+    return None if text.lower() == "none" else int(text)
+
+
+def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> None:
+    """Add one flag per estimator parameter of ``classes`` (default: every model).
+
+    Flags default to ``argparse.SUPPRESS``, so only flags the user gave reach
+    the estimator; the rest keep the estimator's own defaults.
+    """
+    classes = list(models().values()) if classes is None else list(classes)
+    group = parser.add_argument_group("estimator parameters (same names as the Python API)")
+    seen = set()
+    for cls in classes:
+        defaults = cls().get_params(deep=False)
+        for name, spec in cls._param_specs.items():
+            if name in seen or name == "verbose":
+                continue
+            seen.add(name)
+            flag = "--" + name.replace("_", "-")
+            owner = "" if cls is Autoencoder or name in Autoencoder._param_specs else f" [{cls._cli_name}]"
+            help_text = f"{spec.help}{owner} (default: {defaults[name]!r})"
+            kwargs = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
+            if spec.kind == "bool":
+                parser_kwargs = {"action": argparse.BooleanOptionalAction}
+            elif spec.kind in ("int_tuple", "shape"):
+                parser_kwargs = {"type": int, "nargs": "*", "metavar": "N"}
+            elif name == "random_state":
+                parser_kwargs = {"type": _random_state, "metavar": "SEED"}
+            elif spec.choices:
+                parser_kwargs = {"type": str, "choices": spec.choices}
+            else:
+                parser_kwargs = {"type": _flag_type(spec.kind), "metavar": spec.kind.upper()}
+            group.add_argument(flag, **kwargs, **parser_kwargs)
+
+
+def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", **overrides):
+    """Build the estimator named ``model`` from the estimator flags present in ``args``."""
+    table = models()
+    if model not in table:
+        allowed = "{" + ", ".join(repr(k) for k in table) + "}"
+        raise ValueError(f"model must be one of {allowed}; got {model!r}.")
+    cls = table[model]
+    params = cls().get_params(deep=False)
+    all_specs = {name for c in table.values() for name in c._param_specs}
+    chosen = {}
+    for name in all_specs:
+        if name in vars(args):
+            if name not in params:
+                owners = sorted(k for k, c in table.items() if name in c._param_specs)
+                raise ValueError(f"--{name.replace('_', '-')} applies to --model {' or '.join(owners)}, not {model}.")
+            value = getattr(args, name)
+            chosen[name] = tuple(value) if isinstance(value, list) else value
+    chosen.update(overrides)
+    estimator = cls(**chosen)
+    estimator._check_params()
+    return estimator
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:
+    """DATA (a file or folder) or ``--dataset NAME``, plus ``--data-dir``."""
+    from ..datasets import DATASETS
+
+    if positional:
+        parser.add_argument("data", nargs="?", metavar="DATA",
+                            help="data file (.npy, .npz, .csv) or folder of images")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), help="a named dataset instead of DATA")
+    parser.add_argument("--data-dir", type=Path, help="where to look for the dataset's files first")
+
+
+def load_source(args):
+    """The :class:`aekit.datasets.Dataset` named by DATA or ``--dataset``."""
+    from ..datasets import load_data, load_dataset
+
+    data = getattr(args, "data", None)
+    if args.dataset and data:
+        raise ValueError("give either DATA or --dataset, not both.")
+    if args.dataset:
+        return load_dataset(args.dataset, data_dir=args.data_dir)
+    if not data:
+        raise ValueError("no data: give a DATA file or --dataset NAME.")
+    return load_data(data)
+
+
+def check_output(path: Path, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
+    return path
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--overwrite``."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")

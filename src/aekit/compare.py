@@ -1,0 +1,132 @@
+"""Autoencoder versus PCA on the same split: the comparison of Hinton & Salakhutdinov (2006).
+
+:func:`compare_with_pca` fits both with the same ``n_components`` and
+reports test error as the average squared error per sample (squared errors
+summed over features, averaged over samples). :func:`write_comparison`
+turns the result into a table (Markdown and JSON) and the seed figure:
+random test images, their autoencoder reconstructions, their PCA
+reconstructions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from . import __version__
+from ._atomic import write_json, write_text
+from .metrics import squared_error_per_sample
+from .plotting import image_rows, loss_curve
+
+__all__ = ["compare_with_pca", "write_comparison", "format_table"]
+
+logger = logging.getLogger(__name__)
+
+
+def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
+    """Fit PCA and ``estimator`` with the same ``n_components`` and compare them.
+
+    Parameters
+    ----------
+    estimator : Autoencoder
+        An unfitted aekit estimator (fitted in place).
+    X_train : ndarray of shape (n_train, n_features)
+    X_test : ndarray of shape (n_test, n_features)
+    random_state : int
+        Seed for PCA's randomised solver.
+
+    Returns
+    -------
+    result : dict
+        ``rows``: per method, ``train_error``, ``test_error`` and
+        ``fit_seconds``; ``ratio``: autoencoder / PCA test error;
+        ``reconstructions``: test reconstructions by method.
+    """
+    k = estimator.n_components
+    if k > min(X_train.shape):
+        raise ValueError(
+            f"n_components={k} is larger than PCA allows for X_train of shape {X_train.shape}."
+        )
+    rows, recon = {}, {}
+    tic = time.perf_counter()
+    pca = PCA(n_components=k, random_state=random_state).fit(X_train)
+    pca_seconds = time.perf_counter() - tic
+    recon["PCA"] = pca.inverse_transform(pca.transform(X_test)).astype(np.float32)
+    rows["PCA"] = {
+        "train_error": squared_error_per_sample(X_train, pca.inverse_transform(pca.transform(X_train))),
+        "test_error": squared_error_per_sample(X_test, recon["PCA"]),
+        "fit_seconds": pca_seconds,
+    }
+    logger.info("PCA-%d: test error %.4g (%.2f s)", k, rows["PCA"]["test_error"], pca_seconds)
+    estimator.fit(X_train)
+    recon["autoencoder"] = estimator.reconstruct(X_test)
+    rows["autoencoder"] = {
+        "train_error": -estimator.score(X_train),
+        "test_error": squared_error_per_sample(X_test, recon["autoencoder"]),
+        "fit_seconds": estimator.fit_time_,
+        "epochs": estimator.n_iter_,
+    }
+    logger.info("autoencoder: test error %.4g (%.1f s, %d epochs)", rows["autoencoder"]["test_error"],
+                estimator.fit_time_, estimator.n_iter_)
+    return {
+        "n_components": k,
+        "n_train": int(X_train.shape[0]),
+        "rows": rows,
+        "ratio": rows["autoencoder"]["test_error"] / rows["PCA"]["test_error"],
+        "reconstructions": recon,
+    }
+
+
+def format_table(result: dict, title: str = "") -> str:
+    """Markdown table of a :func:`compare_with_pca` result."""
+    k = result["n_components"]
+    lines = [f"### {title}" if title else "", "",
+             f"| method ({k}-D code) | test error per sample | train error per sample | fit time (s) |",
+             "|---|---:|---:|---:|"]
+    for name, row in result["rows"].items():
+        lines.append(f"| {name} | {row['test_error']:.4f} | {row['train_error']:.4f} | {row['fit_seconds']:.1f} |")
+    lines += ["", f"autoencoder / PCA test error: **{result['ratio']:.3f}**", ""]
+    return "\n".join(lines).lstrip("\n")
+
+
+def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, dataset_description: str = "",
+                     n_show: int = 10, seed: int = 0) -> dict:
+    """Write ``results.json``, ``results.md``, ``figure.png`` and ``loss_curve.png`` into ``out_dir``.
+
+    Returns the paths written, by kind. The figure is skipped for data
+    without an image shape.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    if image_shape is not None:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(X_test.shape[0], size=min(n_show, X_test.shape[0]), replace=False))
+        rows = [("test images", X_test[pick])]
+        for name, rec in result["reconstructions"].items():
+            err = result["rows"][name]["test_error"]
+            rows.append((f"{name} ({err:.3g})", rec[pick]))
+        # autoencoder before PCA, as in the paper's figure
+        rows = [rows[0], *sorted(rows[1:], key=lambda r: not r[0].startswith("autoencoder"))]
+        paths["figure"] = image_rows(rows, image_shape, path=out_dir / "figure.png", n_images=len(pick),
+                                     title=f"{result['n_components']}-D codes: test images, autoencoder, PCA")
+    paths["loss_curve"] = loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
+                                     path=out_dir / "loss_curve.png")
+    summary = {
+        "aekit_version": __version__,
+        "dataset": dataset_description,
+        "n_train": result["n_train"],
+        "n_test": int(X_test.shape[0]),
+        "n_components": result["n_components"],
+        "ratio": result["ratio"],
+        "rows": result["rows"],
+        "params": {k: (list(v) if isinstance(v, tuple) else v)
+                   for k, v in estimator.get_params(deep=False).items()},
+    }
+    paths["json"] = write_json(out_dir / "results.json", summary)
+    paths["markdown"] = write_text(out_dir / "results.md", format_table(result, dataset_description))
+    return paths
