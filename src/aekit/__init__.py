@@ -5,6 +5,11 @@ Estimators
 Autoencoder
     Deep or shallow autoencoder; ``transform`` encodes, ``inverse_transform``
     decodes, ``score`` is the negative reconstruction error.
+DenoisingAutoencoder
+    Trained to undo a corruption (gaussian, masking, salt and pepper);
+    ``denoise`` cleans inputs.
+AutoencoderImputer
+    scikit-learn imputer: learns from data with NaNs and fills them.
 
 Functions
 ---------
@@ -15,6 +20,8 @@ load
 __version__ = "0.1.0"
 
 from ._base import Autoencoder  # noqa: E402
+from .denoising import DenoisingAutoencoder  # noqa: E402
+from .impute import AutoencoderImputer  # noqa: E402
 from .persistence import load  # noqa: E402
 
-__all__ = ["Autoencoder", "load", "__version__"]
+__all__ = ["Autoencoder", "DenoisingAutoencoder", "AutoencoderImputer", "load", "__version__"]
