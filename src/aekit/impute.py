@@ -12,16 +12,40 @@ aekit autoencoder (for instance a denoising one trained with masking noise).
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._params import Param
+from ._base import Autoencoder
+from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
 
 __all__ = ["AutoencoderImputer", "impute_with"]
 
 #: How features are put on a common scale before training; missing entries become 0 afterwards.
 SCALINGS = ("standard", "minmax", "none")
+
+
+def pattern_corruption(observed: np.ndarray, level: float):
+    """``c(x, generator)`` hiding, in a fraction ``level`` of the rows, the entries missing in other rows.
+
+    Each corrupted row of the batch is multiplied by the observation mask
+    of a random row of ``observed`` (n_samples, n_features), so the network
+    practises on holes shaped like the real ones (scattered pixels, blocks,
+    whole features) without being told their shape.
+    """
+    masks = torch.from_numpy(np.ascontiguousarray(observed, dtype=np.float32))
+
+    def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        nonlocal masks
+        if masks.device != x.device:
+            masks = masks.to(x.device)
+        rows = torch.randint(0, masks.shape[0], (x.shape[0],), generator=generator, device=x.device)
+        hit = torch.rand((x.shape[0], 1), generator=generator, device=x.device) < level
+        return torch.where(hit, x * masks[rows].to(x.dtype), x)
+
+    return corrupt
 
 
 def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int) -> np.ndarray:
@@ -87,9 +111,13 @@ class AutoencoderImputer(DenoisingAutoencoder):
     returns X with its NaNs replaced and every observed entry unchanged
     (same dtype). Features are scaled internally (``scaling``), missing
     entries are zeroed at the network's input and left out of the loss, and
-    the masking corruption hides a further ``corruption_level`` of the
-    observed entries in each batch, which is what teaches the network to
-    predict an entry from the others.
+    the corruption hides some observed entries in each batch, which is what
+    teaches the network to predict an entry from the others: "masking" hides
+    a random ``corruption_level`` of them, "pattern" (the better choice for
+    structured holes such as image blocks) hides, in a fraction
+    ``corruption_level`` of the samples, the entries missing in another
+    random training sample, so holes seen in training are shaped like the
+    real ones (with complete training data it hides nothing).
 
     Takes every parameter of :class:`~aekit.DenoisingAutoencoder` (with
     ``corruption="masking"``, ``corruption_level=0.25`` as defaults) plus
@@ -130,6 +158,8 @@ class AutoencoderImputer(DenoisingAutoencoder):
 
     _param_specs = {
         **DenoisingAutoencoder._param_specs,
+        "corruption": Param("str", "input corruption during training (pattern: other samples' missingness)",
+                            choices=(*CORRUPTIONS, "pattern")),
         "scaling": Param("str", "per-feature scaling before training", choices=SCALINGS),
         "max_iter": Param("int", "refinement passes at transform time", low=0),
     }
@@ -196,7 +226,12 @@ class AutoencoderImputer(DenoisingAutoencoder):
         self.max_iter = max_iter
 
     def _check_params(self) -> None:
-        super()._check_params()
+        Autoencoder._check_params(self)
+        if self.corruption == "pattern":
+            if not 0.0 <= self.corruption_level <= 1.0:
+                raise ValueError(f"corruption_level for 'pattern' must be in [0, 1]; got {self.corruption_level!r}.")
+        else:
+            make_corruption(self.corruption, self.corruption_level)
         if self.loss == "bce" and self.scaling == "standard":
             raise ValueError(
                 "loss='bce' needs values in [0, 1]: use scaling='minmax' (or 'none' for data already "
@@ -250,7 +285,17 @@ class AutoencoderImputer(DenoisingAutoencoder):
         self.center_, self.scale_ = center, scale
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
         self._check_input_range(Xs[~missing])
-        return self._fit(Xs, (~missing).astype(np.float32))
+        observed = (~missing).astype(np.float32)
+        self._observed = observed  # for the "pattern" corruption, during fit only
+        try:
+            return self._fit(Xs, observed)
+        finally:
+            del self._observed
+
+    def _make_corruption(self):
+        if self.corruption == "pattern":
+            return pattern_corruption(self._observed, self.corruption_level)
+        return super()._make_corruption()
 
     def _impute(self, X: np.ndarray, max_iter: int) -> np.ndarray:
         check_is_fitted(self, "net_")
