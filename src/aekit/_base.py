@@ -18,9 +18,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._params import Param, validate_params
+from .distributed import is_main_process
 from .losses import LOSSES
 from .metrics import squared_error_per_sample
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable, release_pages
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
 
 __all__ = ["Autoencoder"]
@@ -236,25 +238,49 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 f"got output_activation={self.output_activation!r}."
             )
 
-    def _check_input_range(self, X: np.ndarray) -> None:
+    def _check_input_range(self, X) -> None:
         rng = LOSSES[self.loss].target_range
-        if rng is not None and X.size and (X.min() < rng[0] or X.max() > rng[1]):
+        if rng is None or isinstance(X, Batches):
+            return
+        if isinstance(X, ArraySource):  # one streamed pass over the file
+            lo = hi = None
+            for xb, _ in X.chunks(65536):
+                if xb.size:
+                    lo = xb.min() if lo is None else min(lo, xb.min())
+                    hi = xb.max() if hi is None else max(hi, xb.max())
+            X.release()
+        else:
+            lo, hi = (X.min(), X.max()) if X.size else (None, None)
+        if lo is not None and (lo < rng[0] or hi > rng[1]):
             raise ValueError(
                 f"loss={self.loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; X has values in "
-                f"[{X.min():g}, {X.max():g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+                f"[{lo:g}, {hi:g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
             )
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
+    def _validate_source(self, X) -> BatchSource:
+        """Check a streamed input on its first rows (reading it all would defeat streaming)."""
+        source = as_source(X)
+        if isinstance(source, ArraySource):
+            head = np.asarray(source.X[:2] if source.indices is None else source.X[source.indices[:2]])
+        else:
+            head = np.asarray(next(iter(source)), dtype=np.float32)
+        self._validate_X(head, reset=True)
+        return source
+
     def fit(self, X, y=None):
         """Train the autoencoder on X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; any real dtype, converted once to float32.
+        X : array-like of shape (n_samples, n_features), memmap or iterable of batches
+            Training data; any real dtype, converted to float32. A
+            memory-mapped array (``np.load(path, mmap_mode="r")``), a
+            ``DataLoader`` or :class:`aekit.streaming.Batches` is streamed
+            batch by batch instead of loaded (see :mod:`aekit.streaming`).
         y : None
             Ignored.
 
@@ -264,6 +290,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        if is_streamable(X):
+            source = self._validate_source(X)
+            self._check_input_range(source)
+            return self._fit(source)
         X = self._validate_X(X, reset=True)
         self._check_input_range(X)
         return self._fit(X)
@@ -272,23 +302,30 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         return rng, [int(s) for s in rng.randint(0, 2**31 - 1, size=2)]
 
-    def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
-        """Train on validated float32 X; ``mask`` marks observed entries (1) if given."""
+    def _fit(self, X, mask: np.ndarray | None = None):
+        """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given."""
         tic = time.perf_counter()
         rng, (init_seed, train_seed) = self._split_seeds()
         device = resolve_device(self.device)
-        n = X.shape[0]
-        n_val = int(round(self.validation_fraction * n))
-        if n_val >= n:
-            n_val = 0
-        perm = rng.permutation(n)
-        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        if isinstance(X, Batches):  # no random access: validation only if the source brings it
+            train_data, val_data, n_features = X, X.validation, X.n_features
+        else:
+            # rows are selected by index, not copied: a memmap stays on disk, an array in place
+            source = X if isinstance(X, ArraySource) else ArraySource(
+                X, None if mask is None else np.ascontiguousarray(mask, dtype=np.float32))
+            n, n_features = source.n_samples, source.n_features
+            n_val = int(round(self.validation_fraction * n))
+            if n_val >= n:
+                n_val = 0
+            perm = rng.permutation(n)
+            val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            train_data = source.subset(train_idx) if n_val else source
+            val_data = source.subset(val_idx) if n_val else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            net = self._build_net(X.shape[1])
-        X_t = torch.from_numpy(X)
-        m_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))
-        progress = _Progress(self.max_epochs) if self.verbose else None
+            net = self._build_net(n_features)
+        # only rank 0 shows progress under torchrun
+        progress = _Progress(self.max_epochs) if self.verbose and is_main_process() else None
         trainer = Trainer(
             net,
             loss=self.loss,
@@ -309,12 +346,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             callback=progress,
         )
         try:
-            trainer.fit(
-                X_t[train_idx] if n_val else X_t,
-                X_t[val_idx] if n_val else None,
-                mask=None if m_t is None else (m_t[train_idx] if n_val else m_t),
-                mask_val=None if (m_t is None or not n_val) else m_t[val_idx],
-            )
+            trainer.fit(train_data, val_data)
         except TrainingDivergedError:
             self._set_fitted(trainer, device, time.perf_counter() - tic)
             raise
@@ -340,8 +372,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         device = next(self.net_.parameters()).device
         outs = []
         for start in range(0, A.shape[0], _INFERENCE_BATCH):
-            chunk = torch.from_numpy(A[start:start + _INFERENCE_BATCH]).to(device, non_blocking=True)
-            outs.append(fn(chunk).float().cpu().numpy())
+            chunk = A[start:start + _INFERENCE_BATCH]
+            if not chunk.flags.writeable:  # a read-only memmap; torch wants writable memory
+                chunk = chunk.copy()
+            chunk = torch.from_numpy(chunk)
+            if device.type == "cuda":
+                chunk = chunk.pin_memory()
+            outs.append(fn(chunk.to(device, non_blocking=True)).float().cpu().numpy())
+            release_pages(A)
         if not outs:
             return np.empty((0, 0), dtype=np.float32)
         return np.concatenate(outs, axis=0)
