@@ -331,6 +331,7 @@ class Trainer:
     def _run(self, train, val) -> None:
         per_step = self.lr_schedule in ("cosine", "onecycle")
         share = self._share()
+        self.result.stopped_early = False
         while self.epoch < self.max_epochs:
             tic = time.perf_counter()
             epoch_state = self._snapshot()
