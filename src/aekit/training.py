@@ -29,7 +29,7 @@ from . import distributed as dist_util
 from ._feed import Feed, make_feed
 from .losses import LOSSES
 
-__all__ = ["OPTIMIZERS", "LR_SCHEDULES", "Trainer", "TrainResult", "TrainingDivergedError", "resolve_device"]
+__all__ = ["OPTIMIZERS", "LR_SCHEDULES", "WarmupPlateau", "Trainer", "TrainResult", "TrainingDivergedError", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,56 @@ OPTIMIZERS = {
     ),
 }
 
-#: Learning-rate schedules; "cosine" and "onecycle" step every batch, "plateau" every epoch.
-LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
+#: Learning-rate schedules; "cosine" and "onecycle" step every batch, "plateau" every epoch;
+#: "warmup_plateau" rises linearly over the first :data:`WARMUP_STEPS` steps (at most one epoch),
+#: then behaves as "plateau".
+LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau", "warmup_plateau")
+
+#: Length of the linear learning-rate warm-up of "warmup_plateau", in optimiser steps.
+WARMUP_STEPS = 200
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+
+
+class WarmupPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
+    """Linear warm-up over ``warmup_steps`` batches, then :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`.
+
+    Adam with a high step size from the first batch wrecks a deep ReLU net
+    before its second-moment estimates settle; a short ramp lets the
+    learning rate be high afterwards. :meth:`step_batch` is called after
+    every optimiser step, :meth:`step` with the monitored loss after every
+    epoch. The warm-up position is part of :meth:`state_dict`.
+    """
+
+    def __init__(self, optimizer, warmup_steps: int, **kwargs):
+        super().__init__(optimizer, **kwargs)
+        self.warmup_steps = max(1, int(warmup_steps))
+        self.target_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.batches = 0
+        self._set(1)
+
+    def _set(self, position: int) -> None:
+        frac = min(1.0, position / self.warmup_steps)
+        for group, lr in zip(self.optimizer.param_groups, self.target_lrs):
+            group["lr"] = lr * frac
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self, metrics, epoch=None) -> None:  # noqa: D102 (ReduceLROnPlateau's)
+        super().step(metrics, epoch)
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict) -> None:
+        """Restore, and put the saved learning rate back whether or not the optimiser was loaded first."""
+        super().load_state_dict(state_dict)
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+    def step_batch(self) -> None:
+        self.batches += 1
+        if self.batches < self.warmup_steps:
+            self._set(self.batches + 1)
+        elif self.batches == self.warmup_steps:
+            self._set(self.warmup_steps)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -275,6 +321,10 @@ class Trainer:
             return torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, factor=0.5, patience=max(1, self.n_iter_no_change // 2)
             )
+        if self.lr_schedule == "warmup_plateau":
+            # at most one epoch, so the ramp ends before the first plateau check
+            return WarmupPlateau(self.optimizer, warmup_steps=min(WARMUP_STEPS, steps_per_epoch), factor=0.5,
+                                 patience=max(1, self.n_iter_no_change // 2))
         return None
 
     @torch.no_grad()
@@ -315,8 +365,8 @@ class Trainer:
         if val is not None and val.n == 0:
             val = None
         if self.scheduler is None:
-            per_step = self.lr_schedule in ("cosine", "onecycle")
-            self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if per_step else 1)
+            needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
+            self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
         threads = torch.get_num_threads()
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
@@ -330,6 +380,7 @@ class Trainer:
 
     def _run(self, train, val) -> None:
         per_step = self.lr_schedule in ("cosine", "onecycle")
+        warming = isinstance(self.scheduler, WarmupPlateau)
         share = self._share()
         self.result.stopped_early = False
         while self.epoch < self.max_epochs:
@@ -346,6 +397,8 @@ class Trainer:
                 self.optimizer.step()
                 if per_step:
                     self.scheduler.step()
+                elif warming:
+                    self.scheduler.step_batch()
                 running += value.detach() * (global_n if share is None else global_n / share[1])
                 n_seen += global_n
             train_loss = float(dist_util.all_reduce_sum(running) / max(n_seen, 1))  # one sync per epoch
@@ -363,7 +416,7 @@ class Trainer:
                 val_loss = self.evaluate(val)
                 self.result.validation_curve.append(val_loss)
             monitor = train_loss if val_loss is None else val_loss
-            if self.lr_schedule == "plateau":
+            if self.lr_schedule in ("plateau", "warmup_plateau"):
                 self.scheduler.step(monitor)
             stop = self._early_stopping(monitor, keep_best=val_loss is not None)
             self.result.n_iter = self.epoch

@@ -56,6 +56,16 @@ def _metrics(estimator, data) -> dict:
 
 
 def run_train(args) -> int:
+    """Train and save; under ``torchrun`` every rank trains its share and rank 0 writes."""
+    from .. import distributed
+
+    with distributed.session() as is_parallel:
+        if is_parallel and not distributed.is_main_process():
+            logging.getLogger("aekit").setLevel(logging.WARNING)  # one rank reports
+        return _train(args, distributed.is_main_process())
+
+
+def _train(args, main_process: bool) -> int:
     from ..persistence import save
     from ..plotting import loss_curve
 
@@ -65,6 +75,8 @@ def run_train(args) -> int:
     logger.info("training %s on %s: %d samples x %d features", type(estimator).__name__, data.name,
                 *data.X_train.shape)
     estimator.fit(data.X_train)
+    if not main_process:
+        return 0
     estimator.verbose = False  # a saved model should not draw progress bars when reloaded
     metrics = _metrics(estimator, data)
     metrics["dataset"] = data.description
