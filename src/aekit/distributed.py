@@ -107,8 +107,8 @@ def init_from_env(backend: str | None = None) -> bool:
     if backend == "nccl":
         torch.cuda.set_device(local_rank())
     dist.init_process_group(backend=backend)
-    logger.info("joined process group: rank %d of %d, backend %s", dist.get_rank(), dist.get_world_size(),
-                backend)
+    logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
+               "backend %s", dist.get_rank(), dist.get_world_size(), backend)
     return is_distributed()
 
 
