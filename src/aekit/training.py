@@ -245,6 +245,7 @@ class Trainer:
         if self.scheduler is None:
             self.scheduler = self._make_scheduler(steps)
         per_step = self.lr_schedule in ("cosine", "onecycle")
+        self.result.stopped_early = False
         while self.epoch < self.max_epochs:
             tic = time.perf_counter()
             epoch_state = self._snapshot()
