@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._base import Autoencoder
@@ -38,9 +40,35 @@ CODE_ACTIVATIONS = {
 #: What "auto" means for each kind of sparsity.
 _AUTO_CODE_ACTIVATION = {"l1": "relu", "kl": "sigmoid", "topk": "relu"}
 
+#: Inverse of each output activation, to start the decoder's output at the training mean.
+_OUTPUT_INVERSE = {
+    "identity": lambda m: m,
+    "sigmoid": lambda m: torch.logit(m.clamp(1e-3, 1 - 1e-3)),
+}
+
 #: A unit counts as active on a sample when ``|h| > threshold``. Sigmoid codes
 #: are never exactly 0, so for them "active" means a positive pre-activation.
 _ACTIVITY_THRESHOLD = {"identity": 1e-6, "relu": 1e-6, "sigmoid": 0.5}
+
+
+class _Shift(nn.Module):
+    """Subtract a fixed offset (the training mean) from the input: ``x - offset``."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("offset", torch.zeros(n_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.offset
+
+
+class _UnitColumnLinear(nn.Linear):
+    """``nn.Linear`` that uses its weight with every column (one per input unit) at unit L2 norm."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # weight: (out_features, in_features); normalise each input unit's column
+        weight = self.weight / self.weight.norm(dim=0, keepdim=True).clamp_min(1e-12)
+        return F.linear(z, weight, self.bias)
 
 
 def encoder_filters(estimator) -> np.ndarray:
@@ -225,6 +253,34 @@ class SparseAutoencoder(Autoencoder):
             return None
         return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
+    def _build_net(self, n_features: int) -> nn.Module:
+        net = super()._build_net(n_features)
+        # Centre the input on the training mean: the same function class (W(x - m) + b is affine
+        # in x), better conditioned; on non-negative data such as pixels, many ReLU codes die without it.
+        # The decoder's output bias starts at the mean too, so the code starts out explaining
+        # deviations from it.
+        shift = _Shift(n_features)
+        mean = getattr(self, "_training_mean", None)
+        if mean is not None:
+            mean = torch.from_numpy(np.asarray(mean, dtype=np.float32))
+            shift.offset.copy_(mean)
+            with torch.no_grad():
+                net.decoder[-1].bias.copy_(_OUTPUT_INVERSE[self._resolved_output_activation()](mean))
+        net.encoder = nn.Sequential(shift, *net.encoder)
+        if self.sparsity == "kl":
+            # Start every sigmoid unit at the target mean activation, where the KL penalty is 0.
+            code_layer = [m for m in net.encoder if isinstance(m, nn.Linear)][-1]
+            with torch.no_grad():
+                code_layer.bias.fill_(float(np.log(self.sparsity_target / (1.0 - self.sparsity_target))))
+        if self.sparsity == "l1":
+            # Unit-norm decoder columns: otherwise the L1 penalty is dodged by shrinking the code
+            # and growing the decoder weights that read it.
+            old = net.decoder[0]
+            new = _UnitColumnLinear(old.in_features, old.out_features)
+            new.load_state_dict(old.state_dict())
+            net.decoder[0] = new
+        return net
+
     def _make_penalty(self):
         return make_penalty(self.sparsity, self.sparsity_weight, self.sparsity_target)
 
@@ -245,7 +301,14 @@ class SparseAutoencoder(Autoencoder):
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
-        super()._fit(X, mask)
+        if mask is None:
+            self._training_mean = X.mean(axis=0)
+        else:  # mean of the observed entries of each feature
+            self._training_mean = (X * mask).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
+        try:
+            super()._fit(X, mask)
+        finally:
+            del self._training_mean
         self._set_diagnostics(X if mask is None else X * mask)
         return self
 

@@ -52,6 +52,8 @@ def _metrics(estimator, data) -> dict:
     if data.X_test.shape[0]:
         metrics["test_error_per_sample"] = -estimator.score(data.X_test)
         metrics["n_test"] = int(data.X_test.shape[0])
+    if hasattr(estimator, "diagnostics"):  # e.g. sparsity of a SparseAutoencoder's codes
+        metrics.update(estimator.diagnostics())
     return metrics
 
 
@@ -79,6 +81,10 @@ def run_train(args) -> int:
     if "test_error_per_sample" in metrics:
         msg += f", test error {metrics['test_error_per_sample']:.4g}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
+    if hasattr(estimator, "diagnostics"):
+        logger.info("on the training set: %s", ", ".join(
+            f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in estimator.diagnostics().items()))
     return 0
 
 
