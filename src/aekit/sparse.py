@@ -106,6 +106,18 @@ class SparseAutoencoder(Autoencoder):
     Frey, 2013). See :mod:`aekit.penalties` for the exact scaling. Codes may
     be over-complete (``n_components > n_features``).
 
+    Three details make the penalties do what they say on real data:
+
+    - the input is centred on the training mean before the encoder, and the
+      decoder's output bias starts there (the same affine function class;
+      without it, on non-negative data such as pixels, many ReLU code units
+      die early in training);
+    - with "l1", the decoder reads the code through unit-norm columns, so
+      the penalty cannot be dodged by shrinking the code while the decoder
+      weights grow;
+    - with "kl", every unit starts at the target activation ``rho``
+      (code bias ``logit(rho)``).
+
     Parameters
     ----------
     n_components : int, default=256
