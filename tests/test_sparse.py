@@ -39,7 +39,7 @@ def digits_small(digits):
 
 
 def _fit(X, **params):
-    defaults = dict(n_components=48, max_epochs=30, learning_rate=3e-3, batch_size=64, random_state=0,
+    defaults = dict(n_components=48, max_epochs=15, learning_rate=1e-2, batch_size=64, random_state=0,
                     device="cpu", validation_fraction=0.0)
     return SparseAutoencoder(**{**defaults, **params}).fit(X)
 
@@ -112,8 +112,8 @@ def test_input_is_centred_on_training_mean(digits_small):
 
 def test_pipeline_features_for_a_classifier(digits):
     pipe = make_pipeline(
-        SparseAutoencoder(n_components=128, sparsity="l1", sparsity_weight=1e-3, max_epochs=40,
-                          learning_rate=3e-3, batch_size=64, random_state=0, device="cpu"),
+        SparseAutoencoder(n_components=128, sparsity="l1", sparsity_weight=1e-3, max_epochs=15,
+                          learning_rate=1e-2, batch_size=128, random_state=0, device="cpu"),
         LogisticRegression(max_iter=2000),
     )
     pipe.fit(digits.X_train, digits.y_train)
