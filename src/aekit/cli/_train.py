@@ -81,10 +81,6 @@ def run_train(args) -> int:
     if "test_error_per_sample" in metrics:
         msg += f", test error {metrics['test_error_per_sample']:.4g}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
-    if hasattr(estimator, "diagnostics"):
-        logger.info("on the training set: %s", ", ".join(
-            f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-            for key, value in estimator.diagnostics().items()))
     return 0
 
 
