@@ -386,7 +386,7 @@ class _Session:
         def on_epoch_end(trainer, epoch, logs):
             stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
             signum = self.signals.received
-            finished = trainer.result.stopped_early or epoch >= trainer.max_epochs
+            finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
             if signum is not None or finished or epoch % self.every == 0:
                 self.save(trainer)
             if signum is not None:

@@ -250,6 +250,8 @@ class Trainer:
         if self.scheduler is None:
             self.scheduler = self._make_scheduler(steps)
         per_step = self.lr_schedule in ("cosine", "onecycle")
+        # a state saved after early stopping fired (a checkpoint at that epoch) must not train on
+        self.result.stopped_early = self._bad_epochs >= self.n_iter_no_change
         while self.epoch < self.max_epochs and not self.result.stopped_early:
             tic = time.perf_counter()
             epoch_state = self._snapshot()
@@ -286,7 +288,6 @@ class Trainer:
                 self.scheduler.step(monitor)
             stop = self._early_stopping(monitor, keep_best=val_loss is not None)
             self.result.n_iter = self.epoch
-            self.result.stopped_early = stop  # in the state a checkpoint saves, so a resume stops too
             logs = {"loss": train_loss, "val_loss": val_loss, "lr": self.optimizer.param_groups[0]["lr"],
                     "seconds": time.perf_counter() - tic}
             logger.debug("epoch %d %s", self.epoch, logs)
