@@ -58,8 +58,10 @@ def atomic_path(path, suffix: str = "") -> Iterator[Path]:
             break
         except FileExistsError:
             continue
+    mode = tmp.stat().st_mode & 0o777
     try:
         yield tmp
+        os.chmod(tmp, mode)  # writers that recreate the file (safetensors) leave it 0o600
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -83,9 +85,12 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _fsync_tree(directory: Path) -> None:
+def _settle_tree(directory: Path) -> None:
+    """Flush every file to disk and give it the umask's permissions (safetensors writes 0o600)."""
+    mode = directory.stat().st_mode & 0o666
     for file in directory.rglob("*"):
-        if file.is_file():
+        if file.is_file() and not file.is_symlink():
+            os.chmod(file, mode)
             with open(file, "rb+") as fh:
                 os.fsync(fh.fileno())
 
@@ -110,7 +115,7 @@ def atomic_directory(path) -> Iterator[Path]:
             continue
     try:
         yield tmp
-        _fsync_tree(tmp)
+        _settle_tree(tmp)
         if not path.exists():
             os.replace(tmp, path)
         elif not _exchange(tmp, path):

@@ -246,6 +246,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        _check_real(X, "X")
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
     def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
@@ -400,6 +401,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         from sklearn.utils import check_array
 
+        _check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -457,6 +459,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+
+def _check_real(A, name: str) -> None:
+    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
+    dtype = getattr(A, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(f"{name} has complex dtype {dtype}; aekit needs real numbers "
+                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
+    if kind in ("M", "m"):
+        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
 
 
 class _Progress:
