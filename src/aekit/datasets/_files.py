@@ -93,9 +93,6 @@ def _is_number(cell):
 
 def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32."""
-    with open(path, "rb") as fh:
-        if any(b"\0" in chunk for chunk in iter(lambda: fh.read(1 << 20), b"")):
-            raise ValueError(f"{path} is not a text CSV file (it contains NUL bytes).")  # loadtxt stops at one
     with open(path, newline="") as fh:
         first = next((row for row in csv.reader(fh) if row), [])
     header = int(not all(_is_number(cell) for cell in first))
