@@ -466,7 +466,7 @@ def _check_real(A, name: str) -> None:
     dtype = getattr(A, "dtype", None)
     kind = getattr(dtype, "kind", None)
     if kind == "c":
-        raise ValueError(f"{name} has complex dtype {dtype}; aekit needs real numbers "
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
                          f"(pass {name}.real, or np.abs({name}) for magnitudes).")
     if kind in ("M", "m"):
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
