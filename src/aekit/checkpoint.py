@@ -390,7 +390,7 @@ class _Session:
             if signum is not None or finished or epoch % self.every == 0:
                 self.save(trainer)
             if signum is not None:
-                logger.warning("%s: stopped after epoch %d; checkpoint saved to %s",
+                logger.info("%s: stopped after epoch %d; checkpoint saved to %s",
                                signal.Signals(signum).name, epoch, self.path)
                 raise TrainingInterrupted(signum, epoch, self.path)
             return stop
@@ -447,6 +447,19 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         (at fit) If a checkpoint exists and ``resume`` is False.
     TrainingInterrupted
         (at fit) On SIGINT/SIGTERM, once the checkpoint is saved.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((50, 6))
+    >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    >>> with tempfile.TemporaryDirectory() as ckpt:
+    ...     with checkpointing(ae, ckpt):
+    ...         _ = ae.fit(X)
+    ...     read_checkpoint_info(ckpt)["epoch"]
+    3
     """
     if checkpoint_dir is None:
         yield estimator
