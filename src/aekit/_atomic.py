@@ -129,9 +129,11 @@ def atomic_directory(path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(path.parent)
     finally:
-        # after an exchange ``tmp`` holds the old directory
-        if tmp.exists():
+        # after an exchange ``tmp`` holds the old directory (or the file that was there)
+        if tmp.is_dir() and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
 
 
 def write_text(path, text: str) -> Path:
