@@ -246,9 +246,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        _check_real(X, "X")
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
         """Train the autoencoder on X.
 
         Parameters
@@ -257,16 +258,34 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             Training data; any real dtype, converted once to float32.
         y : None
             Ignored.
+        checkpoint_dir : str or Path, optional
+            Save the whole training state to ``checkpoint_dir/checkpoint.safetensors``
+            every ``checkpoint_every`` epochs, at the end, and on SIGINT/SIGTERM
+            (see :mod:`aekit.checkpoint`).
+        checkpoint_every : int, default=1
+            Epochs between checkpoints.
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir``, if any; the
+            result is the same as an uninterrupted fit.
 
         Returns
         -------
         self : Autoencoder
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            (a ``ValueError``) If the loss became NaN or infinite; ``net_``
+            then holds the weights from before the diverging epoch.
         """
+        from .checkpoint import checkpointing
+
         self._check_params()
         X = self._validate_X(X, reset=True)
         self._check_input_range(X)
-        return self._fit(X)
+        with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
+            return self._fit(X)
 
     def _split_seeds(self):
         rng = check_random_state(self.random_state)
@@ -283,6 +302,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             n_val = 0
         perm = rng.permutation(n)
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        checkpoints = self.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)
+        if checkpoints is not None:
+            val_idx, train_idx = checkpoints.begin(self, X, mask, val_idx, train_idx)
+            n_val = val_idx.size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             net = self._build_net(X.shape[1])
@@ -306,9 +329,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=progress,
+            callback=progress if checkpoints is None else checkpoints.callback(progress),
         )
         try:
+            if checkpoints is not None:
+                tic -= checkpoints.resume(trainer, train_idx.size, progress)
             trainer.fit(
                 X_t[train_idx] if n_val else X_t,
                 X_t[val_idx] if n_val else None,
@@ -317,6 +342,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             )
         except TrainingDivergedError:
             self._set_fitted(trainer, device, time.perf_counter() - tic)
+            self.best_epoch_ = self.n_iter_  # net_ holds the weights from before the diverging epoch
             raise
         finally:
             if progress is not None:
@@ -375,6 +401,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         from sklearn.utils import check_array
 
+        _check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -432,6 +459,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+
+def _check_real(A, name: str) -> None:
+    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
+    dtype = getattr(A, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
+                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
+    if kind in ("M", "m"):
+        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
 
 
 class _Progress:
