@@ -221,3 +221,30 @@ def test_cli_help_lists_sparse_flags(capsys):
     for flag in ("--sparsity", "--sparsity-weight", "--sparsity-target", "--k ", "--code-activation"):
         assert flag in text, flag
     assert torch.get_num_threads() >= 1
+
+
+def test_interrupted_and_resumed_fit_is_bit_identical(tmp_path, monkeypatch, digits_small):
+    # l1: the variant with the most extra state (input offset buffer, unit-norm decoder layer)
+    import os
+    import signal
+
+    from aekit.checkpoint import TrainingInterrupted
+    from aekit.training import Trainer
+
+    kw = dict(n_components=16, sparsity="l1", max_epochs=4, batch_size=64, random_state=0, device="cpu")
+    reference = SparseAutoencoder(**kw).fit(digits_small)
+    original = Trainer._early_stopping
+
+    def early_stopping(self, value, keep_best):  # a real SIGINT at the end of epoch 2
+        if self.epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", early_stopping)
+    with pytest.raises(TrainingInterrupted):
+        SparseAutoencoder(**kw).fit(digits_small, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(Trainer, "_early_stopping", original)
+    resumed = SparseAutoencoder(**kw).fit(digits_small, checkpoint_dir=tmp_path, resume=True)
+    for key, value in reference.net_.state_dict().items():
+        assert torch.equal(value, resumed.net_.state_dict()[key]), key
+    assert resumed.diagnostics() == reference.diagnostics()
