@@ -63,6 +63,8 @@ def _metrics(estimator, data) -> dict:
     if data.X_test.shape[0]:
         metrics["test_error_per_sample"] = -estimator.score(data.X_test)
         metrics["n_test"] = int(data.X_test.shape[0])
+    if hasattr(estimator, "diagnostics"):  # e.g. sparsity of a SparseAutoencoder's codes
+        metrics.update(estimator.diagnostics())
     return metrics
 
 
