@@ -265,6 +265,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        _check_real(X, "X")
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
     def _validate_source(self, X) -> BatchSource:
@@ -277,7 +278,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self._validate_X(head, reset=True)
         return source
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
         """Train the autoencoder on X.
 
         Parameters
@@ -289,20 +290,34 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             batch by batch instead of loaded (see :mod:`aekit.streaming`).
         y : None
             Ignored.
+        checkpoint_dir : str or Path, optional
+            Save the whole training state to ``checkpoint_dir/checkpoint.safetensors``
+            every ``checkpoint_every`` epochs, at the end, and on SIGINT/SIGTERM
+            (see :mod:`aekit.checkpoint`).
+        checkpoint_every : int, default=1
+            Epochs between checkpoints.
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir``, if any; the
+            result is the same as an uninterrupted fit.
 
         Returns
         -------
         self : Autoencoder
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            (a ``ValueError``) If the loss became NaN or infinite; ``net_``
+            then holds the weights from before the diverging epoch.
         """
+        from .checkpoint import checkpointing
+
         self._check_params()
-        if is_streamable(X):
-            source = self._validate_source(X)
-            self._check_input_range(source)
-            return self._fit(source)
-        X = self._validate_X(X, reset=True)
+        X = self._validate_source(X) if is_streamable(X) else self._validate_X(X, reset=True)
         self._check_input_range(X)
-        return self._fit(X)
+        with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
+            return self._fit(X)
 
     def _split_seeds(self):
         rng = check_random_state(self.random_state)
@@ -313,7 +328,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         tic = time.perf_counter()
         rng, (init_seed, train_seed) = self._split_seeds()
         device = resolve_device(self.device)
+        checkpoints = self.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)
         if isinstance(X, Batches):  # no random access: validation only if the source brings it
+            if checkpoints is not None:
+                raise ValueError("checkpoint_dir needs array data (an array or a memory-mapped .npy), "
+                                 "not an iterable of batches.")
             train_data, val_data, n_features = X, X.validation, X.n_features
         else:
             # rows are selected by index, not copied: a memmap stays on disk, an array in place
@@ -325,6 +344,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 n_val = 0
             perm = rng.permutation(n)
             val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            if checkpoints is not None:
+                if source.indices is not None:
+                    raise ValueError("checkpoint_dir needs the whole array, not an ArraySource of some of its rows.")
+                val_idx, train_idx = checkpoints.begin(self, source.X, source.mask, val_idx, train_idx)
+                n_val = val_idx.size
             train_data = source.subset(train_idx) if n_val else source
             val_data = source.subset(val_idx) if n_val else None
         with torch.random.fork_rng(devices=[]):
@@ -349,12 +373,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=progress,
+            callback=progress if checkpoints is None else checkpoints.callback(progress),
         )
         try:
+            if checkpoints is not None:
+                tic -= checkpoints.resume(trainer, train_data.n_samples, progress)
             trainer.fit(train_data, val_data)
         except TrainingDivergedError:
             self._set_fitted(trainer, device, time.perf_counter() - tic)
+            self.best_epoch_ = self.n_iter_  # net_ holds the weights from before the diverging epoch
             raise
         finally:
             if progress is not None:
@@ -419,6 +446,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         from sklearn.utils import check_array
 
+        _check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -476,6 +504,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+
+def _check_real(A, name: str) -> None:
+    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
+    dtype = getattr(A, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
+                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
+    if kind in ("M", "m"):
+        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
 
 
 class _Progress:
