@@ -85,7 +85,7 @@ def check_correctness(X):
 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "x.npy", X)
-        mm = np.load(Path(tmp) / "x.npy", mmap_mode="r")
+        mm = np.load(Path(tmp) / "x.npy", mmap_mode="r", allow_pickle=False)
         stream_curve, stream_w = train(mm, DEVICE)
     out["streamed_equals_resident_on_cuda"] = stream_curve == gpu_curve and all(
         torch.equal(stream_w[k], gpu_w[k]) for k in gpu_w)

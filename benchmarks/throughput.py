@@ -246,7 +246,7 @@ STREAM_SCRIPT = textwrap.dedent("""
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     torch.set_num_threads({threads})
-    X = np.load({path!r}, mmap_mode="r")
+    X = np.load({path!r}, mmap_mode="r", allow_pickle=False)
     base = hwm_mb()
     tic = time.perf_counter()
     est = Autoencoder(n_components=32, hidden_layer_sizes=(128, 64), max_epochs=1, batch_size=256,
@@ -285,7 +285,7 @@ def _ddp_worker(rank, world, init_file, data_file, n, out_file):
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    X = torch.from_numpy(np.load(data_file))
+    X = torch.from_numpy(np.load(data_file, allow_pickle=False))
     torch.manual_seed(0)
     times = []
     tr = Trainer(MLPAutoencoder(784, BIG, 30), batch_size=256, max_epochs=2,

@@ -34,8 +34,8 @@ def memmap(tmp_path):
 
 
 def _estimator(**kw):
-    return Autoencoder(n_components=2, hidden_layer_sizes=(5,), max_epochs=4, batch_size=16, random_state=0,
-                       device="cpu", **kw)
+    return Autoencoder(**{"n_components": 2, "hidden_layer_sizes": (5,), "max_epochs": 4, "batch_size": 16,
+                          "random_state": 0, "device": "cpu", **kw})
 
 
 @pytest.mark.parametrize("kw", [{}, {"validation_fraction": 0.0}, {"loss": "bce", "lr_schedule": "cosine"}])
@@ -189,3 +189,36 @@ def test_peak_memory_is_bounded_by_the_batch_not_the_file(tmp_path):
     growth_mb = (report["after_kb"] - report["before_kb"]) / 1024
     file_mb = path.stat().st_size / 2**20
     assert growth_mb < file_mb / 4, report
+
+
+def test_memmap_fit_checkpoints_and_resumes_like_in_memory(memmap, tmp_path, monkeypatch):
+    from aekit.checkpoint import TrainingInterrupted
+
+    X, mm = memmap
+    full = _estimator(max_epochs=4).fit(X)
+    original = Trainer._early_stopping
+
+    def stop_after_epoch_2(self, value, keep_best):  # as a SIGTERM would, at the end of epoch 2
+        if self.epoch == 2:
+            raise TrainingInterrupted(15, 2, tmp_path)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", stop_after_epoch_2)
+    with pytest.raises(TrainingInterrupted):
+        _estimator(max_epochs=4).fit(mm, checkpoint_dir=tmp_path / "ck", checkpoint_every=1)
+    monkeypatch.setattr(Trainer, "_early_stopping", original)
+    resumed = _estimator(max_epochs=4).fit(mm, checkpoint_dir=tmp_path / "ck", resume=True)
+    assert resumed.n_iter_ == 4 and resumed.loss_curve_ == full.loss_curve_
+    with pytest.raises(ValueError, match="checkpoint_dir needs array data"):
+        _estimator().fit(Batches([X]), checkpoint_dir=tmp_path / "other")
+
+
+def test_subclasses_with_their_own_fit_take_memmaps_but_not_iterables(memmap):
+    from aekit import SparseAutoencoder
+
+    X, mm = memmap
+    kw = dict(n_components=3, max_epochs=2, random_state=0, device="cpu")
+    a, b = SparseAutoencoder(**kw).fit(X), SparseAutoencoder(**kw).fit(mm)
+    assert a.loss_curve_ == b.loss_curve_
+    with pytest.raises(TypeError, match="SparseAutoencoder cannot train from Batches"):
+        SparseAutoencoder(**kw).fit(Batches([X]))

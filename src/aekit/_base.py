@@ -268,6 +268,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         _check_real(X, "X")
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
+    @classmethod
+    def _streams(cls) -> bool:
+        """Whether ``_fit`` takes a streamed source; a subclass overriding ``_fit`` must say so itself."""
+        return cls._fit is Autoencoder._fit or bool(cls.__dict__.get("_streaming", False))
+
     def _validate_source(self, X) -> BatchSource:
         """Check a streamed input on its first rows (reading it all would defeat streaming)."""
         source = as_source(X)
@@ -285,7 +290,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), memmap or iterable of batches
             Training data; any real dtype, converted to float32. A
-            memory-mapped array (``np.load(path, mmap_mode="r")``), a
+            memory-mapped array (``np.load(path, mmap_mode="r", allow_pickle=False)``), a
             ``DataLoader`` or :class:`aekit.streaming.Batches` is streamed
             batch by batch instead of loaded (see :mod:`aekit.streaming`).
         y : None
@@ -314,7 +319,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .checkpoint import checkpointing
 
         self._check_params()
-        X = self._validate_source(X) if is_streamable(X) else self._validate_X(X, reset=True)
+        if is_streamable(X) and self._streams():
+            X = self._validate_source(X)
+        elif is_streamable(X) and not isinstance(X, np.memmap):
+            raise TypeError(f"{type(self).__name__} cannot train from {type(X).__name__}; pass an array or a "
+                            "memory-mapped .npy.")
+        else:
+            X = self._validate_X(X, reset=True)
         self._check_input_range(X)
         with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
             return self._fit(X)

@@ -3,7 +3,7 @@
 :class:`aekit.training.Trainer` (and so every estimator's ``fit``) accepts,
 besides in-memory arrays,
 
-* a memory-mapped array (``np.load(path, mmap_mode="r")`` or
+* a memory-mapped array (``np.load(path, mmap_mode="r", allow_pickle=False)`` or
   ``np.memmap``), wrapped in :class:`ArraySource`: each minibatch's rows are
   read from the file when needed and the pages are handed back to the
   operating system afterwards, so the process's resident memory stays
@@ -105,7 +105,7 @@ class ArraySource(BatchSource):
     Parameters
     ----------
     X : ndarray of shape (n_rows, n_features)
-        Typically ``np.load(path, mmap_mode="r")``; any real dtype, read as
+        Typically ``np.load(path, mmap_mode="r", allow_pickle=False)``; any real dtype, read as
         float32 one batch at a time.
     mask : ndarray of shape (n_rows, n_features), optional
         Observed entries (1) of ``X``, same access pattern.
