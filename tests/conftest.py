@@ -3,6 +3,10 @@
 import os
 from pathlib import Path
 
+# Idle OpenMP threads sleep instead of spinning: spinning threads starve each other
+# (and the subprocesses some tests start) on a 2-core machine. Must precede torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import pytest
 import torch
