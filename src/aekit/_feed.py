@@ -18,6 +18,8 @@ single process would draw) or only this rank's rows.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -195,7 +197,12 @@ def make_feed(X, mask, device: torch.device, cache: dict, prefetch_depth: int = 
 def _resident(a, device: torch.device, cache: dict) -> torch.Tensor:
     key = id(a)
     if key not in cache:
-        t = a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a))
+        if isinstance(a, torch.Tensor):
+            t = a
+        else:
+            with warnings.catch_warnings():  # read-only inputs (memmaps) are only ever read
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                t = torch.from_numpy(np.ascontiguousarray(a))
         # keep the caller's array alive with the cache entry, so id() stays unique
         cache[key] = (a, t.to(device=device, dtype=torch.float32))
     return cache[key][1]
