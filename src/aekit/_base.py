@@ -21,6 +21,7 @@ from ._params import Param, validate_params
 from .losses import LOSSES
 from .metrics import squared_error_per_sample
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .pretraining import PRETRAINERS, pretrain
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
 
 __all__ = ["Autoencoder"]
@@ -78,8 +79,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Network family.
     image_shape : tuple of int, optional
         (height, width[, channels]) of image inputs, for image architectures.
-    pretraining : {"none"}, default="none"
-        Greedy layer-wise pretraining before fine-tuning.
+    pretraining : {"none", "rbm", "denoising"}, default="none"
+        Greedy layer-wise pretraining before fine-tuning
+        (:mod:`aekit.pretraining`): stacked RBMs trained by CD-1 as in
+        Hinton & Salakhutdinov (2006), which needs ``activation="sigmoid"``,
+        or stacked denoising autoencoders. Each layer trains for
+        ``min(10, max_epochs)`` epochs on the training part of X; the
+        weights initialise the encoder and (transposed) the decoder, then
+        the whole net is fine-tuned.
     precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" trains under mixed-precision autocast.
     device : str, default="auto"
@@ -142,7 +149,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         "tol": Param("float", "relative improvement that counts for early stopping", low=0),
         "architecture": Param("str", "network family", choices=("mlp",)),
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
-        "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none",)),
+        "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
         "device": Param("str", "cpu, cuda, cuda:N or auto"),
         "random_state": Param("int", "seed for exact reproducibility", low=0, none_ok=True),
@@ -211,6 +218,18 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """``corruption(x, generator) -> x_tilde`` applied to training batches, or None."""
         return None
 
+    def _fit_callback(self):
+        """Extra ``callback(trainer, epoch, logs) -> bool`` after each epoch (True stops), or None."""
+        return None
+
+    def _epoch_data(self):
+        """``epoch_data(epoch) -> X or None`` giving fresh training data per epoch, or None."""
+        return None
+
+    def _pretraining_epochs(self) -> int:
+        """Epochs per layer of greedy pretraining."""
+        return min(10, self.max_epochs)
+
     def _resolved_output_activation(self) -> str:
         if self.output_activation == "auto":
             return LOSSES[self.loss].output_activation
@@ -234,6 +253,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
                 f"got output_activation={self.output_activation!r}."
+            )
+        if self.pretraining == "rbm" and self.activation != "sigmoid":
+            raise ValueError(
+                f"pretraining='rbm' needs activation='sigmoid' (RBM hidden units are logistic); got "
+                f"activation={self.activation!r}. Use pretraining='denoising' for other activations."
             )
 
     def _check_input_range(self, X: np.ndarray) -> None:
@@ -286,6 +310,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             net = self._build_net(X.shape[1])
+        if self.pretraining != "none":
+            X_pre = X[train_idx] if mask is None else X[train_idx] * mask[train_idx]
+            pretrain(net, X_pre, self.pretraining, activation=self.activation,
+                     output_activation=self._resolved_output_activation(), epochs=self._pretraining_epochs(),
+                     batch_size=self.batch_size, seed=init_seed + 1, device=device)
         X_t = torch.from_numpy(X)
         m_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))
         progress = _Progress(self.max_epochs) if self.verbose else None
@@ -306,7 +335,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=progress,
+            callback=_chain(progress, self._fit_callback()),
+            epoch_data=self._epoch_data(),
         )
         try:
             trainer.fit(
@@ -432,6 +462,18 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+
+def _chain(*callbacks):
+    """One Trainer callback running each given one (None skipped); stops if any asks to."""
+    callbacks = [c for c in callbacks if c is not None]
+    if len(callbacks) <= 1:
+        return callbacks[0] if callbacks else None
+
+    def call(trainer, epoch, logs):
+        return any([bool(c(trainer, epoch, logs)) for c in callbacks])
+
+    return call
 
 
 class _Progress:

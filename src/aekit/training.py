@@ -124,6 +124,12 @@ class Trainer:
     callback : callable, optional
         ``callback(trainer, epoch, logs)`` after each epoch; returning True
         stops training.
+    epoch_data : callable, optional
+        ``epoch_data(epoch) -> X or None`` called before each epoch (0-based);
+        a returned array replaces the training data for that epoch (fresh
+        samples from a generator), None keeps the data given to :meth:`fit`.
+        Not combinable with a mask; with a per-step schedule ("cosine",
+        "onecycle") it must keep the number of rows.
     """
 
     def __init__(
@@ -146,6 +152,7 @@ class Trainer:
         precision: str = "float32",
         seed: int = 0,
         callback: Callable | None = None,
+        epoch_data: Callable | None = None,
     ):
         self.device = torch.device(device)
         self.net = net.to(self.device)
@@ -160,6 +167,7 @@ class Trainer:
         self.learning_rate = float(learning_rate)
         self.autocast_dtype = PRECISIONS[precision]
         self.callback = callback
+        self.epoch_data = epoch_data
         self.step_module = _Step(self.net, self.loss.from_logits)
         fused = {"fused": True} if self._fused_ok() else {"foreach": True}
         self.optimizer = OPTIMIZERS[optimizer](
@@ -189,6 +197,16 @@ class Trainer:
         """Index tensors of one epoch's minibatches, in a fresh random order."""
         perm = torch.randperm(n, generator=self.shuffle_generator)
         return list(torch.split(perm, self.batch_size))
+
+    def _fresh_data(self, X: torch.Tensor, n: int, per_step: bool) -> tuple[torch.Tensor, int]:
+        fresh = self.epoch_data(self.epoch)
+        if fresh is None:
+            return X, n
+        fresh = self._as_device_tensor(fresh).to(X.dtype)
+        if fresh.ndim != 2 or fresh.shape[1] != X.shape[1] or (per_step and fresh.shape[0] != n):
+            raise ValueError(f"epoch_data({self.epoch}) returned shape {tuple(fresh.shape)}; expected (n, "
+                             f"{X.shape[1]})" + (f" with n={n} (per-step schedule)." if per_step else "."))
+        return fresh, fresh.shape[0]
 
     # ------------------------------------------------------------ objective
     def _objective(self, x: torch.Tensor, mask: torch.Tensor | None, generator) -> torch.Tensor:
@@ -245,8 +263,12 @@ class Trainer:
         if self.scheduler is None:
             self.scheduler = self._make_scheduler(steps)
         per_step = self.lr_schedule in ("cosine", "onecycle")
+        if self.epoch_data is not None and mask is not None:
+            raise ValueError("epoch_data cannot be combined with a mask.")
         while self.epoch < self.max_epochs:
             tic = time.perf_counter()
+            if self.epoch_data is not None:
+                X, n = self._fresh_data(X, n, per_step)
             epoch_state = self._snapshot()
             self.net.train()
             running = torch.zeros((), device=self.device)
