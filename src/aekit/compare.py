@@ -112,7 +112,10 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
             rows.append((f"{name} ({err:.3g})", rec[pick]))
         # autoencoder before PCA, as in the paper's figure
         rows = [rows[0], *sorted(rows[1:], key=lambda r: not r[0].startswith("autoencoder"))]
+        # pixels in [0, 1] are shown on that fixed scale; standardised data column by column
+        in_unit_range = X_test.min() >= 0.0 and X_test.max() <= 1.0
         paths["figure"] = image_rows(rows, image_shape, path=out_dir / "figure.png", n_images=len(pick),
+                                     normalize="none" if in_unit_range else "joint",
                                      title=f"{result['n_components']}-D codes: test images, autoencoder, PCA")
     paths["loss_curve"] = loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
                                      path=out_dir / "loss_curve.png")

@@ -1,0 +1,114 @@
+"""The command line, called in-process: files written, exit codes, one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aekit import load
+from aekit.cli import main
+
+FAST = ["--hidden-layer-sizes", "16", "--max-epochs", "3", "--random-state", "0", "--quiet"]
+
+
+@pytest.fixture
+def data_file(tmp_path, rng):
+    path = tmp_path / "data.npy"
+    np.save(path, rng.random((80, 6)).astype(np.float32))
+    return path
+
+
+def test_train_encode_reconstruct_info(tmp_path, data_file, capsys):
+    model = tmp_path / "model"
+    assert main(["train", str(data_file), "--out", str(model), "--n-components", "2", *FAST]) == 0
+    names = sorted(p.name for p in model.iterdir())
+    assert names == ["config.json", "loss_curve.png", "metrics.json", "model.safetensors"]
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["train_error_per_sample"] > 0
+    est = load(model)
+    assert est.n_components == 2 and est.hidden_layer_sizes == (16,)
+
+    codes = tmp_path / "codes.npy"
+    assert main(["encode", str(model), str(data_file), "--out", str(codes), "--quiet"]) == 0
+    X = np.load(data_file)
+    np.testing.assert_array_equal(np.load(codes), est.transform(X))
+    recon = tmp_path / "recon.npy"
+    assert main(["reconstruct", str(model), str(data_file), "--out", str(recon), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(recon), est.reconstruct(X))
+
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "Autoencoder" in out and "6 features -> 2 components" in out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_features_in"] == 6
+
+
+def test_train_on_dataset_reports_test_error(tmp_path):
+    model = tmp_path / "m"
+    assert main(["train", "--dataset", "digits", "--out", str(model), "--n-components", "4", *FAST]) == 0
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["n_test"] == 360 and metrics["test_error_per_sample"] > 0
+
+
+def test_compare_digits_writes_table_and_figure(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(["compare", "--dataset", "digits", "--n-components", "8", "--out", str(out), *FAST])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"results.json", "results.md", "figure.png", "loss_curve.png"}
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["rows"]) == {"PCA", "autoencoder"}
+    assert results["rows"]["PCA"]["test_error"] > 0 and results["n_components"] == 8
+    assert "| PCA |" in capsys.readouterr().out
+    assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "missing.npy", "--out", "{tmp}/m"], "missing.npy"),
+        (["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--n-components", "0"], "n_components must be >= 1"),
+        (["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--loss", "bce", "--n-components", "2"],
+         None),
+        (["train", "--out", "{tmp}/m"], "no data"),
+        (["encode", "{tmp}/nomodel", "{tmp}/data.npy", "--out", "{tmp}/c.npy"], "not an aekit model directory"),
+        (["train", "{tmp}/bad.txt", "--out", "{tmp}/m"], "bad.txt"),
+    ],
+)
+def test_bad_input_exit_2_one_line(tmp_path, data_file, capsys, argv, message):
+    (tmp_path / "bad.txt").write_text("hello")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--quiet"]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    if message is None:  # valid input: data in [0, 1] is fine for bce
+        assert code == 0
+        return
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "m").exists()  # nothing half-written
+
+
+def test_bad_flag_value_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "x.npy", "--out", "m", "--activation", "swish"])
+    assert info.value.code == 2
+
+
+def test_refuses_to_overwrite(tmp_path, data_file, capsys):
+    model = tmp_path / "model"
+    model.mkdir()
+    assert main(["train", str(data_file), "--out", str(model), *FAST]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["train", str(data_file), "--out", str(model), "--overwrite", *FAST]) == 0
+    assert (model / "model.safetensors").exists()
+
+
+def test_help_lists_every_estimator_parameter(capsys):
+    from aekit import Autoencoder
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for name in Autoencoder()._get_param_names():
+        if name != "verbose":
+            assert "--" + name.replace("_", "-") in text, name
