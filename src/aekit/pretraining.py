@@ -349,13 +349,16 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
 
 @torch.no_grad()
 def layer_reconstruction_errors(net: MLPAutoencoder, X) -> list[float]:
-    """Mean squared error of each layer reconstructing its own input through ``net``'s weights.
+    """Relative error of each layer reconstructing its own input through ``net``'s weights.
 
     Layer ``i`` encodes the output of encoder layer ``i - 1`` (``X`` for the
     first) with encoder layer ``i`` and decodes it with the mirrored decoder
     layer (with the hidden activation, or the output activation for the
-    first layer). Low values mean each layer on its own is an autoencoder of
-    its input, which is what greedy pretraining aims for.
+    first layer). The error is the mean squared error divided by the mean
+    variance of that layer's input: the fraction of the input's variance the
+    layer fails to reconstruct (0 is perfect, about 1 or more is no better
+    than predicting the mean). Greedy pretraining aims to make it small for
+    every layer.
 
     Returns
     -------
@@ -368,16 +371,15 @@ def layer_reconstruction_errors(net: MLPAutoencoder, X) -> list[float]:
     dec = [i for i, m in enumerate(dec_mods) if isinstance(m, nn.Linear)][::-1]
     errors, V = [], X
     for k, (ei, di) in enumerate(zip(enc, dec)):
-        stop = enc[k + 1] if k + 1 < len(enc) else len(enc_mods)
         H = V
-        for m in enc_mods[ei:stop]:
+        for m in enc_mods[ei:enc[k + 1] if k + 1 < len(enc) else len(enc_mods)]:
             H = m(H)
         R = H
-        stop = dec[k - 1] if k > 0 else len(dec_mods)
-        for m in dec_mods[di:stop]:
+        for m in dec_mods[di:dec[k - 1] if k > 0 else len(dec_mods)]:
             R = m(R)
         if k == 0:
             R = net.output(R)
-        errors.append(float((R - V).square().mean()))
+        variance = V.var(0).mean().clamp_min(1e-12)
+        errors.append(float((R - V).square().mean() / variance))
         V = H
     return errors
