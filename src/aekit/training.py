@@ -265,6 +265,7 @@ class Trainer:
         per_step = self.lr_schedule in ("cosine", "onecycle")
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
+        self.result.stopped_early = False
         while self.epoch < self.max_epochs:
             tic = time.perf_counter()
             if self.epoch_data is not None:

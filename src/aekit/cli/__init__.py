@@ -39,21 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(args) -> None:
+def _setup_logging(args):
+    """Send aekit's log records to stderr for this run; returns the function that undoes it."""
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    root = logging.getLogger("aekit")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    logger = logging.getLogger("aekit")
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+    def restore():
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+    return restore
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args)
+    restore_logging = _setup_logging(args)
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
@@ -63,3 +72,5 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"aekit {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore_logging()

@@ -29,6 +29,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from .._atomic import atomic_directory
     from ..compare import compare_with_pca, format_table, write_comparison
 
     out = check_output(args.out, args.overwrite)
@@ -41,11 +42,12 @@ def run(args) -> int:
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed)
     estimator.verbose = False
-    paths = write_comparison(result, out, data.X_test, data.image_shape, estimator,
-                             dataset_description=data.description, n_show=args.n_show, seed=seed)
-    if args.save_model:
-        estimator.save(out / "model")
+    with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
+        paths = write_comparison(result, tmp, data.X_test, data.image_shape, estimator,
+                                 dataset_description=data.description, n_show=args.n_show, seed=seed)
+        if args.save_model:
+            estimator.save(tmp / "model")
     print(format_table(result, data.description))
     for kind, path in paths.items():
-        logger.info("wrote %s (%s)", path, kind)
+        logger.info("wrote %s (%s)", out / path.name, kind)
     return 0

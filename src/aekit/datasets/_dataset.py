@@ -1,0 +1,101 @@
+"""The :class:`Dataset` container returned by every loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Dataset"]
+
+
+def _as_features(X, field):
+    """Return ``X`` as a C-contiguous float32 matrix; views are kept when possible."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{field} must be 2-D of shape (n_samples, n_features); got shape {X.shape}."
+        )
+    return X
+
+
+def _as_labels(y, n, field):
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{field} must be None or an integer array of shape ({n},); "
+            f"got dtype {y.dtype} and shape {y.shape}."
+        )
+    return y.astype(np.int64, copy=False)
+
+
+@dataclass
+class Dataset:
+    """A train/test pair of feature matrices with optional labels.
+
+    Parameters
+    ----------
+    X_train : array-like of shape (n_train, n_features)
+        Training samples; stored as C-contiguous float32 (no copy when the
+        input already is, so a float32 memory map stays a memory map).
+    X_test : array-like of shape (n_test, n_features)
+        Test samples; ``n_test`` may be 0.
+    y_train : ndarray of shape (n_train,) or None
+        Integer labels (stored as int64), or None when unlabelled.
+    y_test : ndarray of shape (n_test,) or None
+        Integer labels (stored as int64), or None when unlabelled.
+    image_shape : tuple of int or None
+        Shape of one sample as an image, ``(H, W)`` or ``(H, W, C)``; its
+        product equals ``n_features``. None for tabular data.
+    name : str
+        Short name, e.g. ``"fashion-mnist"``.
+    description : str
+        One line saying where the data came from and how it was split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = Dataset(np.zeros((4, 6)), np.zeros((2, 6)), None, None, (2, 3), "toy", "zeros")
+    >>> ds.X_train.dtype, ds.X_train.shape, ds.n_features
+    (dtype('float32'), (4, 6), 6)
+    """
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray | None
+    y_test: np.ndarray | None
+    image_shape: tuple | None
+    name: str
+    description: str
+
+    def __post_init__(self):
+        self.X_train = _as_features(self.X_train, "X_train")
+        self.X_test = _as_features(self.X_test, "X_test")
+        if self.X_train.shape[1] != self.X_test.shape[1]:
+            raise ValueError(
+                f"X_train has {self.X_train.shape[1]} features but X_test has "
+                f"{self.X_test.shape[1]}; both must have the same number of columns."
+            )
+        self.y_train = _as_labels(self.y_train, len(self.X_train), "y_train")
+        self.y_test = _as_labels(self.y_test, len(self.X_test), "y_test")
+        if self.image_shape is not None:
+            self.image_shape = tuple(int(d) for d in self.image_shape)
+            if int(np.prod(self.image_shape)) != self.n_features:
+                raise ValueError(
+                    f"image_shape {self.image_shape} has {int(np.prod(self.image_shape))} "
+                    f"pixels but the data have {self.n_features} features."
+                )
+
+    @property
+    def n_features(self):
+        """int : Number of columns of ``X_train`` and ``X_test``."""
+        return self.X_train.shape[1]
+
+    def __repr__(self):
+        return (
+            f"Dataset(name={self.name!r}, X_train={self.X_train.shape}, "
+            f"X_test={self.X_test.shape}, image_shape={self.image_shape}, "
+            f"labelled={self.y_train is not None})"
+        )

@@ -1,0 +1,204 @@
+"""The user's own data: .npy, .npz, .csv files and directories of images."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["load_array"]
+
+ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+# Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
+IMAGE_MODES = {
+    "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
+    "I;16": (None, 65535), "I;16B": ("I;16", 65535), "I;16L": ("I;16", 65535),
+}
+
+
+def _shape_samples(X, path):
+    """Return (X as (n, n_features), image_shape) from a 2-D, 3-D or 4-D array."""
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path} holds {X.dtype} data; expected numbers (bool, int or float).")
+    if X.size == 0:
+        raise ValueError(f"{path} is empty (shape {X.shape}).")
+    if X.ndim == 2:
+        return X, None
+    if X.ndim == 3 or (X.ndim == 4 and X.shape[3] in (1, 3, 4)):
+        return X.reshape(len(X), -1), tuple(X.shape[1:])
+    raise ValueError(
+        f"{path} holds an array of shape {X.shape}; expected (n_samples, n_features), "
+        f"(n, H, W) or (n, H, W, C) with C in {{1, 3, 4}}."
+    )
+
+
+def _load_numpy(path, mmap):
+    """Read a .npy (optionally memory-mapped) or the array of a .npz."""
+    try:
+        if path.suffix.lower() == ".npy":
+            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.keys())
+            if "X" in keys or len(keys) == 1:
+                return npz["X" if "X" in keys else keys[0]]
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a valid {path.suffix} file ({err}).") from None
+    raise ValueError(
+        f"{path} holds {len(keys)} arrays {keys}; expected one array, or one named 'X'."
+    )
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_csv(path):
+    """Numeric CSV, comma-separated, with one optional header row; float32."""
+    with open(path, newline="") as fh:
+        first = next((row for row in csv.reader(fh) if row), [])
+    header = int(not all(_is_number(cell) for cell in first))
+    try:  # fast path; on any problem the slow path below says where it is
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            X = np.loadtxt(path, delimiter=",", skiprows=header, dtype=np.float32, ndmin=2,
+                           comments=None)
+        if X.size:
+            return X
+    except ValueError:
+        pass
+    with open(path, newline="") as fh:
+        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
+    if rows and not all(_is_number(cell) for cell in rows[0][1]):
+        rows = rows[1:]  # a header: its first row has a non-numeric cell
+    if not rows:
+        raise ValueError(f"{path} is empty: no data rows.")
+    width = len(rows[0][1])
+    X = np.empty((len(rows), width), dtype=np.float32)
+    for i, (line, row) in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(
+                f"{path} is ragged: row {line} has {len(row)} columns, expected {width} "
+                f"(as row {rows[0][0]})."
+            )
+        try:
+            X[i] = [float(cell) for cell in row]
+        except ValueError:
+            col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
+            raise ValueError(
+                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r}."
+            ) from None
+    return X
+
+
+def _load_image_dir(path):
+    """Images of one size and mode, sorted by file name, as (n, H, W[, 3]) float32 in [0, 1]."""
+    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    if not files:
+        raise ValueError(
+            f"{path} is a directory without images; expected files ending in {IMAGE_SUFFIXES}."
+        )
+    first = None
+    X = None
+    for i, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                if image.mode not in IMAGE_MODES:
+                    raise ValueError(
+                        f"{file} has image mode {image.mode!r}; supported modes are "
+                        f"{sorted(IMAGE_MODES)} (convert to 'L' or 'RGB')."
+                    )
+                convert, top = IMAGE_MODES[image.mode]
+                mode = convert or image.mode
+                # np.asarray reads every 16-bit variant natively; converting them is not needed.
+                pixels = np.asarray(image if convert in (None, "I;16") else image.convert(convert))
+        except OSError as err:
+            raise ValueError(f"{file} is not an image Pillow can read ({err}).") from None
+        if first is None:
+            first = (file, pixels.shape, mode)
+            X = np.empty((len(files), *pixels.shape), dtype=np.float32)
+        elif (pixels.shape, mode) != first[1:]:
+            raise ValueError(
+                f"{file} is {pixels.shape} in mode {mode!r} but {first[0].name} is "
+                f"{first[1]} in mode {first[2]!r}; all images must have the same size and mode."
+            )
+        X[i] = pixels
+        X[i] /= top
+    logger.info("read %d images of shape %s from %s", len(files), first[1], path)
+    return X
+
+
+def load_array(path, mmap=False):
+    """Load the user's data: an array file or a directory of images.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        One of:
+
+        - ``.npy``: an array, memory-mapped read-only if ``mmap``;
+        - ``.npz``: the array named ``X``, or the only array;
+        - ``.csv``: comma-separated numbers, one sample per row, with one
+          optional header row (detected by a non-numeric cell in row 1);
+        - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
+          mode, read in file-name order; grey ones give (H, W), colour ones
+          (H, W, 3), 16-bit ones are divided by 65535 and 8-bit by 255.
+    mmap : bool, default=False
+        Memory-map a ``.npy`` file instead of reading it (other formats are
+        always read).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        A 2-D array as stored; a 3-D (n, H, W) or 4-D (n, H, W, C) array
+        flattened to (n, H*W[*C]). The dtype is as stored for .npy/.npz,
+        float32 for .csv and images (in [0, 1]).
+    image_shape : tuple of int or None
+        (H, W) or (H, W, C) for images and 3-D/4-D arrays, None for 2-D.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the format is unknown, the file is empty, a .npz is ambiguous, a
+        CSV cell is not a number or its rows are ragged, or images differ
+        in size or mode; the message names the file and the problem.
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(pathlib.Path(tmp, "x.npy"), np.zeros((5, 8, 8)))
+    ...     X, image_shape = load_array(pathlib.Path(tmp, "x.npy"))
+    >>> X.shape, image_shape
+    ((5, 64), (8, 8))
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such file or directory: {path}")
+    if path.is_dir():
+        return _shape_samples(_load_image_dir(path), path)
+    suffix = path.suffix.lower()
+    if suffix not in ARRAY_SUFFIXES:
+        raise ValueError(
+            f"{path} has an unknown extension {path.suffix!r}; supported are "
+            f"{ARRAY_SUFFIXES} or a directory of {IMAGE_SUFFIXES} images."
+        )
+    if suffix == ".csv":
+        try:
+            return _shape_samples(_load_csv(path), path)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path} is not a text CSV file ({err}).") from None
+    return _shape_samples(_load_numpy(path, mmap), path)

@@ -1,0 +1,102 @@
+"""Datasets by name, and one entry point for names and user files alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._dataset import Dataset
+from ._digits import load_digits
+from ._files import load_array
+from ._mnist import load_fashion_mnist, load_mnist
+from ._olivetti import load_olivetti
+
+__all__ = ["DATASETS", "load_dataset", "load_data"]
+
+DATASETS = {
+    "digits": load_digits,
+    "fashion-mnist": load_fashion_mnist,
+    "mnist": load_mnist,
+    "olivetti": load_olivetti,
+}
+
+
+def load_dataset(name, data_dir=None, download=True):
+    """Load a named dataset.
+
+    Parameters
+    ----------
+    name : {'digits', 'fashion-mnist', 'mnist', 'olivetti'}
+        A key of :data:`DATASETS`.
+    data_dir : str or os.PathLike, optional
+        Searched first for the files (for ``'olivetti'``, the .mat file or
+        its directory); ignored by ``'digits'``, which is bundled.
+    download : bool, default=True
+        Allow downloading missing files; ignored by ``'digits'``.
+
+    Returns
+    -------
+    dataset : Dataset
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a key of :data:`DATASETS`.
+
+    Examples
+    --------
+    >>> load_dataset("digits").X_train.shape
+    (1437, 64)
+    """
+    if name not in DATASETS:
+        choices = "{" + ", ".join(repr(k) for k in sorted(DATASETS)) + "}"
+        raise ValueError(f"dataset must be one of {choices}; got {name!r}.")
+    if name == "digits":
+        return load_digits()
+    if name == "olivetti":
+        return load_olivetti(path=data_dir, download=download)
+    return DATASETS[name](data_dir=data_dir, download=download)
+
+
+def load_data(source, data_dir=None, download=True, mmap=False):
+    """Load a named dataset, or the user's file or image directory.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A key of :data:`DATASETS` (see :func:`load_dataset`), else a path
+        read by :func:`load_array`.
+    data_dir, download
+        Passed to :func:`load_dataset` for a named dataset.
+    mmap : bool, default=False
+        Memory-map a ``.npy`` file; the map is kept only if it holds
+        C-ordered float32, otherwise it is read into memory as float32.
+
+    Returns
+    -------
+    dataset : Dataset
+        For a path: every sample in ``X_train``, an empty ``X_test`` (0 rows,
+        same columns), no labels, ``name`` the file name; split it yourself
+        if you need held-out data.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``source`` is neither a dataset name nor an existing path.
+
+    Examples
+    --------
+    >>> ds = load_data("digits")
+    >>> ds.name, ds.image_shape
+    ('digits', (8, 8))
+    """
+    if isinstance(source, str) and source in DATASETS:
+        return load_dataset(source, data_dir=data_dir, download=download)
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{source!r} is neither a dataset name ({', '.join(DATASETS)}) "
+            f"nor an existing file or directory."
+        )
+    X, image_shape = load_array(path, mmap=mmap)
+    description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
+    return Dataset(X, X[:0], None, None, image_shape, path.name, description)

@@ -1,0 +1,191 @@
+"""Tests for load_array and load_data on the user's own files."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.datasets import load_array, load_data
+
+
+@pytest.mark.parametrize(
+    "shape, expected, image_shape",
+    [((5, 3), (5, 3), None), ((4, 6, 7), (4, 42), (6, 7)), ((2, 5, 4, 3), (2, 60), (5, 4, 3))],
+)
+def test_npy(tmp_path, shape, expected, image_shape):
+    array = np.random.default_rng(0).random(shape)
+    np.save(tmp_path / "x.npy", array)
+    X, got_shape = load_array(tmp_path / "x.npy")
+    assert X.shape == expected and got_shape == image_shape
+    np.testing.assert_array_equal(X, array.reshape(expected))
+
+
+def test_npy_mmap(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((10, 4), np.float32))
+    X, _ = load_array(str(tmp_path / "x.npy"), mmap=True)
+    assert isinstance(X, np.memmap) and not X.flags.writeable
+    ds = load_data(tmp_path / "x.npy", mmap=True)
+    assert isinstance(ds.X_train.base, np.memmap) or isinstance(ds.X_train, np.memmap)
+
+
+def test_npz(tmp_path):
+    np.savez(tmp_path / "one.npz", data=np.ones((3, 2)))
+    np.savez(tmp_path / "named.npz", X=np.zeros((3, 2)), y=np.arange(3))
+    np.testing.assert_array_equal(load_array(tmp_path / "one.npz")[0], np.ones((3, 2)))
+    np.testing.assert_array_equal(load_array(tmp_path / "named.npz")[0], np.zeros((3, 2)))
+
+
+def test_npz_ambiguous(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.ones((3, 2)), b=np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"two.npz holds 2 arrays \['a', 'b'\]; expected one array, or one named 'X'"):
+        load_array(tmp_path / "two.npz")
+
+
+@pytest.mark.parametrize("header", ["", "a,b,c\n"])
+def test_csv(tmp_path, header):
+    (tmp_path / "x.csv").write_text(header + "1,2,3\n4.5,-6,7e-1\n\n")
+    X, image_shape = load_array(tmp_path / "x.csv")
+    assert image_shape is None and X.dtype == np.float32
+    np.testing.assert_array_equal(X, np.float32([[1, 2, 3], [4.5, -6, 0.7]]))
+
+
+def test_csv_single_column(tmp_path):
+    (tmp_path / "x.csv").write_text("value\n1\n2\n")
+    np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], [[1], [2]])
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a,b\n1,2\n3,oops\n", r"x.csv: row 3, column 2 is not a number: 'oops'"),
+        ("1,2\n3,\n", r"x.csv: row 2, column 2 is not a number: ''"),
+        ("1,2,3\n4,5\n", r"x.csv is ragged: row 2 has 2 columns, expected 3 \(as row 1\)"),
+        ("h1,h2\n", r"x.csv is empty: no data rows"),
+        ("", r"x.csv is empty: no data rows"),
+    ],
+)
+def test_csv_errors(tmp_path, text, match):
+    (tmp_path / "x.csv").write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_array(tmp_path / "x.csv")
+
+
+def test_csv_binary_file(tmp_path):
+    (tmp_path / "x.csv").write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ValueError, match=r"x.csv is not a text CSV file"):
+        load_array(tmp_path / "x.csv")
+
+
+def save_images(directory, arrays, suffix=".png"):
+    directory.mkdir(exist_ok=True)
+    for i, array in enumerate(arrays):
+        Image.fromarray(array).save(directory / f"img{i:02d}{suffix}")
+
+
+def test_grey_image_folder(tmp_path):
+    arrays = [np.full((6, 5), 10 * i, np.uint8) for i in range(12)]
+    arrays[3][0, 0] = 255
+    save_images(tmp_path / "imgs", arrays)
+    (tmp_path / "imgs" / "notes.txt").write_text("ignored")
+    X, image_shape = load_array(tmp_path / "imgs")
+    assert image_shape == (6, 5) and X.shape == (12, 30) and X.dtype == np.float32
+    np.testing.assert_array_equal(X[:, 1], np.float32([10 * i for i in range(12)]) / 255)  # file-name order
+    assert X[3, 0] == 1.0
+
+
+@pytest.mark.parametrize("suffix", [".png", ".bmp", ".tif"])
+def test_rgb_image_folder(tmp_path, suffix):
+    arrays = [np.random.default_rng(i).integers(0, 256, (4, 7, 3), dtype=np.uint8) for i in range(3)]
+    save_images(tmp_path / "imgs", arrays, suffix)
+    X, image_shape = load_array(tmp_path / "imgs")
+    assert image_shape == (4, 7, 3)
+    np.testing.assert_allclose(X, np.stack(arrays).reshape(3, -1) / 255, atol=1e-7)
+
+
+def test_image_folder_jpeg(tmp_path):
+    save_images(tmp_path / "imgs", [np.full((8, 8), 128, np.uint8)] * 2, ".jpg")
+    X, image_shape = load_array(tmp_path / "imgs")
+    assert image_shape == (8, 8) and np.allclose(X, 128 / 255, atol=0.02)
+
+
+def test_image_folder_size_mismatch(tmp_path):
+    save_images(tmp_path / "imgs", [np.zeros((6, 5), np.uint8), np.zeros((6, 5), np.uint8), np.zeros((7, 5), np.uint8)])
+    with pytest.raises(ValueError, match=r"img02.png is \(7, 5\) in mode 'L' but img00.png is \(6, 5\) in mode 'L'; all images must have the same size and mode"):
+        load_array(tmp_path / "imgs")
+
+
+def test_image_folder_mode_mismatch(tmp_path):
+    save_images(tmp_path / "imgs", [np.zeros((6, 5), np.uint8), np.zeros((6, 5, 3), np.uint8)])
+    with pytest.raises(ValueError, match=r"img01.png is \(6, 5, 3\) in mode 'RGB' but img00.png is \(6, 5\) in mode 'L'"):
+        load_array(tmp_path / "imgs")
+
+
+def test_image_folder_unsupported_mode(tmp_path):
+    save_images(tmp_path / "imgs", [np.zeros((6, 5, 4), np.uint8)])
+    with pytest.raises(ValueError, match=r"img00.png has image mode 'RGBA'; supported modes are"):
+        load_array(tmp_path / "imgs")
+
+
+def test_image_folder_corrupt_file(tmp_path):
+    save_images(tmp_path / "imgs", [np.zeros((6, 5), np.uint8)])
+    (tmp_path / "imgs" / "img01.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"img01.png is not an image Pillow can read"):
+        load_array(tmp_path / "imgs")
+
+
+def test_empty_directory(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"empty is a directory without images; expected files ending in"):
+        load_array(tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    "array, match",
+    [
+        (np.zeros((0, 3)), r"x.npy is empty \(shape \(0, 3\)\)"),
+        (np.arange(5), r"x.npy holds an array of shape \(5,\); expected \(n_samples, n_features\)"),
+        (np.zeros((2, 3, 4, 5)), r"x.npy holds an array of shape \(2, 3, 4, 5\)"),
+        (np.array([["a", "b"]]), r"x.npy holds <U1 data; expected numbers"),
+    ],
+)
+def test_bad_arrays(tmp_path, array, match):
+    np.save(tmp_path / "x.npy", array)
+    with pytest.raises(ValueError, match=match):
+        load_array(tmp_path / "x.npy")
+
+
+def test_object_array_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"x.npy is not a valid .npy file"):
+        load_array(tmp_path / "x.npy")
+
+
+@pytest.mark.parametrize("name", ["x.npy", "x.npz"])
+def test_corrupt_numpy_file(tmp_path, name):
+    (tmp_path / name).write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=rf"{name} is not a valid \.np[yz] file"):
+        load_array(tmp_path / name)
+
+
+def test_unknown_extension(tmp_path):
+    (tmp_path / "x.parquet").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"x.parquet has an unknown extension '.parquet'; supported are \('.npy', '.npz', '.csv'\)"):
+        load_array(tmp_path / "x.parquet")
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such file or directory: .*missing.npy"):
+        load_array(tmp_path / "missing.npy")
+
+
+def test_load_data_wraps_a_file(tmp_path):
+    np.save(tmp_path / "faces.npy", np.random.default_rng(0).random((7, 4, 4)))
+    ds = load_data(str(tmp_path / "faces.npy"))
+    assert ds.X_train.shape == (7, 16) and ds.X_test.shape == (0, 16)
+    assert ds.X_train.dtype == np.float32 and ds.y_train is None and ds.y_test is None
+    assert ds.image_shape == (4, 4) and ds.name == "faces.npy"
+    assert "7 samples" in ds.description
+
+
+def test_load_data_unknown_source(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'nosuch' is neither a dataset name \(digits, fashion-mnist, mnist, olivetti\) nor an existing file"):
+        load_data("nosuch")

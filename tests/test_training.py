@@ -1,0 +1,118 @@
+"""The shared training engine: hooks, masks, state round trip, devices."""
+
+import numpy as np
+import pytest
+import torch
+
+from aekit.nets import MLPAutoencoder, TopK
+from aekit.training import Trainer, TrainingDivergedError, resolve_device
+
+
+def _data(n=64, d=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, generator=g) @ torch.randn(3, d, generator=g)
+
+
+def _net(d=6, seed=0):
+    torch.manual_seed(seed)
+    return MLPAutoencoder(d, (8,), 3)
+
+
+def test_penalty_and_corruption_are_applied():
+    seen = {"penalty": 0, "corruption": 0}
+
+    def penalty(code):
+        seen["penalty"] += 1
+        assert code.shape[1] == 3
+        return code.abs().mean()
+
+    def corruption(x, generator):
+        seen["corruption"] += 1
+        return x + torch.randn(x.shape, generator=generator)
+
+    trainer = Trainer(_net(), penalty=penalty, corruption=corruption, batch_size=16, max_epochs=2)
+    trainer.fit(_data())
+    assert seen["corruption"] == 8 and seen["penalty"] == 8  # 4 batches x 2 epochs
+
+
+def test_mask_restricts_loss_to_observed_entries():
+    X = _data()
+    mask = torch.ones_like(X)
+    mask[:, 0] = 0
+    garbage = X.clone()
+    garbage[:, 0] = 1e6  # never seen: zeroed at the input, not counted in the loss
+    a = Trainer(_net(), batch_size=16, max_epochs=3, seed=1)
+    b = Trainer(_net(), batch_size=16, max_epochs=3, seed=1)
+    ra = a.fit(X, mask=mask)
+    rb = b.fit(garbage, mask=mask)
+    assert ra.loss_curve == rb.loss_curve
+
+
+def test_state_dict_round_trip_continues_identically():
+    X = _data()
+    full = Trainer(_net(), batch_size=16, max_epochs=6, lr_schedule="cosine", seed=3)
+    full.fit(X)
+    # interrupted after epoch 3 (as a checkpointing callback would)
+    first = Trainer(_net(), batch_size=16, max_epochs=6, lr_schedule="cosine", seed=3,
+                    callback=lambda t, epoch, logs: epoch == 3)
+    first.fit(X)
+    assert first.result.n_iter == 3
+    state = first.state_dict()
+    second = Trainer(_net(seed=9), batch_size=16, max_epochs=6, lr_schedule="cosine", seed=99)
+    second.load_state_dict(state, steps_per_epoch=4)
+    second.fit(X)
+    assert second.result.loss_curve == full.result.loss_curve
+    for a, b in zip(full.net.state_dict().values(), second.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_callback_can_stop():
+    calls = []
+    trainer = Trainer(_net(), max_epochs=50, callback=lambda t, e, logs: calls.append(logs) or e == 2)
+    result = trainer.fit(_data())
+    assert result.n_iter == 2 and result.stopped_early
+    assert set(calls[0]) >= {"loss", "val_loss", "lr", "seconds"}
+
+
+def test_divergence_raises_and_restores():
+    trainer = Trainer(_net(), optimizer="sgd", momentum=0.0, learning_rate=1e8, max_epochs=10, batch_size=8)
+    with pytest.raises(TrainingDivergedError, match="epoch 1"):
+        trainer.fit(_data() * 1e3)
+    assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
+
+
+def test_bfloat16_autocast_trains():
+    trainer = Trainer(_net(), precision="bfloat16", batch_size=16, max_epochs=30, learning_rate=1e-2)
+    result = trainer.fit(_data())
+    assert result.loss_curve[-1] < 0.5 * result.loss_curve[0]
+
+
+def test_topk_keeps_k_largest():
+    h = torch.tensor([[0.1, 3.0, -1.0, 2.0]])
+    assert TopK(2)(h).tolist() == [[0.0, 3.0, 0.0, 2.0]]
+
+
+@pytest.mark.parametrize("name", ["tpu", "cuda:x", 3])
+def test_resolve_device_errors(name):
+    with pytest.raises(ValueError, match="device"):
+        resolve_device(name)
+
+
+def test_resolve_device_auto_and_cpu():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_params_errors():
+    from aekit._params import Param
+
+    with pytest.raises(ValueError, match="x must be one of {'a', 'b'}; got 'c'."):
+        Param("str", "", choices=("a", "b")).check("x", "c")
+    with pytest.raises(ValueError, match="x must be > 0; got 0"):
+        Param("float", "", low=0, low_open=True).check("x", 0)
+    with pytest.raises(TypeError, match="x must be an int"):
+        Param("int", "").check("x", True)
+    with pytest.raises(ValueError, match="x must be a number; got nan"):
+        Param("float", "").check("x", np.nan)
+    with pytest.raises(ValueError, match=r"\(height, width\)"):
+        Param("shape", "").check("x", (3,))
