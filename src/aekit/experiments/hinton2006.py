@@ -76,6 +76,8 @@ DATASETS = tuple(SETTINGS)
 
 #: Estimator parameters of the default (modern) recipe; the per-data-set
 #: network and loss are added from :data:`SETTINGS`, and callers override any.
+#: ``precision`` defaults to "bfloat16" where :func:`fast_bfloat16` (training
+#: under autocast; evaluation is float32).
 DEFAULT_PARAMS = {
     "activation": "gelu",
     "optimizer": "adam",
@@ -97,10 +99,12 @@ class WallClockBudget:
     """Trainer callback that ends training within a wall-clock budget.
 
     After each epoch it stops training if another epoch as long as the
-    longest so far would overrun the budget, and, when ``anneal`` is true,
-    sets the learning rate to ``peak * (1 + cos(pi * elapsed / budget)) / 2``.
-    The clock starts with :meth:`start` (the estimator calls it when
-    ``fit`` begins, so pretraining counts).
+    longest of the last three would overrun the budget, and, when
+    ``anneal`` is true, sets the learning rate to
+    ``peak * (1 + cos(pi * elapsed / budget)) / 2``. The clock starts with
+    :meth:`start` (the estimator calls it when ``fit`` begins, so
+    pretraining counts). Progress is logged at INFO level about every
+    ``log_every`` seconds, every epoch at DEBUG level.
 
     Parameters
     ----------
@@ -108,37 +112,45 @@ class WallClockBudget:
         The budget.
     anneal : bool
         Anneal the learning rate over the budget.
+    log_every : float
+        Seconds between INFO progress lines.
     """
 
-    def __init__(self, seconds: float, anneal: bool = True):
+    def __init__(self, seconds: float, anneal: bool = True, log_every: float = 30.0):
         if not seconds > 0:
             raise ValueError(f"the training budget must be > 0 seconds; got {seconds!r}.")
         self.seconds = float(seconds)
         self.anneal = anneal
+        self.log_every = float(log_every)
         self.start()
 
     def start(self) -> None:
-        self.t0 = self._last = time.perf_counter()
-        self.longest_epoch = 0.0
+        """Start (or restart) the clock."""
+        self.t0 = time.perf_counter()
+        self._logged = -math.inf
+        self._recent: list[float] = []
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
 
     def __call__(self, trainer, epoch: int, logs: dict) -> bool:
-        now = time.perf_counter()
-        self.longest_epoch = max(self.longest_epoch, now - self._last)
-        self._last = now
-        elapsed = now - self.t0
+        elapsed = self.elapsed
+        self._recent = [*self._recent[-2:], float(logs["seconds"])]
         lr = trainer.optimizer.param_groups[0]["lr"]
         if self.anneal:
             lr = trainer.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, elapsed / self.seconds)))
             for group in trainer.optimizer.param_groups:
                 group["lr"] = lr
+        stop = elapsed + max(self._recent) > self.seconds
         val = logs.get("val_loss")
-        logger.info("epoch %d: loss %.5g%s, next lr %.3g, %.0f of %.0f s", epoch, logs["loss"],
-                    "" if val is None else f", val_loss {val:.5g}", lr, elapsed, self.seconds)
-        return elapsed + self.longest_epoch > self.seconds
+        level = logging.INFO if (stop or elapsed - self._logged >= self.log_every) else logging.DEBUG
+        if level == logging.INFO:
+            self._logged = elapsed
+        logger.log(level, "epoch %d: loss %.5g%s, next lr %.3g, %.0f of %.0f s%s", epoch, logs["loss"],
+                   "" if val is None else f", val_loss {val:.5g}", lr, elapsed, self.seconds,
+                   " (budget spent)" if stop else "")
+        return stop
 
 
 class _BudgetedAutoencoder(Autoencoder):
@@ -172,6 +184,8 @@ def make_estimator(dataset: str, params: dict | None = None, budget_seconds: flo
     setting = SETTINGS[dataset]
     chosen = {**DEFAULT_PARAMS, "hidden_layer_sizes": setting.hidden_layer_sizes,
               "n_components": setting.n_components, "loss": setting.loss, **(params or {})}
+    if "precision" not in (params or {}):
+        chosen["precision"] = "bfloat16" if fast_bfloat16(chosen.get("device", "auto")) else "float32"
     est = _BudgetedAutoencoder(**chosen)
     est._check_params()
     if budget_seconds is not None:
@@ -184,6 +198,21 @@ def make_estimator(dataset: str, params: dict | None = None, budget_seconds: flo
     return est
 
 
+def fast_bfloat16(device: str = "auto") -> bool:
+    """Whether bfloat16 matrix products are native on ``device`` (then about 2.5x faster on CPU)."""
+    import torch
+
+    from ..training import resolve_device
+
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def _check_dataset(dataset: str) -> None:
     if dataset not in SETTINGS:
         allowed = "{" + ", ".join(repr(k) for k in SETTINGS) + "}"
@@ -194,34 +223,66 @@ def _check_dataset(dataset: str) -> None:
 def load(dataset: str, data_dir=None, seed: int = 0):
     """``(X_train, X_test, image_shape, description, fresh)`` for ``dataset``.
 
-    ``fresh(n, epoch_seed)`` draws ``n`` new training samples (faces only;
-    None otherwise).
+    ``fresh(n, epoch)`` draws about ``n`` new training samples for an epoch
+    (faces only; None for the others).
     """
     from .. import datasets
 
     _check_dataset(dataset)
     setting = SETTINGS[dataset]
     if dataset == "faces":
-        path = None if data_dir is None else Path(data_dir) / "olivettifaces.mat"
-        X_train, X_test = datasets.olivetti_patches(path, seed=seed)
-        fresh = _FreshPatches(path, seed, X_train)
+        X_train, X_test = datasets.olivetti_patches(data_dir, seed=seed)
+        fresh = FreshFacePatches(data_dir, seed, X_train)
         return X_train, X_test, setting.image_shape, setting.description, fresh
     data = datasets.load_dataset(dataset, data_dir=data_dir)
     return data.X_train, data.X_test, setting.image_shape, data.description, None
 
 
-class _FreshPatches:
-    """New training patches, normalised like the training set, per epoch."""
+class FreshFacePatches:
+    """New patches from the training people's faces, normalised like the training set.
 
-    def __init__(self, path, seed, X_train):
-        from .. import datasets
+    ``olivetti_patches`` subtracts the training set's per-pixel mean and
+    divides by one scalar; this rebuilds that training set's raw patches
+    once (same seed, same draws) to recover the two constants, then draws
+    new patches per epoch from the 300 training faces with the seed
+    ``(seed, epoch)`` and applies them.
 
-        faces = datasets.load_olivetti(path)
-        self.train_faces = faces.train_faces  # PLACEHOLDER until the datasets API lands
-        self.seed = seed
+    Parameters
+    ----------
+    path : path, optional
+        ``olivettifaces.mat`` or its directory, as for ``olivetti_patches``.
+    seed : int
+        The ``olivetti_patches`` seed.
+    X_train : ndarray of shape (124200, 625), optional
+        The normalised training set, to check the recovered constants.
+    n_per_face, patch_size : int
+        As given to ``olivetti_patches``.
+    """
+
+    def __init__(self, path=None, seed: int = 0, X_train=None, n_per_face: int = 414, patch_size: int = 25):
+        from ..datasets import load_olivetti, sample_face_patches
+
+        self._sample = sample_face_patches
+        faces = load_olivetti(path)
+        side = faces.image_shape[0]
+        self.train_faces = faces.X_train.reshape(-1, side, side)  # people 0-29
+        self.seed, self.patch_size = int(seed), int(patch_size)
+        every = np.concatenate([faces.X_train, faces.X_test]).reshape(-1, side, side)
+        raw = sample_face_patches(every, n_per_face, patch_size, np.random.default_rng(seed))
+        raw = raw[:len(self.train_faces) * n_per_face]
+        self.mean = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
+        self.scale = np.float32(np.sqrt(np.mean(np.square(raw - self.mean), dtype=np.float64)))
+        if X_train is not None and not np.allclose((raw[:100] - self.mean) / self.scale, X_train[:100], atol=1e-4):
+            raise RuntimeError("could not recover the face patches' normalisation; was the cache built with "
+                               "another version of aekit? Delete it from $AEKIT_DATA.")
 
     def __call__(self, n: int, epoch: int) -> np.ndarray:
-        raise NotImplementedError
+        """About ``n`` (a multiple of 300, at least ``n``) fresh normalised patches."""
+        per_face = max(1, -(-int(n) // len(self.train_faces)))
+        X = self._sample(self.train_faces, per_face, self.patch_size, np.random.default_rng([self.seed, epoch]))
+        X -= self.mean
+        X /= self.scale
+        return X
 
 
 # ----------------------------------------------------------------- tables
