@@ -314,7 +314,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             X_pre = X[train_idx] if mask is None else X[train_idx] * mask[train_idx]
             pretrain(net, X_pre, self.pretraining, activation=self.activation,
                      output_activation=self._resolved_output_activation(), epochs=self._pretraining_epochs(),
-                     batch_size=self.batch_size, seed=init_seed + 1, device=device)
+                     batch_size=self.batch_size, seed=init_seed + 1, device=device, precision=self.precision)
         X_t = torch.from_numpy(X)
         m_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))
         progress = _Progress(self.max_epochs) if self.verbose else None

@@ -11,7 +11,10 @@ it is fine-tuned end to end:
   except the code layer's, which are linear with unit-variance Gaussian
   noise. The learning settings are those of the paper's code: momentum 0.5
   for 5 epochs then 0.9, weight cost 2e-4, learning rate 0.1 for
-  logistic-logistic layers and 1e-3 for layers with linear units.
+  logistic-logistic layers, and for layers with linear units 0.01 scaled
+  by ``min(1, 400 / width of the other layer)`` (the paper's code uses 1e-3;
+  the scaling keeps narrow layers on small data from learning too slowly
+  and wide ones from diverging).
 - ``"denoising"``: denoising autoencoders with tied weights (Vincent et al.,
   2010): each layer learns to reconstruct its (clean) input from a copy with
   25% of the entries set to zero, by Adam.
@@ -42,6 +45,12 @@ __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_
            "layer_reconstruction_errors"]
 
 logger = logging.getLogger(__name__)
+
+#: Layers with linear units facing a layer wider than this get a
+#: proportionally smaller learning rate (on the face patches a
+#: Gaussian-visible RBM with 2000 hidden units diverges at 0.01 in its first
+#: epoch and is stable at 0.01 * 400 / 2000).
+LINEAR_FAN = 400
 
 #: Masked fraction for the denoising stack.
 DENOISING_MASK_FRACTION = 0.25
@@ -76,6 +85,7 @@ def _linear(pre, generator):
 
 
 _UNITS = {"logistic": _logistic, "linear": _linear}
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def _minibatches(n: int, batch_size: int, generator: torch.Generator):
@@ -83,8 +93,13 @@ def _minibatches(n: int, batch_size: int, generator: torch.Generator):
 
 
 # ------------------------------------------------------------------ RBMs
-def _train_rbm(V, n_hidden, visible, hidden, *, epochs, batch_size, learning_rate, weight_cost, generator):
+def _train_rbm(V, n_hidden, visible, hidden, *, epochs, batch_size, learning_rate, weight_cost, generator,
+               matmul_dtype=torch.float32):
     """CD-1 on data ``V`` (n, n_visible); returns :class:`LayerWeights`."""
+
+    def mm(a, b):  # products in matmul_dtype (bfloat16: ~2.5x faster on CPUs with native support)
+        return (a.to(matmul_dtype) @ b.to(matmul_dtype)).float()
+
     n, n_visible = V.shape
     W = 0.01 * torch.randn(n_hidden, n_visible, generator=generator, device=V.device)
     hb = torch.zeros(n_hidden, device=V.device)
@@ -97,20 +112,21 @@ def _train_rbm(V, n_hidden, visible, hidden, *, epochs, batch_size, learning_rat
     hidden_units, visible_units = _UNITS[hidden], _UNITS[visible]
     for epoch in range(epochs):
         momentum = 0.5 if epoch < 5 else 0.9
-        error = 0.0
+        error = torch.zeros((), device=V.device)
         for idx in _minibatches(n, batch_size, generator):
             v0 = V[idx]  # (batch, n_visible)
-            ph0, h0 = hidden_units(v0 @ W.T + hb, generator)
-            v1, _ = visible_units(h0 @ W + vb, generator)  # mean-field reconstruction
-            ph1, _ = hidden_units(v1 @ W.T + hb, generator)
+            ph0, h0 = hidden_units(mm(v0, W.T) + hb, generator)
+            v1, _ = visible_units(mm(h0, W) + vb, generator)  # mean-field reconstruction
+            ph1, _ = hidden_units(mm(v1, W.T) + hb, generator)
             b = v0.shape[0]
-            dW.mul_(momentum).add_((ph0.T @ v0 - ph1.T @ v1) / b - weight_cost * W, alpha=learning_rate)
+            dW.mul_(momentum).add_((mm(ph0.T, v0) - mm(ph1.T, v1)) / b - weight_cost * W, alpha=learning_rate)
             dhb.mul_(momentum).add_((ph0 - ph1).mean(0), alpha=learning_rate)
             dvb.mul_(momentum).add_((v0 - v1).mean(0), alpha=learning_rate)
             W += dW
             hb += dhb
             vb += dvb
-            error += float((v0 - v1).square().sum())
+            error += (v0 - v1).square().sum()
+        error = float(error)
         if not math.isfinite(error):
             raise FloatingPointError(
                 f"RBM pretraining diverged ({visible}-{hidden} layer with {n_hidden} hidden units, epoch "
@@ -122,7 +138,8 @@ def _train_rbm(V, n_hidden, visible, hidden, *, epochs, batch_size, learning_rat
 
 @torch.no_grad()
 def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_rate=0.1,
-                 learning_rate_linear=1e-2, weight_cost=2e-4, seed=0, device="cpu") -> list[LayerWeights]:
+                 learning_rate_linear=1e-2, weight_cost=2e-4, seed=0, device="cpu",
+                 precision="float32") -> list[LayerWeights]:
     """Train a stack of RBMs with CD-1, one per encoder layer.
 
     Parameters
@@ -137,13 +154,17 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
     epochs, batch_size : int
         Per-layer epochs and minibatch size.
     learning_rate, learning_rate_linear : float
-        For logistic-logistic RBMs and for RBMs with linear units.
+        For logistic-logistic RBMs and for RBMs with linear units; the
+        latter is scaled by ``min(1, 400 / fan)``, ``fan`` being the width
+        of the layer on the other side of the linear units.
     weight_cost : float
         L2 weight decay.
     seed : int
         Seeds initialisation, shuffling and sampling.
     device : str or torch.device
         Where to train.
+    precision : {"float32", "bfloat16"}
+        Dtype of the matrix products (weights and statistics stay float32).
 
     Returns
     -------
@@ -157,9 +178,14 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
     for i, n_hidden in enumerate(widths[1:]):
         visible = "linear" if (i == 0 and real_valued) else "logistic"
         hidden = "linear" if i == n_layers - 1 else "logistic"
-        lr = learning_rate if visible == hidden == "logistic" else learning_rate_linear
+        if visible == hidden == "logistic":
+            lr = learning_rate
+        else:  # the curvature of linear units grows with the layer on the other side: keep the steps stable
+            fan = n_hidden if visible == "linear" else widths[i]
+            lr = learning_rate_linear * min(1.0, LINEAR_FAN / fan)
         layer = _train_rbm(V, int(n_hidden), visible, hidden, epochs=epochs, batch_size=batch_size,
-                           learning_rate=lr, weight_cost=weight_cost, generator=generator)
+                           learning_rate=lr, weight_cost=weight_cost, generator=generator,
+                           matmul_dtype=_DTYPES[precision])
         layers.append(layer)
         pre = V @ layer.weight.T + layer.hidden_bias
         V = pre if hidden == "linear" else torch.sigmoid(pre)  # next RBM sees hidden probabilities
@@ -187,7 +213,7 @@ class _TiedLayer(nn.Module):
 
 def pretrain_denoising(X, widths, *, activation="relu", output_activation="identity", epochs=10,
                        batch_size=100, learning_rate=1e-3, mask_fraction=DENOISING_MASK_FRACTION,
-                       seed=0, device="cpu") -> list[LayerWeights]:
+                       seed=0, device="cpu", precision="float32") -> list[LayerWeights]:
     """Train a stack of tied-weight denoising autoencoders, one per encoder layer.
 
     Layer ``i`` encodes with the deep net's hidden activation (none for the
@@ -216,6 +242,8 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         Seeds initialisation, shuffling and noise.
     device : str or torch.device
         Where to train.
+    precision : {"float32", "bfloat16"}
+        "bfloat16" runs the forward passes under autocast.
 
     Returns
     -------
@@ -235,11 +263,12 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
             layer = _TiedLayer(int(n_visible), int(n_hidden), encode_act, decode_act).to(device)
         opt = torch.optim.Adam(layer.parameters(), lr=learning_rate)
         for epoch in range(epochs):
-            total = 0.0
+            total = torch.zeros((), device=V.device)
             for idx in _minibatches(V.shape[0], batch_size, generator):
                 x = V[idx]
                 keep = (torch.rand(x.shape, generator=generator, device=x.device) >= mask_fraction).to(x.dtype)
-                logits = layer.decode_logits(layer.encode(x * keep))
+                with torch.autocast(V.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                    logits = layer.decode_logits(layer.encode(x * keep)).float()
                 if bce:
                     loss = nn.functional.binary_cross_entropy_with_logits(logits, x)
                 else:
@@ -247,7 +276,8 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += float(loss.detach()) * x.shape[0]
+                total += loss.detach() * x.shape[0]
+            total = float(total)
             if not math.isfinite(total):
                 raise FloatingPointError(f"denoising pretraining diverged at layer {i + 1}, epoch {epoch + 1}.")
             logger.debug("DAE %d->%d epoch %d: loss %.4g", n_visible, n_hidden, epoch + 1, total / V.shape[0])
@@ -296,7 +326,7 @@ PRETRAINERS = {"rbm": pretrain_rbm, "denoising": pretrain_denoising}
 
 
 def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_activation: str, epochs: int = 10,
-             batch_size: int = 100, seed: int = 0, device=None) -> list[LayerWeights]:
+             batch_size: int = 100, seed: int = 0, device=None, precision: str = "float32") -> list[LayerWeights]:
     """Pretrain ``net``'s layers greedily on ``X`` and load the weights into it.
 
     Parameters
@@ -314,6 +344,8 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
         Per-layer epochs, minibatch size and seed.
     device : str or torch.device, optional
         Where to train; default: where ``net`` is.
+    precision : {"float32", "bfloat16"}
+        Precision of the matrix products.
 
     Returns
     -------
@@ -338,10 +370,11 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     widths = _net_widths(net)
     if method == "rbm":
         layers = pretrain_rbm(X, widths, real_valued=output_activation != "sigmoid", epochs=epochs,
-                              batch_size=batch_size, seed=seed, device=device)
+                              batch_size=batch_size, seed=seed, device=device, precision=precision)
     else:
         layers = pretrain_denoising(X, widths, activation=activation, output_activation=output_activation,
-                                    epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+                                    epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                                    precision=precision)
     load_layers(net, [LayerWeights(*(t.to(net_device) for t in (lay.weight, lay.hidden_bias, lay.visible_bias)))
                       for lay in layers])
     return layers

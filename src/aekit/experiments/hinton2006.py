@@ -257,19 +257,24 @@ class FreshFacePatches:
         The normalised training set, to check the recovered constants.
     n_per_face, patch_size : int
         As given to ``olivetti_patches``.
+    mirror : bool
+        Also draw from the mirror images of the training faces (twice the
+        faces; a mirrored face is still a face, and no test person is used).
     """
 
-    def __init__(self, path=None, seed: int = 0, X_train=None, n_per_face: int = 414, patch_size: int = 25):
+    def __init__(self, path=None, seed: int = 0, X_train=None, n_per_face: int = 414, patch_size: int = 25,
+                 mirror: bool = False):
         from ..datasets import load_olivetti, sample_face_patches
 
         self._sample = sample_face_patches
         faces = load_olivetti(path)
         side = faces.image_shape[0]
-        self.train_faces = faces.X_train.reshape(-1, side, side)  # people 0-29
-        self.seed, self.patch_size = int(seed), int(patch_size)
+        train_faces = faces.X_train.reshape(-1, side, side)  # people 0-29
+        self.seed, self.patch_size, self.mirror = int(seed), int(patch_size), bool(mirror)
         every = np.concatenate([faces.X_train, faces.X_test]).reshape(-1, side, side)
         raw = sample_face_patches(every, n_per_face, patch_size, np.random.default_rng(seed))
-        raw = raw[:len(self.train_faces) * n_per_face]
+        raw = raw[:len(train_faces) * n_per_face]
+        self.train_faces = np.concatenate([train_faces, train_faces[:, :, ::-1]]) if mirror else train_faces
         self.mean = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.scale = np.float32(np.sqrt(np.mean(np.square(raw - self.mean), dtype=np.float64)))
         if X_train is not None and not np.allclose((raw[:100] - self.mean) / self.scale, X_train[:100], atol=1e-4):
@@ -277,7 +282,7 @@ class FreshFacePatches:
                                "another version of aekit? Delete it from $AEKIT_DATA.")
 
     def __call__(self, n: int, epoch: int) -> np.ndarray:
-        """About ``n`` (a multiple of 300, at least ``n``) fresh normalised patches."""
+        """At least ``n`` fresh normalised patches (a whole number per face)."""
         per_face = max(1, -(-int(n) // len(self.train_faces)))
         X = self._sample(self.train_faces, per_face, self.patch_size, np.random.default_rng([self.seed, epoch]))
         X -= self.mean
