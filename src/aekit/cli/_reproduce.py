@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--fresh-patches", type=int, default=FRESH_PATCHES,
                    help=f"faces: new patches per epoch after the first, 0 for a fixed training set "
                         f"(default: {FRESH_PATCHES})")
+    p.add_argument("--no-download", dest="download", action="store_false",
+                   help="never download missing data files (default: download when online)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is much faster "
                    "than 2 on a machine busy with other work)")
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
@@ -66,9 +68,14 @@ def run(args) -> int:
     specs = _autoencoder()._param_specs
     params = {name: (tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()
               if name in specs and name != "verbose"}
-    summary = hinton2006.run(args.dataset, out, budget_minutes=args.budget_minutes, params=params,
-                             pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,
-                             data_dir=args.data_dir, seed=params.get("random_state") or 0, n_show=args.n_show)
+    try:
+        summary = hinton2006.run(args.dataset, out, budget_minutes=args.budget_minutes, params=params,
+                                 pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,
+                                 data_dir=args.data_dir, download=args.download,
+                                 seed=params.get("random_state") or 0, n_show=args.n_show)
+    except FileNotFoundError as err:
+        # the command line reports one line: keep where the files were looked for and how to get them
+        raise FileNotFoundError(" ".join(line.strip() for line in str(err).splitlines() if line.strip())) from None
     print(summary["table"], end="")
     for kind, path in summary["paths"].items():
         logger.info("wrote %s (%s)", path, kind)

@@ -220,21 +220,23 @@ def _check_dataset(dataset: str) -> None:
 
 
 # ------------------------------------------------------------------ data
-def load(dataset: str, data_dir=None, seed: int = 0):
+def load(dataset: str, data_dir=None, seed: int = 0, download: bool = True):
     """``(X_train, X_test, image_shape, description, fresh)`` for ``dataset``.
 
-    ``fresh(n, epoch)`` draws about ``n`` new training samples for an epoch
-    (faces only; None for the others).
+    ``fresh(n, epoch)`` draws at least ``n`` new training samples for an
+    epoch (faces only; None for the others). Missing files raise
+    ``FileNotFoundError`` saying where they were looked for and how to get
+    them.
     """
     from .. import datasets
 
     _check_dataset(dataset)
     setting = SETTINGS[dataset]
     if dataset == "faces":
-        X_train, X_test = datasets.olivetti_patches(data_dir, seed=seed)
+        X_train, X_test = datasets.olivetti_patches(data_dir, seed=seed, download=download)
         fresh = FreshFacePatches(data_dir, seed, X_train)
         return X_train, X_test, setting.image_shape, setting.description, fresh
-    data = datasets.load_dataset(dataset, data_dir=data_dir)
+    data = datasets.load_dataset(dataset, data_dir=data_dir, download=download)
     return data.X_train, data.X_test, setting.image_shape, data.description, None
 
 
@@ -328,7 +330,7 @@ def _environment() -> dict:
 # -------------------------------------------------------------------- run
 def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | None = None,
         pretraining_epochs: int | None = None, fresh_patches: int | None = FRESH_PATCHES, data_dir=None,
-        seed: int = 0, n_show: int = 10) -> dict:
+        download: bool = True, seed: int = 0, n_show: int = 10) -> dict:
     """Reproduce the autoencoder-vs-PCA comparison on ``dataset`` and write ``out_dir``.
 
     Parameters
@@ -348,6 +350,8 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         trains on the fixed training set.
     data_dir : path, optional
         Where to look for the data files first.
+    download : bool
+        Download missing data files (to ``$AEKIT_DATA``) when online.
     seed : int
         Seeds the patch set, the figure's choice of images and PCA.
     n_show : int
@@ -364,7 +368,8 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
     if fresh_patches is not None and fresh_patches < 0:
         raise ValueError(f"fresh_patches must be >= 0 or None; got {fresh_patches!r}.")
     tic = time.perf_counter()
-    X_train, X_test, image_shape, description, fresh = load(dataset, data_dir=data_dir, seed=seed)
+    X_train, X_test, image_shape, description, fresh = load(dataset, data_dir=data_dir, seed=seed,
+                                                             download=download)
     logger.info("%s: %d train, %d test, %d features (%.1f s)", description, X_train.shape[0], X_test.shape[0],
                 X_train.shape[1], time.perf_counter() - tic)
     epoch_data = None
