@@ -270,9 +270,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        _check_real(X, "X")
         return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
         """Train the autoencoder on X.
 
         Parameters
@@ -281,16 +282,34 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             Training data; any real dtype, converted once to float32.
         y : None
             Ignored.
+        checkpoint_dir : str or Path, optional
+            Save the whole training state to ``checkpoint_dir/checkpoint.safetensors``
+            every ``checkpoint_every`` epochs, at the end, and on SIGINT/SIGTERM
+            (see :mod:`aekit.checkpoint`).
+        checkpoint_every : int, default=1
+            Epochs between checkpoints.
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir``, if any; the
+            result is the same as an uninterrupted fit.
 
         Returns
         -------
         self : Autoencoder
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            (a ``ValueError``) If the loss became NaN or infinite; ``net_``
+            then holds the weights from before the diverging epoch.
         """
+        from .checkpoint import checkpointing
+
         self._check_params()
         X = self._validate_X(X, reset=True)
         self._check_input_range(X)
-        return self._fit(X)
+        with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
+            return self._fit(X)
 
     def _split_seeds(self):
         rng = check_random_state(self.random_state)
@@ -307,10 +326,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             n_val = 0
         perm = rng.permutation(n)
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        checkpoints = self.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)
+        if checkpoints is not None:
+            val_idx, train_idx = checkpoints.begin(self, X, mask, val_idx, train_idx)
+            n_val = val_idx.size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             net = self._build_net(X.shape[1])
-        if self.pretraining != "none":
+        if self.pretraining != "none" and (checkpoints is None or checkpoints.state is None):  # not when resuming
             X_pre = X[train_idx] if mask is None else X[train_idx] * mask[train_idx]
             pretrain(net, X_pre, self.pretraining, activation=self.activation,
                      output_activation=self._resolved_output_activation(), epochs=self._pretraining_epochs(),
@@ -335,10 +358,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=_chain(progress, self._fit_callback()),
+            callback=_chain(progress if checkpoints is None else checkpoints.callback(progress),
+                            self._fit_callback()),
             epoch_data=self._epoch_data(),
         )
         try:
+            if checkpoints is not None:
+                tic -= checkpoints.resume(trainer, train_idx.size, progress)
             trainer.fit(
                 X_t[train_idx] if n_val else X_t,
                 X_t[val_idx] if n_val else None,
@@ -347,6 +373,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             )
         except TrainingDivergedError:
             self._set_fitted(trainer, device, time.perf_counter() - tic)
+            self.best_epoch_ = self.n_iter_  # net_ holds the weights from before the diverging epoch
             raise
         finally:
             if progress is not None:
@@ -405,6 +432,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         from sklearn.utils import check_array
 
+        _check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -474,6 +502,17 @@ def _chain(*callbacks):
         return any([bool(c(trainer, epoch, logs)) for c in callbacks])
 
     return call
+
+
+def _check_real(A, name: str) -> None:
+    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
+    dtype = getattr(A, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
+                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
+    if kind in ("M", "m"):
+        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
 
 
 class _Progress:

@@ -46,8 +46,13 @@ LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite; the last good weights were kept."""
+class TrainingDivergedError(FloatingPointError, ValueError):
+    """The loss or the weights became NaN or infinite; the last good weights were kept.
+
+    A ``ValueError`` too: divergence comes from the inputs (a learning rate
+    too high, data on a huge scale), so callers that report bad input
+    report it the same way.
+    """
 
 
 @dataclass
@@ -265,8 +270,9 @@ class Trainer:
         per_step = self.lr_schedule in ("cosine", "onecycle")
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
-        self.result.stopped_early = False
-        while self.epoch < self.max_epochs:
+        # a state saved after early stopping fired (a checkpoint at that epoch) must not train on
+        self.result.stopped_early = self._bad_epochs >= self.n_iter_no_change
+        while self.epoch < self.max_epochs and not self.result.stopped_early:
             tic = time.perf_counter()
             if self.epoch_data is not None:
                 X, n = self._fresh_data(X, n, per_step)
@@ -286,17 +292,18 @@ class Trainer:
                 running += value.detach() * idx.shape[0]
             train_loss = float(running / n)  # one host sync per epoch
             self.epoch += 1
-            if not math.isfinite(train_loss):
+            val_loss = None
+            if math.isfinite(train_loss) and X_val is not None and X_val.shape[0] > 0:
+                val_loss = self.evaluate(X_val, mask_val)
+            why = self._diverged(train_loss, val_loss)
+            if why:
                 self.net.load_state_dict(epoch_state)
                 raise TrainingDivergedError(
-                    f"Training diverged at epoch {self.epoch}: the loss became {train_loss}. "
-                    f"The weights from before that epoch were kept; try a lower learning_rate "
-                    f"(now {self.learning_rate:g})."
+                    f"Training diverged at epoch {self.epoch}: {why}. The weights from before that epoch "
+                    f"were kept; try a lower learning_rate (now {self.learning_rate:g}) or scale the data."
                 )
             self.result.loss_curve.append(train_loss)
-            val_loss = None
-            if X_val is not None and X_val.shape[0] > 0:
-                val_loss = self.evaluate(X_val, mask_val)
+            if val_loss is not None:
                 self.result.validation_curve.append(val_loss)
             monitor = train_loss if val_loss is None else val_loss
             if self.lr_schedule == "plateau":
@@ -314,6 +321,17 @@ class Trainer:
         if self._best_state is not None:
             self.net.load_state_dict(self._best_state)
         return self.result
+
+    def _diverged(self, train_loss: float, val_loss: float | None) -> str:
+        """Why the epoch just run diverged, or "" if it did not."""
+        if not math.isfinite(train_loss):
+            return f"the training loss became {train_loss}"
+        if val_loss is not None and not math.isfinite(val_loss):
+            return f"the validation loss became {val_loss}"
+        params = [p.detach() for p in self.net.parameters()]
+        if params and not bool(torch.stack([p.isfinite().all() for p in params]).all()):
+            return "the weights became infinite or NaN"
+        return ""
 
     def _early_stopping(self, value: float, keep_best: bool) -> bool:
         threshold = self._best_value - self.tol * abs(self._best_value) if math.isfinite(self._best_value) else math.inf
@@ -351,8 +369,10 @@ class Trainer:
     def load_state_dict(self, state: dict, steps_per_epoch: int) -> None:
         """Restore a :meth:`state_dict`; ``steps_per_epoch`` rebuilds the schedule."""
         self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        # scheduler first: building one (OneCycleLR) resets the optimiser's lr and momentum,
+        # which the optimiser's saved state then restores
         self.scheduler = self._make_scheduler(steps_per_epoch)
+        self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.shuffle_generator.set_state(state["shuffle_generator"])
