@@ -15,7 +15,7 @@ ratio <= 0.80, Fashion-MNIST ratio <= 0.45.
 
     python benchmarks/hinton2006.py --quick                 # seconds: digits, both recipes
     python benchmarks/hinton2006.py --budget-minutes 8 --paper-budget-minutes 4 --threads 1 \\
-        --data-dir /work/shared/data
+        --data-dir /work/shared/data --out /tmp/i3_bench --json benchmarks/results/hinton2006.json
 
 Prints a Markdown table and writes JSON (``--json``) with the machine's load
 average before and after, since the machine may be shared.
@@ -114,8 +114,10 @@ def main(argv=None) -> int:
     p.add_argument("--pretraining-epochs", type=int, default=1, help="RBM epochs per layer, paper recipe")
     p.add_argument("--threads", type=int, help="torch threads per run (1 is best on a busy machine)")
     p.add_argument("--data-dir", type=Path, help="where olivettifaces.mat / IDX files are")
-    p.add_argument("--out", type=Path, default=HERE / "results" / "hinton2006", help="run outputs")
-    p.add_argument("--json", type=Path, help="summary JSON (default: OUT/benchmark.json)")
+    p.add_argument("--out", type=Path, default=HERE / "results" / "hinton2006_runs",
+                   help="where the runs write their folders (default: benchmarks/results/hinton2006_runs)")
+    p.add_argument("--json", type=Path, help="summary JSON (default: benchmarks/results/hinton2006.json, "
+                   "hinton2006_quick.json with --quick)")
     args = p.parse_args(argv)
     if args.quick:
         args.datasets, args.budget_minutes, args.paper_budget_minutes = ["digits"], 0.05, 0.05
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
         "rows": rows,
         "table": table,
     }
-    path = args.json or args.out / "benchmark.json"
+    path = args.json or HERE / "results" / ("hinton2006_quick.json" if args.quick else "hinton2006.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {path}", file=sys.stderr)

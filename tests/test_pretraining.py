@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import Autoencoder, pretraining
 from aekit.nets import MLPAutoencoder
@@ -35,6 +36,15 @@ def _net(activation="sigmoid", output_activation="sigmoid", seed=0):
     torch.manual_seed(seed)
     return MLPAutoencoder(WIDTHS[0], WIDTHS[1:-1], WIDTHS[-1], activation=activation,
                           output_activation=output_activation)
+
+
+FAST = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0, device="cpu")
+
+
+@parametrize_with_checks([Autoencoder(pretraining="rbm", activation="sigmoid", **FAST),
+                          Autoencoder(pretraining="denoising", **FAST)])
+def test_sklearn_compatible_with_pretraining(estimator, check):
+    check(estimator)
 
 
 def test_docstring_examples_run():

@@ -1,5 +1,6 @@
 """``aekit reproduce hinton2006``: the experiment library and the command, end to end on digits."""
 
+import doctest
 import json
 import math
 import os
@@ -155,6 +156,11 @@ def test_wall_clock_budget_stops_before_overrunning_and_anneals():
         WallClockBudget(0)
 
 
+def test_docstring_examples_run():
+    result = doctest.testmod(hinton2006)
+    assert result.attempted > 0 and result.failed == 0
+
+
 def test_estimator_uses_the_paper_networks():
     faces = make_estimator("faces")
     assert (faces.hidden_layer_sizes, faces.n_components, faces.loss) == ((2000, 1000, 500), 30, "mse")
@@ -187,8 +193,15 @@ def test_fresh_face_patches_are_normalised_like_the_training_set():
     assert not np.array_equal(A, fresh(3000, epoch=2))
     # same distribution as the training set: per-pixel means near 0, average variance near 1
     assert abs(A.mean()) < 0.1 and 0.8 < A.var(axis=0).mean() < 1.2
-    mirrored = FreshFacePatches(path, seed=1, X_train=X_train, n_per_face=8, mirror=True)
-    assert mirrored.train_faces.shape == (600, 64, 64)
+    augmented = FreshFacePatches(path, seed=1, X_train=X_train, n_per_face=8, mirror=True, lighting=0.2)
+    assert augmented.train_faces.shape == (600, 64, 64)
+    np.testing.assert_array_equal(augmented.train_faces[300:], augmented.train_faces[:300, :, ::-1])
+    C = augmented(3000, epoch=1)
+    np.testing.assert_array_equal(C, augmented(3000, epoch=1))
+    # random lighting spreads the patches' mean brightness
+    assert C.mean(axis=1).std() > 1.2 * A.mean(axis=1).std()
+    with pytest.raises(ValueError, match=r"lighting must be in \[0, 1\); got 1.5"):
+        FreshFacePatches(path, seed=1, X_train=X_train, n_per_face=8, lighting=1.5)
     # a training set built another way is refused rather than silently mis-normalised
     with pytest.raises(RuntimeError, match="could not recover the face patches' normalisation"):
         FreshFacePatches(path, seed=2, X_train=X_train, n_per_face=8)

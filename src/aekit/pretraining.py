@@ -9,9 +9,9 @@ it is fine-tuned end to end:
   Gaussian (linear, unit-variance) visible units for real-valued input or
   logistic visible units for input in [0, 1]; hidden units are logistic,
   except the code layer's, which are linear with unit-variance Gaussian
-  noise. The learning settings are those of the paper's code: momentum 0.5
-  for 5 epochs then 0.9, weight cost 2e-4, learning rate 0.1 for
-  logistic-logistic layers, and for layers with linear units 0.01 scaled
+  noise. The learning settings follow the paper's code (momentum 0.5 for 5
+  epochs then 0.9, weight cost 2e-4, learning rate 0.1 for
+  logistic-logistic layers) except for layers with linear units: 0.01 scaled
   by ``min(1, 400 / width of the other layer)`` (the paper's code uses 1e-3;
   the scaling keeps narrow layers on small data from learning too slowly
   and wide ones from diverging).

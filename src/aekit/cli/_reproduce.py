@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 from pathlib import Path
 
@@ -12,7 +13,7 @@ logger = logging.getLogger("aekit.cli")
 
 def register(sub) -> None:
     from ..experiments import EXPERIMENTS
-    from ..experiments.hinton2006 import DATASETS, FRESH_PATCHES
+    from ..experiments.hinton2006 import DATASETS, FACE_LIGHTING, FACE_MIRROR, FRESH_PATCHES
 
     p = sub.add_parser(
         "reproduce", help="reproduce a published experiment (hinton2006)",
@@ -35,6 +36,11 @@ def register(sub) -> None:
     p.add_argument("--fresh-patches", type=int, default=FRESH_PATCHES,
                    help=f"faces: new patches per epoch after the first, 0 for a fixed training set "
                         f"(default: {FRESH_PATCHES})")
+    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=FACE_MIRROR,
+                   help=f"faces: also draw fresh patches from mirrored training faces (default: {FACE_MIRROR})")
+    p.add_argument("--lighting", type=float, default=FACE_LIGHTING, metavar="L",
+                   help=f"faces: random contrast 1 +- L and brightness +- L/2 (pixels in [0, 1]) per fresh "
+                        f"patch, 0 for none (default: {FACE_LIGHTING})")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download missing data files (default: download when online)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is much faster "
@@ -71,7 +77,8 @@ def run(args) -> int:
     try:
         summary = hinton2006.run(args.dataset, out, budget_minutes=args.budget_minutes, params=params,
                                  pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,
-                                 data_dir=args.data_dir, download=args.download,
+                                 data_dir=args.data_dir, download=args.download, mirror=args.mirror,
+                                 lighting=args.lighting,
                                  seed=params.get("random_state") or 0, n_show=args.n_show)
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them
