@@ -60,7 +60,7 @@ def test_cli_diverging_at_epoch_3_saves_the_weights_of_epoch_2(tmp_path, data_fi
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("aekit train: error: Training diverged at epoch 3: the training loss became nan.")
-    assert "try a lower learning_rate (now 0.001)" in err and err.endswith(f"The weights of epoch 2 were saved to {out}.")
+    assert "try a lower learning_rate (now 0.002)" in err and err.endswith(f"The weights of epoch 2 were saved to {out}.")
     model = load(out)
     assert model.n_iter_ == 2 and model.best_epoch_ == 2
     metrics = json.loads((out / "metrics.json").read_text())

@@ -120,16 +120,24 @@ def test_params_errors():
 
 def test_epoch_data_replaces_the_training_data_per_epoch():
     X = _data(64)
-    asked = []
+    asked, seen, rows = [], [], [0]
 
     def epoch_data(epoch):
         asked.append(epoch)
         return None if epoch == 0 else _data(32 * epoch, seed=epoch)
 
-    trainer = Trainer(_net(), batch_size=16, max_epochs=3, epoch_data=epoch_data)
-    seen = []
-    original = trainer._batches
-    trainer._batches = lambda n: seen.append(n) or original(n)
+    def callback(trainer, epoch, logs):
+        seen.append(rows[0])
+        rows[0] = 0
+
+    trainer = Trainer(_net(), batch_size=16, max_epochs=3, epoch_data=epoch_data, callback=callback)
+    objective = trainer._objective
+
+    def counting(x, *args, **kwargs):
+        rows[0] += x.shape[0]
+        return objective(x, *args, **kwargs)
+
+    trainer._objective = counting
     trainer.fit(X)
     assert asked == [0, 1, 2] and seen == [64, 32, 64]  # epoch 0 keeps X, then fresh data
     with pytest.raises(ValueError, match=r"epoch_data\(1\) returned shape \(32, 5\); expected \(n, 6\)"):

@@ -5,6 +5,8 @@ Estimators
 Autoencoder
     Deep or shallow autoencoder; ``transform`` encodes, ``inverse_transform``
     decodes, ``score`` is the negative reconstruction error.
+SparseAutoencoder
+    Autoencoder with L1, KL or top-k sparsity on the code, for feature learning.
 
 Functions
 ---------
@@ -15,6 +17,7 @@ load
 __version__ = "0.1.0"
 
 from ._base import Autoencoder  # noqa: E402
+from .sparse import SparseAutoencoder  # noqa: E402
 from .persistence import load  # noqa: E402
 
-__all__ = ["Autoencoder", "load", "__version__"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "load", "__version__"]

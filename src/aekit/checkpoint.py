@@ -43,6 +43,7 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from ._atomic import atomic_path
+from .distributed import is_main_process
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpointing", "load_checkpoint",
            "read_checkpoint_info", "save_checkpoint"]
@@ -261,7 +262,13 @@ def load_checkpoint(directory) -> tuple[dict, dict]:
 def _digest(*arrays) -> str:
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
-        if a is not None:
+        if isinstance(a, np.memmap):  # read in chunks from the file: memory stays bounded (aekit.streaming)
+            from .streaming import ArraySource
+
+            h.update(f"{np.dtype(np.float32).str}{a.shape}".encode())  # as the float32 in-memory array
+            for chunk, _ in ArraySource(a).chunks():
+                h.update(memoryview(chunk).cast("B"))
+        elif a is not None:
             a = np.ascontiguousarray(a)
             h.update(f"{a.dtype.str}{a.shape}".encode())
             h.update(memoryview(a).cast("B"))
@@ -387,8 +394,8 @@ class _Session:
             stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
             signum = self.signals.received
             finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
-            if signum is not None or finished or epoch % self.every == 0:
-                self.save(trainer)
+            if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
+                self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
             if signum is not None:
                 logger.info("%s: stopped after epoch %d; checkpoint saved to %s",
                                signal.Signals(signum).name, epoch, self.path)

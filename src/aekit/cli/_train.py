@@ -63,6 +63,8 @@ def _metrics(estimator, data) -> dict:
     if data.X_test.shape[0]:
         metrics["test_error_per_sample"] = -estimator.score(data.X_test)
         metrics["n_test"] = int(data.X_test.shape[0])
+    if hasattr(estimator, "diagnostics"):  # e.g. sparsity of a SparseAutoencoder's codes
+        metrics.update(estimator.diagnostics())
     return metrics
 
 
@@ -110,6 +112,16 @@ def _save_model(estimator, data, out, **more) -> dict:
 
 
 def run_train(args) -> int:
+    """Train and save; under ``torchrun`` every rank trains its share and rank 0 writes."""
+    from .. import distributed
+
+    with distributed.session() as is_parallel:
+        if is_parallel and not distributed.is_main_process():
+            logging.getLogger("aekit").setLevel(logging.WARNING)  # one rank reports
+        return _train(args, distributed.is_main_process())
+
+
+def _train(args, main_process: bool) -> int:
     from ..checkpoint import TrainingInterrupted, checkpointing
     from ..training import TrainingDivergedError
 
@@ -123,15 +135,21 @@ def run_train(args) -> int:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
     except TrainingInterrupted as stop:
+        if not main_process:
+            return 128 + stop.signum
         print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
         return 128 + stop.signum
     except TrainingDivergedError as err:
+        if not main_process:
+            return 3
         kept = ""
         if estimator.n_iter_ >= 1:  # keep the last good weights on disk
             _save_model(estimator, data, out, diverged=str(err))
             kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
         print(f"aekit {args.command}: error: {err}{kept}", file=sys.stderr)
         return 3
+    if not main_process:
+        return 0
     metrics = _save_model(estimator, data, out)
     msg = f"saved {out}: train error {metrics['train_error_per_sample']}"
     if "test_error_per_sample" in metrics:
