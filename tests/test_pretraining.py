@@ -52,19 +52,35 @@ def test_docstring_examples_run():
     assert result.attempted > 0 and result.failed == 0
 
 
-@pytest.mark.parametrize("method,activation", [("rbm", "sigmoid"), ("denoising", "gelu")])
-def test_pretraining_lowers_error_at_a_fixed_fine_tuning_budget(digits, method, activation):
-    # 20 epochs of Adam fine-tuning a 64-128-64-32-8 net on 1400 digits: a deep
-    # net from random weights is still far from converged, pretrained weights
-    # give it a head start (measured: sigmoid 4.72 -> 1.96 with RBMs, GELU
-    # 2.84 -> 1.40 with denoising autoencoders).
+def _fine_tuned_errors(digits, activation, methods, max_epochs=20):
     X_train, X_test = digits
     errors = {}
-    for pre in ("none", method):
+    for pre in methods:
         ae = Autoencoder(n_components=8, hidden_layer_sizes=WIDTHS[1:-1], activation=activation, loss="bce",
-                         pretraining=pre, max_epochs=20, batch_size=64, validation_fraction=0, random_state=0)
+                         pretraining=pre, max_epochs=max_epochs, batch_size=64, learning_rate=1e-3,
+                         lr_schedule="constant", validation_fraction=0, random_state=0)
         errors[pre] = -ae.fit(X_train).score(X_test)
-    assert errors[method] < 0.75 * errors["none"], errors
+    return errors
+
+
+def test_rbm_pretraining_helps_a_deep_logistic_net_at_a_fixed_fine_tuning_budget(digits):
+    # 20 epochs of Adam fine-tuning a 64-128-64-32-8 net of logistic units on
+    # 1400 digits: from random weights it has barely left the mean image, from
+    # the RBM stack it reconstructs the digits (measured: 4.37 vs 1.96)
+    errors = _fine_tuned_errors(digits, "sigmoid", ("none", "rbm"))
+    assert errors["rbm"] < 0.6 * errors["none"], errors
+
+
+def test_denoising_pretraining_does_not_help_a_gelu_net_with_adam(digits):
+    # What pretraining does for modern units: nothing much. A GELU net trains
+    # well from its default initialisation, and after the same 20 epochs the
+    # denoising-pretrained one is slightly worse (measured: 1.25 without,
+    # 1.40 with); both are far better than the logistic net without
+    # pretraining. The layers it starts from are good autoencoders of their
+    # inputs (next test), they are just not a better start for Adam.
+    errors = _fine_tuned_errors(digits, "gelu", ("none", "denoising"))
+    assert 0.8 < errors["denoising"] / errors["none"] < 1.3, errors
+    assert max(errors.values()) < 2.0, errors
 
 
 @pytest.mark.parametrize("method,activation", [("rbm", "sigmoid"), ("denoising", "sigmoid"),
