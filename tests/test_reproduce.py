@@ -14,8 +14,8 @@ from PIL import Image
 from aekit import compare
 from aekit.cli import main
 from aekit.experiments import hinton2006
-from aekit.experiments.hinton2006 import (PAPER_ERRORS, FreshFacePatches, WallClockBudget, format_table,
-                                          make_estimator)
+from aekit.experiments.hinton2006 import (PAPER_ERRORS, FlippedImages, FreshFacePatches, WallClockBudget,
+                                          format_table, make_estimator)
 
 SHARED_DATA = Path(os.environ.get("AEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -94,6 +94,23 @@ def test_paper_recipe_runs_with_rbm_pretraining(tmp_path):
                              params={"activation": "sigmoid", "pretraining": "rbm", "hidden_layer_sizes": (32, 16)})
     assert summary["experiment"]["pretraining_epochs_per_layer"] == 1
     assert np.isfinite(summary["rows"]["autoencoder"]["test_error"])
+
+
+def test_flipped_images_mirror_a_random_half_anew_each_epoch(tmp_path):
+    X = np.random.default_rng(0).random((400, 12)).astype(np.float32)
+    before = X.copy()
+    flips = FlippedImages(X, (3, 4), seed=0)
+    A = flips(0, epoch=1)
+    np.testing.assert_array_equal(A, flips(0, epoch=1))
+    np.testing.assert_array_equal(X, before)  # the training set itself is left alone
+    mirrored = (A.reshape(-1, 3, 4) == X.reshape(-1, 3, 4)[:, :, ::-1]).all(axis=(1, 2))
+    kept = (A == X).all(axis=1)
+    assert (mirrored | kept).all() and 150 < mirrored.sum() < 250
+    assert not np.array_equal(A, flips(0, epoch=2))
+    # through the experiment: flips on, and no validation split (mirrored copies would be trained on)
+    summary = hinton2006.run("digits", tmp_path / "flip", budget_minutes=0.03, flip=True,
+                             params={"hidden_layer_sizes": (16,)})
+    assert summary["experiment"]["flip"] is True and summary["validation_curve"] == []
 
 
 def test_unknown_dataset_lists_the_valid_ones(tmp_path, capsys):

@@ -41,6 +41,9 @@ def register(sub) -> None:
     p.add_argument("--lighting", type=float, default=FACE_LIGHTING, metavar="L",
                    help=f"faces: random contrast 1 +- L and brightness +- L/2 (pixels in [0, 1]) per fresh "
                         f"patch, 0 for none (default: {FACE_LIGHTING})")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="not faces: train on a random half of the images mirrored left-right, anew each epoch "
+                        "(without a validation split) (default: for fashion-mnist only)")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download missing data files (default: download when online)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is much faster "
@@ -78,7 +81,7 @@ def run(args) -> int:
         summary = hinton2006.run(args.dataset, out, budget_minutes=args.budget_minutes, params=params,
                                  pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,
                                  data_dir=args.data_dir, download=args.download, mirror=args.mirror,
-                                 lighting=args.lighting,
+                                 lighting=args.lighting, flip=args.flip,
                                  seed=params.get("random_state") or 0, n_show=args.n_show)
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them

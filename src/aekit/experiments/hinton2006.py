@@ -29,11 +29,10 @@ dimensionality of data with neural networks", Science 313 (2006) 504-507.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +41,11 @@ from .. import __version__
 from .._atomic import atomic_directory, write_json, write_text
 from .._base import Autoencoder
 from ..compare import compare_with_pca, write_comparison
+from .augment import FlippedImages, FreshFacePatches
+from .budget import WallClockBudget
 
-__all__ = ["DATASETS", "PAPER_ERRORS", "SETTINGS", "WallClockBudget", "run", "make_estimator", "format_table"]
+__all__ = ["DATASETS", "PAPER_ERRORS", "SETTINGS", "FreshFacePatches", "FlippedImages", "WallClockBudget", "run",
+           "make_estimator", "format_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,68 +97,12 @@ DEFAULT_PARAMS = {
 
 #: Fresh face patches per epoch after the first.
 FRESH_PATCHES = 32_768
+#: Data sets whose images are augmented with left-right mirror images by default.
+FLIP_DATASETS = ("fashion-mnist",)
 #: Face-patch augmentation (see :class:`FreshFacePatches`): measured with 8
 #: minutes of training on a shared 2-core CPU, test error 116.9 with it and
 #: 121.7 without (PCA-30: 151.5).
 FACE_MIRROR, FACE_LIGHTING = True, 0.2
-
-
-class WallClockBudget:
-    """Trainer callback that ends training within a wall-clock budget.
-
-    After each epoch it stops training if another epoch as long as the
-    longest of the last three would overrun the budget, and, when
-    ``anneal`` is true, sets the learning rate to
-    ``peak * (1 + cos(pi * elapsed / budget)) / 2``. The clock starts with
-    :meth:`start` (the estimator calls it when ``fit`` begins, so
-    pretraining counts). Progress is logged at INFO level about every
-    ``log_every`` seconds, every epoch at DEBUG level.
-
-    Parameters
-    ----------
-    seconds : float
-        The budget.
-    anneal : bool
-        Anneal the learning rate over the budget.
-    log_every : float
-        Seconds between INFO progress lines.
-    """
-
-    def __init__(self, seconds: float, anneal: bool = True, log_every: float = 30.0):
-        if not seconds > 0:
-            raise ValueError(f"the training budget must be > 0 seconds; got {seconds!r}.")
-        self.seconds = float(seconds)
-        self.anneal = anneal
-        self.log_every = float(log_every)
-        self.start()
-
-    def start(self) -> None:
-        """Start (or restart) the clock."""
-        self.t0 = time.perf_counter()
-        self._logged = -math.inf
-        self._recent: list[float] = []
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def __call__(self, trainer, epoch: int, logs: dict) -> bool:
-        elapsed = self.elapsed
-        self._recent = [*self._recent[-2:], float(logs["seconds"])]
-        lr = trainer.optimizer.param_groups[0]["lr"]
-        if self.anneal:
-            lr = trainer.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, elapsed / self.seconds)))
-            for group in trainer.optimizer.param_groups:
-                group["lr"] = lr
-        stop = elapsed + max(self._recent) > self.seconds
-        val = logs.get("val_loss")
-        level = logging.INFO if (stop or elapsed - self._logged >= self.log_every) else logging.DEBUG
-        if level == logging.INFO:
-            self._logged = elapsed
-        logger.log(level, "epoch %d: loss %.5g%s, next lr %.3g, %.0f of %.0f s%s", epoch, logs["loss"],
-                   "" if val is None else f", val_loss {val:.5g}", lr, elapsed, self.seconds,
-                   " (budget spent)" if stop else "")
-        return stop
 
 
 class _BudgetedAutoencoder(Autoencoder):
@@ -258,74 +204,6 @@ def load(dataset: str, data_dir=None, seed: int = 0, download: bool = True, mirr
     return data.X_train, data.X_test, setting.image_shape, data.description, None
 
 
-class FreshFacePatches:
-    """New patches from the training people's faces, normalised like the training set.
-
-    ``olivetti_patches`` subtracts the training set's per-pixel mean and
-    divides by one scalar; this rebuilds that training set's raw patches
-    once (same seed, same draws) to recover the two constants, then draws
-    new patches per epoch from the 300 training faces with the seed
-    ``(seed, epoch)`` and applies them.
-
-    Parameters
-    ----------
-    path : path, optional
-        ``olivettifaces.mat`` or its directory, as for ``olivetti_patches``.
-    seed : int
-        The ``olivetti_patches`` seed.
-    X_train : ndarray of shape (124200, 625), optional
-        The normalised training set, to check the recovered constants.
-    n_per_face, patch_size : int
-        As given to ``olivetti_patches``.
-    mirror : bool
-        Also draw from the mirror images of the training faces (twice the
-        faces; a mirrored face is still a face, and no test person is used).
-    lighting : float
-        Random lighting per patch, in the faces' [0, 1] pixel units before
-        normalisation: ``a * x + b`` with contrast ``a`` uniform in
-        ``[1 - lighting, 1 + lighting]`` and brightness ``b`` uniform in
-        ``[-lighting / 2, lighting / 2]``: photographs differ in brightness
-        (the 30 training people's mean pixels range from 0.40 to 0.69) and a
-        face's code should not depend on it. 0 turns it off.
-    """
-
-    def __init__(self, path=None, seed: int = 0, X_train=None, n_per_face: int = 414, patch_size: int = 25,
-                 mirror: bool = False, lighting: float = 0.0):
-        from ..datasets import load_olivetti, sample_face_patches
-
-        self._sample = sample_face_patches
-        faces = load_olivetti(path)
-        side = faces.image_shape[0]
-        train_faces = faces.X_train.reshape(-1, side, side)  # people 0-29
-        if not 0 <= lighting < 1:
-            raise ValueError(f"lighting must be in [0, 1); got {lighting!r}.")
-        self.seed, self.patch_size, self.mirror, self.lighting = int(seed), int(patch_size), bool(mirror), lighting
-        every = np.concatenate([faces.X_train, faces.X_test]).reshape(-1, side, side)
-        raw = sample_face_patches(every, n_per_face, patch_size, np.random.default_rng(seed))
-        raw = raw[:len(train_faces) * n_per_face]
-        self.train_faces = np.concatenate([train_faces, train_faces[:, :, ::-1]]) if mirror else train_faces
-        mean = raw.mean(axis=0, dtype=np.float64)
-        variance = np.einsum("ij,ij->j", raw, raw, dtype=np.float64) / len(raw) - mean ** 2  # (625,)
-        self.mean, self.scale = mean.astype(np.float32), np.float32(np.sqrt(variance.mean()))
-        if X_train is not None and not np.allclose((raw[:100] - self.mean) / self.scale, X_train[:100], atol=1e-4):
-            raise RuntimeError("could not recover the face patches' normalisation; was the cache built with "
-                               "another version of aekit? Delete it from $AEKIT_DATA.")
-
-    def __call__(self, n: int, epoch: int) -> np.ndarray:
-        """At least ``n`` fresh normalised patches (a whole number per face)."""
-        per_face = max(1, -(-int(n) // len(self.train_faces)))
-        rng = np.random.default_rng([self.seed, epoch])
-        X = self._sample(self.train_faces, per_face, self.patch_size, rng)
-        if self.lighting:
-            contrast = rng.uniform(1 - self.lighting, 1 + self.lighting, size=(len(X), 1)).astype(np.float32)
-            brightness = rng.uniform(-self.lighting / 2, self.lighting / 2, size=(len(X), 1)).astype(np.float32)
-            X *= contrast
-            X += brightness
-        X -= self.mean
-        X /= self.scale
-        return X
-
-
 # ----------------------------------------------------------------- tables
 def format_table(dataset: str, rows: dict, ratio: float, n_components: int) -> str:
     """Markdown table: our test error per image beside the paper's."""
@@ -364,8 +242,8 @@ def _environment() -> dict:
 # -------------------------------------------------------------------- run
 def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | None = None,
         pretraining_epochs: int | None = None, fresh_patches: int | None = FRESH_PATCHES, data_dir=None,
-        download: bool = True, mirror: bool = FACE_MIRROR, lighting: float = FACE_LIGHTING, seed: int = 0,
-        n_show: int = 10) -> dict:
+        download: bool = True, mirror: bool = FACE_MIRROR, lighting: float = FACE_LIGHTING,
+        flip: bool | None = None, seed: int = 0, n_show: int = 10) -> dict:
     """Reproduce the autoencoder-vs-PCA comparison on ``dataset`` and write ``out_dir``.
 
     Parameters
@@ -390,6 +268,12 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
     mirror, lighting : bool, float
         Faces only: augment the fresh patches with mirrored faces and random
         lighting (see :class:`FreshFacePatches`).
+    flip : bool, optional
+        Not for faces: train on a random half of the images mirrored anew
+        each epoch (:class:`FlippedImages`). Default: for the data sets in
+        :data:`FLIP_DATASETS`. The validation split for early stopping is
+        then off (``validation_fraction=0``) unless ``params`` sets one,
+        since mirrored validation images would be trained on.
     seed : int
         Seeds the patch set, the figure's choice of images and PCA.
     n_show : int
@@ -410,6 +294,12 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
                                                              download=download, mirror=mirror, lighting=lighting)
     logger.info("%s: %d train, %d test, %d features (%.1f s)", description, X_train.shape[0], X_test.shape[0],
                 X_train.shape[1], time.perf_counter() - tic)
+    flip = (dataset in FLIP_DATASETS) if flip is None else bool(flip)
+    if flip and fresh is None:
+        fresh, fresh_patches = FlippedImages(X_train, image_shape, seed), len(X_train)
+        params = {"validation_fraction": 0.0, **(params or {})}
+    else:
+        flip = False
     epoch_data = None
     if fresh is not None and fresh_patches:
         def epoch_data(epoch: int):
@@ -426,9 +316,10 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         "epochs": est.n_iter_,
         "best_epoch": est.best_epoch_,
         "pretraining_epochs_per_layer": est._pretraining_epochs() if est.pretraining != "none" else 0,
-        "fresh_patches_per_epoch": int(fresh_patches or 0) if fresh is not None else 0,
-        "mirror": bool(mirror) if fresh is not None else False,
-        "lighting": float(lighting) if fresh is not None else 0.0,
+        "fresh_patches_per_epoch": int(fresh_patches or 0) if dataset == "faces" else 0,
+        "mirror": bool(mirror) if dataset == "faces" else False,
+        "lighting": float(lighting) if dataset == "faces" else 0.0,
+        "flip": flip,
         "lr_annealing": "cosine over the wall-clock budget" if est._budget.anneal else est.lr_schedule,
         "seed": seed,
     }
