@@ -164,6 +164,13 @@ def test_rbm_pretraining_needs_logistic_hidden_units(digits):
         pretrain(_net("relu"), digits[0][:50], "rbm", activation="relu", output_activation="sigmoid")
 
 
+def test_pretraining_needs_the_mlp_architecture(digits):
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), architecture="conv", image_shape=(8, 8),
+                     pretraining="denoising")
+    with pytest.raises(ValueError, match="pretraining='denoising' needs architecture='mlp'"):
+        ae.fit(digits[0][:50])
+
+
 def test_unknown_method_lists_the_valid_ones(digits):
     with pytest.raises(ValueError, match=r"pretraining must be one of \{'rbm', 'denoising'\}; got 'pca'"):
         pretrain(_net(), digits[0][:50], "pca", activation="sigmoid", output_activation="sigmoid")

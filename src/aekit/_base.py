@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._params import Param, validate_params
+from .conv import ConvAutoencoder
 from .distributed import is_main_process
 from .losses import LOSSES
 from .metrics import squared_error_per_sample
@@ -31,6 +32,42 @@ __all__ = ["Autoencoder"]
 logger = logging.getLogger(__name__)
 
 _INFERENCE_BATCH = 8192
+
+
+def _mlp_net(est: Autoencoder, n_features: int) -> torch.nn.Module:
+    return MLPAutoencoder(
+        n_features,
+        tuple(est.hidden_layer_sizes),
+        est.n_components,
+        activation=est.activation,
+        output_activation=est._resolved_output_activation(),
+        code_activation=est._code_activation(),
+    )
+
+
+def _conv_net(est: Autoencoder, n_features: int, fully_convolutional: bool = False) -> torch.nn.Module:
+    shape = tuple(est.image_shape)
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(
+            f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has {n_features}."
+        )
+    return ConvAutoencoder(
+        shape,
+        tuple(est.hidden_layer_sizes),
+        est.n_components,
+        activation=est.activation,
+        output_activation=est._resolved_output_activation(),
+        code_activation=est._code_activation(),
+        fully_convolutional=fully_convolutional,
+    )
+
+
+#: Network builders by ``architecture``: ``builder(estimator, n_features) -> nn.Module``.
+_ARCHITECTURES = {
+    "mlp": _mlp_net,
+    "conv": _conv_net,
+    "fully_conv": lambda est, n_features: _conv_net(est, n_features, fully_convolutional=True),
+}
 
 
 class Autoencoder(TransformerMixin, BaseEstimator):
@@ -83,10 +120,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Epochs without improvement before stopping.
     tol : float, default=1e-4
         Relative improvement of the monitored loss that counts.
-    architecture : {"mlp"}, default="mlp"
-        Network family.
+    architecture : {"mlp", "conv", "fully_conv"}, default="mlp"
+        Network family. "conv" is a convolutional encoder/decoder
+        (:class:`aekit.conv.ConvAutoencoder`) whose ``hidden_layer_sizes``
+        are the channels of its stride-2 stages (e.g. ``(32, 64)``) and whose
+        code is a linear bottleneck of ``n_components``; "fully_conv" has no
+        dense layer: its code is a map of ``n_components`` channels at the
+        last stage's resolution (better for denoising). Both need
+        ``image_shape``.
     image_shape : tuple of int, optional
-        (height, width[, channels]) of image inputs, for image architectures.
+        (height, width[, channels]) of image inputs, for image architectures;
+        rows of X are such images flattened, channels last.
     pretraining : {"none", "rbm", "denoising"}, default="none"
         Greedy layer-wise pretraining before fine-tuning
         (:mod:`aekit.pretraining`): stacked RBMs trained by CD-1 as in
@@ -94,7 +138,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         or stacked denoising autoencoders. Each layer trains for
         ``min(10, max_epochs)`` epochs on the training part of X; the
         weights initialise the encoder and (transposed) the decoder, then
-        the whole net is fine-tuned.
+        the whole net is fine-tuned. Needs ``architecture="mlp"``.
     precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" trains under mixed-precision autocast.
     device : str, default="auto"
@@ -140,7 +184,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     _param_specs = {
         "n_components": Param("int", "size of the code", low=1),
-        "hidden_layer_sizes": Param("int_tuple", "encoder hidden widths, outermost first (decoder mirrors)"),
+        "hidden_layer_sizes": Param("int_tuple", "encoder hidden widths (conv: stage channels), outermost first"),
         "activation": Param("str", "hidden activation", choices=tuple(ACTIVATIONS)),
         "output_activation": Param("str", "output activation", choices=("auto", *OUTPUT_ACTIVATIONS)),
         "loss": Param("str", "reconstruction loss", choices=tuple(LOSSES)),
@@ -155,7 +199,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                                      high_open=True),
         "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),
         "tol": Param("float", "relative improvement that counts for early stopping", low=0),
-        "architecture": Param("str", "network family", choices=("mlp",)),
+        "architecture": Param("str", "network family", choices=tuple(_ARCHITECTURES)),
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
@@ -245,22 +289,31 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _build_net(self, n_features: int) -> torch.nn.Module:
         """A fresh, randomly initialised network for ``n_features`` inputs."""
-        return MLPAutoencoder(
-            n_features,
-            tuple(self.hidden_layer_sizes),
-            self.n_components,
-            activation=self.activation,
-            output_activation=self._resolved_output_activation(),
-            code_activation=self._code_activation(),
-        )
+        return _ARCHITECTURES[self.architecture](self, n_features)
 
     def _check_params(self) -> None:
         """Validate parameters; subclasses extend with cross-parameter checks."""
         validate_params(self)
+        if self.architecture != "mlp":
+            if self.image_shape is None:
+                raise ValueError(
+                    f"architecture={self.architecture!r} needs image_shape=(height, width) or "
+                    "(height, width, channels); got None."
+                )
+            if len(self.hidden_layer_sizes) == 0:
+                raise ValueError(
+                    f"architecture={self.architecture!r} needs at least one convolutional stage: "
+                    "hidden_layer_sizes holds the channels of each, e.g. (32, 64); got ()."
+                )
         if self.loss == "bce" and self._resolved_output_activation() != "sigmoid":
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
                 f"got output_activation={self.output_activation!r}."
+            )
+        if self.pretraining != "none" and self.architecture != "mlp":
+            raise ValueError(
+                f"pretraining={self.pretraining!r} needs architecture='mlp' (it stacks fully connected layers); "
+                f"got architecture={self.architecture!r}."
             )
         if self.pretraining == "rbm" and self.activation != "sigmoid":
             raise ValueError(
@@ -497,10 +550,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
         _check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
-        if Z.shape[1] != self.n_components:
+        code_size = getattr(self.net_, "code_size", self.n_components)
+        if Z.shape[1] != code_size:
             raise ValueError(
                 f"Z has {Z.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_components} features (n_components) as input."
+                f"{code_size} features (the code size) as input."
             )
         return self._apply(self.net_.decode, Z)
 

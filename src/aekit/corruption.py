@@ -1,63 +1,83 @@
 """Input corruptions for denoising autoencoders.
 
-A corruption is a function ``f(x, level, generator) -> x_tilde`` that draws
-fresh noise on every call from the given ``torch.Generator``. They are
-dispatched through :data:`CORRUPTIONS`, checked up front by
-:func:`make_corruption`, which binds the level and returns a callable
+A corruption is a function ``f(x, level, generator, **options) -> x_tilde``
+that draws fresh noise on every call from the given ``torch.Generator`` and
+never modifies ``x``. ``level`` is a float or a tensor that broadcasts against
+``x`` (one level per sample, shape ``(batch, 1)``). They are dispatched
+through :data:`CORRUPTIONS` and checked up front by :func:`make_corruption`,
+which binds the level and options and returns a callable
 ``c(x, generator)`` that the training loop applies to each batch.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
+import numbers
 from typing import Callable
 
 import torch
 
 __all__ = ["CORRUPTIONS", "gaussian_noise", "masking_noise", "salt_and_pepper", "make_corruption"]
 
+Level = float | torch.Tensor
+
 
 def _uniform_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-def gaussian_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def _const(value: float, x: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=x.dtype, device=x.device)
+
+
+def gaussian_noise(x: torch.Tensor, level: Level, generator: torch.Generator | None = None) -> torch.Tensor:
     """Additive isotropic Gaussian noise of standard deviation ``level``."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return x + level * noise
 
 
 def masking_noise(
-    x: torch.Tensor, level: float, generator: torch.Generator | None = None, fill_value: float = 0.0
+    x: torch.Tensor, level: Level, generator: torch.Generator | None = None, fill_value: float = 0.0
 ) -> torch.Tensor:
     """Set a random fraction ``level`` of the entries to ``fill_value``."""
     drop = _uniform_like(x, generator) < level
-    return torch.where(drop, torch.as_tensor(fill_value, dtype=x.dtype, device=x.device), x)
+    return torch.where(drop, _const(fill_value, x), x)
 
 
 def salt_and_pepper(
     x: torch.Tensor,
-    level: float,
+    level: Level,
     generator: torch.Generator | None = None,
     low: float = 0.0,
     high: float = 1.0,
 ) -> torch.Tensor:
-    """Set a random fraction ``level`` of the entries to ``low`` or ``high`` (coin flip)."""
-    u = _uniform_like(x, generator)
+    """Set a random fraction ``level`` of the entries to ``low`` or ``high`` (a fair coin each).
+
+    ``low`` and ``high`` are the extremes of the data's range: 0 and 1 for
+    images scaled to [0, 1], 0 and 255 for 8-bit pixels.
+    """
+    hit = _uniform_like(x, generator) < level
     salt = _uniform_like(x, generator) < 0.5
-    value = torch.where(salt, torch.as_tensor(high, dtype=x.dtype, device=x.device),
-                        torch.as_tensor(low, dtype=x.dtype, device=x.device))
-    return torch.where(u < level, value, x)
+    return torch.where(hit, torch.where(salt, _const(high, x), _const(low, x)), x)
 
 
 #: Corruptions by name, with the largest meaningful level of each.
 CORRUPTIONS: dict[str, tuple[Callable[..., torch.Tensor], float]] = {
-    "gaussian": (gaussian_noise, float("inf")),
+    "gaussian": (gaussian_noise, math.inf),
     "masking": (masking_noise, 1.0),
     "salt_and_pepper": (salt_and_pepper, 1.0),
 }
 
 
-def make_corruption(name: str, level: float, **options) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
+def _options_of(fn) -> set[str]:
+    params = list(inspect.signature(fn).parameters.values())[3:]  # after x, level, generator
+    return {p.name for p in params}
+
+
+def make_corruption(
+    name: str, level: float, random_level: bool = False, **options
+) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
     """Return ``c(x, generator)`` applying corruption ``name`` at ``level``.
 
     Parameters
@@ -65,10 +85,28 @@ def make_corruption(name: str, level: float, **options) -> Callable[[torch.Tenso
     name : {"gaussian", "masking", "salt_and_pepper"}
         The corruption.
     level : float
-        Noise standard deviation (``"gaussian"``) or fraction of corrupted
-        entries (the others, in [0, 1]).
+        Noise standard deviation (``"gaussian"``, >= 0) or fraction of
+        corrupted entries (the others, in [0, 1]).
+    random_level : bool, default=False
+        Draw each sample's level uniformly from ``[0, level]`` (one level
+        per row of ``x``), so a single model learns every noise level up to
+        ``level`` (a "blind" denoiser).
     **options
-        Passed to the corruption, e.g. ``fill_value`` for masking.
+        Passed to the corruption: ``fill_value`` for "masking"; ``low`` and
+        ``high`` (the data's range, ``low <= high``) for "salt_and_pepper".
+
+    Returns
+    -------
+    corrupt : callable
+        ``corrupt(x, generator=None) -> x_tilde``, a new tensor.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown, ``level`` is out of range, or
+        ``low > high``.
+    TypeError
+        If ``level`` is not a number or an option does not apply to ``name``.
 
     Examples
     --------
@@ -81,11 +119,28 @@ def make_corruption(name: str, level: float, **options) -> Callable[[torch.Tenso
         allowed = "{" + ", ".join(repr(k) for k in CORRUPTIONS) + "}"
         raise ValueError(f"corruption must be one of {allowed}; got {name!r}.")
     fn, high = CORRUPTIONS[name]
-    if not (0.0 <= level <= high):
-        raise ValueError(f"corruption_level for {name!r} must be in [0, {high}]; got {level!r}.")
+    if isinstance(level, bool) or not isinstance(level, numbers.Real):
+        raise TypeError(f"corruption_level must be a number; got {level!r}.")
+    if not (0.0 <= level <= high):  # also rejects NaN
+        bound = "[0, inf)" if math.isinf(high) else f"[0, {high:g}]"
+        raise ValueError(f"corruption_level for {name!r} must be in {bound}; got {level!r}.")
+    unknown = set(options) - _options_of(fn)
+    if unknown:
+        allowed = "{" + ", ".join(repr(k) for k in sorted(_options_of(fn))) + "}"
+        raise TypeError(f"corruption {name!r} takes the options {allowed}; got {sorted(unknown)}.")
+    if name == "salt_and_pepper" and not options.get("low", 0.0) <= options.get("high", 1.0):
+        raise ValueError(
+            f"salt_and_pepper needs low <= high (the data's range); got low={options.get('low', 0.0)!r}, "
+            f"high={options.get('high', 1.0)!r}."
+        )
     level = float(level)
 
     def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return fn(x, level, generator, **options)
+        lvl: Level = level
+        if random_level and x.ndim:
+            # (batch, 1, ...): one level per sample, broadcast over its entries
+            shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+            lvl = level * torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+        return fn(x, lvl, generator, **options)
 
     return corrupt

@@ -1,0 +1,257 @@
+"""``aekit train-denoiser``, ``denoise`` and ``inpaint``: image files of any size through patch models."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ._options import add_common_arguments, add_estimator_arguments, check_output, estimator_from_args
+
+logger = logging.getLogger("aekit.cli")
+
+#: train-denoiser's choices where the user gives no flag: a small fully convolutional net.
+TRAIN_DEFAULTS = {
+    "architecture": "fully_conv",
+    "hidden_layer_sizes": (32,),
+    "n_components": 16,
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+    "lr_schedule": "cosine",
+    "max_epochs": 20,
+}
+
+
+def register(sub) -> None:
+    from ..datasets import DATASETS
+    from ..denoising import DenoisingAutoencoder
+    from ..impute import AutoencoderImputer
+
+    t = sub.add_parser(
+        "train-denoiser", help="train a patch denoiser on clean images",
+        description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG files, "
+                    "or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
+                    "Unless given, the net is fully convolutional: --architecture fully_conv "
+                    "--hidden-layer-sizes 32 --n-components 16 --max-epochs 20. metrics.json holds the "
+                    "PSNR of noisy and denoised held-out patches.")
+    t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean PNG/JPEG images")
+    t.add_argument("--dataset", choices=sorted(DATASETS), help="a named image dataset instead of DIR")
+    t.add_argument("--out", type=Path, required=True, help="model directory to write")
+    t.add_argument("--patch-size", type=int, help="side of the square training patches (default: 16 for a "
+                                                  "folder, the whole image for a dataset)")
+    t.add_argument("--n-patches", type=int, default=20000, help="training patches (default: 20000)")
+    t.add_argument("--color", action="store_true", help="train on RGB patches (default: grey)")
+    t.add_argument("--model", default="denoising", choices=("denoising", "imputer"),
+                   help="denoising (default) or imputer (for inpaint)")
+    add_common_arguments(t)
+    add_estimator_arguments(t, classes=[DenoisingAutoencoder, AutoencoderImputer])
+    t.set_defaults(func=run_train_denoiser)
+
+    d = sub.add_parser(
+        "denoise", help="denoise PNG/JPEG images of any size with a patch model",
+        description="Denoise each image IN (files, or folders of PNG/JPEG files) with MODEL by overlapping "
+                    "patches of the model's size averaged back together; write DIR/<name> for each.")
+    d.add_argument("model_dir", type=Path, metavar="MODEL")
+    d.add_argument("inputs", type=Path, nargs="+", metavar="IN")
+    d.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    d.add_argument("--stride", type=int, help="step between patches (default: a quarter of the patch side)")
+    add_common_arguments(d)
+    d.set_defaults(func=run_denoise)
+
+    i = sub.add_parser(
+        "inpaint", help="fill the masked pixels of an image",
+        description="Fill the pixels of IMAGE that are white (> 50%%) in MASK with MODEL (an imputer, or a "
+                    "denoiser trained with masking noise), by overlapping patches; observed pixels are kept.")
+    i.add_argument("model_dir", type=Path, metavar="MODEL")
+    i.add_argument("image", type=Path, metavar="IMAGE")
+    i.add_argument("--mask", type=Path, required=True, help="PNG of the image's size; white = missing")
+    i.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg)")
+    i.add_argument("--stride", type=int, help="step between patches (default: a quarter of the patch side)")
+    i.add_argument("--max-iter", type=int, default=0, help="refinement passes (default: 0)")
+    add_common_arguments(i)
+    i.set_defaults(func=run_inpaint)
+
+
+# ------------------------------------------------------------ train-denoiser
+def _training_patches(args):
+    """(patches, image_shape, description) from DIR or --dataset."""
+    from ..images import IMAGE_SUFFIXES, read_image, sample_patches
+
+    if args.n_patches < 1:
+        raise ValueError(f"--n-patches must be >= 1; got {args.n_patches}.")
+    if args.patch_size is not None and args.patch_size < 2:
+        raise ValueError(f"--patch-size must be >= 2; got {args.patch_size}.")
+    if (args.data is None) == (args.dataset is None):
+        raise ValueError("give either DIR (a folder of clean images) or --dataset NAME.")
+    if args.dataset is not None:
+        from ..datasets import load_dataset
+
+        data = load_dataset(args.dataset)
+        if data.image_shape is None:
+            raise ValueError(f"dataset {args.dataset!r} has no image shape.")
+        if args.color and (len(data.image_shape) != 3):
+            raise ValueError(f"--color: dataset {args.dataset!r} is grey.")
+        X = data.X_train
+        if args.patch_size is None:
+            n = min(args.n_patches, len(X))
+            idx = np.random.default_rng(0).permutation(len(X))[:n]
+            return X[idx], tuple(data.image_shape), data.description
+        images = X.reshape(-1, *data.image_shape)
+        side = (args.patch_size, args.patch_size)
+        return sample_patches(images, side, args.n_patches), (*side, *data.image_shape[2:]), data.description
+    folder = args.data
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder of images.")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no PNG/JPEG image.")
+    mode = "rgb" if args.color else "grey"
+    images = [read_image(p, mode=mode) for p in files]
+    side = args.patch_size or 16
+    patches = sample_patches(images, (side, side), args.n_patches)
+    shape = (side, side, 3) if args.color else (side, side)
+    return patches, shape, f"{len(files)} images in {folder} ({mode}), {len(patches)} patches of {side}x{side}"
+
+
+def _held_out_psnr(estimator, X: np.ndarray) -> dict:
+    import torch
+
+    from ..metrics import psnr
+
+    corrupt = estimator._make_corruption()
+    g = torch.Generator().manual_seed(0)
+    noisy = corrupt(torch.from_numpy(X), g).numpy()
+    lo, hi = float(X.min()), float(X.max())
+    data_range = (hi - lo) or 1.0
+    denoised = np.clip(estimator.denoise(noisy), lo, hi)
+    return {"psnr_noisy": psnr(X, np.clip(noisy, lo, hi), data_range),
+            "psnr_denoised": psnr(X, denoised, data_range), "n_held_out": int(len(X))}
+
+
+def run_train_denoiser(args) -> int:
+    from ..persistence import save
+    from ..plotting import loss_curve
+
+    out = check_output(args.out, args.overwrite)
+    if "image_shape" in vars(args):
+        raise ValueError("train-denoiser sets image_shape from the patches; use --patch-size instead.")
+    patches, shape, description = _training_patches(args)
+    overrides = {k: v for k, v in TRAIN_DEFAULTS.items() if k not in vars(args)}
+    estimator = estimator_from_args(args, args.model, image_shape=shape, verbose=not args.quiet, **overrides)
+    n_held = min(500, len(patches) // 10)
+    train, held = patches[n_held:], patches[:n_held]
+    logger.info("training %s on %s: %d patches of %s, %s noise at %g", type(estimator).__name__, description,
+                len(train), shape, estimator.corruption, estimator.corruption_level)
+    estimator.fit(train)
+    estimator.verbose = False
+    metrics = {"data": description, "epochs": estimator.n_iter_, "fit_seconds": estimator.fit_time_,
+               "final_loss": estimator.loss_curve_[-1]}
+    if n_held:
+        metrics.update(_held_out_psnr(estimator, held))
+
+    def extras(directory: Path) -> None:
+        (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None, path=directory / "loss_curve.png")
+
+    save(estimator, out, extras=extras)
+    if n_held:
+        logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised", out, metrics["psnr_noisy"],
+                    metrics["psnr_denoised"])
+    else:
+        logger.info("saved %s", out)
+    return 0
+
+
+# ------------------------------------------------------------------- denoise
+def _expand_inputs(paths) -> list[Path]:
+    from ..images import IMAGE_SUFFIXES
+
+    files = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise FileNotFoundError(f"{p} holds no PNG/JPEG image.")
+            files += found
+        elif not p.is_file():
+            raise FileNotFoundError(f"{p}: no such image file or folder.")
+        elif p.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f"{p} is not a PNG/JPEG file (by its suffix).")
+        else:
+            files.append(p)
+    return files
+
+
+def _image_mode(model) -> str:
+    from ..images import model_patch_shape
+
+    return "rgb" if model_patch_shape(model)[2] == 3 else "grey"
+
+
+def _check_mode(image: np.ndarray, model, path: Path) -> None:
+    from ..images import _check_image
+
+    try:
+        _check_image(model, image, str(path))
+    except ValueError as err:
+        raise ValueError(str(err)) from None
+
+
+def run_denoise(args) -> int:
+    from ..images import denoise_image, model_patch_shape, read_image, write_image
+    from ..persistence import load
+
+    model = load(args.model_dir)
+    model_patch_shape(model)
+    if args.stride is not None and args.stride < 1:
+        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
+    files = _expand_inputs(args.inputs)
+    if args.out.exists() and not args.out.is_dir():
+        raise NotADirectoryError(f"--out {args.out} exists and is not a folder.")
+    targets = [args.out / f.name for f in files]
+    names = [t.name for t in targets]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"several inputs are named {dup[0]!r}; they would write the same output file.")
+    for t in targets:
+        check_output(t, args.overwrite)
+    images = []
+    for f in files:  # read and check everything before writing anything
+        image = read_image(f)
+        _check_mode(image, model, f)
+        images.append(image)
+    for f, image, t in zip(files, images, targets):
+        write_image(t, denoise_image(model, image, stride=args.stride))
+        logger.info("denoised %s (%dx%d) -> %s", f, image.shape[1], image.shape[0], t)
+    return 0
+
+
+# ------------------------------------------------------------------- inpaint
+def run_inpaint(args) -> int:
+    from ..images import IMAGE_SUFFIXES, inpaint_image, read_image, write_image
+    from ..persistence import load
+
+    out = check_output(args.out, args.overwrite)
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"--out must end in one of {sorted(IMAGE_SUFFIXES)}; got {out}.")
+    if args.max_iter < 0:
+        raise ValueError(f"--max-iter must be >= 0; got {args.max_iter}.")
+    model = load(args.model_dir)
+    image = read_image(args.image)
+    _check_mode(image, model, args.image)
+    mask = read_image(args.mask, mode="grey") > 0.5
+    if mask.shape != image.shape[:2]:
+        raise ValueError(
+            f"--mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} pixels but {args.image} is "
+            f"{image.shape[1]}x{image.shape[0]}; the mask must have the image's size."
+        )
+    if not mask.any():
+        raise ValueError(f"--mask {args.mask} marks no pixel as missing (white = missing).")
+    holed = image.copy()
+    holed[mask] = np.nan
+    completed = inpaint_image(model, holed, stride=args.stride, max_iter=args.max_iter)
+    write_image(out, completed)
+    logger.info("filled %d pixels of %s -> %s", int(mask.sum()), args.image, out)
+    return 0

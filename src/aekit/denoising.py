@@ -1,0 +1,151 @@
+"""The denoising autoencoder (Vincent et al., 2008).
+
+It is trained to reconstruct a clean ``x`` from a corrupted ``x_tilde``,
+
+    L = 1/N sum_n loss(x_n, D(E(x_tilde_n))),
+
+with fresh noise drawn for every training batch (the validation loss uses
+fixed noise, so epochs compare). At inference nothing is corrupted:
+:meth:`DenoisingAutoencoder.denoise` maps noisy inputs to clean estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import Autoencoder
+from ._params import Param
+from .corruption import CORRUPTIONS, make_corruption
+
+__all__ = ["DenoisingAutoencoder"]
+
+
+class DenoisingAutoencoder(Autoencoder):
+    """Autoencoder trained to undo a corruption of its input.
+
+    Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
+    describes them) plus the three below. For images use
+    ``architecture="fully_conv"`` (or ``"conv"``) with ``image_shape``.
+
+    Parameters
+    ----------
+    corruption : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        "gaussian": additive noise of standard deviation
+        ``corruption_level``; "masking": a random fraction
+        ``corruption_level`` of the entries set to 0; "salt_and_pepper": a
+        random fraction set to the minimum or maximum of the training data
+        (a fair coin each).
+    corruption_level : float, default=0.1
+        Standard deviation (gaussian, >= 0) or fraction (the others, in
+        [0, 1]).
+    random_level : bool, default=False
+        Draw each sample's level uniformly from ``[0, corruption_level]``:
+        one "blind" model for every noise level up to ``corruption_level``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import DenoisingAutoencoder
+    >>> X = np.random.default_rng(0).random((200, 16))
+    >>> dae = DenoisingAutoencoder(n_components=4, hidden_layer_sizes=(32,), corruption="masking",
+    ...                            corruption_level=0.3, max_epochs=3, random_state=0).fit(X)
+    >>> dae.denoise(X).shape
+    (200, 16)
+    """
+
+    _cli_name = "denoising"
+
+    _param_specs = {
+        **Autoencoder._param_specs,
+        "corruption": Param("str", "input corruption during training", choices=tuple(CORRUPTIONS)),
+        "corruption_level": Param("float", "noise std (gaussian) or corrupted fraction (masking, "
+                                           "salt_and_pepper)", low=0),
+        "random_level": Param("bool", "draw each sample's noise level uniformly in [0, corruption_level]"),
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        momentum=0.9,
+        lr_schedule="constant",
+        batch_size=256,
+        max_epochs=200,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        architecture="mlp",
+        image_shape=None,
+        pretraining="none",
+        precision="float32",
+        device="auto",
+        random_state=None,
+        verbose=False,
+        corruption="gaussian",
+        corruption_level=0.1,
+        random_level=False,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            lr_schedule=lr_schedule,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            architecture=architecture,
+            image_shape=image_shape,
+            pretraining=pretraining,
+            precision=precision,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.random_level = random_level
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        make_corruption(self.corruption, self.corruption_level)  # range of the level, up front
+
+    def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
+        observed = X if mask is None else X[mask.astype(bool)]
+        # salt and pepper uses the extremes of the (observed) training data
+        self._data_range = (float(observed.min()), float(observed.max())) if observed.size else (0.0, 1.0)
+        return super()._fit(X, mask)
+
+    def _make_corruption(self):
+        options = {}
+        if self.corruption == "salt_and_pepper":
+            options = {"low": self._data_range[0], "high": self._data_range[1]}
+        return make_corruption(self.corruption, self.corruption_level, random_level=bool(self.random_level),
+                               **options)
+
+    def denoise(self, X):
+        """Clean estimates of (noisy) X: the reconstruction, with no corruption applied.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_clean : ndarray of shape (n_samples, n_features), float32
+        """
+        return self.reconstruct(X)

@@ -1,0 +1,361 @@
+"""Images of any size through a model trained on small patches.
+
+Reading and writing PNG/JPEG files (Pillow; pixels as float32 in [0, 1],
+``(H, W)`` grey or ``(H, W, 3)`` RGB), sliding overlapping patches out of an
+image and averaging them back, and the two whole-image operations built on
+them: :func:`denoise_image` and :func:`inpaint_image`. A model is any fitted
+aekit estimator whose ``image_shape`` is its patch shape; it is used through
+``reconstruct`` and :func:`aekit.impute.impute_with` only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._atomic import atomic_path
+
+__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "patch_positions", "extract_patches",
+           "average_patches", "sample_patches", "model_patch_shape", "denoise_image", "inpaint_image"]
+
+logger = logging.getLogger(__name__)
+
+#: File suffixes read and written, with Pillow's format name.
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+_CHUNK = 4096  # patches per model call: bounds memory on large images
+
+
+def read_image(path, mode: str | None = None) -> np.ndarray:
+    """Read a PNG or JPEG file as float32 pixels in [0, 1].
+
+    Parameters
+    ----------
+    path : str or Path
+    mode : {None, "grey", "rgb"}, default=None
+        None keeps grey images grey and makes everything else RGB (alpha is
+        dropped); "grey" or "rgb" converts.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, 3), float32
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not an image Pillow can read, or mode is unknown.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if mode not in (None, "grey", "rgb"):
+        raise ValueError(f"mode must be None, 'grey' or 'rgb'; got {mode!r}.")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file.")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+            if mode == "grey" or (mode is None and grey):
+                if img.mode in ("I", "I;16", "F"):
+                    arr = np.asarray(img, dtype=np.float64)
+                    peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
+                    return np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
+                arr = np.asarray(img.convert("L"))
+            else:
+                arr = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
+    return (arr.astype(np.float32) / 255.0).copy()
+
+
+def write_image(path, image) -> Path:
+    """Write pixels in [0, 1] (clipped) as an 8-bit PNG or JPEG, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Ends in .png, .jpg or .jpeg.
+    image : array-like of shape (H, W) or (H, W, 3)
+
+    Returns
+    -------
+    path : Path
+    """
+    from PIL import Image
+
+    path = Path(path)
+    fmt = IMAGE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"image files must end in one of {sorted(IMAGE_SUFFIXES)}; got {path}.")
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
+    pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return path
+
+
+def patch_positions(length: int, size: int, stride: int) -> np.ndarray:
+    """Start offsets of patches of ``size`` every ``stride`` pixels, the last one flush with the end.
+
+    Examples
+    --------
+    >>> patch_positions(10, 4, 3).tolist()
+    [0, 3, 6]
+    >>> patch_positions(11, 4, 3).tolist()
+    [0, 3, 6, 7]
+    """
+    if size > length:
+        raise ValueError(f"patch size {size} is larger than the image side {length}.")
+    starts = list(range(0, length - size + 1, stride))
+    if starts[-1] != length - size:
+        starts.append(length - size)
+    return np.asarray(starts)
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    return image[:, :, None] if image.ndim == 2 else image
+
+
+def extract_patches(image, patch_shape, stride: int):
+    """All overlapping patches of ``image``, flattened channels last.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+    patch_shape : (ph, pw)
+    stride : int
+        Step between patches; the last row and column of patches are flush
+        with the image border, so every pixel is covered.
+
+    Returns
+    -------
+    patches : ndarray of shape (n_patches, ph * pw * C)
+    positions : ndarray of shape (n_patches, 2)
+        Top-left corner (row, column) of each patch.
+    """
+    image = _as_hwc(np.asarray(image))
+    ph, pw = patch_shape
+    rows = patch_positions(image.shape[0], ph, stride)
+    cols = patch_positions(image.shape[1], pw, stride)
+    windows = sliding_window_view(image, (ph, pw), axis=(0, 1))  # (H-ph+1, W-pw+1, C, ph, pw)
+    sel = windows[rows][:, cols]  # (n_rows, n_cols, C, ph, pw)
+    patches = sel.transpose(0, 1, 3, 4, 2).reshape(len(rows) * len(cols), -1)
+    positions = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    return np.ascontiguousarray(patches), positions
+
+
+def _window(ph: int, pw: int) -> np.ndarray:
+    # Sine taper: a patch's border pixels, where a convolutional net sees
+    # padding instead of context, weigh less than its centre; never zero, so
+    # the image border (covered by border pixels only) stays defined.
+    wr = np.sin(np.pi * (np.arange(ph) + 0.5) / ph)
+    wc = np.sin(np.pi * (np.arange(pw) + 0.5) / pw)
+    return np.outer(wr, wc)
+
+
+class _Accumulator:
+    """Weighted sum of patches placed back into an image, and the sum of weights."""
+
+    def __init__(self, image_shape, patch_shape):
+        self.total = np.zeros(_as_hwc(np.empty(image_shape, dtype=np.uint8)).shape, dtype=np.float64)
+        self.weight = np.zeros(self.total.shape[:2], dtype=np.float64)
+        self.ph, self.pw = patch_shape
+        self.w = _window(self.ph, self.pw)
+
+    def add(self, patches: np.ndarray, positions: np.ndarray) -> None:
+        c = self.total.shape[2]
+        for patch, (r, k) in zip(patches.reshape(-1, self.ph, self.pw, c), positions):
+            self.total[r:r + self.ph, k:k + self.pw] += patch * self.w[:, :, None]
+            self.weight[r:r + self.ph, k:k + self.pw] += self.w
+
+    def result(self) -> np.ndarray:
+        return self.total / np.maximum(self.weight, 1e-12)[:, :, None]
+
+
+def average_patches(patches, positions, image_shape, patch_shape) -> np.ndarray:
+    """Put patches back where they came from, averaging overlaps (sine-tapered weights).
+
+    Inverse of :func:`extract_patches`: averaging unchanged patches gives
+    the image back.
+
+    Returns
+    -------
+    image : ndarray of ``image_shape``, float64
+    """
+    acc = _Accumulator(image_shape, patch_shape)
+    acc.add(np.asarray(patches, dtype=np.float64), np.asarray(positions))
+    out = acc.result()
+    return out[:, :, 0] if len(image_shape) == 2 else out
+
+
+def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.ndarray:
+    """Random patches from a list of images, spread over the images by their area.
+
+    Returns
+    -------
+    patches : ndarray of shape (n_patches, ph * pw * C), float32
+    """
+    ph, pw = patch_shape
+    images = [_as_hwc(np.asarray(im, dtype=np.float32)) for im in images]
+    usable = [im for im in images if im.shape[0] >= ph and im.shape[1] >= pw]
+    if not usable:
+        raise ValueError(f"no image is at least {ph}x{pw} pixels; use a smaller patch size.")
+    channels = {im.shape[2] for im in usable}
+    if len(channels) > 1:
+        raise ValueError("the images mix grey and colour; read them with one mode (grey or rgb).")
+    rng = np.random.default_rng(seed)
+    areas = np.array([(im.shape[0] - ph + 1) * (im.shape[1] - pw + 1) for im in usable], dtype=np.float64)
+    which = rng.choice(len(usable), size=int(n_patches), p=areas / areas.sum())
+    out = np.empty((int(n_patches), ph * pw * usable[0].shape[2]), dtype=np.float32)
+    for i, j in enumerate(which):
+        im = usable[j]
+        r = rng.integers(0, im.shape[0] - ph + 1)
+        k = rng.integers(0, im.shape[1] - pw + 1)
+        out[i] = im[r:r + ph, k:k + pw].reshape(-1)
+    return out
+
+
+def model_patch_shape(model) -> tuple[int, int, int]:
+    """``(ph, pw, channels)`` of the images a fitted model takes."""
+    shape = getattr(model, "image_shape", None)
+    if shape is None:
+        raise ValueError(
+            f"the model ({type(model).__name__}) has no image_shape, so it does not know its patch size; "
+            "train it with image_shape (aekit train-denoiser sets it)."
+        )
+    shape = tuple(int(s) for s in shape)
+    return shape[0], shape[1], (shape[2] if len(shape) == 3 else 1)
+
+
+def _check_image(model, image: np.ndarray, name: str):
+    ph, pw, c = model_patch_shape(model)
+    if image.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, C); got {image.shape}.")
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels != c:
+        kind = {1: "grey", 3: "RGB"}
+        raise ValueError(
+            f"{name} has {channels} channel(s) ({kind.get(channels, '?')}), but the model was trained on "
+            f"{c}-channel ({kind.get(c, '?')}) patches of {ph}x{pw}; convert the image or use a matching model."
+        )
+    return ph, pw
+
+
+def _pad_to(image: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """Reflect-pad an image smaller than one patch up to the patch size."""
+    dh, dw = max(0, ph - image.shape[0]), max(0, pw - image.shape[1])
+    if dh == 0 and dw == 0:
+        return image
+    pad = [(0, dh), (0, dw)] + [(0, 0)] * (image.ndim - 2)
+    return np.pad(image, pad, mode="symmetric")
+
+
+def _default_stride(ph: int, pw: int) -> int:
+    return max(1, min(ph, pw) // 4)
+
+
+def denoise_image(model, image, stride: int | None = None) -> np.ndarray:
+    """Denoise an image of any size with a patch model.
+
+    The image is cut into overlapping patches of the model's
+    ``image_shape`` (every ``stride`` pixels; default a quarter of the
+    patch side), each patch is reconstructed, and the results are averaged
+    back with sine-tapered weights. An image smaller than a patch is
+    reflect-padded.
+
+    Parameters
+    ----------
+    model : fitted aekit estimator with ``image_shape``
+        Usually a :class:`~aekit.DenoisingAutoencoder`.
+    image : ndarray of shape (H, W) or (H, W, C), values in [0, 1]
+    stride : int, optional
+
+    Returns
+    -------
+    denoised : ndarray of the image's shape, float32
+
+    Raises
+    ------
+    ValueError
+        If the image's channels do not match the model's, or the model has
+        no image_shape.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    ph, pw = _check_image(model, image, "image")
+    stride = _default_stride(ph, pw) if stride is None else int(stride)
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1; got {stride}.")
+    H, W = image.shape[:2]
+    padded = _pad_to(image, ph, pw)
+    patches, positions = extract_patches(padded, (ph, pw), stride)
+    acc = _Accumulator(padded.shape, (ph, pw))
+    for start in range(0, len(patches), _CHUNK):
+        chunk = slice(start, start + _CHUNK)
+        acc.add(model.reconstruct(patches[chunk]), positions[chunk])
+    out = acc.result()[:H, :W]
+    logger.debug("denoised a %dx%d image from %d patches", H, W, len(patches))
+    return (out[:, :, 0] if image.ndim == 2 else out).astype(np.float32)
+
+
+def inpaint_image(model, image, stride: int | None = None, max_iter: int = 0) -> np.ndarray:
+    """Fill the missing pixels (NaN) of an image of any size with a patch model.
+
+    Every patch that holds a missing pixel is completed with
+    :func:`aekit.impute.impute_with` (an :class:`~aekit.AutoencoderImputer`
+    applies its own scaling); the completions are averaged back with
+    sine-tapered weights, and observed pixels are returned unchanged. A hole
+    wider than a patch has pixels that no patch sees any context for; they
+    come out as the model's guess from nothing.
+
+    Parameters
+    ----------
+    model : fitted aekit estimator with ``image_shape``
+    image : ndarray of shape (H, W) or (H, W, C)
+        NaN marks missing pixels (in colour images, per channel).
+    stride : int, optional
+        Step between patches; default a quarter of the patch side.
+    max_iter : int, default=0
+        Refinement passes of :func:`~aekit.impute.impute_with`.
+
+    Returns
+    -------
+    completed : ndarray of the image's shape, float32
+
+    Raises
+    ------
+    ValueError
+        If the image has no missing pixel, or its channels do not match the
+        model's.
+    """
+    from .impute import impute_with
+
+    image = np.asarray(image, dtype=np.float32)
+    ph, pw = _check_image(model, image, "image")
+    missing = np.isnan(image)
+    if not missing.any():
+        raise ValueError("the image has no missing pixel (NaN) to fill; mark missing pixels with NaN or a mask.")
+    stride = _default_stride(ph, pw) if stride is None else int(stride)
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1; got {stride}.")
+    H, W = image.shape[:2]
+    padded = _pad_to(image, ph, pw)
+    patches, positions = extract_patches(padded, (ph, pw), stride)
+    keep = np.isnan(patches).any(axis=1)
+    patches, positions = patches[keep], positions[keep]
+    acc = _Accumulator(padded.shape, (ph, pw))
+    for start in range(0, len(patches), _CHUNK):
+        chunk = slice(start, start + _CHUNK)
+        acc.add(impute_with(model, patches[chunk], max_iter=max_iter), positions[chunk])
+    filled = acc.result()[:H, :W]
+    filled = filled[:, :, 0] if image.ndim == 2 else filled
+    logger.debug("inpainted %d pixels from %d patches", int(missing.sum()), len(patches))
+    return np.where(missing, filled, image).astype(np.float32)
+

@@ -1,0 +1,373 @@
+"""Missing-data completion with a denoising autoencoder.
+
+:class:`AutoencoderImputer` is a scikit-learn imputer: ``fit`` learns from
+incomplete data itself (NaN marks a missing entry; the loss counts observed
+entries only, missing ones are zeroed at the input, and masking noise hides
+a further random fraction of the observed ones so the network learns to
+predict entries it cannot see), ``transform`` fills the NaNs and returns the
+observed entries unchanged. :func:`impute_with` fills NaNs with any fitted
+aekit autoencoder (for instance a denoising one trained with masking noise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._params import Param
+from ._base import Autoencoder
+from .corruption import CORRUPTIONS, make_corruption
+from .denoising import DenoisingAutoencoder
+
+__all__ = ["AutoencoderImputer", "impute_with"]
+
+#: How features are put on a common scale before training; missing entries become 0 afterwards.
+SCALINGS = ("standard", "minmax", "none")
+
+
+def pattern_corruption(observed: np.ndarray, level: float):
+    """``c(x, generator)`` hiding, in a fraction ``level`` of the rows, the entries missing in other rows.
+
+    Each corrupted row of the batch is multiplied by the observation mask
+    of a random row of ``observed`` (n_samples, n_features), so the network
+    practises on holes shaped like the real ones (scattered pixels, blocks,
+    whole features) without being told their shape.
+    """
+    masks = torch.from_numpy(np.ascontiguousarray(observed, dtype=np.float32))
+
+    def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        nonlocal masks
+        if masks.device != x.device:
+            masks = masks.to(x.device)
+        rows = torch.randint(0, masks.shape[0], (x.shape[0],), generator=generator, device=x.device)
+        hit = torch.rand((x.shape[0], 1), generator=generator, device=x.device) < level
+        return torch.where(hit, x * masks[rows].to(x.dtype), x)
+
+    return corrupt
+
+
+def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int) -> np.ndarray:
+    """Zero-fill, reconstruct, put the reconstruction into the holes; ``max_iter`` more passes."""
+    Xs = np.where(missing, 0.0, Xs).astype(np.float32)
+    for _ in range(int(max_iter) + 1):
+        Xs = np.where(missing, apply(Xs), Xs).astype(np.float32)
+    return Xs
+
+
+def impute_with(estimator, X, max_iter: int = 0) -> np.ndarray:
+    """Fill the NaNs of X with a fitted aekit autoencoder's reconstructions.
+
+    Missing entries are set to 0 and X is reconstructed; with ``max_iter``
+    > 0 the reconstruction is put into the holes and fed back that many more
+    times (useful for bottleneck models, a no-op for near-identity ones).
+    Observed entries are returned unchanged. X must be on the scale the
+    model was trained on.
+
+    Parameters
+    ----------
+    estimator : Autoencoder
+        Fitted; an :class:`AutoencoderImputer` uses its own scaling.
+    X : array-like of shape (n_samples, n_features)
+        NaN marks missing entries.
+    max_iter : int, default=0
+        Extra refinement passes.
+
+    Returns
+    -------
+    X_filled : ndarray of shape (n_samples, n_features), X's float dtype
+
+    Raises
+    ------
+    ValueError
+        If X has no NaN (nothing to fill) or the wrong number of features.
+    """
+    if isinstance(estimator, AutoencoderImputer):
+        X = np.asarray(X)
+        if not np.isnan(X).any():
+            raise ValueError("X has no missing entry (NaN) to fill.")
+        return estimator._impute(X, max_iter=max_iter)
+    check_is_fitted(estimator, "net_")
+    X = np.array(X, dtype=np.result_type(np.asarray(X).dtype, np.float32), copy=True)
+    if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has shape {X.shape}, but {type(estimator).__name__} is expecting "
+            f"(n_samples, {estimator.n_features_in_})."
+        )
+    missing = np.isnan(X)
+    if not missing.any():
+        raise ValueError("X has no missing entry (NaN) to fill.")
+    rows = missing.any(axis=1)
+    filled = _fill(lambda A: estimator._apply(estimator.net_, A), X[rows], missing[rows], max_iter)
+    X[rows] = np.where(missing[rows], filled, X[rows])
+    return X
+
+
+class AutoencoderImputer(DenoisingAutoencoder):
+    """Fill missing values (NaN) with a denoising autoencoder trained on the incomplete data.
+
+    A scikit-learn imputer: ``fit(X)`` on data with NaNs, ``transform(X)``
+    returns X with its NaNs replaced and every observed entry unchanged
+    (same dtype). Features are scaled internally (``scaling``), missing
+    entries are zeroed at the network's input and left out of the loss, and
+    the corruption hides some observed entries in each batch, which is what
+    teaches the network to predict an entry from the others: "masking" hides
+    a random ``corruption_level`` of them, "pattern" (the better choice for
+    structured holes such as image blocks) hides, in a fraction
+    ``corruption_level`` of the samples, the entries missing in another
+    random training sample, so holes seen in training are shaped like the
+    real ones (with complete training data it hides nothing).
+
+    Takes every parameter of :class:`~aekit.DenoisingAutoencoder` (with
+    ``corruption="masking"``, ``corruption_level=0.25`` as defaults) plus
+    the two below. For images use ``architecture="fully_conv"`` or
+    ``"conv"`` with ``image_shape`` and ``scaling="none"`` or ``"standard"``.
+
+    Parameters
+    ----------
+    scaling : {"standard", "minmax", "none"}, default="standard"
+        Per-feature scaling from the observed entries: zero mean and unit
+        variance (then a missing entry enters the network as the feature's
+        mean), [0, 1], or none (pixels already in [0, 1]).
+    max_iter : int, default=0
+        Refinement passes at transform time: the imputation is put into the
+        holes and reconstructed again, ``max_iter`` times.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_features,)
+        Subtracted from each feature before training.
+    scale_ : ndarray of shape (n_features,)
+        Divides each feature after centring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import AutoencoderImputer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((300, 2)) @ rng.random((2, 8))
+    >>> X[rng.random(X.shape) < 0.2] = np.nan
+    >>> imp = AutoencoderImputer(n_components=2, hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+    >>> X_filled = imp.fit_transform(X)
+    >>> bool(np.isnan(X_filled).any()), bool((X_filled[~np.isnan(X)] == X[~np.isnan(X)]).all())
+    (False, True)
+    """
+
+    _cli_name = "imputer"
+
+    _param_specs = {
+        **DenoisingAutoencoder._param_specs,
+        "corruption": Param("str", "input corruption during training (pattern: other samples' missingness)",
+                            choices=(*CORRUPTIONS, "pattern")),
+        "scaling": Param("str", "per-feature scaling before training", choices=SCALINGS),
+        "max_iter": Param("int", "refinement passes at transform time", low=0),
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        momentum=0.9,
+        lr_schedule="constant",
+        batch_size=256,
+        max_epochs=200,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        architecture="mlp",
+        image_shape=None,
+        pretraining="none",
+        precision="float32",
+        device="auto",
+        random_state=None,
+        verbose=False,
+        corruption="masking",
+        corruption_level=0.25,
+        random_level=False,
+        scaling="standard",
+        max_iter=0,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            lr_schedule=lr_schedule,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            architecture=architecture,
+            image_shape=image_shape,
+            pretraining=pretraining,
+            precision=precision,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            corruption=corruption,
+            corruption_level=corruption_level,
+            random_level=random_level,
+        )
+        self.scaling = scaling
+        self.max_iter = max_iter
+
+    def _check_params(self) -> None:
+        Autoencoder._check_params(self)
+        if self.corruption == "pattern":
+            if not 0.0 <= self.corruption_level <= 1.0:
+                raise ValueError(f"corruption_level for 'pattern' must be in [0, 1]; got {self.corruption_level!r}.")
+        else:
+            make_corruption(self.corruption, self.corruption_level)
+        if self.loss == "bce" and self.scaling == "standard":
+            raise ValueError(
+                "loss='bce' needs values in [0, 1]: use scaling='minmax' (or 'none' for data already "
+                "in [0, 1]); got scaling='standard'."
+            )
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.center_) / self.scale_).astype(np.float32)
+
+    def fit(self, X, y=None):
+        """Train on incomplete X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks missing entries; every column needs an observed value.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderImputer
+
+        Raises
+        ------
+        ValueError
+            If a column has no observed value, or X holds infinities.
+        """
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        missing = np.isnan(X)
+        empty = np.flatnonzero(missing.all(axis=0))
+        if empty.size:
+            shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+            raise ValueError(
+                f"X has no observed value in column(s) {shown} ({empty.size} of {X.shape[1]}); "
+                "AutoencoderImputer cannot learn what it never sees. Drop those columns first."
+            )
+        observed = np.where(missing, np.nan, X).astype(np.float64)
+        if self.scaling == "standard":
+            center, scale = np.nanmean(observed, axis=0), np.nanstd(observed, axis=0)
+        elif self.scaling == "minmax":
+            center = np.nanmin(observed, axis=0)
+            scale = np.nanmax(observed, axis=0) - center
+        else:
+            center, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        scale[~(scale > 1e-12)] = 1.0  # constant columns stay as they are
+        self.center_, self.scale_ = center, scale
+        Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
+        self._check_input_range(Xs[~missing])
+        observed = (~missing).astype(np.float32)
+        self._observed = observed  # for the "pattern" corruption, during fit only
+        try:
+            return self._fit(Xs, observed)
+        finally:
+            del self._observed
+
+    def _make_corruption(self):
+        if self.corruption == "pattern":
+            return pattern_corruption(self._observed, self.corruption_level)
+        return super()._make_corruption()
+
+    def _impute(self, X: np.ndarray, max_iter: int) -> np.ndarray:
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        out = X.copy()
+        missing = np.isnan(X)
+        rows = missing.any(axis=1)
+        if rows.any():
+            filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[rows]), missing[rows], max_iter)
+            values = filled * self.scale_ + self.center_
+            out[rows] = np.where(missing[rows], values, X[rows])
+        return out
+
+    def transform(self, X):
+        """Fill the missing entries of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks missing entries.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features)
+            Float64 unless X is float32; observed entries are X's, unchanged.
+        """
+        return self._impute(X, self.max_iter)
+
+    def reconstruct(self, X):
+        """Reconstruct every entry of X (observed ones too) from its observed entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks missing entries.
+
+        Returns
+        -------
+        X_hat : ndarray of shape (n_samples, n_features), X's float dtype
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        Xs = np.where(np.isnan(X), 0.0, self._scaled(X)).astype(np.float32)
+        return (self._apply(self.net_, Xs) * self.scale_ + self.center_).astype(X.dtype)
+
+    def score(self, X, y=None):
+        """Negative reconstruction error on the observed entries.
+
+        Squared errors summed over the observed features of each sample,
+        averaged over samples (missing entries count 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        X_hat = self.reconstruct(X)
+        X = self._validate_X(X, reset=False)
+        err = np.where(np.isnan(X), 0.0, (X.astype(np.float64) - X_hat) ** 2)
+        return -float(err.sum(axis=1).mean())
+
+    @available_if(lambda est: False)
+    def inverse_transform(self, Z):
+        """Not available: an imputer's ``transform`` fills values, it does not encode."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

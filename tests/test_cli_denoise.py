@@ -1,0 +1,152 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aekit import load
+from aekit.cli import main
+from aekit.images import read_image, write_image
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+def smooth(rng, shape):
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
+    a, b, c = rng.random(3)
+    image = 0.5 + 0.4 * np.sin(6 * (a * xx + b * yy) + c)
+    if len(shape) == 3:
+        image = np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
+    return np.clip(image, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Clean training PNGs, a trained grey patch denoiser (masking noise, so it also inpaints)."""
+    root = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    (root / "clean").mkdir()
+    for i in range(3):
+        write_image(root / "clean" / f"c{i}.png", smooth(rng, (40, 48)))
+    write_image(root / "clean" / "skip.txt.png", smooth(rng, (20, 20)))
+    with torch.random.fork_rng():
+        torch.set_num_threads(1)
+        code = main(["train-denoiser", str(root / "clean"), "--out", str(root / "model"), "--patch-size", "8",
+                     "--n-patches", "1500", "--max-epochs", "4", "--corruption", "masking",
+                     "--corruption-level", "0.3", "--random-state", "0", "--device", "cpu", "-q"])
+    assert code == 0
+    return root
+
+
+def test_train_denoiser_writes_a_model_with_metrics(workdir):
+    model = load(workdir / "model")
+    assert model.image_shape == (8, 8) and model.architecture == "fully_conv"
+    assert model.corruption == "masking" and model.corruption_level == 0.3
+    metrics = json.loads((workdir / "model" / "metrics.json").read_text())
+    assert metrics["psnr_denoised"] > metrics["psnr_noisy"]
+    assert (workdir / "model" / "loss_curve.png").is_file()
+
+
+def test_denoise_writes_one_file_per_input_and_never_overwrites(workdir, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    clean = smooth(rng, (37, 29))
+    noisy = clean.copy()
+    noisy[rng.random(clean.shape) < 0.3] = 0.0
+    write_image(tmp_path / "noisy.png", noisy)
+    (tmp_path / "folder").mkdir()
+    write_image(tmp_path / "folder" / "other.jpg", noisy[:20, :20])
+    out = tmp_path / "out"
+    args = ["denoise", str(workdir / "model"), str(tmp_path / "noisy.png"), str(tmp_path / "folder"),
+            "--out", str(out), "-q"]
+    assert main(args) == 0
+    result = read_image(out / "noisy.png")
+    assert result.shape == clean.shape
+    assert read_image(out / "other.jpg").shape == (20, 20)
+    assert np.abs(result - clean).mean() < np.abs(noisy - clean).mean()
+    before = (out / "noisy.png").read_bytes()
+    assert main(args) == 2
+    assert "exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert (out / "noisy.png").read_bytes() == before
+    assert main(args + ["--overwrite"]) == 0
+
+
+def test_denoise_rejects_an_image_whose_channels_do_not_match(workdir, tmp_path, capsys):
+    write_image(tmp_path / "grey.png", np.zeros((16, 16)))
+    write_image(tmp_path / "rgb.png", smooth(np.random.default_rng(2), (16, 16, 3)))
+    code = main(["denoise", str(workdir / "model"), str(tmp_path / "grey.png"), str(tmp_path / "rgb.png"),
+                 "--out", str(tmp_path / "out"), "-q"])
+    assert code == 2
+    assert "rgb.png has 3 channel(s) (RGB), but the model was trained on 1-channel (grey)" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "grey.png").exists()  # nothing written on error
+
+
+def test_denoise_missing_input(workdir, tmp_path, capsys):
+    assert main(["denoise", str(workdir / "model"), str(tmp_path / "nope.png"), "--out", str(tmp_path)]) == 2
+    assert "no such image file or folder" in capsys.readouterr().err
+
+
+@pytest.fixture
+def holed(tmp_path):
+    rng = np.random.default_rng(3)
+    image = smooth(rng, (30, 26))
+    mask = np.zeros(image.shape)
+    mask[10:14, 5:20] = 1.0
+    mask[rng.random(image.shape) < 0.1] = 1.0
+    write_image(tmp_path / "image.png", image)
+    write_image(tmp_path / "mask.png", mask)
+    return tmp_path, image, mask.astype(bool)
+
+
+def test_inpaint_fills_masked_pixels_only(workdir, holed, capsys):
+    folder, image, mask = holed
+    out = folder / "filled.png"
+    code = main(["inpaint", str(workdir / "model"), str(folder / "image.png"), "--mask", str(folder / "mask.png"),
+                 "--out", str(out), "-q"])
+    assert code == 0
+    result = read_image(out)
+    original = read_image(folder / "image.png")
+    np.testing.assert_array_equal(result[~mask], original[~mask])
+    # a tiny model trained for seconds: far better than the black holes, at least
+    assert np.abs(result[mask] - image[mask]).mean() < 0.5 * np.abs(image[mask]).mean()
+    assert main(["inpaint", str(workdir / "model"), str(folder / "image.png"), "--mask", str(folder / "mask.png"),
+                 "--out", str(out), "-q"]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+
+
+def test_inpaint_mask_errors(workdir, holed, capsys):
+    folder, image, _ = holed
+    write_image(folder / "small.png", np.ones((10, 10)))
+    write_image(folder / "empty.png", np.zeros(image.shape))
+    base = ["inpaint", str(workdir / "model"), str(folder / "image.png"), "--out", str(folder / "o.png")]
+    assert main(base + ["--mask", str(folder / "small.png")]) == 2
+    assert "is 10x10 pixels but" in capsys.readouterr().err
+    assert main(base + ["--mask", str(folder / "empty.png")]) == 2
+    assert "marks no pixel as missing" in capsys.readouterr().err
+    assert not (folder / "o.png").exists()
+
+
+def test_train_denoiser_input_errors(tmp_path, capsys):
+    assert main(["train-denoiser", "--out", str(tmp_path / "m")]) == 2
+    assert "give either DIR" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["train-denoiser", str(tmp_path / "empty"), "--out", str(tmp_path / "m")]) == 2
+    assert "holds no PNG/JPEG image" in capsys.readouterr().err
+    assert main(["train-denoiser", str(tmp_path / "empty"), "--out", str(tmp_path / "m"), "--image-shape", "8",
+                 "8"]) == 2
+    assert "use --patch-size instead" in capsys.readouterr().err
+    assert main(["train-denoiser", str(tmp_path / "empty"), "--out", str(tmp_path / "m"),
+                 "--corruption-level", "2", "--corruption", "masking"]) == 2
+
+
+def test_train_denoiser_on_a_dataset(tmp_path):
+    code = main(["train-denoiser", "--dataset", "digits", "--out", str(tmp_path / "m"), "--n-patches", "300",
+                 "--max-epochs", "1", "--hidden-layer-sizes", "4", "--device", "cpu", "-q"])
+    assert code == 0
+    model = load(tmp_path / "m")
+    assert model.image_shape == (8, 8)

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from aekit import Autoencoder, DenoisingAutoencoder, load
+from aekit.metrics import psnr
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny nets train fastest on one thread, above all on a busy machine
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
+
+
+@parametrize_with_checks(
+    [DenoisingAutoencoder(**SMALL), DenoisingAutoencoder(corruption="salt_and_pepper", corruption_level=0.2, **SMALL),
+     DenoisingAutoencoder(corruption="masking", corruption_level=0.3, random_level=True, **SMALL)],
+    expected_failed_checks=lambda est: {},
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def bars(n, rng, size=8):
+    """Images of one horizontal and one vertical bar at random places, in [0, 1]."""
+    X = np.zeros((n, size, size), dtype=np.float32)
+    for i in range(n):
+        X[i, rng.integers(size), :] = 1.0
+        X[i, :, rng.integers(size)] = 1.0
+    return X.reshape(n, -1)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "fully_conv"])
+def test_dae_beats_the_noisy_input_on_synthetic_images(arch):
+    rng = np.random.default_rng(0)
+    X_train, X_test = bars(1000, rng), bars(200, rng)
+    sigma = 0.3
+    dae = DenoisingAutoencoder(16, hidden_layer_sizes=(64,) if arch == "mlp" else (16,), architecture=arch,
+                               image_shape=(8, 8), corruption="gaussian", corruption_level=sigma, max_epochs=8,
+                               batch_size=32, learning_rate=3e-3, random_state=0, device="cpu").fit(X_train)
+    noisy = X_test + sigma * rng.standard_normal(X_test.shape).astype(np.float32)
+    before = psnr(X_test, noisy)
+    after = psnr(X_test, np.clip(dae.denoise(noisy), 0, 1))
+    assert after > before + 3.0, (before, after)
+
+
+def test_denoise_is_deterministic_reconstruction():
+    X = np.random.default_rng(0).random((100, 10))
+    dae = DenoisingAutoencoder(**{**SMALL, "max_epochs": 2}, corruption_level=0.5).fit(X)
+    np.testing.assert_array_equal(dae.denoise(X), dae.denoise(X))
+    np.testing.assert_array_equal(dae.denoise(X), dae.reconstruct(X))
+
+
+def test_corruption_changes_training_but_level_zero_is_a_plain_autoencoder():
+    X = np.random.default_rng(0).random((100, 10))
+    plain = Autoencoder(**SMALL).fit(X)
+    zero = DenoisingAutoencoder(**SMALL, corruption_level=0.0).fit(X)
+    noisy = DenoisingAutoencoder(**SMALL, corruption_level=0.5).fit(X)
+    np.testing.assert_allclose(zero.loss_curve_, plain.loss_curve_, rtol=1e-6)
+    assert not np.allclose(noisy.loss_curve_, plain.loss_curve_)
+
+
+def test_salt_and_pepper_uses_the_range_of_the_training_data():
+    X = np.random.default_rng(0).uniform(10, 200, size=(60, 10))
+    X[0, 0], X[1, 1] = 0.0, 255.0
+    dae = DenoisingAutoencoder(**SMALL, corruption="salt_and_pepper", corruption_level=1.0).fit(X)
+    corrupt = dae._make_corruption()
+    values = set(corrupt(torch.full((1000,), 100.0), torch.Generator().manual_seed(0)).unique().tolist())
+    assert values == {0.0, 255.0}
+
+
+def test_save_and_load_keep_class_parameters_and_outputs(tmp_path):
+    X = np.random.default_rng(0).random((80, 12))
+    dae = DenoisingAutoencoder(**SMALL, corruption="masking", corruption_level=0.4, random_level=True).fit(X)
+    dae.save(tmp_path / "dae")
+    back = load(tmp_path / "dae")
+    assert type(back) is DenoisingAutoencoder
+    assert back.get_params() == {**dae.get_params(), "hidden_layer_sizes": (8,)}
+    np.testing.assert_array_equal(back.denoise(X), dae.denoise(X))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"corruption": "blur"}, r"corruption must be one of \{'gaussian', 'masking', 'salt_and_pepper'\}; got 'blur'"),
+    ({"corruption": "masking", "corruption_level": 1.5}, r"corruption_level for 'masking' must be in \[0, 1\]"),
+    ({"corruption_level": -0.1}, r"corruption_level must be >= 0"),
+])
+def test_bad_corruption_parameters_are_clear_errors(params, match):
+    with pytest.raises(ValueError, match=match):
+        DenoisingAutoencoder(**SMALL, **params).fit(np.zeros((10, 3)))
+
+
+def test_level_must_be_a_number():
+    with pytest.raises(TypeError, match="corruption_level must be a number"):
+        DenoisingAutoencoder(**SMALL, corruption_level="high").fit(np.zeros((10, 3)))

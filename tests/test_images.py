@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aekit import AutoencoderImputer, DenoisingAutoencoder
+from aekit.images import (average_patches, denoise_image, extract_patches, inpaint_image, patch_positions,
+                          read_image, sample_patches, write_image)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+# ---------------------------------------------------------------- files
+@pytest.mark.parametrize("shape", [(13, 17), (13, 17, 3)])
+def test_png_round_trip_is_exact_to_8_bits(tmp_path, shape):
+    image = np.random.default_rng(0).random(shape).astype(np.float32)
+    path = write_image(tmp_path / "a.png", image)
+    back = read_image(path)
+    assert back.shape == shape and back.dtype == np.float32
+    np.testing.assert_allclose(back, image, atol=0.5 / 255 + 1e-6)
+
+
+def test_jpeg_round_trip_is_close(tmp_path):
+    image = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))
+    back = read_image(write_image(tmp_path / "a.jpg", image))
+    assert np.abs(back - image).mean() < 0.02
+
+
+def test_write_clips_and_is_atomic(tmp_path):
+    path = write_image(tmp_path / "c.png", np.array([[-1.0, 2.0]]))
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), [[0, 255]])
+    assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+
+
+def test_read_modes(tmp_path):
+    rgba = np.zeros((4, 5, 4), dtype=np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = 10
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
+    image = read_image(tmp_path / "rgba.png")
+    assert image.shape == (4, 5, 3)  # alpha dropped
+    np.testing.assert_array_equal(image[..., 0], 1.0)
+    grey = read_image(tmp_path / "rgba.png", mode="grey")
+    assert grey.shape == (4, 5)
+    Image.fromarray(np.full((3, 3), 65535, dtype=np.uint16)).save(tmp_path / "deep.png")
+    np.testing.assert_allclose(read_image(tmp_path / "deep.png"), 1.0)
+    Image.fromarray(np.full((3, 3), 51, dtype=np.uint8)).save(tmp_path / "g.png")
+    assert read_image(tmp_path / "g.png", mode="rgb").shape == (3, 3, 3)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such image file"):
+        read_image(tmp_path / "missing.png")
+    (tmp_path / "fake.png").write_text("not an image")
+    with pytest.raises(ValueError, match="fake.png is not a readable PNG/JPEG image"):
+        read_image(tmp_path / "fake.png")
+    with pytest.raises(ValueError, match=r"image files must end in one of \['.jpeg', '.jpg', '.png'\]"):
+        write_image(tmp_path / "a.gif", np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W\) or \(H, W, 3\)"):
+        write_image(tmp_path / "a.png", np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="mode must be None, 'grey' or 'rgb'"):
+        read_image(tmp_path / "fake.png", mode="cmyk")
+
+
+# -------------------------------------------------------------- patches
+@pytest.mark.parametrize("length, size, stride", [(10, 4, 3), (11, 4, 3), (8, 8, 2), (28, 8, 1), (100, 16, 7)])
+def test_patch_positions_cover_every_pixel(length, size, stride):
+    starts = patch_positions(length, size, stride)
+    assert starts[0] == 0 and starts[-1] == length - size
+    assert np.all(np.diff(starts) <= stride) and np.all(np.diff(starts) > 0)
+
+
+def test_patch_larger_than_image_is_an_error():
+    with pytest.raises(ValueError, match="patch size 9 is larger than the image side 8"):
+        patch_positions(8, 9, 1)
+
+
+@pytest.mark.parametrize("shape", [(30, 23), (30, 23, 3), (8, 8)])
+@pytest.mark.parametrize("stride", [1, 3, 8])
+def test_extract_then_average_gives_the_image_back(shape, stride):
+    image = np.random.default_rng(0).random(shape)
+    patches, positions = extract_patches(image, (8, 8), stride)
+    channels = shape[2] if len(shape) == 3 else 1
+    assert patches.shape == (len(positions), 64 * channels)
+    r, c = positions[-1]
+    np.testing.assert_array_equal(patches[-1].reshape(8, 8, channels)[..., 0],
+                                  image.reshape(*shape[:2], channels)[r:r + 8, c:c + 8, 0])
+    np.testing.assert_allclose(average_patches(patches, positions, shape, (8, 8)), image, atol=1e-12)
+
+
+def test_sample_patches():
+    rng = np.random.default_rng(0)
+    images = [rng.random((20, 30)), rng.random((10, 10)), rng.random((5, 5))]  # the last is too small
+    P = sample_patches(images, (8, 8), 50, seed=1)
+    assert P.shape == (50, 64) and P.dtype == np.float32
+    np.testing.assert_array_equal(P, sample_patches(images, (8, 8), 50, seed=1))
+    whole = sample_patches([images[1]], (10, 10), 3)
+    np.testing.assert_allclose(whole, np.tile(images[1].reshape(1, -1), (3, 1)), rtol=1e-6)
+    with pytest.raises(ValueError, match="no image is at least 8x8 pixels"):
+        sample_patches([images[2]], (8, 8), 5)
+    with pytest.raises(ValueError, match="the images mix grey and colour"):
+        sample_patches([rng.random((9, 9)), rng.random((9, 9, 3))], (8, 8), 5)
+
+
+# -------------------------------------------------- whole-image operations
+class Identity:
+    """A stand-in patch model whose reconstruction is its input."""
+
+    def __init__(self, image_shape):
+        self.image_shape = image_shape
+
+    def reconstruct(self, X):
+        return np.asarray(X, dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape, patch", [((40, 33), (8, 8)), ((40, 33, 3), (8, 8, 3)), ((5, 6), (8, 8))])
+def test_denoise_image_puts_patches_back_in_place(shape, patch):
+    image = np.random.default_rng(0).random(shape).astype(np.float32)
+    out = denoise_image(Identity(patch), image, stride=3)
+    assert out.shape == shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, image, atol=1e-6)
+
+
+def test_denoise_image_errors():
+    image = np.zeros((20, 20, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"image has 3 channel\(s\) \(RGB\), but the model was trained on "
+                                         r"1-channel \(grey\) patches of 8x8"):
+        denoise_image(Identity((8, 8)), image)
+    with pytest.raises(ValueError, match="has no image_shape, so it does not know its patch size"):
+        denoise_image(Identity(None), image)
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        denoise_image(Identity((8, 8, 3)), image, stride=0)
+
+
+@pytest.fixture(scope="module")
+def smooth_images():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:48] / 48.0
+    return [np.clip(0.5 + 0.4 * np.sin(6 * (a * xx + b * yy) + c), 0, 1).astype(np.float32)
+            for a, b, c in rng.random((6, 3))]
+
+
+@pytest.mark.parametrize("kind", ["imputer", "dae"])
+def test_inpaint_image_fills_holes_and_keeps_the_rest(smooth_images, kind):
+    P = sample_patches(smooth_images[1:], (8, 8), 3000)
+    common = dict(hidden_layer_sizes=(16,), architecture="fully_conv", image_shape=(8, 8), max_epochs=6,
+                  batch_size=32, learning_rate=3e-3, random_state=0, device="cpu", corruption="masking",
+                  corruption_level=0.3)
+    model = (AutoencoderImputer(8, scaling="none", **common) if kind == "imputer"
+             else DenoisingAutoencoder(8, **common)).fit(P)
+    image = smooth_images[0].copy()
+    holed = image.copy()
+    holes = np.random.default_rng(1).random(image.shape) < 0.3
+    holed[holes] = np.nan
+    out = inpaint_image(model, holed)
+    np.testing.assert_array_equal(out[~holes], image[~holes])
+    assert not np.isnan(out).any()
+    err = np.sqrt(np.mean((out[holes] - image[holes]) ** 2))
+    err_mean_fill = np.sqrt(np.mean((np.nanmean(holed) - image[holes]) ** 2))
+    assert err < 0.5 * err_mean_fill, (err, err_mean_fill)
+
+
+def test_inpaint_needs_missing_pixels():
+    with pytest.raises(ValueError, match=r"the image has no missing pixel \(NaN\) to fill"):
+        inpaint_image(Identity((8, 8)), np.zeros((10, 10)))

@@ -1,0 +1,182 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.impute import SimpleImputer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from aekit import AutoencoderImputer, DenoisingAutoencoder, load
+from aekit.impute import impute_with
+from aekit.metrics import rmse_on_mask
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny nets train fastest on one thread, above all on a busy machine
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
+
+
+@parametrize_with_checks([AutoencoderImputer(**SMALL), AutoencoderImputer(scaling="minmax", max_iter=2, **SMALL)],
+                         expected_failed_checks=lambda est: {})
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_allow_nan_tag_and_no_inverse_transform():
+    imp = AutoencoderImputer()
+    assert imp.__sklearn_tags__().input_tags.allow_nan
+    assert not hasattr(imp, "inverse_transform")
+
+
+W = np.random.default_rng(42).normal(size=(3, 20))
+
+
+def low_rank(n, rng, missing=0.2):
+    """Rank-3 data (n, 20) around 5, and a copy with a fraction ``missing`` set to NaN."""
+    X = rng.normal(size=(n, 3)) @ W + 5.0
+    holes = rng.random(X.shape) < missing
+    X_missing = X.copy()
+    X_missing[holes] = np.nan
+    return X, X_missing, holes
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X, X_missing, holes = low_rank(600, rng)
+    with torch.random.fork_rng():
+        torch.set_num_threads(1)
+        imp = AutoencoderImputer(3, hidden_layer_sizes=(32,), max_epochs=60, batch_size=32, learning_rate=3e-3,
+                                 random_state=0, device="cpu").fit(X_missing)
+    return imp, X, X_missing, holes
+
+
+def test_beats_mean_imputation_on_low_rank_data(fitted):
+    imp, X, X_missing, holes = fitted
+    mean = SimpleImputer().fit(X_missing)
+    X_test, X_test_missing, test_holes = low_rank(300, np.random.default_rng(1))  # new rows, same structure
+    for truth, incomplete, where in ((X, X_missing, holes), (X_test, X_test_missing, test_holes)):
+        ours = rmse_on_mask(truth, imp.transform(incomplete), where)
+        baseline = rmse_on_mask(truth, mean.transform(incomplete), where)
+        assert ours < 0.5 * baseline, (ours, baseline)
+
+
+def test_never_alters_observed_entries(fitted):
+    imp, X, X_missing, holes = fitted
+    for dtype in (np.float64, np.float32):
+        Xd = X_missing.astype(dtype)
+        out = imp.transform(Xd)
+        assert out.dtype == dtype
+        assert not np.isnan(out).any()
+        np.testing.assert_array_equal(out[~holes], Xd[~holes])  # bit for bit
+    imp_refine = AutoencoderImputer(**{**imp.get_params(), "max_iter": 3})
+    imp_refine.__dict__.update({k: v for k, v in vars(imp).items() if k.endswith("_")})
+    out = imp_refine.transform(X_missing)
+    np.testing.assert_array_equal(out[~holes], X_missing[~holes])
+
+
+def test_rows_without_missing_entries_come_back_unchanged(fitted):
+    imp, X, _, _ = fitted
+    out = imp.transform(X[:10])
+    np.testing.assert_array_equal(out, X[:10])
+    assert out is not X
+
+
+def test_scaling_comes_from_the_observed_entries():
+    X, X_missing, _ = low_rank(200, np.random.default_rng(0))
+    a = AutoencoderImputer(**SMALL).fit(X_missing)
+    np.testing.assert_allclose(a.center_, np.nanmean(X_missing, axis=0))
+    np.testing.assert_allclose(a.scale_, np.nanstd(X_missing, axis=0))
+    b = AutoencoderImputer(**SMALL, scaling="minmax").fit(X_missing)
+    np.testing.assert_allclose(b.center_, np.nanmin(X_missing, axis=0))
+    assert np.isfinite(a.loss_curve_).all() and np.isfinite(b.loss_curve_).all()
+
+
+def test_reconstruct_and_score(fitted):
+    imp, X, X_missing, holes = fitted
+    R = imp.reconstruct(X_missing)
+    assert R.shape == X.shape and np.isfinite(R).all()
+    assert imp.score(X_missing) <= 0.0
+    assert imp.score(X_missing) > -np.nansum((X_missing - np.nanmean(X_missing, 0)) ** 2, axis=1).mean()
+
+
+def test_images_with_a_convolutional_imputer():
+    rng = np.random.default_rng(0)
+    X = np.clip(rng.random((300, 1, 1)) * np.ones((1, 8, 8)) + 0.05 * rng.normal(size=(300, 8, 8)), 0, 1)
+    X = X.reshape(300, 64)
+    X_missing = X.copy()
+    X_missing[rng.random(X.shape) < 0.3] = np.nan
+    imp = AutoencoderImputer(4, hidden_layer_sizes=(8,), architecture="fully_conv", image_shape=(8, 8),
+                             scaling="none", max_epochs=10, batch_size=32, learning_rate=3e-3, random_state=0,
+                             device="cpu").fit(X_missing)
+    holes = np.isnan(X_missing)
+    ours = rmse_on_mask(X, imp.transform(X_missing), holes)
+    mean = rmse_on_mask(X, SimpleImputer().fit_transform(X_missing), holes)
+    assert ours < mean
+
+
+def test_save_and_load(fitted, tmp_path):
+    imp, X, X_missing, holes = fitted
+    imp.save(tmp_path / "imp")
+    back = load(tmp_path / "imp")
+    assert type(back) is AutoencoderImputer
+    np.testing.assert_array_equal(back.center_, imp.center_)
+    np.testing.assert_array_equal(back.transform(X_missing), imp.transform(X_missing))
+
+
+def test_impute_with_any_autoencoder():
+    rng = np.random.default_rng(0)
+    X, X_missing, holes = low_rank(200, rng)
+    dae = DenoisingAutoencoder(3, hidden_layer_sizes=(16,), corruption="masking", corruption_level=0.2,
+                               max_epochs=5, random_state=0, device="cpu").fit(X)
+    for max_iter in (0, 2):
+        out = impute_with(dae, X_missing, max_iter=max_iter)
+        np.testing.assert_array_equal(out[~holes], X_missing[~holes])
+        assert not np.isnan(out).any()
+    with pytest.raises(ValueError, match=r"X has no missing entry \(NaN\) to fill"):
+        impute_with(dae, X)
+    with pytest.raises(ValueError, match=r"X has shape \(200, 19\), but DenoisingAutoencoder is expecting"):
+        impute_with(dae, X_missing[:, :19])
+
+
+def test_impute_with_an_imputer_uses_its_scaling(fitted):
+    imp, X, X_missing, holes = fitted
+    np.testing.assert_array_equal(impute_with(imp, X_missing), imp.transform(X_missing))
+    with pytest.raises(ValueError, match="no missing entry"):
+        impute_with(imp, X)
+
+
+def test_all_nan_column_is_a_clear_error():
+    X = np.random.default_rng(0).random((20, 4))
+    X[:, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X has no observed value in column\(s\) 2 \(1 of 4\); "
+                                         "AutoencoderImputer cannot learn"):
+        AutoencoderImputer(**SMALL).fit(X)
+
+
+def test_infinite_values_are_rejected():
+    X = np.random.default_rng(0).random((20, 4))
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        AutoencoderImputer(**SMALL).fit(X)
+
+
+def test_bce_needs_values_in_unit_range():
+    with pytest.raises(ValueError, match="loss='bce' needs values in \\[0, 1\\]: use scaling='minmax'"):
+        AutoencoderImputer(**SMALL, loss="bce").fit(np.random.default_rng(0).random((20, 3)))
+
+
+def test_unknown_scaling():
+    with pytest.raises(ValueError, match=r"scaling must be one of \{'standard', 'minmax', 'none'\}; got 'log'"):
+        AutoencoderImputer(**SMALL, scaling="log").fit(np.zeros((10, 3)))
+
+
+def test_wrong_number_of_features():
+    imp = AutoencoderImputer(**SMALL).fit(np.random.default_rng(0).random((30, 4)))
+    with pytest.raises(ValueError, match="X has 3 features, but AutoencoderImputer is expecting 4 features"):
+        imp.transform(np.zeros((2, 3)))
