@@ -23,6 +23,7 @@ from .distributed import is_main_process
 from .losses import LOSSES
 from .metrics import squared_error_per_sample
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .pretraining import PRETRAINERS, pretrain
 from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable, release_pages
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
 
@@ -130,8 +131,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     image_shape : tuple of int, optional
         (height, width[, channels]) of image inputs, for image architectures;
         rows of X are such images flattened, channels last.
-    pretraining : {"none"}, default="none"
-        Greedy layer-wise pretraining before fine-tuning.
+    pretraining : {"none", "rbm", "denoising"}, default="none"
+        Greedy layer-wise pretraining before fine-tuning
+        (:mod:`aekit.pretraining`): stacked RBMs trained by CD-1 as in
+        Hinton & Salakhutdinov (2006), which needs ``activation="sigmoid"``,
+        or stacked denoising autoencoders. Each layer trains for
+        ``min(10, max_epochs)`` epochs on the training part of X; the
+        weights initialise the encoder and (transposed) the decoder, then
+        the whole net is fine-tuned. Needs ``architecture="mlp"``.
     precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" trains under mixed-precision autocast.
     device : str, default="auto"
@@ -194,7 +201,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         "tol": Param("float", "relative improvement that counts for early stopping", low=0),
         "architecture": Param("str", "network family", choices=tuple(_ARCHITECTURES)),
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
-        "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none",)),
+        "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
         "device": Param("str", "cpu, cuda, cuda:N or auto"),
         "random_state": Param("int", "seed for exact reproducibility", low=0, none_ok=True),
@@ -263,6 +270,18 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """``corruption(x, generator) -> x_tilde`` applied to training batches, or None."""
         return None
 
+    def _fit_callback(self):
+        """Extra ``callback(trainer, epoch, logs) -> bool`` after each epoch (True stops), or None."""
+        return None
+
+    def _epoch_data(self):
+        """``epoch_data(epoch) -> X or None`` giving fresh training data per epoch, or None."""
+        return None
+
+    def _pretraining_epochs(self) -> int:
+        """Epochs per layer of greedy pretraining."""
+        return min(10, self.max_epochs)
+
     def _resolved_output_activation(self) -> str:
         if self.output_activation == "auto":
             return LOSSES[self.loss].output_activation
@@ -290,6 +309,16 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
                 f"got output_activation={self.output_activation!r}."
+            )
+        if self.pretraining != "none" and self.architecture != "mlp":
+            raise ValueError(
+                f"pretraining={self.pretraining!r} needs architecture='mlp' (it stacks fully connected layers); "
+                f"got architecture={self.architecture!r}."
+            )
+        if self.pretraining == "rbm" and self.activation != "sigmoid":
+            raise ValueError(
+                f"pretraining='rbm' needs activation='sigmoid' (RBM hidden units are logistic); got "
+                f"activation={self.activation!r}. Use pretraining='denoising' for other activations."
             )
 
     def _check_input_range(self, X) -> None:
@@ -413,6 +442,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             net = self._build_net(n_features)
+        if self.pretraining != "none" and (checkpoints is None or checkpoints.state is None):  # not when resuming
+            self._pretrain(net, train_data, init_seed + 1, device)
         # only rank 0 shows progress under torchrun
         progress = _Progress(self.max_epochs) if self.verbose and is_main_process() else None
         trainer = Trainer(
@@ -432,7 +463,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=progress if checkpoints is None else checkpoints.callback(progress),
+            callback=_chain(progress if checkpoints is None else checkpoints.callback(progress),
+                            self._fit_callback()),
+            epoch_data=self._epoch_data(),
         )
         try:
             if checkpoints is not None:
@@ -447,6 +480,16 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 progress.close()
         self._set_fitted(trainer, device, time.perf_counter() - tic)
         return self
+
+    def _pretrain(self, net, train_data, seed: int, device) -> None:
+        """Greedy layer-wise pretraining of ``net`` on the training rows (unobserved entries zeroed)."""
+        if isinstance(train_data, Batches):
+            raise ValueError(f"pretraining={self.pretraining!r} needs array data (an array or a memory-mapped "
+                             ".npy), not an iterable of batches; use pretraining='none'.")
+        parts = [x if m is None else x * m for x, m in train_data.chunks()]
+        pretrain(net, np.concatenate(parts), self.pretraining, activation=self.activation,
+                 output_activation=self._resolved_output_activation(), epochs=self._pretraining_epochs(),
+                 batch_size=self.batch_size, seed=seed, device=device, precision=self.precision)
 
     def _set_fitted(self, trainer: Trainer, device: torch.device, seconds: float) -> None:
         result = trainer.result
@@ -564,6 +607,18 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+
+def _chain(*callbacks):
+    """One Trainer callback running each given one (None skipped); stops if any asks to."""
+    callbacks = [c for c in callbacks if c is not None]
+    if len(callbacks) <= 1:
+        return callbacks[0] if callbacks else None
+
+    def call(trainer, epoch, logs):
+        return any([bool(c(trainer, epoch, logs)) for c in callbacks])
+
+    return call
 
 
 def _check_real(A, name: str) -> None:

@@ -149,6 +149,12 @@ class Trainer:
         process is initialised.
     prefetch : int
         Batches read ahead in a background thread when streaming from a file.
+    epoch_data : callable, optional
+        ``epoch_data(epoch) -> X or None`` called before each epoch (0-based);
+        a returned array replaces the training data for that epoch (fresh
+        samples from a generator), None keeps the data given to :meth:`fit`.
+        Not combinable with a mask; with a per-step schedule ("cosine",
+        "onecycle") it must keep the number of rows.
 
     Notes
     -----
@@ -181,6 +187,7 @@ class Trainer:
         compile: bool = False,
         distributed: bool | None = None,
         prefetch: int = 1,
+        epoch_data: Callable | None = None,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and self.device.index is None:
@@ -197,6 +204,7 @@ class Trainer:
         self.learning_rate = float(learning_rate)
         self.autocast_dtype = PRECISIONS[precision]
         self.callback = callback
+        self.epoch_data = epoch_data
         self.num_threads = None if num_threads is None else int(num_threads)
         self.prefetch = int(prefetch)
         self.distributed = dist_util.is_distributed() if distributed is None else bool(distributed)
@@ -238,6 +246,17 @@ class Trainer:
             return None
         # corruption noise and masked-loss weights are drawn/computed on the whole global batch
         return dist_util.rank(), dist_util.world_size(), self.corruption is not None
+
+    def _fresh_data(self, train, n_features: int, per_step: bool):
+        """This epoch's feed: ``epoch_data``'s array if it returns one, else ``train``."""
+        fresh = self.epoch_data(self.epoch)
+        if fresh is None:
+            return train
+        shape = tuple(fresh.shape)
+        if len(shape) != 2 or shape[1] != n_features or (per_step and shape[0] != train.n):
+            raise ValueError(f"epoch_data({self.epoch}) returned shape {shape}; expected (n, {n_features})"
+                             + (f" with n={train.n} (per-step schedule)." if per_step else "."))
+        return self._feed(fresh, None, {})
 
     # ------------------------------------------------------------ objective
     def _objective(self, x: torch.Tensor, mask: torch.Tensor | None, generator, share=None, full=True,
@@ -321,6 +340,8 @@ class Trainer:
         rest at the input. Resumes from :attr:`epoch` when the trainer's
         state was loaded.
         """
+        if self.epoch_data is not None and mask is not None:
+            raise ValueError("epoch_data cannot be combined with a mask.")
         cache: dict = {}
         train = self._feed(X, mask, cache)
         val = self._feed(X_val, mask_val, cache)
@@ -333,14 +354,16 @@ class Trainer:
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
         try:
-            self._run(train, val)
+            self._run(train, val, None if self.epoch_data is None else
+                      int(X.shape[1] if hasattr(X, "shape") else X.n_features))
         finally:
             torch.set_num_threads(threads)
         if self._best_state is not None:
             self.net.load_state_dict(self._best_state)
         return self.result
 
-    def _run(self, train, val) -> None:
+    def _run(self, train, val, n_features: int | None = None) -> None:
+        base = train
         per_step = self.lr_schedule in ("cosine", "onecycle")
         warming = isinstance(self.scheduler, WarmupPlateau)
         share = self._share()
@@ -348,6 +371,8 @@ class Trainer:
         self.result.stopped_early = self._bad_epochs >= self.n_iter_no_change
         while self.epoch < self.max_epochs and not self.result.stopped_early:
             tic = time.perf_counter()
+            if self.epoch_data is not None:
+                train = self._fresh_data(base, n_features, per_step)
             epoch_state = self._snapshot()
             self.net.train()
             running = torch.zeros((), device=self.device)
