@@ -554,7 +554,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if Z.shape[1] != code_size:
             raise ValueError(
                 f"Z has {Z.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{code_size} features (the code size) as input."
+                f"{code_size} features ({'n_components' if code_size == self.n_components else 'the code size'})"
+                " as input."
             )
         return self._apply(self.net_.decode, Z)
 
