@@ -67,7 +67,8 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        # one line, but all of it: a missing file's message says where to get it on later lines
+        message = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
         print(f"aekit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)
