@@ -64,7 +64,10 @@ except ImportError:  # optional, benchmark-only
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHAPE = (28, 28)
-TRAIN_PHOTOS = ("astronaut", "brick", "chelsea", "coffee", "grass", "gravel", "rocket", "immunohistochemistry")
+# chosen with held-out photographs (chelsea, cell): textures only (grass, gravel) taught the net too little about
+# flat regions
+TRAIN_PHOTOS = ("astronaut", "brick", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
+                "colorwheel")
 TEST_PHOTOS = ("camera", "coins", "moon", "clock")
 
 
@@ -143,14 +146,20 @@ def tune(settings, noisy_val, clean_val):
 
 # ------------------------------------------------------------ autoencoders
 def make_dae(arch, noise, level, args, image_shape=SHAPE, epochs=None):
-    common = dict(corruption=noise, corruption_level=level, random_level=True, batch_size=32,
-                  lr_schedule="cosine", validation_fraction=0.05, n_iter_no_change=1000, device="cpu",
-                  random_state=args.seed, image_shape=image_shape)
+    """The benchmark's autoencoders. Settings chosen on held-out training images: for Gaussian noise the wider
+    conv net (64 channels, code 32) gained about 1 dB at sigma = 0.1 over 32/16 at the same epochs; salt and
+    pepper needs no more than the small one."""
+    common = dict(corruption=noise, corruption_level=level, random_level=True, lr_schedule="cosine",
+                  validation_fraction=0.05, n_iter_no_change=1000, device="cpu", random_state=args.seed,
+                  image_shape=image_shape)
+    if arch == "conv" and noise == "gaussian" and image_shape == SHAPE:
+        return DenoisingAutoencoder(32, hidden_layer_sizes=(64,), architecture="fully_conv", batch_size=16,
+                                    learning_rate=1e-3, max_epochs=epochs or args.conv_epochs, **common)
     if arch == "conv":
-        return DenoisingAutoencoder(16, hidden_layer_sizes=(32,), architecture="fully_conv", learning_rate=2e-3,
-                                    max_epochs=epochs or args.conv_epochs, **common)
-    return DenoisingAutoencoder(512, hidden_layer_sizes=(1024,), architecture="mlp", learning_rate=1e-3,
-                                max_epochs=epochs or args.mlp_epochs, **common)
+        return DenoisingAutoencoder(16, hidden_layer_sizes=(32,), architecture="fully_conv", batch_size=32,
+                                    learning_rate=2e-3, max_epochs=epochs or args.sp_epochs, **common)
+    return DenoisingAutoencoder(512, hidden_layer_sizes=(1024,), architecture="mlp", batch_size=32,
+                                learning_rate=1e-3, max_epochs=epochs or args.mlp_epochs, **common)
 
 
 def score(clean, estimate):
@@ -180,6 +189,8 @@ def fashion_part(args, results):
                                         "params": {k: v for k, v in est.get_params().items()
                                                    if k in ("n_components", "hidden_layer_sizes", "architecture",
                                                             "batch_size", "learning_rate", "max_epochs")}})
+            if args.models:
+                est.save(args.models / f"fashion_{noise}_{arch}")
             log(f"trained {arch} DAE for {noise}: {est.n_iter_} epochs, {time.perf_counter() - tic:.0f} s")
     figure_rows = None
     for noise, lv in levels.items():
@@ -239,7 +250,16 @@ def natural_part(args, results):
     est.fit(X)
     train_s = time.perf_counter() - tic
     log(f"trained natural-image DAE: {est.n_iter_} epochs on {len(X)} patches, {train_s:.0f} s")
-    out = {"sigma": sigma, "train_photos": list(TRAIN_PHOTOS), "n_patches": len(X), "patch": list(patch),
+    if args.models:
+        est.save(args.models / "photos_gaussian_conv")
+    # NLM's h picked on a crop of a training photograph
+    crop = train_imgs[TRAIN_PHOTOS.index("astronaut")][:256, 128:384]
+    noisy_crop = (crop + sigma * np.random.default_rng(8).standard_normal(crop.shape)).astype(np.float32)
+    nlm = {k: lambda im, k=k: denoise_nl_means(im, h=k * sigma, sigma=sigma, patch_size=7, patch_distance=11,
+                                               fast_mode=True) for k in (0.6, 0.8, 1.0)}
+    h = max(nlm, key=lambda k: psnr(crop.reshape(1, -1), np.clip(nlm[k](noisy_crop), 0, 1).reshape(1, -1)))
+    out = {"sigma": sigma, "nlm_h": f"{h}sigma", "train_photos": list(TRAIN_PHOTOS), "n_patches": len(X),
+           "patch": list(patch),
            "epochs": est.n_iter_, "train_seconds": round(train_s, 1), "stride": args.stride, "images": []}
     for name in TEST_PHOTOS[: args.n_photos]:
         clean = _photo(name)
@@ -247,8 +267,7 @@ def natural_part(args, results):
         flat = lambda a: a.reshape(1, -1)  # noqa: E731
         entry = {"image": name, "shape": list(clean.shape), "methods": {}}
         entry["methods"]["noisy input"] = {"psnr": psnr(flat(clean), flat(np.clip(noisy, 0, 1)))}
-        runs = {"non-local means": lambda: denoise_nl_means(noisy, h=0.8 * sigma, sigma=sigma, patch_size=7,
-                                                            patch_distance=11, fast_mode=True),
+        runs = {"non-local means": lambda: nlm[h](noisy),
                 "DAE (conv)": lambda: denoise_image(est, noisy, stride=args.stride)}
         if bm3d is not None:
             runs["BM3D"] = lambda: bm3d.bm3d(noisy, sigma_psd=sigma)
@@ -311,25 +330,27 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=500, help="Fashion-MNIST test images scored (default 500)")
     p.add_argument("--n-train", type=int, default=60000, help="training images for the DAEs (default 60000)")
     p.add_argument("--n-val", type=int, default=100, help="training images for tuning classical methods")
-    p.add_argument("--conv-epochs", type=int, default=6)
-    p.add_argument("--mlp-epochs", type=int, default=4)
+    p.add_argument("--conv-epochs", type=int, default=8, help="conv DAE epochs, Gaussian noise")
+    p.add_argument("--sp-epochs", type=int, default=6, help="conv DAE epochs, salt-and-pepper noise")
+    p.add_argument("--mlp-epochs", type=int, default=2)
     p.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.5])
     p.add_argument("--sp-levels", type=float, nargs="+", default=[0.1, 0.2, 0.3])
     p.add_argument("--figure-sigma", type=float, default=0.3)
     p.add_argument("--no-natural", action="store_true", help="skip the natural-image part")
     p.add_argument("--no-fashion", action="store_true", help="skip the Fashion-MNIST part")
     p.add_argument("--patch-size", type=int, default=32)
-    p.add_argument("--n-patches", type=int, default=30000)
+    p.add_argument("--n-patches", type=int, default=40000)
     p.add_argument("--natural-epochs", type=int, default=6)
     p.add_argument("--n-photos", type=int, default=len(TEST_PHOTOS))
     p.add_argument("--stride", type=int, default=8)
+    p.add_argument("--models", type=Path, help="also save the trained models in this folder")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/denoise.json)")
     args = p.parse_args(argv)
     if args.quick:
         args.n_test, args.n_train, args.n_val = 20, 500, 10
-        args.conv_epochs = args.mlp_epochs = args.natural_epochs = 1
+        args.conv_epochs = args.sp_epochs = args.mlp_epochs = args.natural_epochs = 1
         args.sigmas, args.sp_levels, args.n_patches, args.n_photos = [0.1, 0.5], [0.2], 500, 1
     out = args.out or RESULTS / ("denoise_quick.json" if args.quick else "denoise.json")
     torch.set_num_threads(args.threads)

@@ -5,7 +5,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder, load
-from aekit.impute import impute_with
+from aekit.impute import impute_with, pattern_corruption
 from aekit.metrics import rmse_on_mask
 
 
@@ -185,3 +185,38 @@ def test_wrong_number_of_features():
     imp = AutoencoderImputer(**SMALL).fit(np.random.default_rng(0).random((30, 4)))
     with pytest.raises(ValueError, match="X has 3 features, but AutoencoderImputer is expecting 4 features"):
         imp.transform(np.zeros((2, 3)))
+
+
+def test_pattern_corruption_hides_other_samples_missing_entries():
+    observed = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 1]], dtype=np.float32)
+    c = pattern_corruption(observed, 1.0)
+    out = c(torch.full((500, 4), 2.0), torch.Generator().manual_seed(0))
+    rows = {tuple((r / 2).tolist()) for r in out}
+    assert rows == {tuple(m) for m in observed.tolist()}  # each row masked by some sample's pattern
+    assert torch.equal(pattern_corruption(observed, 0.0)(torch.ones(5, 4), torch.Generator()), torch.ones(5, 4))
+    half = pattern_corruption(observed[:2], 0.5)(torch.ones(2000, 4), torch.Generator().manual_seed(1))
+    assert float((half == 1).all(dim=1).float().mean()) == pytest.approx(0.5, abs=0.05)
+
+
+def test_imputer_with_pattern_corruption_learns_structured_holes():
+    rng = np.random.default_rng(0)
+    X, _, _ = low_rank(600, rng)
+    holes = np.zeros(X.shape, dtype=bool)
+    for i, start in enumerate(rng.integers(0, 15, size=len(X))):
+        holes[i, start:start + 5] = True  # runs of 5 neighbouring features
+    X_missing = np.where(holes, np.nan, X)
+    imp = AutoencoderImputer(3, hidden_layer_sizes=(32,), corruption="pattern", corruption_level=1.0,
+                             max_epochs=60, batch_size=32, learning_rate=3e-3, random_state=0,
+                             device="cpu").fit(X_missing)
+    assert not hasattr(imp, "_observed")  # the training masks are not kept
+    ours = rmse_on_mask(X, imp.transform(X_missing), holes)
+    mean = rmse_on_mask(X, SimpleImputer().fit_transform(X_missing), holes)
+    assert ours < 0.5 * mean, (ours, mean)
+
+
+def test_pattern_level_must_be_a_fraction():
+    with pytest.raises(ValueError, match=r"corruption_level for 'pattern' must be in \[0, 1\]; got 1.5"):
+        AutoencoderImputer(**SMALL, corruption="pattern", corruption_level=1.5).fit(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match=r"corruption must be one of \{'gaussian', 'masking', 'salt_and_pepper', "
+                                         r"'pattern'\}"):
+        AutoencoderImputer(**SMALL, corruption="blocks").fit(np.zeros((10, 3)))

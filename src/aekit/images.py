@@ -19,7 +19,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ._atomic import atomic_path
 
 __all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "patch_positions", "extract_patches",
-           "average_patches", "sample_patches", "model_patch_shape", "denoise_image", "inpaint_image"]
+           "average_patches", "sample_patches", "model_patch_shape", "check_model_image", "denoise_image",
+           "inpaint_image"]
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,8 @@ def model_patch_shape(model) -> tuple[int, int, int]:
     return shape[0], shape[1], (shape[2] if len(shape) == 3 else 1)
 
 
-def _check_image(model, image: np.ndarray, name: str):
+def check_model_image(model, image: np.ndarray, name: str = "image") -> tuple[int, int]:
+    """``(ph, pw)`` of the model's patches; ValueError if the image's channels do not match the model's."""
     ph, pw, c = model_patch_shape(model)
     if image.ndim not in (2, 3):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, C); got {image.shape}.")
@@ -289,7 +291,7 @@ def denoise_image(model, image, stride: int | None = None) -> np.ndarray:
         no image_shape.
     """
     image = np.asarray(image, dtype=np.float32)
-    ph, pw = _check_image(model, image, "image")
+    ph, pw = check_model_image(model, image)
     stride = _default_stride(ph, pw) if stride is None else int(stride)
     if stride < 1:
         raise ValueError(f"stride must be >= 1; got {stride}.")
@@ -338,7 +340,7 @@ def inpaint_image(model, image, stride: int | None = None, max_iter: int = 0) ->
     from .impute import impute_with
 
     image = np.asarray(image, dtype=np.float32)
-    ph, pw = _check_image(model, image, "image")
+    ph, pw = check_model_image(model, image)
     missing = np.isnan(image)
     if not missing.any():
         raise ValueError("the image has no missing pixel (NaN) to fill; mark missing pixels with NaN or a mask.")

@@ -184,23 +184,8 @@ def _expand_inputs(paths) -> list[Path]:
     return files
 
 
-def _image_mode(model) -> str:
-    from ..images import model_patch_shape
-
-    return "rgb" if model_patch_shape(model)[2] == 3 else "grey"
-
-
-def _check_mode(image: np.ndarray, model, path: Path) -> None:
-    from ..images import _check_image
-
-    try:
-        _check_image(model, image, str(path))
-    except ValueError as err:
-        raise ValueError(str(err)) from None
-
-
 def run_denoise(args) -> int:
-    from ..images import denoise_image, model_patch_shape, read_image, write_image
+    from ..images import check_model_image, denoise_image, model_patch_shape, read_image, write_image
     from ..persistence import load
 
     model = load(args.model_dir)
@@ -220,7 +205,7 @@ def run_denoise(args) -> int:
     images = []
     for f in files:  # read and check everything before writing anything
         image = read_image(f)
-        _check_mode(image, model, f)
+        check_model_image(model, image, str(f))
         images.append(image)
     for f, image, t in zip(files, images, targets):
         write_image(t, denoise_image(model, image, stride=args.stride))
@@ -230,7 +215,7 @@ def run_denoise(args) -> int:
 
 # ------------------------------------------------------------------- inpaint
 def run_inpaint(args) -> int:
-    from ..images import IMAGE_SUFFIXES, inpaint_image, read_image, write_image
+    from ..images import IMAGE_SUFFIXES, check_model_image, inpaint_image, read_image, write_image
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -240,7 +225,7 @@ def run_inpaint(args) -> int:
         raise ValueError(f"--max-iter must be >= 0; got {args.max_iter}.")
     model = load(args.model_dir)
     image = read_image(args.image)
-    _check_mode(image, model, args.image)
+    check_model_image(model, image, str(args.image))
     mask = read_image(args.mask, mode="grey") > 0.5
     if mask.shape != image.shape[:2]:
         raise ValueError(
