@@ -121,6 +121,10 @@ def session(backend: str | None = None):
     joined = not (dist.is_available() and dist.is_initialized()) and init_from_env(backend)
     try:
         yield is_distributed()
+        if joined and dist.is_initialized():
+            # every rank done (rank 0 may still be writing files) before the group is torn down;
+            # a rank leaving early aborted its peer's gloo threads ("terminate called ...")
+            dist.barrier()
     finally:
         if joined and dist.is_initialized():
             dist.destroy_process_group()
