@@ -3,12 +3,17 @@
 import os
 from pathlib import Path
 
+# Idle OpenMP threads sleep instead of spinning: spinning threads starve each other
+# (and the subprocesses some tests start) on a 2-core machine. Must precede torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import pytest
 import torch
 
-# Two cores on CI; keep torch from oversubscribing when pytest runs alongside other work.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# The tests train tiny networks, for which one thread is faster than several (no
+# synchronisation cost) and never oversubscribes a busy machine.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("AEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

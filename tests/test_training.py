@@ -116,3 +116,34 @@ def test_params_errors():
         Param("float", "").check("x", np.nan)
     with pytest.raises(ValueError, match=r"\(height, width\)"):
         Param("shape", "").check("x", (3,))
+
+
+def test_epoch_data_replaces_the_training_data_per_epoch():
+    X = _data(64)
+    asked, seen, rows = [], [], [0]
+
+    def epoch_data(epoch):
+        asked.append(epoch)
+        return None if epoch == 0 else _data(32 * epoch, seed=epoch)
+
+    def callback(trainer, epoch, logs):
+        seen.append(rows[0])
+        rows[0] = 0
+
+    trainer = Trainer(_net(), batch_size=16, max_epochs=3, epoch_data=epoch_data, callback=callback)
+    objective = trainer._objective
+
+    def counting(x, *args, **kwargs):
+        rows[0] += x.shape[0]
+        return objective(x, *args, **kwargs)
+
+    trainer._objective = counting
+    trainer.fit(X)
+    assert asked == [0, 1, 2] and seen == [64, 32, 64]  # epoch 0 keeps X, then fresh data
+    with pytest.raises(ValueError, match=r"epoch_data\(1\) returned shape \(32, 5\); expected \(n, 6\)"):
+        Trainer(_net(), max_epochs=2, epoch_data=lambda e: None if e == 0 else torch.zeros(32, 5)).fit(X)
+    with pytest.raises(ValueError, match="with n=64 \\(per-step schedule\\)"):
+        Trainer(_net(), max_epochs=2, lr_schedule="onecycle",
+                epoch_data=lambda e: None if e == 0 else torch.zeros(32, 6)).fit(X)
+    with pytest.raises(ValueError, match="epoch_data cannot be combined with a mask"):
+        Trainer(_net(), max_epochs=1, epoch_data=lambda e: None).fit(X, mask=torch.ones_like(X))

@@ -1,16 +1,44 @@
-"""Atomic file and directory writes: the old version or the new one, never half of either."""
+"""Atomic file and directory writes: the old version or the new one, never half of either.
+
+Every file aekit writes goes through here (figures use the same scheme in
+:mod:`aekit.plotting`, which imports nothing of the package): the content is
+written to a hidden temporary name beside the target (``.NAME.XXXX.tmp``),
+flushed to disk, and renamed onto the target. A crash or kill at any moment
+leaves the old target or the new one; at worst a hidden temporary file is
+left behind, which nothing reads.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
 __all__ = ["atomic_path", "atomic_directory", "write_text", "write_json", "save_npy"]
+
+
+def _temp_name(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -18,42 +46,94 @@ def atomic_path(path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file is removed and ``path`` is untouched.
+    The new file gets the permissions a plain ``open()`` would give it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    while True:
+        tmp = _temp_name(path, ".tmp" + suffix)
+        try:
+            # 0o666 filtered by the umask, as for open(); mkstemp would give 0o600
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
+    mode = tmp.stat().st_mode & 0o777
     try:
         yield tmp
+        os.chmod(tmp, mode)  # writers that recreate the file (safetensors) leave it 0o600
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _settle_tree(directory: Path) -> None:
+    """Flush every file to disk and give it the umask's permissions (safetensors writes 0o600)."""
+    mode = directory.stat().st_mode & 0o666
+    for file in directory.rglob("*"):
+        if file.is_file() and not file.is_symlink():
+            os.chmod(file, mode)
+            with open(file, "rb+") as fh:
+                os.fsync(fh.fileno())
 
 
 @contextlib.contextmanager
 def atomic_directory(path) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; swap it in for ``path`` on success.
 
-    An existing ``path`` is replaced only once the new directory is complete.
+    An existing ``path`` is replaced only once the new directory is complete,
+    in a single atomic exchange where the platform offers one (Linux);
+    elsewhere by two renames, with the old directory put back if the second
+    fails. On an exception ``path`` is untouched and nothing is left behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    while True:
+        tmp = _temp_name(path, ".tmp")
+        try:
+            tmp.mkdir(0o777)  # filtered by the umask, as for mkdir; mkdtemp would give 0o700
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "x")
+        _settle_tree(tmp)
+        if not path.exists():
             os.replace(tmp, path)
+        elif not _exchange(tmp, path):
+            old = _temp_name(path, ".old")
+            os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
-        if tmp.exists():
+        # after an exchange ``tmp`` holds the old directory (or the file that was there)
+        if tmp.is_dir() and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
 
 
 def write_text(path, text: str) -> Path:

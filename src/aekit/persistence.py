@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 _FORMAT = "aekit-model"
+_MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything absurd
 
 
 def _estimator_classes() -> dict[str, type]:
@@ -107,22 +108,66 @@ def _read_config(path: Path) -> dict:
     file = path / CONFIG_FILE
     if not file.is_file():
         raise FileNotFoundError(f"{path} is not an aekit model directory: {file} is missing.")
+    if file.stat().st_size > _MAX_CONFIG_BYTES:
+        raise ValueError(f"{file} is {file.stat().st_size} bytes; an aekit model config is a few kB.")
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{file} is not valid JSON ({err}); expected an aekit model config.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{file} is not valid JSON ({first}); expected an aekit model config.") from None
     if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{file} is not an aekit model config (no 'format': '{_FORMAT}').")
     version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{file} has an invalid format_version {version!r}; expected an int >= 1.")
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"{file} has format_version {version!r}; this aekit ({__version__}) reads up to "
             f"{FORMAT_VERSION}. Upgrade aekit to load it."
         )
-    for key in ("class", "params", "fitted", "tensors"):
-        if key not in config:
+    kinds = {"class": str, "params": dict, "fitted": dict, "tensors": dict, "fitted_object_arrays": dict}
+    for key, kind in kinds.items():
+        if key not in config and key != "fitted_object_arrays":
             raise ValueError(f"{file} is missing the key {key!r}; expected an aekit model config.")
+        if key in config and not isinstance(config[key], kind):
+            raise ValueError(f"{file}: {key!r} must be a JSON {'string' if kind is str else 'object'}; "
+                             f"got {type(config[key]).__name__}.")
+    bad = [k for k in (*config["fitted"], *config.get("fitted_object_arrays", {})) if not _fitted_name_ok(k)]
+    if bad:
+        raise ValueError(f"{file} has invalid fitted attribute names {bad[:3]}; expected names like 'loss_curve_'.")
+    for name, shape in config["tensors"].items():
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                  for d in shape):
+            raise ValueError(f"{file}: the shape of tensor {name!r} must be a list of ints; got {shape!r}.")
     return config
+
+
+def _fitted_name_ok(name) -> bool:
+    """A public fitted attribute name (``loss_curve_``), never a method or a private attribute."""
+    return isinstance(name, str) and name.isidentifier() and name.endswith("_") and not name.startswith("_") \
+        and name != "net_"
+
+
+def _check_net_shapes(estimator, n_features: int, state: dict, weights: Path, config_file: Path) -> None:
+    """Compare the file's weights with the network the parameters describe, without allocating it.
+
+    A hostile config could describe a network of terabytes; building it on
+    the ``meta`` device costs nothing and tells whether the file fits.
+    """
+    try:
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in estimator._build_net(n_features).state_dict().items()}
+    except Exception:  # a network that cannot be built on "meta" is checked by load_state_dict below
+        return
+    actual = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != actual:
+        diff = sorted(set(expected) ^ set(actual)) or [k for k in expected if expected[k] != actual[k]]
+        name = diff[0]
+        raise ValueError(
+            f"{weights} does not fit the network described in {config_file}: tensor {name!r} has shape "
+            f"{list(actual[name]) if name in actual else 'missing'} in the file, "
+            f"{list(expected[name]) if name in expected else 'none'} in the network."
+        )
 
 
 def load(path, device: str = "cpu"):
@@ -176,6 +221,15 @@ def load(path, device: str = "cpu"):
     actual = {k: list(v.shape) for k, v in tensors.items()}
     if expected != actual:
         raise ValueError(f"{weights} does not match {path / CONFIG_FILE}: the tensor names or shapes differ.")
+    for key, value in tensors.items():
+        if not (key.startswith("net.") and value.is_floating_point()) and not (
+                key.startswith("fitted.") and _fitted_name_ok(key[len("fitted."):])):
+            raise ValueError(f"{weights} holds an unexpected tensor {key!r} ({value.dtype}); expected network "
+                             "weights ('net.*', floating point) and fitted arrays ('fitted.*').")
+    n_features = config["fitted"].get("n_features_in_")
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        raise ValueError(f"{path / CONFIG_FILE} lacks a valid n_features_in_ (got {n_features!r}); "
+                         "expected a fitted aekit model.")
     for name, value in config["fitted"].items():
         setattr(estimator, name, value)
     for name, value in config.get("fitted_object_arrays", {}).items():
@@ -183,14 +237,12 @@ def load(path, device: str = "cpu"):
     for key, value in tensors.items():
         if key.startswith("fitted."):
             setattr(estimator, key[len("fitted."):], value.numpy())
-    n_features = config["fitted"].get("n_features_in_")
-    if not isinstance(n_features, int):
-        raise ValueError(f"{path / CONFIG_FILE} lacks n_features_in_; expected a fitted aekit model.")
-    net = estimator._build_net(n_features)
     state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
+    _check_net_shapes(estimator, n_features, state, weights, path / CONFIG_FILE)
     try:
+        net = estimator._build_net(n_features)
         net.load_state_dict(state, strict=True)
-    except RuntimeError as err:
+    except (RuntimeError, ValueError, TypeError) as err:
         first = str(err).strip().splitlines()[0]
         raise ValueError(f"{weights} does not fit the network described in {path / CONFIG_FILE}: {first}") from None
     estimator.net_ = net.to(device).eval()

@@ -25,9 +25,12 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import distributed as dist_util
+from ._feed import Feed, make_feed
 from .losses import LOSSES
+from .schedules import WARMUP_STEPS, WarmupPlateau
 
-__all__ = ["OPTIMIZERS", "LR_SCHEDULES", "Trainer", "TrainResult", "TrainingDivergedError", "resolve_device"]
+__all__ = ["OPTIMIZERS", "LR_SCHEDULES", "WarmupPlateau", "Trainer", "TrainResult", "TrainingDivergedError", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +43,21 @@ OPTIMIZERS = {
     ),
 }
 
-#: Learning-rate schedules; "cosine" and "onecycle" step every batch, "plateau" every epoch.
-LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
+#: Learning-rate schedules; "cosine" and "onecycle" step every batch, "plateau" every epoch;
+#: "warmup_plateau" rises linearly over the first :data:`WARMUP_STEPS` steps (at most one epoch),
+#: then behaves as "plateau".
+LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau", "warmup_plateau")
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite; the last good weights were kept."""
+class TrainingDivergedError(FloatingPointError, ValueError):
+    """The loss or the weights became NaN or infinite; the last good weights were kept.
+
+    A ``ValueError`` too: divergence comes from the inputs (a learning rate
+    too high, data on a huge scale), so callers that report bad input
+    report it the same way.
+    """
 
 
 @dataclass
@@ -123,7 +133,34 @@ class Trainer:
         Seeds the shuffling and corruption generators.
     callback : callable, optional
         ``callback(trainer, epoch, logs)`` after each epoch; returning True
-        stops training.
+        stops training. Under data parallelism rank 0's answer counts.
+    num_threads : int, optional
+        Intra-op CPU threads while :meth:`fit` runs (restored afterwards).
+        Default: leave PyTorch's setting alone (``torch.get_num_threads()``,
+        which is the number of physical cores unless ``OMP_NUM_THREADS`` or
+        ``torch.set_num_threads`` said otherwise).
+    compile : bool
+        Run the forward pass through :func:`torch.compile`. Off by default:
+        on the MLPs here it did not pay for its compile time (see
+        ``benchmarks/throughput.py``).
+    distributed : bool, optional
+        Data-parallel training over the active process group
+        (:mod:`aekit.distributed`). Default: when a group with more than one
+        process is initialised.
+    prefetch : int
+        Batches read ahead in a background thread when streaming from a file.
+    epoch_data : callable, optional
+        ``epoch_data(epoch) -> X or None`` called before each epoch (0-based);
+        a returned array replaces the training data for that epoch (fresh
+        samples from a generator), None keeps the data given to :meth:`fit`.
+        Not combinable with a mask; with a per-step schedule ("cosine",
+        "onecycle") it must keep the number of rows.
+
+    Notes
+    -----
+    ``fit`` takes in-memory arrays or tensors (copied once to ``device``),
+    memory-mapped arrays and :class:`~aekit.streaming.BatchSource` objects
+    (streamed one batch at a time, see :mod:`aekit.streaming`).
     """
 
     def __init__(
@@ -146,8 +183,15 @@ class Trainer:
         precision: str = "float32",
         seed: int = 0,
         callback: Callable | None = None,
+        num_threads: int | None = None,
+        compile: bool = False,
+        distributed: bool | None = None,
+        prefetch: int = 1,
+        epoch_data: Callable | None = None,
     ):
         self.device = torch.device(device)
+        if self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
         self.net = net.to(self.device)
         self.loss = LOSSES[loss]
         self.penalty = penalty
@@ -160,7 +204,21 @@ class Trainer:
         self.learning_rate = float(learning_rate)
         self.autocast_dtype = PRECISIONS[precision]
         self.callback = callback
-        self.step_module = _Step(self.net, self.loss.from_logits)
+        self.epoch_data = epoch_data
+        self.num_threads = None if num_threads is None else int(num_threads)
+        self.prefetch = int(prefetch)
+        self.distributed = dist_util.is_distributed() if distributed is None else bool(distributed)
+        if self.distributed and not dist_util.is_distributed():
+            raise ValueError("distributed=True needs an initialised process group with more than one process; "
+                             "launch with torchrun and call aekit.distributed.init_from_env() first.")
+        self._eval_module = _Step(self.net, self.loss.from_logits)
+        self.step_module = self._eval_module
+        if self.distributed:
+            # DDP broadcasts rank 0's weights now and averages gradients in backward
+            self.step_module = nn.parallel.DistributedDataParallel(
+                self._eval_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        if compile:
+            self.step_module = torch.compile(self.step_module)
         fused = {"fused": True} if self._fused_ok() else {"foreach": True}
         self.optimizer = OPTIMIZERS[optimizer](
             self.net.parameters(), self.learning_rate, float(weight_decay), float(momentum), fused
@@ -179,29 +237,60 @@ class Trainer:
         return bool(params) and all(p.dtype == torch.float32 for p in params) and self.device.type in ("cpu", "cuda")
 
     # ------------------------------------------------------------------ data
-    def _as_device_tensor(self, X) -> torch.Tensor | None:
-        if X is None:
-            return None
-        X = torch.as_tensor(X)
-        return X.to(self.device, non_blocking=True)
+    def _feed(self, X, mask, cache: dict):
+        return make_feed(X, mask, self.device, cache, self.prefetch)
 
-    def _batches(self, n: int) -> list[torch.Tensor]:
-        """Index tensors of one epoch's minibatches, in a fresh random order."""
-        perm = torch.randperm(n, generator=self.shuffle_generator)
-        return list(torch.split(perm, self.batch_size))
+    def _share(self):
+        """``(rank, world, need_full)`` under data parallelism, else None."""
+        if not self.distributed:
+            return None
+        # corruption noise and masked-loss weights are drawn/computed on the whole global batch
+        return dist_util.rank(), dist_util.world_size(), self.corruption is not None
+
+    def _fresh_data(self, train, n_features: int, per_step: bool):
+        """This epoch's feed: ``epoch_data``'s array if it returns one, else ``train``."""
+        fresh = self.epoch_data(self.epoch)
+        if fresh is None:
+            return train
+        shape = tuple(fresh.shape)
+        if len(shape) != 2 or shape[1] != n_features or (per_step and shape[0] != train.n):
+            raise ValueError(f"epoch_data({self.epoch}) returned shape {shape}; expected (n, {n_features})"
+                             + (f" with n={train.n} (per-step schedule)." if per_step else "."))
+        return self._feed(fresh, None, {})
 
     # ------------------------------------------------------------ objective
-    def _objective(self, x: torch.Tensor, mask: torch.Tensor | None, generator) -> torch.Tensor:
+    def _objective(self, x: torch.Tensor, mask: torch.Tensor | None, generator, share=None, full=True,
+                   global_n=None) -> torch.Tensor:
+        """Mean loss on a batch; with ``share``, this rank's part of the global-batch mean.
+
+        Under data parallelism the returned value is scaled so that DDP's
+        average of the ranks' gradients is the gradient of the loss on the
+        whole global batch, and the sum over ranks of ``value / world`` is
+        that loss.
+        """
         x_in = x if mask is None else x * mask
         if self.corruption is not None:
             x_in = self.corruption(x_in, generator)
+        weight = None
+        if share is not None:
+            rank, world, _ = share
+            lo, hi = dist_util.shard_bounds(global_n, rank, world)
+            if mask is not None and full:
+                weight = mask[lo:hi].sum() * world / mask.sum().clamp_min(1.0)
+            else:
+                weight = (hi - lo) * world / max(global_n, 1)
+            if full:
+                x, x_in = x[lo:hi], x_in[lo:hi]
+                mask = None if mask is None else mask[lo:hi]
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
             code, out = self.step_module(x_in)
+        if x.shape[0] == 0:
+            return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
         if self.penalty is not None:
             value = value + self.penalty(code.float())
-        return value
+        return value if weight is None else value * weight
 
     def _make_scheduler(self, steps_per_epoch: int):
         total = max(1, self.max_epochs * steps_per_epoch)
@@ -213,71 +302,110 @@ class Trainer:
             return torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, factor=0.5, patience=max(1, self.n_iter_no_change // 2)
             )
+        if self.lr_schedule == "warmup_plateau":
+            # at most one epoch, so the ramp ends before the first plateau check
+            return WarmupPlateau(self.optimizer, warmup_steps=min(WARMUP_STEPS, steps_per_epoch), factor=0.5,
+                                 patience=max(1, self.n_iter_no_change // 2))
         return None
 
     @torch.no_grad()
-    def evaluate(self, X: torch.Tensor, mask: torch.Tensor | None = None, seed: int = 12345) -> float:
-        """Mean objective on ``X`` with fixed corruption noise (comparable across epochs)."""
+    def evaluate(self, X, mask=None, seed: int = 12345) -> float:
+        """Mean objective on ``X`` with fixed corruption noise (comparable across epochs).
+
+        ``X`` is anything :meth:`fit` accepts. Every rank evaluates all of
+        ``X``, so all ranks agree without communicating.
+        """
+        feed = X if isinstance(X, Feed) else self._feed(X, mask, {})
         self.net.eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
         total = torch.zeros((), device=self.device)
-        n = X.shape[0]
-        for start in range(0, n, 4 * self.batch_size):
-            xb = X[start:start + 4 * self.batch_size]
-            mb = None if mask is None else mask[start:start + 4 * self.batch_size]
-            total += self._objective(xb, mb, generator) * xb.shape[0]
+        n = 0
+        step_module, self.step_module = self.step_module, self._eval_module  # no DDP hooks, no recompiles
+        try:
+            for xb, mb in feed.chunks(4 * self.batch_size):
+                total += self._objective(xb, mb, generator) * xb.shape[0]
+                n += xb.shape[0]
+        finally:
+            self.step_module = step_module
         return float(total / max(n, 1))
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, X_val=None, mask=None, mask_val=None) -> TrainResult:
         """Train on ``X`` (n_samples, n_features) until the budget or early stopping.
 
-        ``mask``/``mask_val`` (same shapes, 1 for observed entries) restrict
-        the loss to observed entries and zero the rest at the input. Resumes
-        from :attr:`epoch` when the trainer's state was loaded.
+        ``X`` and ``X_val`` are arrays or tensors (copied once to the
+        device), memory-mapped arrays or :class:`~aekit.streaming.BatchSource`
+        objects (streamed). ``mask``/``mask_val`` (same shapes, 1 for
+        observed entries) restrict the loss to observed entries and zero the
+        rest at the input. Resumes from :attr:`epoch` when the trainer's
+        state was loaded.
         """
-        X = self._as_device_tensor(X)
-        X_val = self._as_device_tensor(X_val)
-        mask = self._as_device_tensor(mask)
-        mask_val = self._as_device_tensor(mask_val)
-        n = X.shape[0]
-        steps = math.ceil(n / self.batch_size)
+        if self.epoch_data is not None and mask is not None:
+            raise ValueError("epoch_data cannot be combined with a mask.")
+        cache: dict = {}
+        train = self._feed(X, mask, cache)
+        val = self._feed(X_val, mask_val, cache)
+        if val is not None and val.n == 0:
+            val = None
         if self.scheduler is None:
-            self.scheduler = self._make_scheduler(steps)
+            needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
+            self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
+        threads = torch.get_num_threads()
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
+        try:
+            self._run(train, val, None if self.epoch_data is None else
+                      int(X.shape[1] if hasattr(X, "shape") else X.n_features))
+        finally:
+            torch.set_num_threads(threads)
+        if self._best_state is not None:
+            self.net.load_state_dict(self._best_state)
+        return self.result
+
+    def _run(self, train, val, n_features: int | None = None) -> None:
+        base = train
         per_step = self.lr_schedule in ("cosine", "onecycle")
-        self.result.stopped_early = False
-        while self.epoch < self.max_epochs:
+        warming = isinstance(self.scheduler, WarmupPlateau)
+        share = self._share()
+        # a state saved after early stopping fired (a checkpoint at that epoch) must not train on
+        self.result.stopped_early = self._bad_epochs >= self.n_iter_no_change
+        while self.epoch < self.max_epochs and not self.result.stopped_early:
             tic = time.perf_counter()
+            if self.epoch_data is not None:
+                train = self._fresh_data(base, n_features, per_step)
             epoch_state = self._snapshot()
             self.net.train()
             running = torch.zeros((), device=self.device)
-            for idx in self._batches(n):
-                idx = idx.to(self.device, non_blocking=True)
-                xb = X.index_select(0, idx)
-                mb = None if mask is None else mask.index_select(0, idx)
-                value = self._objective(xb, mb, self.noise_generator)
+            n_seen = 0
+            perm = torch.randperm(train.n, generator=self.shuffle_generator) if train.shuffled else None
+            for xb, mb, global_n, full in train.epoch(perm, self.batch_size, share):
+                value = self._objective(xb, mb, self.noise_generator, share, full, global_n)
                 self.optimizer.zero_grad(set_to_none=True)
                 value.backward()
                 self.optimizer.step()
                 if per_step:
                     self.scheduler.step()
-                running += value.detach() * idx.shape[0]
-            train_loss = float(running / n)  # one host sync per epoch
+                elif warming:
+                    self.scheduler.step_batch()
+                running += value.detach() * (global_n if share is None else global_n / share[1])
+                n_seen += global_n
+            train_loss = float(dist_util.all_reduce_sum(running) / max(n_seen, 1))  # one sync per epoch
             self.epoch += 1
-            if not math.isfinite(train_loss):
+            val_loss = None
+            if math.isfinite(train_loss) and val is not None:
+                val_loss = self.evaluate(val)
+            why = self._diverged(train_loss, val_loss)
+            if why:
                 self.net.load_state_dict(epoch_state)
                 raise TrainingDivergedError(
-                    f"Training diverged at epoch {self.epoch}: the loss became {train_loss}. "
-                    f"The weights from before that epoch were kept; try a lower learning_rate "
-                    f"(now {self.learning_rate:g})."
+                    f"Training diverged at epoch {self.epoch}: {why}. The weights from before that epoch "
+                    f"were kept; try a lower learning_rate (now {self.learning_rate:g}) or scale the data."
                 )
             self.result.loss_curve.append(train_loss)
-            val_loss = None
-            if X_val is not None and X_val.shape[0] > 0:
-                val_loss = self.evaluate(X_val, mask_val)
+            if val_loss is not None:
                 self.result.validation_curve.append(val_loss)
             monitor = train_loss if val_loss is None else val_loss
-            if self.lr_schedule == "plateau":
+            if self.lr_schedule in ("plateau", "warmup_plateau"):
                 self.scheduler.step(monitor)
             stop = self._early_stopping(monitor, keep_best=val_loss is not None)
             self.result.n_iter = self.epoch
@@ -286,12 +414,22 @@ class Trainer:
             logger.debug("epoch %d %s", self.epoch, logs)
             if self.callback is not None and self.callback(self, self.epoch, logs):
                 stop = True
+            if self.distributed:
+                stop = dist_util.broadcast_flag(stop, self.device)
             if stop:
                 self.result.stopped_early = True
                 break
-        if self._best_state is not None:
-            self.net.load_state_dict(self._best_state)
-        return self.result
+
+    def _diverged(self, train_loss: float, val_loss: float | None) -> str:
+        """Why the epoch just run diverged, or "" if it did not."""
+        if not math.isfinite(train_loss):
+            return f"the training loss became {train_loss}"
+        if val_loss is not None and not math.isfinite(val_loss):
+            return f"the validation loss became {val_loss}"
+        params = [p.detach() for p in self.net.parameters()]
+        if params and not bool(torch.stack([p.isfinite().all() for p in params]).all()):
+            return "the weights became infinite or NaN"
+        return ""
 
     def _early_stopping(self, value: float, keep_best: bool) -> bool:
         threshold = self._best_value - self.tol * abs(self._best_value) if math.isfinite(self._best_value) else math.inf
@@ -329,8 +467,10 @@ class Trainer:
     def load_state_dict(self, state: dict, steps_per_epoch: int) -> None:
         """Restore a :meth:`state_dict`; ``steps_per_epoch`` rebuilds the schedule."""
         self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        # scheduler first: building one (OneCycleLR) resets the optimiser's lr and momentum,
+        # which the optimiser's saved state then restores
         self.scheduler = self._make_scheduler(steps_per_epoch)
+        self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.shuffle_generator.set_state(state["shuffle_generator"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from .. import __version__
@@ -18,7 +19,7 @@ from .. import __version__
 __all__ = ["main", "COMMAND_MODULES"]
 
 #: Modules (relative to this package) that register sub-commands, in --help order.
-COMMAND_MODULES = ["_train", "_compare", "_denoise"]
+COMMAND_MODULES = ["_train", "_compare", "_features", "_denoise", "_reproduce"]
 
 #: Exceptions that mean "the user asked for something wrong", reported in one line.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
@@ -66,9 +67,14 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        # one line, but all of it: a missing file's message says where to get it on later lines
+        message = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
         print(f"aekit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"aekit {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -46,16 +46,22 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
     """
     classes = list(models().values()) if classes is None else list(classes)
     group = parser.add_argument_group("estimator parameters (same names as the Python API)")
+    defaults = {cls: cls().get_params(deep=False) for cls in classes}
     seen = set()
     for cls in classes:
-        defaults = cls().get_params(deep=False)
         for name, spec in cls._param_specs.items():
             if name in seen or name == "verbose":
                 continue
             seen.add(name)
             flag = "--" + name.replace("_", "-")
-            owner = "" if cls is Autoencoder or name in Autoencoder._param_specs else f" [{cls._cli_name}]"
-            help_text = f"{spec.help}{owner} (default: {defaults[name]!r})"
+            owners = [c for c in classes if name in defaults[c]]
+            owner = "" if len(owners) == len(classes) else f" [--model {', '.join(c._cli_name for c in owners)}]"
+            values = {c._cli_name: defaults[c][name] for c in owners}
+            if len(set(map(repr, values.values()))) == 1:
+                default_text = repr(next(iter(values.values())))
+            else:  # the models disagree: show each one's default
+                default_text = ", ".join(f"{model} {value!r}" for model, value in values.items())
+            help_text = f"{spec.help}{owner} (default: {default_text})"
             kwargs = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
             if spec.kind == "bool":
                 parser_kwargs = {"action": argparse.BooleanOptionalAction}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import sys
 from pathlib import Path
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
@@ -15,10 +17,19 @@ logger = logging.getLogger("aekit.cli")
 def register(sub) -> None:
     p = sub.add_parser("train", help="train an autoencoder and save it to a model directory",
                        description="Train an autoencoder on DATA or --dataset and save the model directory "
-                                   "(weights, parameters, metrics.json, loss_curve.png).")
+                                   "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
+                                   "the training state is saved as it goes, and on SIGINT/SIGTERM (exit 130/143); "
+                                   "--resume continues it exactly. If training diverges (NaN/inf loss) the last "
+                                   "good weights are saved to --out and the exit status is 3.")
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
+    p.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                   help="save the training state to DIR/checkpoint.safetensors as training goes")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run_train)
@@ -47,37 +58,102 @@ def _metrics(estimator, data) -> dict:
         "epochs": estimator.n_iter_,
         "best_epoch": estimator.best_epoch_,
         "fit_seconds": estimator.fit_time_,
-        "final_loss": estimator.loss_curve_[-1],
+        "final_loss": estimator.loss_curve_[-1] if estimator.loss_curve_ else None,
     }
     if data.X_test.shape[0]:
         metrics["test_error_per_sample"] = -estimator.score(data.X_test)
         metrics["n_test"] = int(data.X_test.shape[0])
+    if hasattr(estimator, "diagnostics"):  # e.g. sparsity of a SparseAutoencoder's codes
+        metrics.update(estimator.diagnostics())
+    return metrics
+
+
+def _checkpoint_options(args) -> tuple:
+    """(directory, every, resume) from the flags; clears an old checkpoint on --overwrite without --resume."""
+    from ..checkpoint import CHECKPOINT_FILE
+
+    every = 1 if args.checkpoint_every is None else args.checkpoint_every
+    if args.checkpoint_dir is None:
+        if args.resume or args.checkpoint_every is not None:
+            raise ValueError("--resume and --checkpoint-every need --checkpoint-dir DIR.")
+        return None, every, False
+    if every < 1:
+        raise ValueError(f"--checkpoint-every must be >= 1; got {every}.")
+    old = args.checkpoint_dir / CHECKPOINT_FILE
+    if old.exists() and not args.resume:
+        if not args.overwrite:
+            raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
+        old.unlink()
+        logger.info("removed the old checkpoint %s (--overwrite)", old)
+    return args.checkpoint_dir, every, args.resume
+
+
+def _finite(value):
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def _save_model(estimator, data, out, **more) -> dict:
+    from ..persistence import save
+    from ..plotting import loss_curve
+
+    estimator.verbose = False  # a saved model should not draw progress bars when reloaded
+    metrics = {k: _finite(v) for k, v in _metrics(estimator, data).items()}
+    metrics["dataset"] = data.description
+    metrics.update(more)
+
+    def extras(directory: Path) -> None:
+        (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        if estimator.loss_curve_:
+            loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
+                       path=directory / "loss_curve.png")
+
+    save(estimator, out, extras=extras)
     return metrics
 
 
 def run_train(args) -> int:
-    from ..persistence import save
-    from ..plotting import loss_curve
+    """Train and save; under ``torchrun`` every rank trains its share and rank 0 writes."""
+    from .. import distributed
+
+    with distributed.session() as is_parallel:
+        if is_parallel and not distributed.is_main_process():
+            logging.getLogger("aekit").setLevel(logging.WARNING)  # one rank reports
+        return _train(args, distributed.is_main_process())
+
+
+def _train(args, main_process: bool) -> int:
+    from ..checkpoint import TrainingInterrupted, checkpointing
+    from ..training import TrainingDivergedError
 
     out = check_output(args.out, args.overwrite)
+    checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args)
     estimator = estimator_from_args(args, args.model, verbose=not args.quiet)
     logger.info("training %s on %s: %d samples x %d features", type(estimator).__name__, data.name,
                 *data.X_train.shape)
-    estimator.fit(data.X_train)
-    estimator.verbose = False  # a saved model should not draw progress bars when reloaded
-    metrics = _metrics(estimator, data)
-    metrics["dataset"] = data.description
-
-    def extras(directory: Path) -> None:
-        (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
-                   path=directory / "loss_curve.png")
-
-    save(estimator, out, extras=extras)
-    msg = f"saved {out}: train error {metrics['train_error_per_sample']:.4g}"
+    try:
+        with checkpointing(estimator, checkpoint_dir, every, resume):
+            estimator.fit(data.X_train)
+    except TrainingInterrupted as stop:
+        if not main_process:
+            return 128 + stop.signum
+        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
+        return 128 + stop.signum
+    except TrainingDivergedError as err:
+        if not main_process:
+            return 3
+        kept = ""
+        if estimator.n_iter_ >= 1:  # keep the last good weights on disk
+            _save_model(estimator, data, out, diverged=str(err))
+            kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
+        print(f"aekit {args.command}: error: {err}{kept}", file=sys.stderr)
+        return 3
+    if not main_process:
+        return 0
+    metrics = _save_model(estimator, data, out)
+    msg = f"saved {out}: train error {metrics['train_error_per_sample']}"
     if "test_error_per_sample" in metrics:
-        msg += f", test error {metrics['test_error_per_sample']:.4g}"
+        msg += f", test error {metrics['test_error_per_sample']}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
     return 0
 

@@ -150,7 +150,7 @@ def _normalise(X_train, X_test):
 def _read_cache(target, faces_md5):
     """Return (X_train, X_test) from ``target`` if it was built from these faces by this code."""
     try:
-        with np.load(target) as saved:
+        with np.load(target, allow_pickle=False) as saved:
             if str(saved["faces_md5"]) == faces_md5 and int(saved["version"]) == _CACHE_VERSION:
                 logger.info("olivetti patches read from %s", target)
                 return saved["X_train"], saved["X_test"]

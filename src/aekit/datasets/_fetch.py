@@ -64,6 +64,8 @@ def atomic_write(dest, write):
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before the rename, so a power cut cannot leave an empty file
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import warnings
 import zipfile
 from pathlib import Path
@@ -40,15 +41,41 @@ def _shape_samples(X, path):
     )
 
 
+class _TooShort(ValueError):
+    """A .npy header claims more data than its file holds (the message is complete)."""
+
+
+def _check_npy_header(fp, size, where):
+    """Refuse a .npy header that claims more data than the file holds: numpy would allocate it all first."""
+    version = np.lib.format.read_magic(fp)
+    reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in reader:
+        return  # numpy judges other versions itself
+    shape, _, dtype = reader[version](fp)
+    need, have = math.prod(shape) * dtype.itemsize, size - fp.tell()
+    if need > have:
+        raise _TooShort(f"{where} is truncated: its header says {shape} {dtype} ({need} bytes), "
+                         f"the file holds {have} bytes of data.")
+
+
 def _load_numpy(path, mmap):
     """Read a .npy (optionally memory-mapped) or the array of a .npz."""
     try:
         if path.suffix.lower() == ".npy":
+            with open(path, "rb") as fp:
+                _check_npy_header(fp, path.stat().st_size, path)
             return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as fp:
+                        _check_npy_header(fp, info.file_size, f"{path}:{info.filename}")
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.keys())
             if "X" in keys or len(keys) == 1:
                 return npz["X" if "X" in keys else keys[0]]
+    except _TooShort as err:
+        raise ValueError(str(err)) from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path} is not a valid {path.suffix} file ({err}).") from None
     raise ValueError(
@@ -125,6 +152,8 @@ def _load_image_dir(path):
                 pixels = np.asarray(image if convert in (None, "I;16") else image.convert(convert))
         except OSError as err:
             raise ValueError(f"{file} is not an image Pillow can read ({err}).") from None
+        except Image.DecompressionBombError as err:
+            raise ValueError(f"{file} is refused as a possible decompression bomb ({err}).") from None
         if first is None:
             first = (file, pixels.shape, mode)
             X = np.empty((len(files), *pixels.shape), dtype=np.float32)

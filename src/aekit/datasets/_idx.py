@@ -9,6 +9,7 @@ http://yann.lecun.com/exdb/mnist/ (section "THE IDX FILE FORMAT").
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def load_idx(path):
         )
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on hostile headers
     found = len(data) - header_size
     if found != expected:
         dims = "x".join(str(d) for d in shape)

@@ -1,0 +1,492 @@
+"""Training checkpoints: save a :class:`~aekit.training.Trainer`'s whole state, resume it exactly.
+
+A checkpoint is one file, ``DIR/checkpoint.safetensors``, written atomically
+(temporary file + rename, so a kill leaves the previous checkpoint or the new
+one). Every tensor of the state (weights, optimiser moments, the best weights
+kept for early stopping, the random generators' states as ``uint8`` tensors,
+the validation indices) is a safetensors tensor; everything else (epoch,
+curves, schedule, early-stopping counters, the estimator's class and
+parameters, a digest of the training data) is JSON in the safetensors header.
+Nothing in the file is pickled, so loading one cannot run code.
+
+Use it through the estimator::
+
+    ae.fit(X, checkpoint_dir="ckpt", checkpoint_every=5)   # saves every 5 epochs
+    ae.fit(X, checkpoint_dir="ckpt", resume=True)           # continues exactly
+
+or, for any estimator built on :class:`~aekit.Autoencoder`,
+``with checkpointing(ae, "ckpt", resume=True): ae.fit(X)``. While a
+checkpointed fit runs in the main thread, SIGINT and SIGTERM only set a flag:
+the current epoch finishes, a checkpoint is saved and :class:`TrainingInterrupted`
+(a ``KeyboardInterrupt``) is raised. A second signal interrupts at once.
+A resumed fit ends with the same weights, bit for bit on CPU, as one that
+was never interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from . import __version__
+from ._atomic import atomic_path
+from .distributed import is_main_process
+
+__all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpointing", "load_checkpoint",
+           "read_checkpoint_info", "save_checkpoint"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CHECKPOINT_FILE = "checkpoint.safetensors"
+_FORMAT = "aekit-checkpoint"
+_META_KEY = "aekit"
+_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a checkpointed fit at an epoch end, after saving a checkpoint.
+
+    Attributes
+    ----------
+    signum : int
+        The signal received.
+    epoch : int
+        The last completed epoch, saved in the checkpoint.
+    path : Path
+        The checkpoint file.
+    """
+
+    def __init__(self, signum: int, epoch: int, path: Path):
+        self.signum, self.epoch, self.path = int(signum), int(epoch), Path(path)
+        name = signal.Signals(self.signum).name
+        super().__init__(f"{name} received: stopped after epoch {epoch}; checkpoint saved to {path}.")
+
+
+# ------------------------------------------------------------------ encoding
+def _encode(obj, path: str, tensors: dict):
+    """JSON form of ``obj``; tensors are moved to ``tensors`` and referenced by name."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        obj = float(obj)
+        return obj if math.isfinite(obj) else {"$float": repr(obj)}
+    if isinstance(obj, torch.Tensor):
+        name = path or "/"
+        while name in tensors:
+            name += "'"
+        tensors[name] = obj.detach().to("cpu").contiguous()
+        return {"$tensor": name}
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        return _encode(torch.from_numpy(np.ascontiguousarray(obj)), path, tensors)
+    if isinstance(obj, tuple):
+        return {"$tuple": [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in obj):
+            return {k: _encode(v, f"{path}/{k}", tensors) for k, v in obj.items()}
+        return {"$items": [[_encode(k, f"{path}/key", {}), _encode(v, f"{path}/{k}", tensors)]
+                           for k, v in obj.items()]}
+    raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint (at {path or '/'}).")
+
+
+def _decode(obj, tensors: dict):
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1:
+        (tag, value), = obj.items()
+        if tag == "$float":
+            if value not in ("inf", "-inf", "nan"):
+                raise ValueError(f"bad float {value!r}")
+            return float(value)
+        if tag == "$tensor":
+            if value not in tensors:
+                raise ValueError(f"the tensor {value!r} is missing")
+            return tensors[value]
+        if tag == "$tuple":
+            return tuple(_decode(v, tensors) for v in value)
+        if tag == "$items":
+            return {_hashable(_decode(k, tensors)): _decode(v, tensors) for k, v in value}
+    return {k: _decode(v, tensors) for k, v in obj.items()}
+
+
+def _hashable(key):
+    if isinstance(key, (list, dict, torch.Tensor)):
+        raise ValueError(f"a dictionary key is a {type(key).__name__}")
+    return key
+
+
+# ------------------------------------------------------------------- files
+def save_checkpoint(directory, state: dict, meta: dict) -> Path:
+    """Atomically write ``DIR/checkpoint.safetensors`` holding ``state`` and ``meta``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Checkpoint directory (created if needed).
+    state : dict
+        A :meth:`Trainer.state_dict` (or any nest of dicts, lists, tuples,
+        numbers, strings and tensors).
+    meta : dict
+        JSON-able description (estimator class, parameters, data digest...);
+        arrays in it are stored as tensors.
+
+    Returns
+    -------
+    path : Path
+        The checkpoint file.
+    """
+    tensors: dict = {}
+    header = {
+        "format": _FORMAT,
+        "format_version": FORMAT_VERSION,
+        "aekit_version": __version__,
+        "meta": _encode(meta, "meta", tensors),
+        "state": _encode(state, "state", tensors),
+    }
+    text = json.dumps(header, allow_nan=False)
+    path = Path(directory) / CHECKPOINT_FILE
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_META_KEY: text})
+    return path
+
+
+def _checkpoint_file(directory) -> Path:
+    directory = Path(directory)
+    path = directory / CHECKPOINT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint in {directory}: {path} is missing.")
+    return path
+
+
+def _read_header(path: Path) -> dict:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            text = (f.metadata() or {}).get(_META_KEY)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable safetensors file ({err}); expected an aekit checkpoint.") \
+            from None
+    if text is None:
+        raise ValueError(f"{path} is a safetensors file but not an aekit checkpoint (no '{_META_KEY}' header).")
+    try:
+        header = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{path} has a corrupt checkpoint header ({type(err).__name__}).") from None
+    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not an aekit checkpoint (no 'format': '{_FORMAT}').")
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path} has an invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format_version {version}; this aekit ({__version__}) reads up to "
+            f"{FORMAT_VERSION}. Upgrade aekit to resume it."
+        )
+    if not isinstance(header.get("meta"), dict) or not isinstance(header.get("state"), dict):
+        raise ValueError(f"{path} is missing its 'meta' or 'state' section; expected an aekit checkpoint.")
+    return header
+
+
+def read_checkpoint_info(directory) -> dict:
+    """The JSON part of a checkpoint's description (epoch, class, parameters), without loading tensors.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``DIR/checkpoint.safetensors`` does not exist.
+    ValueError
+        If it is not a readable aekit checkpoint.
+    """
+    path = _checkpoint_file(directory)
+    header = _read_header(path)
+    try:
+        meta = _decode(header["meta"], _TensorNames())
+    except (ValueError, TypeError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{path} has a corrupt checkpoint header ({err}).") from None
+    return meta
+
+
+class _TensorNames(dict):
+    """Stand-in for the tensors when only the JSON is wanted: each tensor reads as its name."""
+
+    def __contains__(self, key):
+        return True
+
+    def __getitem__(self, key):
+        return f"<tensor {key}>"
+
+
+def load_checkpoint(directory) -> tuple[dict, dict]:
+    """Read ``DIR/checkpoint.safetensors``; returns ``(state, meta)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no checkpoint in ``directory``.
+    ValueError
+        If the file is truncated, foreign, corrupt or from a newer aekit.
+    """
+    path = _checkpoint_file(directory)
+    header = _read_header(path)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable safetensors file ({err}).") from None
+    try:
+        meta = _decode(header["meta"], tensors)
+        state = _decode(header["state"], tensors)
+    except (ValueError, TypeError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{path} has a corrupt checkpoint header ({err}).") from None
+    return state, meta
+
+
+# --------------------------------------------------------------- estimator glue
+def _digest(*arrays) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        if isinstance(a, np.memmap):  # read in chunks from the file: memory stays bounded (aekit.streaming)
+            from .streaming import ArraySource
+
+            h.update(f"{np.dtype(np.float32).str}{a.shape}".encode())  # as the float32 in-memory array
+            for chunk, _ in ArraySource(a).chunks():
+                h.update(memoryview(chunk).cast("B"))
+        elif a is not None:
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def _json_params(estimator) -> dict:
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if name == "verbose":
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            value = repr(value)
+        params[name] = value
+    return params
+
+
+class _Signals:
+    """SIGINT/SIGTERM handlers that only record the signal; a second one interrupts at once."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def __call__(self, signum, frame):
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers; periodic checkpoints still work
+        for s in _SIGNALS:
+            self._previous[s] = signal.signal(s, self)
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
+
+
+class _Session:
+    """One checkpointed fit: what ``Autoencoder._fit`` calls at its three hook points."""
+
+    def __init__(self, directory: Path, every: int, resume: bool):
+        self.directory, self.every, self.resume_requested = directory, every, resume
+        self.signals = _Signals()
+        self.state: dict | None = None
+        self.seconds_before = 0.0
+        self.meta: dict = {}
+        self._start = time.perf_counter()
+
+    @property
+    def path(self) -> Path:
+        return self.directory / CHECKPOINT_FILE
+
+    # hook 1: before the network and the trainer are built
+    def begin(self, estimator, X, mask, val_idx, train_idx):
+        """Describe the run; when resuming, check it matches and return the saved split."""
+        self._start = time.perf_counter()
+        self.meta = {
+            "class": type(estimator).__name__,
+            "params": _json_params(estimator),
+            "data": {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "digest": _digest(X, mask)},
+        }
+        self.val_idx = torch.from_numpy(np.asarray(val_idx, dtype=np.int64))
+        if not self.path.exists():
+            if self.resume_requested:
+                logger.info("no checkpoint in %s yet; starting from scratch", self.directory)
+            return val_idx, train_idx
+        if not self.resume_requested:
+            raise FileExistsError(
+                f"{self.directory} already holds a checkpoint ({self.path}); resume it (resume=True, "
+                f"--resume) or remove it to start over."
+            )
+        state, saved = load_checkpoint(self.directory)
+        self._check_compatible(saved)
+        n = int(X.shape[0])
+        split = saved.get("val_idx")
+        if not isinstance(split, torch.Tensor) or split.ndim != 1 or split.dtype != torch.int64 or (
+                split.numel() and (int(split.min()) < 0 or int(split.max()) >= n)):
+            raise ValueError(f"{self.path} has a corrupt validation split.")
+        val_idx = split.numpy()
+        if np.unique(val_idx).size != val_idx.size or val_idx.size >= n:
+            raise ValueError(f"{self.path} has a corrupt validation split.")
+        train_idx = np.setdiff1d(np.arange(n), val_idx)
+        self.val_idx = split
+        self.state = state
+        self.seconds_before = float(saved.get("seconds", 0.0))
+        return val_idx, train_idx
+
+    def _check_compatible(self, saved: dict) -> None:
+        if saved.get("class") != self.meta["class"]:
+            raise ValueError(
+                f"{self.path} was written by {saved.get('class')!r}, not {self.meta['class']!r}; "
+                "resume with the same model or start over."
+            )
+        theirs, ours = saved.get("params"), self.meta["params"]
+        if not isinstance(theirs, dict):
+            raise ValueError(f"{self.path} has no parameters; expected an aekit checkpoint.")
+        diff = [f"{k}={theirs.get(k)!r} there, {ours.get(k)!r} here" for k in sorted(set(theirs) | set(ours))
+                if theirs.get(k) != ours.get(k)]
+        if diff:
+            raise ValueError(
+                f"{self.path} was written with other parameters ({'; '.join(diff)}); "
+                "resume with the same parameters or start over."
+            )
+        if saved.get("data") != self.meta["data"]:
+            raise ValueError(
+                f"{self.path} was written for other training data ({saved.get('data')} there, "
+                f"{self.meta['data']} here); resume on the same data or start over."
+            )
+
+    # hook 2: the trainer's callback
+    def callback(self, inner=None):
+        """A trainer callback that runs ``inner`` (a progress bar) and then checkpoints."""
+
+        def on_epoch_end(trainer, epoch, logs):
+            stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
+            signum = self.signals.received
+            finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
+            if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
+                self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
+            if signum is not None:
+                logger.info("%s: stopped after epoch %d; checkpoint saved to %s",
+                               signal.Signals(signum).name, epoch, self.path)
+                raise TrainingInterrupted(signum, epoch, self.path)
+            return stop
+
+        return on_epoch_end
+
+    def save(self, trainer) -> Path:
+        meta = dict(self.meta, epoch=int(trainer.epoch), val_idx=self.val_idx,
+                    seconds=self.seconds_before + time.perf_counter() - self._start)
+        path = save_checkpoint(self.directory, trainer.state_dict(), meta)
+        logger.debug("saved checkpoint at epoch %d to %s", trainer.epoch, path)
+        return path
+
+    # hook 3: after the trainer is built, before it trains
+    def resume(self, trainer, n_train: int, progress=None) -> float:
+        """Load the saved trainer state (if resuming); returns the seconds already spent."""
+        if self.state is None:
+            return 0.0
+        try:
+            trainer.load_state_dict(self.state, steps_per_epoch=math.ceil(n_train / trainer.batch_size))
+        except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"{self.path} does not fit this training run: {first}") from None
+        logger.info("resumed from %s at epoch %d", self.path, trainer.epoch)
+        if progress is not None and hasattr(progress, "bar"):
+            progress.bar.update(trainer.epoch)
+        self.state = None
+        return self.seconds_before
+
+
+@contextlib.contextmanager
+def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: bool = False):
+    """Checkpoint every ``fit`` of ``estimator`` inside the ``with`` block.
+
+    Parameters
+    ----------
+    estimator : Autoencoder
+        Any aekit estimator (its ``fit`` trains through ``Autoencoder._fit``).
+    checkpoint_dir : str, Path or None
+        Where ``checkpoint.safetensors`` goes; None turns checkpointing off.
+    checkpoint_every : int, default=1
+        Save every this many epochs (and always at the last epoch and on
+        SIGINT/SIGTERM).
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one
+        (the estimator's parameters and the data must be the same). Without
+        it, an existing checkpoint is an error rather than overwritten.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid arguments.
+    FileExistsError
+        (at fit) If a checkpoint exists and ``resume`` is False.
+    TrainingInterrupted
+        (at fit) On SIGINT/SIGTERM, once the checkpoint is saved.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((50, 6))
+    >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    >>> with tempfile.TemporaryDirectory() as ckpt:
+    ...     with checkpointing(ae, ckpt):
+    ...         _ = ae.fit(X)
+    ...     read_checkpoint_info(ckpt)["epoch"]
+    3
+    """
+    if checkpoint_dir is None:
+        yield estimator
+        return
+    if not isinstance(checkpoint_dir, (str, os.PathLike)):
+        raise TypeError(f"checkpoint_dir must be a path or None; got {checkpoint_dir!r}.")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)):
+        raise TypeError(f"checkpoint_every must be an int; got {checkpoint_every!r}.")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1; got {checkpoint_every!r}.")
+    if not isinstance(resume, (bool, np.bool_)):
+        raise TypeError(f"resume must be True or False; got {resume!r}.")
+    directory = Path(checkpoint_dir)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"checkpoint_dir {directory} exists and is not a directory.")
+    session = _Session(directory, int(checkpoint_every), bool(resume))
+    estimator._checkpointing = session
+    session.signals.install()
+    try:
+        yield estimator
+    finally:
+        session.signals.restore()
+        estimator.__dict__.pop("_checkpointing", None)

@@ -1,0 +1,98 @@
+"""``aekit features``: the codes of a data file as features for another task, with sparsity diagnostics."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ._options import add_common_arguments, add_data_arguments, check_output, load_source
+
+logger = logging.getLogger("aekit.cli")
+
+FILTERS_FIGURE = "filters.png"
+HISTOGRAM_FIGURE = "activations.png"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "features", help="write the codes of DATA as features (.npy) and print their sparsity",
+        description="Load MODEL_DIR, write the codes (transform) of DATA to --out (.npy) and print how sparse "
+                    "they are: the mean fraction of active units per sample, the dead units (active on no "
+                    "sample) and the mean |h|. With --figures DIR, also draw the learned filters (the first "
+                    f"encoder layer's weights as images: {FILTERS_FIGURE}) and the histogram of code "
+                    f"activations ({HISTOGRAM_FIGURE}).")
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    add_data_arguments(p)
+    p.add_argument("--split", choices=("train", "test"), default="test",
+                   help="which split of --dataset (default: test)")
+    p.add_argument("--out", type=Path, required=True, help="output .npy file for the codes")
+    p.add_argument("--figures", type=Path, metavar="DIR", help="also write the filter grid and histogram here")
+    p.add_argument("--image-shape", type=int, nargs="+", metavar="N",
+                   help="H W [C] of the inputs for the filter grid (default: the data's own, if known)")
+    add_common_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _filter_shape(args, data, n_features: int):
+    shape = tuple(args.image_shape) if args.image_shape else data.image_shape
+    if shape is None:
+        return None
+    size = 1
+    for s in shape:
+        size *= s
+    if len(shape) not in (2, 3) or size != n_features:
+        raise ValueError(f"--image-shape must be H W [C] with H*W[*C] = {n_features} (the model's features); "
+                         f"got {' '.join(map(str, shape))}.")
+    return shape
+
+
+def format_diagnostics(stats: dict, n_units: int, threshold: float) -> str:
+    """Human-readable lines for :func:`aekit.metrics.code_statistics` output."""
+    return "\n".join([
+        f"active units per sample: {stats['active_fraction']:.1%} (|h| > {threshold:g})",
+        f"dead units (active on no sample): {stats['dead_units']} of {n_units}",
+        f"mean |h|: {stats['mean_abs']:.4g}",
+        f"mean h: {stats['mean_activation']:.4g}",
+    ])
+
+
+def run(args) -> int:
+    from .._atomic import save_npy
+    from ..metrics import code_statistics
+    from ..persistence import load
+    from ..plotting import activation_histogram, filter_grid
+    from ..sparse import encoder_filters
+
+    out = check_output(args.out, args.overwrite)
+    if out.suffix != ".npy":
+        raise ValueError(f"--out must end in .npy; got {out}.")
+    figures = None
+    if args.figures is not None:
+        if args.figures.exists() and not args.figures.is_dir():
+            raise NotADirectoryError(f"--figures {args.figures} exists and is not a directory.")
+        figures = {name: check_output(args.figures / name, args.overwrite)
+                   for name in (FILTERS_FIGURE, HISTOGRAM_FIGURE)}
+    estimator = load(args.model_dir)
+    data = load_source(args)
+    X = data.X_test if (args.dataset and args.split == "test") else data.X_train
+    shape = _filter_shape(args, data, estimator.n_features_in_) if figures else None
+
+    H = estimator.transform(X)  # (n_samples, n_components)
+    threshold = getattr(estimator, "activity_threshold_", 1e-6)
+    stats = code_statistics(H, threshold=threshold)
+    save_npy(out, H)
+    print(f"codes of {X.shape[0]} samples: {H.shape[1]} features -> {out}")
+    print(format_diagnostics(stats, H.shape[1], threshold))
+    if figures:
+        args.figures.mkdir(parents=True, exist_ok=True)
+        activation_histogram(H, path=figures[HISTOGRAM_FIGURE], threshold=threshold,
+                             title=f"code activations ({type(estimator).__name__}, {H.shape[0]} samples)")
+        logger.info("wrote %s", figures[HISTOGRAM_FIGURE])
+        if shape is None:
+            logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
+        else:
+            W = encoder_filters(estimator)
+            filter_grid(W, shape, path=figures[FILTERS_FIGURE],
+                        title=f"first-layer filters ({min(len(W), 256)} of {len(W)})")
+            logger.info("wrote %s", figures[FILTERS_FIGURE])
+    return 0

@@ -1,0 +1,164 @@
+"""Data-parallel training on PyTorch distributed (``torchrun``), CPU or GPU.
+
+aekit does not run its own launcher or communication: processes are started
+by ``torchrun`` (one per GPU, or a few per CPU machine), which sets the
+``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``
+environment variables. :func:`init_from_env` joins the process group
+(``nccl`` when CUDA is available, ``gloo`` otherwise); from then on
+:class:`aekit.training.Trainer` wraps the network in
+:class:`~torch.nn.parallel.DistributedDataParallel` and gives each rank its
+share of every global minibatch, so the gradient step is the one a single
+process would take on the whole minibatch. Only rank 0 should write files
+or show progress (:func:`is_main_process`).
+
+Examples
+--------
+In a script launched with ``torchrun --nproc_per_node=2 script.py``:
+
+>>> from aekit import Autoencoder, distributed
+>>> with distributed.session():                       # doctest: +SKIP
+...     ae = Autoencoder(n_components=30).fit(X)
+...     if distributed.is_main_process():
+...         ae.save("model")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["init_from_env", "session", "is_distributed", "rank", "world_size", "local_rank",
+           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag"]
+
+logger = logging.getLogger(__name__)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer; got {value!r}.") from None
+
+
+def is_distributed() -> bool:
+    """Whether a process group with more than one process is active."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    """This process's global rank (0 without a process group; ``RANK`` before init)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return _env_int("RANK", 0)
+
+
+def world_size() -> int:
+    """Number of processes (1 without a process group)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def local_rank() -> int:
+    """Rank within this machine (``LOCAL_RANK``), which picks the GPU."""
+    return _env_int("LOCAL_RANK", 0)
+
+
+def is_main_process() -> bool:
+    """True on rank 0 (and in a plain single process): the one that writes files and progress."""
+    return rank() == 0
+
+
+def init_from_env(backend: str | None = None) -> bool:
+    """Join the process group described by ``torchrun``'s environment variables.
+
+    Does nothing (and returns False) outside ``torchrun`` or when
+    ``WORLD_SIZE`` is 1; does nothing when a group is already initialised.
+
+    Parameters
+    ----------
+    backend : {"gloo", "nccl"}, optional
+        Default: ``"nccl"`` when CUDA is available, else ``"gloo"``. With
+        ``nccl`` the process is bound to GPU ``LOCAL_RANK``
+        (``torch.cuda.set_device``), so ``device="cuda"`` means its own GPU.
+
+    Returns
+    -------
+    bool
+        Whether training in this process is now distributed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return is_distributed()
+    if _env_int("WORLD_SIZE", 1) <= 1:
+        return False
+    if not dist.is_available():
+        raise RuntimeError("WORLD_SIZE > 1 but this PyTorch build has no torch.distributed support.")
+    if backend is None:
+        backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
+    if backend not in ("gloo", "nccl"):
+        raise ValueError(f"backend must be one of {{'gloo', 'nccl'}}; got {backend!r}.")
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank())
+    dist.init_process_group(backend=backend)
+    logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
+               "backend %s", dist.get_rank(), dist.get_world_size(), backend)
+    return is_distributed()
+
+
+@contextlib.contextmanager
+def session(backend: str | None = None):
+    """Context manager: :func:`init_from_env` on entry, leave the group on exit if it joined one.
+
+    Yields whether training is distributed. A no-op in a plain process.
+    """
+    joined = not (dist.is_available() and dist.is_initialized()) and init_from_env(backend)
+    try:
+        yield is_distributed()
+        if joined and dist.is_initialized():
+            # every rank done (rank 0 may still be writing files) before the group is torn down;
+            # a rank leaving early aborted its peer's gloo threads ("terminate called ...")
+            dist.barrier()
+    finally:
+        if joined and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def shard_bounds(n: int, rank_: int | None = None, world: int | None = None) -> tuple[int, int]:
+    """Rows ``[start, stop)`` of an ``n``-row global batch that belong to a rank.
+
+    The split is :func:`torch.tensor_split`'s: contiguous, sizes differing by
+    at most one, possibly empty when ``n < world``.
+
+    Examples
+    --------
+    >>> [shard_bounds(5, r, 2) for r in range(2)]
+    [(0, 3), (3, 5)]
+    """
+    rank_ = rank() if rank_ is None else rank_
+    world = world_size() if world is None else world
+    base, extra = divmod(n, world)
+    start = rank_ * base + min(rank_, extra)
+    return start, start + base + (1 if rank_ < extra else 0)
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``tensor`` over ranks in place (identity without a process group)."""
+    if is_distributed():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
+    """Rank 0's value of ``flag`` on every rank, so all ranks take the same branch."""
+    if not is_distributed():
+        return bool(flag)
+    t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+    dist.broadcast(t, src=0)
+    return bool(t.item())

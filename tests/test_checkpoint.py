@@ -1,0 +1,333 @@
+"""Checkpoints: the file format, exact resume, signals, and a training process killed mid-run."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aekit import Autoencoder
+from aekit.checkpoint import (CHECKPOINT_FILE, TrainingInterrupted, checkpointing, load_checkpoint,
+                              read_checkpoint_info, save_checkpoint)
+from aekit.cli import main
+from aekit.training import Trainer
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+TINY = dict(n_components=3, hidden_layer_sizes=(12,), batch_size=16, random_state=0)
+
+
+def _same_weights(a, b) -> bool:
+    sa, sb = a.net_.state_dict(), b.net_.state_dict()
+    return list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture
+def X(rng):
+    return rng.random((80, 10)).astype(np.float32)
+
+
+@pytest.fixture
+def interrupt_at(monkeypatch):
+    """Deliver a real SIGINT to this process at the end of the given epoch (before the checkpoint callback)."""
+
+    def arm(epoch, signum=signal.SIGINT):
+        original = Trainer._early_stopping
+
+        def early_stopping(self, value, keep_best):
+            if self.epoch == epoch:
+                os.kill(os.getpid(), signum)  # the handler only records it
+            return original(self, value, keep_best)
+
+        monkeypatch.setattr(Trainer, "_early_stopping", early_stopping)
+        return lambda: monkeypatch.setattr(Trainer, "_early_stopping", original)
+
+    return arm
+
+
+# ------------------------------------------------------------------ format
+def test_state_round_trips_without_pickle(tmp_path):
+    state = {
+        "int_keys": {0: {"step": torch.tensor(3.0), "m": torch.randn(2, 3)}, 7: None},
+        "tuple": (0.9, 0.999),
+        "specials": [math.inf, -math.inf, 1.5, True, "s"],
+        "generator": torch.Generator().manual_seed(5).get_state(),
+        "bf16": torch.ones(2, dtype=torch.bfloat16),
+        "empty": torch.zeros(0, 4),
+        "$dollar": 1,
+        "array": np.arange(3),
+    }
+    save_checkpoint(tmp_path, state, {"epoch": 4})
+    back, meta = load_checkpoint(tmp_path)
+    assert meta == {"epoch": 4}
+    assert set(back["int_keys"]) == {0, 7} and back["int_keys"][7] is None
+    assert torch.equal(back["int_keys"][0]["m"], state["int_keys"][0]["m"])
+    assert back["tuple"] == (0.9, 0.999) and isinstance(back["tuple"], tuple)
+    assert back["specials"][:2] == [math.inf, -math.inf] and back["specials"][2:] == [1.5, True, "s"]
+    assert back["generator"].dtype == torch.uint8 and torch.equal(back["generator"], state["generator"])
+    assert back["bf16"].dtype == torch.bfloat16 and back["empty"].shape == (0, 4)
+    assert back["$dollar"] == 1 and back["array"].tolist() == [0, 1, 2]
+    nan = save_checkpoint(tmp_path, {"x": math.nan}, {}) and load_checkpoint(tmp_path)[0]["x"]
+    assert math.isnan(nan)
+    assert b"pickle" not in (tmp_path / CHECKPOINT_FILE).read_bytes()[:8]
+
+
+def test_unstorable_objects_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="cannot store a function"):
+        save_checkpoint(tmp_path, {"f": lambda: 0}, {})
+    assert not (tmp_path / CHECKPOINT_FILE).exists()
+
+
+def test_missing_checkpoint_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint in"):
+        load_checkpoint(tmp_path)
+
+
+# ------------------------------------------------------------------ resume
+@pytest.mark.parametrize("optimizer,schedule", [("adam", "constant"), ("adamw", "onecycle"), ("sgd", "plateau")])
+def test_interrupted_and_resumed_fit_is_bit_identical(tmp_path, X, interrupt_at, optimizer, schedule):
+    kw = dict(TINY, optimizer=optimizer, lr_schedule=schedule, max_epochs=6)
+    reference = Autoencoder(**kw).fit(X)
+    disarm = interrupt_at(3)
+    with pytest.raises(TrainingInterrupted, match="SIGINT received: stopped after epoch 3") as stop:
+        Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path)
+    disarm()
+    assert stop.value.epoch == 3 and stop.value.signum == signal.SIGINT
+    assert read_checkpoint_info(tmp_path)["epoch"] == 3
+    resumed = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert _same_weights(reference, resumed)
+    assert resumed.loss_curve_ == reference.loss_curve_
+    assert resumed.validation_scores_ == reference.validation_scores_
+    assert (resumed.n_iter_, resumed.best_epoch_) == (reference.n_iter_, reference.best_epoch_)
+
+
+class _Noisy(Autoencoder):
+    """Denoising-style training: the corruption draws from the trainer's noise generator."""
+
+    def _make_corruption(self):
+        return lambda x, generator: x + 0.1 * torch.randn(x.shape, generator=generator)
+
+
+def test_resume_restores_the_noise_generator_and_masks(tmp_path, X, interrupt_at):
+    mask = (np.random.default_rng(1).random(X.shape) > 0.2).astype(np.float32)
+    kw = dict(TINY, max_epochs=6)
+    reference = _Noisy(**kw)
+    reference._fit(X, mask)
+    disarm = interrupt_at(2)
+    first = _Noisy(**kw)
+    with pytest.raises(TrainingInterrupted), checkpointing(first, tmp_path):
+        first._fit(X, mask)
+    disarm()
+    other = _Noisy(**kw)
+    with pytest.raises(ValueError, match="other training data"), checkpointing(other, tmp_path, resume=True):
+        other._fit(X, np.ones_like(mask))  # the mask is part of the data
+    resumed = _Noisy(**kw)
+    with checkpointing(resumed, tmp_path, resume=True):
+        resumed._fit(X, mask)
+    assert _same_weights(reference, resumed)
+
+
+def test_resume_after_early_stopping_trains_no_further(tmp_path, X):
+    kw = dict(TINY, max_epochs=60, n_iter_no_change=2, tol=0.5)  # stops early, after a few epochs
+    first = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path)
+    assert first.n_iter_ < 60
+    assert read_checkpoint_info(tmp_path)["epoch"] == first.n_iter_  # saved at the last epoch
+    again = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert again.n_iter_ == first.n_iter_ and _same_weights(first, again)
+
+
+def test_checkpoint_every_and_time_accumulates(tmp_path, X, interrupt_at):
+    kw = dict(TINY, max_epochs=7)
+    disarm = interrupt_at(5)
+    with pytest.raises(TrainingInterrupted):
+        Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
+    disarm()
+    info = read_checkpoint_info(tmp_path)
+    assert info["epoch"] == 5 and info["class"] == "Autoencoder" and info["params"]["max_epochs"] == 7
+    assert info["seconds"] > 0
+    resumed = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.n_iter_ == 7 and resumed.fit_time_ >= info["seconds"]
+    assert read_checkpoint_info(tmp_path)["epoch"] == 7
+
+
+def test_resume_without_a_checkpoint_starts_fresh(tmp_path, X):
+    a = Autoencoder(**TINY, max_epochs=3).fit(X, checkpoint_dir=tmp_path / "new", resume=True)
+    b = Autoencoder(**TINY, max_epochs=3).fit(X)
+    assert _same_weights(a, b) and (tmp_path / "new" / CHECKPOINT_FILE).is_file()
+
+
+def test_random_state_none_resumes_on_the_saved_split(tmp_path, X, interrupt_at):
+    kw = dict(TINY, max_epochs=5, random_state=None)
+    disarm = interrupt_at(2)
+    with pytest.raises(TrainingInterrupted):
+        Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path)
+    disarm()
+    saved_split = load_checkpoint(tmp_path)[1]["val_idx"]
+    resumed = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.n_iter_ == 5 and len(resumed.validation_scores_) == 5
+    assert torch.equal(load_checkpoint(tmp_path)[1]["val_idx"], saved_split)
+
+
+def test_resume_refuses_other_parameters_data_or_model(tmp_path, X):
+    Autoencoder(**TINY, max_epochs=2).fit(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"other parameters \(learning_rate=0.002 there, 0.01 here\)"):
+        Autoencoder(**TINY, max_epochs=2, learning_rate=0.01).fit(X, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="other training data"):
+        Autoencoder(**TINY, max_epochs=2).fit(X + 1, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="written by 'Autoencoder', not '_Noisy'"):
+        _Noisy(**TINY, max_epochs=2).fit(X, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(FileExistsError, match="already holds a checkpoint"):
+        Autoencoder(**TINY, max_epochs=2).fit(X, checkpoint_dir=tmp_path)
+    # verbose does not matter: a resumed run may show a progress bar or not
+    Autoencoder(**TINY, max_epochs=2, verbose=True).fit(X, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_checkpoint_argument_errors(tmp_path, X):
+    est = Autoencoder(**TINY, max_epochs=1)
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 1; got 0"):
+        est.fit(X, checkpoint_dir=tmp_path, checkpoint_every=0)
+    with pytest.raises(TypeError, match="checkpoint_every must be an int"):
+        est.fit(X, checkpoint_dir=tmp_path, checkpoint_every=1.5)
+    with pytest.raises(TypeError, match="resume must be True or False"):
+        est.fit(X, checkpoint_dir=tmp_path, resume="yes")
+    with pytest.raises(TypeError, match="checkpoint_dir must be a path"):
+        est.fit(X, checkpoint_dir=3)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="not a directory"):
+        est.fit(X, checkpoint_dir=tmp_path / "file")
+
+
+def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp_path, X, monkeypatch):
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "a")
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    original = Trainer._early_stopping
+
+    def twice(self, value, keep_best):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", twice)
+    with pytest.raises(KeyboardInterrupt) as info:
+        Autoencoder(**TINY, max_epochs=3).fit(X, checkpoint_dir=tmp_path / "b")
+    assert not isinstance(info.value, TrainingInterrupted)  # the second signal did not wait for the save
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+# -------------------------------------------------------------- command line
+ARGS = ["--n-components", "3", "--hidden-layer-sizes", "16", "--batch-size", "8", "--random-state", "0", "--quiet"]
+
+
+def test_cli_resume_flags(tmp_path, rng, capsys):
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    ck = tmp_path / "ck"
+    assert main(["train", str(data), "--out", str(tmp_path / "a"), "--resume", *ARGS]) == 2
+    assert "--resume and --checkpoint-every need --checkpoint-dir" in capsys.readouterr().err
+    assert main(["train", str(data), "--out", str(tmp_path / "a"), "--checkpoint-dir", str(ck),
+                 "--max-epochs", "2", *ARGS]) == 0
+    assert read_checkpoint_info(ck)["epoch"] == 2
+    assert main(["train", str(data), "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck),
+                 "--max-epochs", "2", *ARGS]) == 2
+    assert "pass --resume to continue it or --overwrite to start over" in capsys.readouterr().err
+    assert main(["train", str(data), "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck),
+                 "--max-epochs", "3", "--overwrite", *ARGS]) == 0
+    assert read_checkpoint_info(ck)["epoch"] == 3
+    assert main(["train", str(data), "--out", str(tmp_path / "c"), "--checkpoint-dir", str(ck),
+                 "--max-epochs", "4", "--resume", *ARGS]) == 2
+    assert "other parameters (max_epochs=3 there, 4 here)" in capsys.readouterr().err
+
+
+def _train_cmd(data, out, ck=None, *extra):
+    cmd = [sys.executable, "-m", "aekit", "train", str(data), "--out", str(out), "--max-epochs", "60", *ARGS]
+    return cmd + (["--checkpoint-dir", str(ck)] if ck else []) + list(extra)
+
+
+def _env():
+    # one thread: identical float reductions in every process; src first: this checkout's aekit
+    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _wait_for_checkpoint(proc, ck, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not (ck / CHECKPOINT_FILE).exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def big_data(tmp_path, rng):
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((200, 16)).astype(np.float32))
+    return data
+
+
+def _wait_for_epoch_after(proc, ck, epoch, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while read_checkpoint_info(ck)["epoch"] <= epoch:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the resumed run saved no checkpoint"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1): the same float reductions
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_sigkill_then_sigint_then_resume_matches_an_uninterrupted_run(tmp_path, big_data, one_thread):
+    """Killed at a random moment, resumed, interrupted with Ctrl-C, resumed again: the same model."""
+    from aekit import load
+
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen(_train_cmd(big_data, tmp_path / "m", ck), env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_checkpoint(proc, ck)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (tmp_path / "m").exists()
+    state, meta = load_checkpoint(ck)  # whatever moment the kill hit, the checkpoint on disk is whole
+    killed_at = meta["epoch"]
+    assert 1 <= killed_at < 60 and state["epoch"] == killed_at
+
+    proc = subprocess.Popen(_train_cmd(big_data, tmp_path / "m", ck, "--resume"), env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_epoch_after(proc, ck, killed_at)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    stopped_at = read_checkpoint_info(ck)["epoch"]
+    assert stopped_at > killed_at
+    assert f"aekit train: SIGINT received: stopped after epoch {stopped_at}; checkpoint saved to" in err
+    assert "Continue with the same command plus --resume." in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+    resumed = subprocess.run(_train_cmd(big_data, tmp_path / "m", ck, "--resume"), env=_env(),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert main(_train_cmd(big_data, tmp_path / "ref")[3:]) == 0  # uninterrupted, in this process
+    assert _same_weights(load(tmp_path / "ref"), load(tmp_path / "m"))
+    epochs = [json.loads((tmp_path / m / "metrics.json").read_text())["epochs"] for m in ("ref", "m")]
+    assert epochs[0] == epochs[1] > stopped_at
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, big_data, interrupt_at, capsys):
+    interrupt_at(2, signal.SIGTERM)
+    ck = tmp_path / "ck"
+    assert main(_train_cmd(big_data, tmp_path / "m", ck)[3:]) == 143
+    err = capsys.readouterr().err
+    assert read_checkpoint_info(ck)["epoch"] == 2
+    assert "aekit train: SIGTERM received: stopped after epoch 2; checkpoint saved to" in err
+    assert not (tmp_path / "m").exists()

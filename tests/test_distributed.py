@@ -1,0 +1,159 @@
+"""Data-parallel training: two CPU processes over gloo match one process on the same global batches."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from aekit import Autoencoder, distributed
+from aekit.corruption import make_corruption
+from aekit.nets import MLPAutoencoder
+from aekit.training import Trainer
+
+TIMEOUT = 120
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = (rng.random((49, 3)) @ rng.random((3, 7))).astype(np.float32)  # 49: the last batch of 16 has 1 row
+    mask = (rng.random(X.shape) > 0.25).astype(np.float32)
+    return X, mask
+
+
+def _train(X, mask, corruption):
+    torch.manual_seed(0)
+    net = MLPAutoencoder(X.shape[1], (8,), 3)
+    trainer = Trainer(net, batch_size=16, max_epochs=4, seed=5, learning_rate=1e-2,
+                      corruption=make_corruption("gaussian", 0.1) if corruption else None)
+    result = trainer.fit(torch.from_numpy(X), mask=None if mask is None else torch.from_numpy(mask))
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}, result.loss_curve
+
+
+def _cases():
+    X, mask = _data()
+    return {"plain": (X, None, False), "mask+noise": (X, mask, True)}
+
+
+def _worker(rank, world, init_file, out_dir):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        results = {name: _train(*case) for name, case in _cases().items()}
+        X, _ = _data()
+        est = Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=3, batch_size=8, random_state=0,
+                          device="cpu").fit(X)
+        results["estimator"] = ({k: v.clone() for k, v in est.net_.state_dict().items()},
+                                est.loss_curve_ + est.validation_scores_)
+        torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn(tmp_path, world=2):
+    ctx = mp.spawn(_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=False)
+    deadline = time.monotonic() + TIMEOUT
+    while not ctx.join(timeout=1):
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.terminate()
+            pytest.fail(f"DDP workers did not finish in {TIMEOUT} s")
+    return [torch.load(tmp_path / f"rank{r}.pt") for r in range(world)]
+
+
+@pytest.fixture(scope="module")
+def ddp_results(tmp_path_factory):
+    return _spawn(tmp_path_factory.mktemp("ddp"))
+
+
+def test_ranks_end_with_identical_weights(ddp_results):
+    r0, r1 = ddp_results
+    for name in r0:
+        for key in r0[name][0]:
+            assert torch.equal(r0[name][0][key], r1[name][0][key]), (name, key)
+        assert r0[name][1] == r1[name][1]
+
+
+@pytest.mark.parametrize("name", ["plain", "mask+noise"])
+def test_ddp_matches_single_process_for_the_same_global_batch(ddp_results, name):
+    single_state, single_curve = _train(*_cases()[name])
+    ddp_state, ddp_curve = ddp_results[0][name]
+    for key in single_state:
+        torch.testing.assert_close(ddp_state[key], single_state[key], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ddp_curve, single_curve, rtol=1e-4)
+
+
+def test_estimator_under_ddp_matches_single_process(ddp_results):
+    X, _ = _data()
+    est = Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=3, batch_size=8, random_state=0,
+                      device="cpu").fit(X)
+    ddp_state, ddp_curves = ddp_results[0]["estimator"]
+    for key, value in est.net_.state_dict().items():
+        torch.testing.assert_close(ddp_state[key], value, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ddp_curves, est.loss_curve_ + est.validation_scores_, rtol=1e-4)
+
+
+def test_helpers_without_process_group(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    assert not distributed.is_distributed()
+    assert distributed.rank() == 0 and distributed.world_size() == 1 and distributed.is_main_process()
+    assert distributed.init_from_env() is False
+    with distributed.session() as parallel:
+        assert parallel is False
+    assert distributed.broadcast_flag(True) is True
+    t = torch.ones(2)
+    assert distributed.all_reduce_sum(t) is t and t.tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="distributed=True needs an initialised process group"):
+        Trainer(MLPAutoencoder(4, (), 2), distributed=True)
+
+
+def test_rank_from_environment_and_bad_values(monkeypatch):
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.rank() == 3 and distributed.local_rank() == 1 and not distributed.is_main_process()
+    monkeypatch.setenv("LOCAL_RANK", "one")
+    with pytest.raises(ValueError, match="LOCAL_RANK must be an integer"):
+        distributed.local_rank()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        distributed.init_from_env(backend="mpi")
+
+
+@pytest.mark.parametrize("n,world", [(5, 2), (1, 2), (16, 3), (0, 2)])
+def test_shard_bounds_partition_the_batch(n, world):
+    bounds = [distributed.shard_bounds(n, r, world) for r in range(world)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) - min(sizes) <= 1
+    assert [list(t.tolist()) for t in torch.tensor_split(torch.arange(n), world)] == [
+        list(range(lo, hi)) for lo, hi in bounds]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cli_train_under_torchrun_writes_once(tmp_path):
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).random((120, 8)).astype(np.float32))
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+           f"--master_port={_free_port()}", "-m", "aekit", "train", str(data), "--out", str(out),
+           "--n-components", "2", "--hidden-layer-sizes", "6", "--max-epochs", "2", "--random-state", "0",
+           "--device", "cpu"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "metrics.json").is_file()
+    assert proc.stderr.count("saved ") == 1  # only rank 0 reports and writes
