@@ -1,13 +1,14 @@
 """Image denoising: denoising autoencoders against classical denoisers.
 
 Part 1, Fashion-MNIST (pixels in [0, 1]): test images with additive Gaussian
-noise (sigma in {0.1, 0.2, 0.3, 0.5}, not clipped; the last 500 test images, the
-first ones having been looked at while the architecture was chosen) and salt-and-pepper noise
-(10, 20, 30 % of the pixels set to 0 or 1). PSNR and SSIM of the noisy input,
-scikit-image's non-local means, total variation (Chambolle), wavelet
-shrinkage, a median filter, BM3D (only where the optional ``bm3d`` package is
-installed: its licence forbids redistribution, so it is never a requirement
-of aekit; the wavelet baseline needs PyWavelets) and aekit's denoising autoencoders (MLP and fully convolutional).
+noise (sigma in {0.1, 0.2, 0.3, 0.5}, not clipped) and salt-and-pepper noise
+(10, 20, 30 % of the pixels set to 0 or 1), on the last 500 test images (the
+first ones were looked at while the architecture was chosen). PSNR and SSIM
+of the noisy input, scikit-image's non-local means, total variation
+(Chambolle), wavelet shrinkage (needs PyWavelets), a median filter, BM3D
+(only where the optional ``bm3d`` package is installed: its licence forbids
+redistribution, so it is never a requirement of aekit) and aekit's denoising
+autoencoders (MLP and fully convolutional).
 
 Part 2, natural photographs (scikit-image's bundled ones, grey): a fully
 convolutional denoising autoencoder trained on 32x32 patches of some
