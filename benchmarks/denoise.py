@@ -1,13 +1,14 @@
 """Image denoising: denoising autoencoders against classical denoisers.
 
 Part 1, Fashion-MNIST (pixels in [0, 1]): test images with additive Gaussian
-noise (sigma in {0.1, 0.2, 0.3, 0.5}, not clipped; the last 500 test images, the
-first ones having been looked at while the architecture was chosen) and salt-and-pepper noise
-(10, 20, 30 % of the pixels set to 0 or 1). PSNR and SSIM of the noisy input,
-scikit-image's non-local means, total variation (Chambolle), wavelet
-shrinkage, a median filter, BM3D (only where the optional ``bm3d`` package is
-installed: its licence forbids redistribution, so it is never a requirement
-of aekit) and aekit's denoising autoencoders (MLP and fully convolutional).
+noise (sigma in {0.1, 0.2, 0.3, 0.5}, not clipped) and salt-and-pepper noise
+(10, 20, 30 % of the pixels set to 0 or 1), on the last 500 test images (the
+first ones were looked at while the architecture was chosen). PSNR and SSIM
+of the noisy input, scikit-image's non-local means, total variation
+(Chambolle), wavelet shrinkage (needs PyWavelets), a median filter, BM3D
+(only where the optional ``bm3d`` package is installed: its licence forbids
+redistribution, so it is never a requirement of aekit) and aekit's denoising
+autoencoders (MLP and fully convolutional).
 
 Part 2, natural photographs (scikit-image's bundled ones, grey): a fully
 convolutional denoising autoencoder trained on 32x32 patches of some
@@ -61,6 +62,11 @@ try:
     import bm3d
 except ImportError:  # optional, benchmark-only
     bm3d = None
+try:
+    import pywt  # noqa: F401  (scikit-image's wavelet denoiser needs PyWavelets)
+    HAVE_PYWT = True
+except ImportError:
+    HAVE_PYWT = False
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHAPE = (28, 28)
@@ -131,6 +137,8 @@ def classical_methods(noise, level):
         "wavelet": wav,
         "median": [(f"size={k}", per_image(lambda im, k=k: median_filter(im, size=k))) for k in (3, 5)],
     }
+    if not HAVE_PYWT:  # pip install PyWavelets for this baseline
+        del methods["wavelet"]
     if bm3d is not None:
         methods["BM3D"] = bm
     return methods

@@ -307,12 +307,12 @@ def denoise_image(model, image, stride: int | None = None) -> np.ndarray:
     return (out[:, :, 0] if image.ndim == 2 else out).astype(np.float32)
 
 
-def inpaint_image(model, image, stride: int | None = None, max_iter: int = 0) -> np.ndarray:
+def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     """Fill the missing pixels (NaN) of an image of any size with a patch model.
 
     Every patch that holds a missing pixel is completed with
     :func:`aekit.impute.impute_with` (an :class:`~aekit.AutoencoderImputer`
-    applies its own scaling); the completions are averaged back with
+    applies its own scaling and refinement); the completions are averaged back with
     sine-tapered weights, and observed pixels are returned unchanged. A hole
     wider than a patch has pixels that no patch sees any context for; they
     come out as the model's guess from nothing.
@@ -324,8 +324,6 @@ def inpaint_image(model, image, stride: int | None = None, max_iter: int = 0) ->
         NaN marks missing pixels (in colour images, per channel).
     stride : int, optional
         Step between patches; default a quarter of the patch side.
-    max_iter : int, default=0
-        Refinement passes of :func:`~aekit.impute.impute_with`.
 
     Returns
     -------
@@ -355,7 +353,7 @@ def inpaint_image(model, image, stride: int | None = None, max_iter: int = 0) ->
     acc = _Accumulator(padded.shape, (ph, pw))
     for start in range(0, len(patches), _CHUNK):
         chunk = slice(start, start + _CHUNK)
-        acc.add(impute_with(model, patches[chunk], max_iter=max_iter), positions[chunk])
+        acc.add(impute_with(model, patches[chunk]), positions[chunk])
     filled = acc.result()[:H, :W]
     filled = filled[:, :, 0] if image.ndim == 2 else filled
     logger.debug("inpainted %d pixels from %d patches", int(missing.sum()), len(patches))

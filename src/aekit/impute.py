@@ -49,31 +49,45 @@ def pattern_corruption(observed: np.ndarray, level: float):
     return corrupt
 
 
-def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int) -> np.ndarray:
-    """Zero-fill, reconstruct, put the reconstruction into the holes; ``max_iter`` more passes."""
-    Xs = np.where(missing, 0.0, Xs).astype(np.float32)
-    for _ in range(int(max_iter) + 1):
-        Xs = np.where(missing, apply(Xs), Xs).astype(np.float32)
-    return Xs
+#: Re-corrupted reconstructions averaged in each refinement pass.
+REFINE_DRAWS = 8
 
 
-def impute_with(estimator, X, max_iter: int = 0) -> np.ndarray:
+def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int = 0, recorrupt=None, seed: int = 0):
+    """Reconstruct with the holes zeroed, as in training; then ``max_iter`` refinement passes.
+
+    A refinement pass puts the current estimate into the holes, corrupts the
+    input the way training did (fresh noise, ``REFINE_DRAWS`` times) and
+    averages the reconstructions. Feeding the estimate back without the
+    corruption would show the network inputs it never saw in training; on
+    breast-cancer data that made every pass worse.
+    """
+    X0 = np.where(missing, 0.0, Xs).astype(np.float32)
+    filled = np.where(missing, apply(X0), X0).astype(np.float32)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(int(max_iter)):
+        total = np.zeros_like(filled)
+        for _ in range(REFINE_DRAWS):
+            total += apply(recorrupt(torch.from_numpy(filled), generator).numpy())
+        filled = np.where(missing, total / REFINE_DRAWS, X0).astype(np.float32)
+    return filled
+
+
+def impute_with(estimator, X) -> np.ndarray:
     """Fill the NaNs of X with a fitted aekit autoencoder's reconstructions.
 
-    Missing entries are set to 0 and X is reconstructed; with ``max_iter``
-    > 0 the reconstruction is put into the holes and fed back that many more
-    times (useful for bottleneck models, a no-op for near-identity ones).
-    Observed entries are returned unchanged. X must be on the scale the
-    model was trained on.
+    Missing entries are set to 0 and X is reconstructed (an
+    :class:`AutoencoderImputer` applies its own scaling and refinement, as
+    in its ``transform``). Observed entries are returned unchanged. X must
+    be on the scale the model was trained on.
 
     Parameters
     ----------
     estimator : Autoencoder
-        Fitted; an :class:`AutoencoderImputer` uses its own scaling.
+        Fitted, for instance a denoising autoencoder trained with masking
+        noise.
     X : array-like of shape (n_samples, n_features)
         NaN marks missing entries.
-    max_iter : int, default=0
-        Extra refinement passes.
 
     Returns
     -------
@@ -88,7 +102,7 @@ def impute_with(estimator, X, max_iter: int = 0) -> np.ndarray:
         X = np.asarray(X)
         if not np.isnan(X).any():
             raise ValueError("X has no missing entry (NaN) to fill.")
-        return estimator._impute(X, max_iter=max_iter)
+        return estimator.transform(X)
     check_is_fitted(estimator, "net_")
     X = np.array(X, dtype=np.result_type(np.asarray(X).dtype, np.float32), copy=True)
     if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
@@ -100,7 +114,7 @@ def impute_with(estimator, X, max_iter: int = 0) -> np.ndarray:
     if not missing.any():
         raise ValueError("X has no missing entry (NaN) to fill.")
     rows = missing.any(axis=1)
-    filled = _fill(lambda A: estimator._apply(estimator.net_, A), X[rows], missing[rows], max_iter)
+    filled = _fill(lambda A: estimator._apply(estimator.net_, A), X[rows], missing[rows])
     X[rows] = np.where(missing[rows], filled, X[rows])
     return X
 
@@ -136,7 +150,14 @@ class AutoencoderImputer(DenoisingAutoencoder):
         with a 12x12 block missing, "none" was worse than mean imputation.
     max_iter : int, default=0
         Refinement passes at transform time: the imputation is put into the
-        holes and reconstructed again, ``max_iter`` times.
+        holes, the input is corrupted as in training (fresh noise, 8 draws)
+        and the reconstructions are averaged, ``max_iter`` times. Needs
+        ``corruption`` "masking" or "pattern"; the result depends on the
+        noise drawn (seeded by ``random_state``). Measured on breast-cancer
+        data with 20 % missing (three masks): one pass lowered the error by
+        about 2 %, three or ten passes raised it by 1-3 %; feeding the
+        imputation back without the corruption made every pass worse
+        (0.48 -> 0.57 -> 0.73 after one and three passes).
 
     Attributes
     ----------
@@ -236,6 +257,11 @@ class AutoencoderImputer(DenoisingAutoencoder):
                 raise ValueError(f"corruption_level for 'pattern' must be in [0, 1]; got {self.corruption_level!r}.")
         else:
             make_corruption(self.corruption, self.corruption_level)
+        if self.max_iter and self.corruption not in ("masking", "pattern"):
+            raise ValueError(
+                "max_iter > 0 re-corrupts inputs as training did, which needs corruption='masking' or 'pattern'; "
+                f"got corruption={self.corruption!r}."
+            )
         if self.loss == "bce" and self.scaling == "standard":
             raise ValueError(
                 "loss='bce' needs values in [0, 1]: use scaling='minmax' (or 'none' for data already "
@@ -301,17 +327,10 @@ class AutoencoderImputer(DenoisingAutoencoder):
             return pattern_corruption(self._observed, self.corruption_level)
         return super()._make_corruption()
 
-    def _impute(self, X: np.ndarray, max_iter: int) -> np.ndarray:
-        check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
-        out = X.copy()
-        missing = np.isnan(X)
-        rows = missing.any(axis=1)
-        if rows.any():
-            filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[rows]), missing[rows], max_iter)
-            values = filled * self.scale_ + self.center_
-            out[rows] = np.where(missing[rows], values, X[rows])
-        return out
+    def _recorruption(self, missing: np.ndarray):
+        if self.corruption == "pattern":  # the missingness of the rows being imputed
+            return pattern_corruption(~missing, self.corruption_level)
+        return make_corruption("masking", self.corruption_level)
 
     def transform(self, X):
         """Fill the missing entries of X.
@@ -326,7 +345,19 @@ class AutoencoderImputer(DenoisingAutoencoder):
         X_filled : ndarray of shape (n_samples, n_features)
             Float64 unless X is float32; observed entries are X's, unchanged.
         """
-        return self._impute(X, self.max_iter)
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        out = X.copy()
+        missing = np.isnan(X)
+        rows = missing.any(axis=1)
+        if rows.any():
+            recorrupt = self._recorruption(missing[rows]) if self.max_iter else None
+            seed = self.random_state if isinstance(self.random_state, int) else 0
+            filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[rows]), missing[rows],
+                           self.max_iter, recorrupt, seed)
+            values = filled * self.scale_ + self.center_
+            out[rows] = np.where(missing[rows], values, X[rows])
+        return out
 
     def reconstruct(self, X):
         """Reconstruct every entry of X (observed ones too) from its observed entries.

@@ -69,7 +69,6 @@ def register(sub) -> None:
     i.add_argument("--mask", type=Path, required=True, help="PNG of the image's size; white = missing")
     i.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg)")
     i.add_argument("--stride", type=int, help="step between patches (default: a quarter of the patch side)")
-    i.add_argument("--max-iter", type=int, default=0, help="refinement passes (default: 0)")
     add_common_arguments(i)
     i.set_defaults(func=run_inpaint)
 
@@ -221,8 +220,6 @@ def run_inpaint(args) -> int:
     out = check_output(args.out, args.overwrite)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"--out must end in one of {sorted(IMAGE_SUFFIXES)}; got {out}.")
-    if args.max_iter < 0:
-        raise ValueError(f"--max-iter must be >= 0; got {args.max_iter}.")
     model = load(args.model_dir)
     image = read_image(args.image)
     check_model_image(model, image, str(args.image))
@@ -236,7 +233,7 @@ def run_inpaint(args) -> int:
         raise ValueError(f"--mask {args.mask} marks no pixel as missing (white = missing).")
     holed = image.copy()
     holed[mask] = np.nan
-    completed = inpaint_image(model, holed, stride=args.stride, max_iter=args.max_iter)
+    completed = inpaint_image(model, holed, stride=args.stride)
     write_image(out, completed)
     logger.info("filled %d pixels of %s -> %s", int(mask.sum()), args.image, out)
     return 0
