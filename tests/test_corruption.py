@@ -73,6 +73,29 @@ def test_random_level_draws_one_level_per_sample():
     assert float(stds.max()) <= 0.52 and float(stds.min()) < 0.05
 
 
+@pytest.mark.parametrize("power", [1.0, 2.0, 3.0])
+def test_level_power_shifts_the_levels_towards_weak_noise(power):
+    # level = 0.8 * u**power, u ~ U[0, 1]: mean 0.8 / (power + 1), median 0.8 * 0.5**power
+    c = make_corruption("masking", 0.8, random_level=True, level_power=power)
+    per_row = (c(torch.ones(2000, 1000), gen()) == 0).float().mean(dim=1)
+    assert float(per_row.mean()) == pytest.approx(0.8 / (power + 1), abs=0.02)
+    assert float(per_row.median()) == pytest.approx(0.8 * 0.5**power, abs=0.03)
+    assert float(per_row.max()) <= 0.85
+
+
+def test_level_power_does_nothing_without_random_level():
+    x = torch.zeros(50, 100)
+    a = make_corruption("gaussian", 0.3, level_power=3.0)(x, gen())
+    b = make_corruption("gaussian", 0.3)(x, gen())
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("power", [0.0, -1.0, float("nan"), "2", True])
+def test_level_power_must_be_positive(power):
+    with pytest.raises(ValueError, match="level_power must be a number > 0"):
+        make_corruption("gaussian", 0.3, random_level=True, level_power=power)
+
+
 def test_make_corruption_passes_options():
     c = make_corruption("salt_and_pepper", 1.0, low=-2.0, high=3.0)
     values = set(c(torch.zeros(1000), gen()).unique().tolist())

@@ -76,7 +76,7 @@ def _options_of(fn) -> set[str]:
 
 
 def make_corruption(
-    name: str, level: float, random_level: bool = False, **options
+    name: str, level: float, random_level: bool = False, level_power: float = 1.0, **options
 ) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
     """Return ``c(x, generator)`` applying corruption ``name`` at ``level``.
 
@@ -91,6 +91,12 @@ def make_corruption(
         Draw each sample's level uniformly from ``[0, level]`` (one level
         per row of ``x``), so a single model learns every noise level up to
         ``level`` (a "blind" denoiser).
+    level_power : float, default=1.0
+        With ``random_level``, a sample's level is ``level * u ** level_power``
+        for ``u ~ U[0, 1]``: 1 draws it uniformly, larger powers draw weak
+        noise more often (2: density proportional to ``1 / sqrt(level)``),
+        which counters the squared error's bias towards strong noise, whose
+        errors are the largest. Must be > 0.
     **options
         Passed to the corruption: ``fill_value`` for "masking"; ``low`` and
         ``high`` (the data's range, ``low <= high``) for "salt_and_pepper".
@@ -103,8 +109,8 @@ def make_corruption(
     Raises
     ------
     ValueError
-        If ``name`` is unknown, ``level`` is out of range, or
-        ``low > high``.
+        If ``name`` is unknown, ``level`` is out of range, ``level_power``
+        is not positive, or ``low > high``.
     TypeError
         If ``level`` is not a number or an option does not apply to ``name``.
 
@@ -124,6 +130,8 @@ def make_corruption(
     if not (0.0 <= level <= high):  # also rejects NaN
         bound = "[0, inf)" if math.isinf(high) else f"[0, {high:g}]"
         raise ValueError(f"corruption_level for {name!r} must be in {bound}; got {level!r}.")
+    if isinstance(level_power, bool) or not isinstance(level_power, numbers.Real) or not level_power > 0:
+        raise ValueError(f"level_power must be a number > 0; got {level_power!r}.")
     unknown = set(options) - _options_of(fn)
     if unknown:
         allowed = "{" + ", ".join(repr(k) for k in sorted(_options_of(fn))) + "}"
@@ -133,14 +141,15 @@ def make_corruption(
             f"salt_and_pepper needs low <= high (the data's range); got low={options.get('low', 0.0)!r}, "
             f"high={options.get('high', 1.0)!r}."
         )
-    level = float(level)
+    level, power = float(level), float(level_power)
 
     def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         lvl: Level = level
         if random_level and x.ndim:
             # (batch, 1, ...): one level per sample, broadcast over its entries
             shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-            lvl = level * torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+            u = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+            lvl = level * (u if power == 1.0 else u**power)
         return fn(x, lvl, generator, **options)
 
     return corrupt
