@@ -154,20 +154,33 @@ def tune(settings, noisy_val, clean_val):
 
 # ------------------------------------------------------------ autoencoders
 def make_dae(arch, noise, level, args, image_shape=SHAPE, epochs=None):
-    """The benchmark's autoencoders. Settings chosen on held-out training images: for Gaussian noise the wider
-    conv net (64 channels, code 32) gained about 1 dB at sigma = 0.1 over 32/16 at the same epochs; salt and
-    pepper needs no more than the small one."""
+    """The benchmark's Fashion-MNIST autoencoders. Settings chosen on held-out training images: for Gaussian
+    noise the wider conv net (64 channels, code 32) gained about 1 dB at sigma = 0.1 over 32/16 at the same
+    epochs, and level_power=2 (weak noise drawn more often) another 0.46 dB there for 0.25 dB less at sigma =
+    0.3-0.5 (20000 images, 3 epochs); salt and pepper needs no more than the small net."""
     common = dict(corruption=noise, corruption_level=level, random_level=True, lr_schedule="cosine",
                   validation_fraction=0.05, n_iter_no_change=1000, device="cpu", random_state=args.seed,
                   image_shape=image_shape)
-    if arch == "conv" and noise == "gaussian" and image_shape == SHAPE:
+    if arch == "conv" and noise == "gaussian":
         return DenoisingAutoencoder(32, hidden_layer_sizes=(64,), architecture="fully_conv", batch_size=16,
-                                    learning_rate=1e-3, max_epochs=epochs or args.conv_epochs, **common)
+                                    learning_rate=1e-3, max_epochs=epochs or args.conv_epochs,
+                                    level_power=args.level_power, **common)
     if arch == "conv":
         return DenoisingAutoencoder(16, hidden_layer_sizes=(32,), architecture="fully_conv", batch_size=32,
                                     learning_rate=2e-3, max_epochs=epochs or args.sp_epochs, **common)
     return DenoisingAutoencoder(512, hidden_layer_sizes=(1024,), architecture="mlp", batch_size=32,
                                 learning_rate=1e-3, max_epochs=epochs or args.mlp_epochs, **common)
+
+
+def make_photo_dae(sigma, args):
+    """The natural-photograph denoiser: two stages of 64 channels (each output pixel sees a window of about
+    40x40 pixels), code 64 channels at 1/4 resolution, trained for one noise level. Chosen on held-out
+    photographs (chelsea, cell): it beat the previous 32/16 one-stage net by about 1 dB on chelsea."""
+    return DenoisingAutoencoder(args.natural_code, hidden_layer_sizes=tuple(args.natural_hidden),
+                                architecture="fully_conv", batch_size=32, learning_rate=1e-3,
+                                max_epochs=args.natural_epochs, corruption="gaussian", corruption_level=sigma,
+                                lr_schedule="cosine", validation_fraction=0.05, n_iter_no_change=1000, device="cpu",
+                                random_state=args.seed, image_shape=(args.patch_size, args.patch_size))
 
 
 def score(clean, estimate):
@@ -252,8 +265,7 @@ def natural_part(args, results):
     patch = (args.patch_size, args.patch_size)
     train_imgs = [_photo(n) for n in TRAIN_PHOTOS]
     X = sample_patches(train_imgs, patch, args.n_patches, seed=args.seed)
-    est = make_dae("conv", "gaussian", sigma, args, image_shape=patch, epochs=args.natural_epochs)
-    est.set_params(random_level=False)
+    est = make_photo_dae(sigma, args)
     tic = time.perf_counter()
     est.fit(X)
     train_s = time.perf_counter() - tic
@@ -267,8 +279,11 @@ def natural_part(args, results):
                                                fast_mode=True) for k in (0.6, 0.8, 1.0)}
     h = max(nlm, key=lambda k: psnr(crop.reshape(1, -1), np.clip(nlm[k](noisy_crop), 0, 1).reshape(1, -1)))
     out = {"sigma": sigma, "nlm_h": f"{h}sigma", "train_photos": list(TRAIN_PHOTOS), "n_patches": len(X),
-           "patch": list(patch),
-           "epochs": est.n_iter_, "train_seconds": round(train_s, 1), "stride": args.stride, "images": []}
+           "patch": list(patch), "params": {k: v for k, v in est.get_params().items()
+                                            if k in ("n_components", "hidden_layer_sizes", "architecture",
+                                                     "batch_size", "learning_rate", "max_epochs")},
+           "epochs": est.n_iter_, "train_seconds": round(train_s, 1), "stride": args.stride,
+           "ensemble_8_flips_and_turns": not args.no_ensemble, "images": []}
     for name in TEST_PHOTOS[: args.n_photos]:
         clean = _photo(name)
         noisy = (clean + sigma * np.random.default_rng(7).standard_normal(clean.shape)).astype(np.float32)
@@ -276,7 +291,7 @@ def natural_part(args, results):
         entry = {"image": name, "shape": list(clean.shape), "methods": {}}
         entry["methods"]["noisy input"] = {"psnr": psnr(flat(clean), flat(np.clip(noisy, 0, 1)))}
         runs = {"non-local means": lambda: nlm[h](noisy),
-                "DAE (conv)": lambda: denoise_image(est, noisy, stride=args.stride)}
+                "DAE (conv)": lambda: denoise_image(est, noisy, stride=args.stride, ensemble=not args.no_ensemble)}
         if bm3d is not None:
             runs["BM3D"] = lambda: bm3d.bm3d(noisy, sigma_psd=sigma)
         for method, fn in runs.items():
@@ -288,6 +303,28 @@ def natural_part(args, results):
         out["images"].append(entry)
         log(f"{name}: " + ", ".join(f"{k} {v['psnr']:.2f}" for k, v in entry["methods"].items()))
     results["natural"] = out
+
+
+def targets(results):
+    """The issue's targets, measured: conv DAE >= best classical + 1 dB at every Gaussian sigma (Fashion-MNIST);
+    the photo DAE above non-local means on every test photograph."""
+    out = {}
+    gauss = [r for r in results["fashion_mnist"] if r["noise"] == "gaussian"]
+    if gauss:
+        gaps = {}
+        for r in gauss:
+            m = r["methods"]
+            best = max((k for k in m if k != "noisy input" and not k.startswith("DAE")), key=lambda k: m[k]["psnr"])
+            gap = round(m["DAE (conv)"]["psnr"] - m[best]["psnr"], 2)
+            gaps[str(r["level"])] = {"best_classical": best, "gap_db": gap}
+        out["fashion_gaussian_conv_minus_best_classical_at_least_1dB"] = {
+            "per_sigma": gaps, "met": all(g["gap_db"] >= 1.0 for g in gaps.values())}
+    nat = results.get("natural")
+    if nat:
+        gaps = {e["image"]: round(e["methods"]["DAE (conv)"]["psnr"] - e["methods"]["non-local means"]["psnr"], 2)
+                for e in nat["images"]}
+        out["photos_dae_beats_nlm"] = {"dae_minus_nlm_db": gaps, "met": all(g > 0 for g in gaps.values())}
+    return out
 
 
 # ---------------------------------------------------------------- output
@@ -339,6 +376,8 @@ def main(argv=None):
     p.add_argument("--n-train", type=int, default=60000, help="training images for the DAEs (default 60000)")
     p.add_argument("--n-val", type=int, default=100, help="training images for tuning classical methods")
     p.add_argument("--conv-epochs", type=int, default=8, help="conv DAE epochs, Gaussian noise")
+    p.add_argument("--level-power", type=float, default=2.0,
+                   help="conv DAE, Gaussian noise: training levels 0.55 * u**p (p > 1: weak noise more often)")
     p.add_argument("--sp-epochs", type=int, default=6, help="conv DAE epochs, salt-and-pepper noise")
     p.add_argument("--mlp-epochs", type=int, default=2)
     p.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.5])
@@ -348,9 +387,13 @@ def main(argv=None):
     p.add_argument("--no-fashion", action="store_true", help="skip the Fashion-MNIST part")
     p.add_argument("--patch-size", type=int, default=32)
     p.add_argument("--n-patches", type=int, default=40000)
-    p.add_argument("--natural-epochs", type=int, default=6)
+    p.add_argument("--natural-epochs", type=int, default=2)
+    p.add_argument("--natural-hidden", type=int, nargs="+", default=[64, 64], help="photo DAE stage channels")
+    p.add_argument("--natural-code", type=int, default=64, help="photo DAE code channels")
     p.add_argument("--n-photos", type=int, default=len(TEST_PHOTOS))
     p.add_argument("--stride", type=int, default=8)
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="photo DAE: one pass instead of the average over the 8 flips and quarter turns")
     p.add_argument("--models", type=Path, help="also save the trained models in this folder")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
@@ -374,6 +417,7 @@ def main(argv=None):
     fig_rows = None if args.no_fashion else fashion_part(args, results)
     if not args.no_natural:
         natural_part(args, results)
+    results["targets"] = targets(results)
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["total_seconds"] = round(time.perf_counter() - tic, 1)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,30 +58,6 @@ def test_sigmoid_output_and_logits():
     assert torch.allclose(net.decode(z), torch.sigmoid(net.decode_logits(z)))
 
 
-@pytest.mark.parametrize("fully_convolutional", [False, True])
-def test_residual_net_adds_a_learned_correction_to_its_input(fully_convolutional):
-    torch.manual_seed(0)
-    net = ConvAutoencoder((8, 6, 3), (4, 8), 5, fully_convolutional=fully_convolutional, residual=True).eval()
-    plain = ConvAutoencoder((8, 6, 3), (4, 8), 5, fully_convolutional=fully_convolutional)
-    x = torch.rand(3, 144)
-    z = net.encode(x)
-    assert net.code_size == plain.code_size + 144 == z.shape[1]
-    assert torch.equal(z[:, net.n_learned:], x)  # the input rides in the code
-    with torch.no_grad():
-        correction = net._to_rows(net.decoder(z[:, : net.n_learned]))
-        torch.testing.assert_close(net(x), x + correction)
-        for p in net.decoder.parameters():  # a decoder that outputs 0 makes the net the identity
-            p.zero_()
-        assert torch.equal(net(x), x)
-        assert torch.equal(net.decode(net.encode(x)), net(x))
-
-
-def test_residual_needs_an_identity_output():
-    with pytest.raises(ValueError, match="residual=True adds the input to the output, so it needs "
-                                         "output_activation='identity'; got 'sigmoid'"):
-        ConvAutoencoder((8, 8), (4,), 2, output_activation="sigmoid", residual=True)
-
-
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match=r"image_shape must be \(H, W\) or \(H, W, C\)"):
         ConvAutoencoder((64,), (4,), 2)

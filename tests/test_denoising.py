@@ -78,7 +78,8 @@ def test_salt_and_pepper_uses_the_range_of_the_training_data():
 
 def test_save_and_load_keep_class_parameters_and_outputs(tmp_path):
     X = np.random.default_rng(0).random((80, 12))
-    dae = DenoisingAutoencoder(**SMALL, corruption="masking", corruption_level=0.4, random_level=True).fit(X)
+    dae = DenoisingAutoencoder(**SMALL, corruption="masking", corruption_level=0.4, random_level=True,
+                               level_power=2.0).fit(X)
     dae.save(tmp_path / "dae")
     back = load(tmp_path / "dae")
     assert type(back) is DenoisingAutoencoder
@@ -102,53 +103,6 @@ def test_level_must_be_a_number():
         DenoisingAutoencoder(**SMALL, corruption_level="high").fit(np.zeros((10, 3)))
 
 
-def test_residual_conv_dae_beats_the_plain_one_on_weak_noise_and_round_trips(tmp_path):
-    # learning a small correction to the input is easier than learning the image: with the same small
-    # budget the residual net wins clearly on weak noise
-    rng = np.random.default_rng(0)
-    X_train, X_test = bars(600, rng), bars(100, rng)
-    sigma = 0.05
-    noisy = X_test + sigma * rng.standard_normal(X_test.shape).astype(np.float32)
-    scores = {}
-    for residual in (False, True):
-        dae = DenoisingAutoencoder(8, hidden_layer_sizes=(8,), architecture="fully_conv", image_shape=(8, 8),
-                                   corruption_level=sigma, max_epochs=3, batch_size=32, learning_rate=3e-3,
-                                   random_state=0, device="cpu", residual=residual).fit(X_train)
-        scores[residual] = psnr(X_test, np.clip(dae.denoise(noisy), 0, 1))
-    assert scores[True] > scores[False] + 3.0, scores
-    assert scores[True] > psnr(X_test, noisy), scores
-    assert dae.transform(X_test).shape == (100, 8 * 4 * 4 + 64)  # learned features, then the input
-    np.testing.assert_allclose(dae.inverse_transform(dae.transform(X_test)), dae.denoise(X_test), atol=1e-6)
-    dae.save(tmp_path / "res")
-    back = load(tmp_path / "res")
-    assert back.residual is True
-    np.testing.assert_array_equal(back.denoise(noisy), dae.denoise(noisy))
-
-
-@pytest.mark.parametrize("params, match", [
-    ({"architecture": "mlp"}, r"residual=True needs architecture='conv' or 'fully_conv'; got architecture='mlp'"),
-    ({"architecture": "conv", "image_shape": (2, 3), "loss": "bce"},
-     r"residual=True adds the input to the output, so it needs an identity output"),
-    ({"architecture": "conv", "image_shape": (2, 3), "output_activation": "sigmoid"},
-     r"residual=True adds the input to the output.*output_activation='sigmoid'"),
-])
-def test_residual_needs_a_conv_net_with_identity_output(params, match):
-    with pytest.raises(ValueError, match=match):
-        DenoisingAutoencoder(**SMALL, residual=True, **params).fit(np.zeros((10, 6)))
-
-
-def test_residual_is_a_cli_flag():
-    import argparse
-
-    from aekit.cli._options import add_estimator_arguments, estimator_from_args
-
-    parser = argparse.ArgumentParser()
-    add_estimator_arguments(parser, [DenoisingAutoencoder])
-    args = parser.parse_args(["--residual", "--architecture", "fully_conv", "--image-shape", "8", "8"])
-    assert estimator_from_args(args, "denoising").residual is True
-    assert parser.parse_args(["--no-residual"]).residual is False
-
-
 def test_level_power_reaches_the_corruption():
     X = np.zeros((40, 500), dtype=np.float32)
     weak = DenoisingAutoencoder(**SMALL, corruption_level=1.0, random_level=True, level_power=4.0).fit(X[:, :8])
@@ -157,3 +111,17 @@ def test_level_power_reaches_the_corruption():
     stds = {k: float(d._make_corruption()(torch.zeros(4000, 500), g).std(dim=1).mean())
             for k, d in (("weak", weak), ("plain", plain))}
     assert stds["weak"] == pytest.approx(1 / 5, abs=0.02) and stds["plain"] == pytest.approx(1 / 2, abs=0.02)
+
+
+def test_level_power_is_a_cli_flag():
+    import argparse
+
+    from aekit.cli._options import add_estimator_arguments, estimator_from_args
+
+    parser = argparse.ArgumentParser()
+    add_estimator_arguments(parser, [DenoisingAutoencoder])
+    args = parser.parse_args(["--random-level", "--level-power", "2"])
+    dae = estimator_from_args(args, "denoising")
+    assert (dae.random_level, dae.level_power) == (True, 2.0)
+    with pytest.raises(ValueError, match="level_power must be > 0"):
+        estimator_from_args(parser.parse_args(["--level-power", "-1"]), "denoising")

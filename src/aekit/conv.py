@@ -18,13 +18,6 @@ Two kinds of code:
   network is translation-equivariant and its size does not grow with the
   image. That is the better denoiser: a bottleneck must squeeze the whole
   image into a few numbers and blurs the details that the noise is hiding.
-
-With ``residual=True`` the decoder predicts a correction that is added to the
-input (residual learning, as in DnCNN, Zhang et al. 2017): the input travels
-inside the code, next to the learned features, and ``decode`` adds the two.
-Such a model is a residual denoiser rather than a strict bottleneck
-autoencoder (its code holds the whole input); learning a small correction is
-easier than learning the image, above all for weak noise.
 """
 
 from __future__ import annotations
@@ -120,11 +113,6 @@ class ConvAutoencoder(nn.Module):
     fully_convolutional : bool, default=False
         Code as a feature map instead of a linear bottleneck (see module
         docstring).
-    residual : bool, default=False
-        Add the input to the decoder's output (see module docstring). The
-        code is then the learned features followed by the input itself
-        (``n_features`` more values), so ``decode(encode(x))`` is still the
-        reconstruction. Needs ``output_activation="identity"``.
 
     Attributes
     ----------
@@ -141,9 +129,6 @@ class ConvAutoencoder(nn.Module):
     >>> fcn = ConvAutoencoder((8, 8, 3), channels=(8,), n_components=4, fully_convolutional=True)
     >>> fcn.code_size, fcn(torch.zeros(2, 192)).shape
     (64, torch.Size([2, 192]))
-    >>> res = ConvAutoencoder((8, 8), channels=(8,), n_components=4, fully_convolutional=True, residual=True)
-    >>> res.code_size  # 4 channels of 4x4, then the 64 input pixels
-    128
     """
 
     def __init__(
@@ -155,7 +140,6 @@ class ConvAutoencoder(nn.Module):
         output_activation: str = "identity",
         code_activation: nn.Module | None = None,
         fully_convolutional: bool = False,
-        residual: bool = False,
     ):
         super().__init__()
         shape = tuple(int(s) for s in image_shape)
@@ -169,12 +153,6 @@ class ConvAutoencoder(nn.Module):
         self.in_channels = shape[2] if len(shape) == 3 else 1
         self.n_features = math.prod(shape)
         self.fully_convolutional = bool(fully_convolutional)
-        self.residual = bool(residual)
-        if self.residual and output_activation != "identity":
-            raise ValueError(
-                "residual=True adds the input to the output, so it needs output_activation='identity'; "
-                f"got {output_activation!r}."
-            )
         act = ACTIVATIONS[activation]
         sizes = stage_sizes(self.height, self.width, len(channels))
         self.code_shape = (int(n_components), *sizes[-1])
@@ -196,9 +174,6 @@ class ConvAutoencoder(nn.Module):
             decoder = [nn.Linear(n_components, c_in * h * w), act(), nn.Unflatten(1, (c_in, h, w))]
         if code_activation is not None:
             encoder.append(code_activation)
-        self.n_learned = self.code_size  # code values from the encoder (the rest, if residual, is the input)
-        if self.residual:
-            self.code_size += self.n_features
         for i in reversed(range(len(channels))):
             decoder += [nn.Conv2d(channels[i], channels[i], 3, padding=1), act()]
             if i > 0:
@@ -219,16 +194,10 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Map images (batch, n_features) to codes (batch, code_size)."""
-        code = self.encoder(self._to_maps(x))
-        if self.residual:  # (batch, n_learned + n_features)
-            code = torch.cat([code, x.reshape(code.shape[0], -1).to(code.dtype)], dim=1)
-        return code
+        return self.encoder(self._to_maps(x))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder pre-activations (batch, n_features), before ``output``."""
-        if self.residual:
-            features, skip = z[:, : self.n_learned], z[:, self.n_learned:]
-            return skip + self._to_rows(self.decoder(features))
         return self._to_rows(self.decoder(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

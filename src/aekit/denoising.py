@@ -15,7 +15,6 @@ import numpy as np
 
 from ._base import Autoencoder
 from ._params import Param
-from .conv import ConvAutoencoder
 from .corruption import CORRUPTIONS, make_corruption
 
 __all__ = ["DenoisingAutoencoder"]
@@ -25,7 +24,7 @@ class DenoisingAutoencoder(Autoencoder):
     """Autoencoder trained to undo a corruption of its input.
 
     Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
-    describes them) plus the five below. For images use
+    describes them) plus the four below. For images use
     ``architecture="fully_conv"`` (or ``"conv"``) with ``image_shape``.
 
     Parameters
@@ -40,22 +39,15 @@ class DenoisingAutoencoder(Autoencoder):
         Standard deviation (gaussian, >= 0) or fraction (the others, in
         [0, 1]).
     random_level : bool, default=False
-        Draw each sample's level uniformly from ``[0, corruption_level]``:
-        one "blind" model for every noise level up to ``corruption_level``.
+        Draw each sample's level from ``[0, corruption_level]`` (uniformly,
+        unless ``level_power`` says otherwise): one "blind" model for every
+        noise level up to ``corruption_level``.
     level_power : float, default=1.0
         With ``random_level``, draw the level as
         ``corruption_level * u ** level_power``, ``u ~ U[0, 1]``: values
         above 1 train more on weak noise (the squared error is dominated by
         strong noise otherwise). 2 gave a blind Fashion-MNIST model about
         0.5 dB more at sigma = 0.1 for 0.25 dB less at 0.3 to 0.5.
-    residual : bool, default=False
-        Residual learning (DnCNN-style), for ``architecture="conv"`` or
-        ``"fully_conv"`` with an identity output (``loss="mse"``): the
-        network predicts a correction that is added to its input (see
-        :class:`aekit.conv.ConvAutoencoder`). The model is then a residual
-        denoiser rather than a strict bottleneck autoencoder: its code
-        (``transform``) is the learned feature map followed by the input
-        itself. It denoises weak noise markedly better.
 
     Examples
     --------
@@ -78,8 +70,6 @@ class DenoisingAutoencoder(Autoencoder):
         "random_level": Param("bool", "draw each sample's noise level uniformly in [0, corruption_level]"),
         "level_power": Param("float", "random_level draws corruption_level * u**level_power (>1: more weak "
                                       "noise)", low=0, low_open=True),
-        "residual": Param("bool", "conv nets: predict a correction added to the input (residual denoiser, "
-                                  "not a bottleneck autoencoder)"),
     }
 
     def __init__(
@@ -111,7 +101,6 @@ class DenoisingAutoencoder(Autoencoder):
         corruption_level=0.1,
         random_level=False,
         level_power=1.0,
-        residual=False,
     ):
         super().__init__(
             n_components,
@@ -141,42 +130,10 @@ class DenoisingAutoencoder(Autoencoder):
         self.corruption_level = corruption_level
         self.random_level = random_level
         self.level_power = level_power
-        self.residual = residual
 
     def _check_params(self) -> None:
         super()._check_params()
         make_corruption(self.corruption, self.corruption_level)  # range of the level, up front
-        if self.residual:
-            if self.architecture not in ("conv", "fully_conv"):
-                raise ValueError(
-                    "residual=True needs architecture='conv' or 'fully_conv'; "
-                    f"got architecture={self.architecture!r}."
-                )
-            if self._resolved_output_activation() != "identity":
-                raise ValueError(
-                    "residual=True adds the input to the output, so it needs an identity output "
-                    f"(loss='mse', output_activation='auto' or 'identity'); got loss={self.loss!r}, "
-                    f"output_activation={self.output_activation!r}."
-                )
-
-    def _build_net(self, n_features: int):
-        if not self.residual:
-            return super()._build_net(n_features)
-        shape = tuple(self.image_shape)
-        if int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has {n_features}."
-            )
-        return ConvAutoencoder(
-            shape,
-            tuple(self.hidden_layer_sizes),
-            self.n_components,
-            activation=self.activation,
-            output_activation=self._resolved_output_activation(),
-            code_activation=self._code_activation(),
-            fully_convolutional=self.architecture == "fully_conv",
-            residual=True,
-        )
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
         observed = X if mask is None else X[mask.astype(bool)]
