@@ -377,7 +377,7 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=500, help="Fashion-MNIST test images scored (default 500)")
     p.add_argument("--n-train", type=int, default=60000, help="training images for the DAEs (default 60000)")
     p.add_argument("--n-val", type=int, default=100, help="training images for tuning classical methods")
-    p.add_argument("--conv-epochs", type=int, default=9, help="conv DAE epochs, Gaussian noise")
+    p.add_argument("--conv-epochs", type=int, default=12, help="conv DAE epochs, Gaussian noise")
     p.add_argument("--level-power", type=float, default=2.0,
                    help="conv DAE, Gaussian noise: training levels 0.55 * u**p (p > 1: weak noise more often)")
     p.add_argument("--sp-epochs", type=int, default=6, help="conv DAE epochs, salt-and-pepper noise")
