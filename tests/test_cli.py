@@ -112,3 +112,20 @@ def test_help_lists_every_estimator_parameter(capsys):
     for name in Autoencoder()._get_param_names():
         if name != "verbose":
             assert "--" + name.replace("_", "-") in text, name
+
+
+def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):
+    """--mmap streams a .npy from disk; the model equals the one trained on the loaded array."""
+    path = tmp_path / "big.npy"
+    np.save(path, rng.random((300, 12)).astype(np.float32))
+    loaded, streamed = tmp_path / "loaded", tmp_path / "streamed"
+    argv = ["--n-components", "3", *FAST]
+    assert main(["train", str(path), "--out", str(loaded), *argv]) == 0
+    capsys.readouterr()
+    assert main(["train", str(path), "--mmap", "--out", str(streamed), *argv[:-1]]) == 0  # not --quiet
+    assert "(memory-mapped, streamed)" in capsys.readouterr().err
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (loaded, streamed))
+    assert a["epochs"] == b["epochs"] == 3
+    assert b["train_error_per_sample"] == pytest.approx(a["train_error_per_sample"], rel=1e-5)
+    X = np.load(path)
+    np.testing.assert_allclose(load(streamed).reconstruct(X), load(loaded).reconstruct(X), atol=1e-5)

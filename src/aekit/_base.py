@@ -21,7 +21,6 @@ from ._params import Param, validate_params
 from .conv import ConvAutoencoder
 from .distributed import is_main_process
 from .losses import LOSSES
-from .metrics import squared_error_per_sample
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
 from .pretraining import PRETRAINERS, pretrain
 from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable, release_pages
@@ -502,19 +501,23 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.device_ = str(device)
 
     # -------------------------------------------------------------- inference
-    @torch.inference_mode()
-    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
+    def _batches_out(self, fn, A: np.ndarray):
+        """Yield ``(input chunk, fn(chunk))`` as float32 arrays, a few thousand rows at a time, without autograd."""
         device = next(self.net_.parameters()).device
-        outs = []
         for start in range(0, A.shape[0], _INFERENCE_BATCH):
             chunk = A[start:start + _INFERENCE_BATCH]
             if not chunk.flags.writeable:  # a read-only memmap; torch wants writable memory
                 chunk = chunk.copy()
-            chunk = torch.from_numpy(chunk)
+            t = torch.from_numpy(chunk)
             if device.type == "cuda":
-                chunk = chunk.pin_memory()
-            outs.append(fn(chunk.to(device, non_blocking=True)).float().cpu().numpy())
-            release_pages(A)
+                t = t.pin_memory()
+            with torch.inference_mode():
+                out = fn(t.to(device, non_blocking=True)).float().cpu().numpy()
+            release_pages(A)  # a memory-mapped input: its pages leave this process's resident set
+            yield chunk, out
+
+    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
+        outs = [out for _, out in self._batches_out(fn, A)]
         if not outs:
             return np.empty((0, 0), dtype=np.float32)
         return np.concatenate(outs, axis=0)
@@ -594,7 +597,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        return -squared_error_per_sample(X, self._apply(self.net_, X))
+        # summed chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
+        total = sum(float(np.square(x.astype(np.float64) - out).sum()) for x, out in self._batches_out(self.net_, X))
+        return -total / X.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -110,8 +110,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True)
     parser.add_argument("--data-dir", type=Path, help="where to look for the dataset's files first")
 
 
-def load_source(args):
-    """The :class:`aekit.datasets.Dataset` named by DATA or ``--dataset``."""
+def load_source(args, mmap: bool = False):
+    """The :class:`aekit.datasets.Dataset` named by DATA or ``--dataset``; ``mmap`` memory-maps a .npy DATA."""
     from ..datasets import load_data, load_dataset
 
     data = getattr(args, "data", None)
@@ -121,7 +121,7 @@ def load_source(args):
         return load_dataset(args.dataset, data_dir=args.data_dir)
     if not data:
         raise ValueError("no data: give a DATA file or --dataset NAME.")
-    return load_data(data)
+    return load_data(data, mmap=mmap)
 
 
 def check_output(path: Path, overwrite: bool) -> Path:

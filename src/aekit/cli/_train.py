@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
                        estimator_from_args, load_source, models)
 
@@ -30,6 +32,9 @@ def register(sub) -> None:
                    help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
+    p.add_argument("--mmap", action="store_true",
+                   help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
+                        "it: for data larger than memory (other files are read as usual)")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run_train)
@@ -127,10 +132,11 @@ def _train(args, main_process: bool) -> int:
 
     out = check_output(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
-    data = load_source(args)
+    data = load_source(args, mmap=args.mmap)
     estimator = estimator_from_args(args, args.model, verbose=not args.quiet)
-    logger.info("training %s on %s: %d samples x %d features", type(estimator).__name__, data.name,
-                *data.X_train.shape)
+    streamed = isinstance(data.X_train, np.memmap)
+    logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
+                *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
