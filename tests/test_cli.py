@@ -129,3 +129,18 @@ def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):
     assert b["train_error_per_sample"] == pytest.approx(a["train_error_per_sample"], rel=1e-5)
     X = np.load(path)
     np.testing.assert_allclose(load(streamed).reconstruct(X), load(loaded).reconstruct(X), atol=1e-5)
+
+
+def test_conv_architecture_takes_image_shape_from_dataset_and_info_shows_code(tmp_path, capsys):
+    """--architecture fully_conv on digits needs no --image-shape; info reports the code map, not n_components."""
+    model = tmp_path / "fc"
+    argv = ["train", "--dataset", "digits", "--architecture", "fully_conv", "--hidden-layer-sizes", "4",
+            "--n-components", "2", "--max-epochs", "1", "--random-state", "0", "--quiet", "--out", str(model)]
+    assert main(argv) == 0
+    est = load(model)
+    assert est.image_shape == (8, 8) and est.net_.code_size == 2 * 4 * 4
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    assert "64 features -> a code of 32 values (2x4x4: 2 channels)" in capsys.readouterr().out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code_size"] == 32

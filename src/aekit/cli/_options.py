@@ -76,8 +76,12 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
             group.add_argument(flag, **kwargs, **parser_kwargs)
 
 
-def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", **overrides):
-    """Build the estimator named ``model`` from the estimator flags present in ``args``."""
+def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", data=None, **overrides):
+    """Build the estimator named ``model`` from the estimator flags present in ``args``.
+
+    With ``data`` (a :class:`aekit.datasets.Dataset`), a convolutional
+    ``--architecture`` without ``--image-shape`` takes the data's image shape.
+    """
     table = models()
     if model not in table:
         allowed = "{" + ", ".join(repr(k) for k in table) + "}"
@@ -93,6 +97,9 @@ def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", **
                 raise ValueError(f"--{name.replace('_', '-')} applies to --model {' or '.join(owners)}, not {model}.")
             value = getattr(args, name)
             chosen[name] = tuple(value) if isinstance(value, list) else value
+    if (data is not None and data.image_shape is not None and "image_shape" not in chosen
+            and chosen.get("architecture", "mlp") != "mlp"):
+        chosen["image_shape"] = tuple(data.image_shape)
     chosen.update(overrides)
     estimator = cls(**chosen)
     estimator._check_params()

@@ -133,7 +133,7 @@ def _train(args, main_process: bool) -> int:
     out = check_output(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
-    estimator = estimator_from_args(args, args.model, verbose=not args.quiet)
+    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     streamed = isinstance(data.X_train, np.memmap)
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
@@ -190,13 +190,19 @@ def run_info(args) -> int:
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     info = {"class": config["class"], "aekit_version": config["aekit_version"],
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
-            "n_parameters": int(n_params), "params": config["params"], "metrics": metrics}
+            "n_parameters": int(n_params), "code_size": int(getattr(estimator.net_, "code_size",
+                                                                       estimator.n_components)),
+            "params": config["params"], "metrics": metrics}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
-    print(f"  {estimator.n_features_in_} features -> {estimator.n_components} components, "
-          f"{n_params:,} parameters")
+    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
+    code = f"{estimator.n_components} components"
+    if code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
+        shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
+        code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
+    print(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
     print(f"  trained {estimator.n_iter_} epochs (best {estimator.best_epoch_}), {estimator.fit_time_:.1f} s")
     for key, value in config["params"].items():
         print(f"  {key} = {value!r}")
