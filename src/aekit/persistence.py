@@ -31,6 +31,8 @@ _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything
 
 
 def _estimator_classes() -> dict[str, type]:
+    from . import denoising, impute, sparse  # noqa: F401  (aekit imports them lazily; load needs them all)
+
     classes, todo = {}, [Autoencoder]
     while todo:
         cls = todo.pop()
