@@ -144,3 +144,12 @@ def test_conv_architecture_takes_image_shape_from_dataset_and_info_shows_code(tm
     assert "64 features -> a code of 32 values (2x4x4: 2 channels)" in capsys.readouterr().out
     assert main(["info", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["code_size"] == 32
+
+
+def test_train_max_time_flag(tmp_path, data_file):
+    model = tmp_path / "timed"
+    argv = ["train", str(data_file), "--out", str(model), "--n-components", "2", "--hidden-layer-sizes", "4",
+            "--max-epochs", "40", "--n-iter-no-change", "40", "--max-time", "1e-9", "--quiet"]
+    assert main(argv) == 0
+    assert json.loads((model / "metrics.json").read_text())["epochs"] == 1
+    assert load(model).max_time == pytest.approx(1e-9)

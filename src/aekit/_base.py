@@ -112,6 +112,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         (1e-3, "constant", 256); see ``benchmarks/throughput.py``.
     max_epochs : int, default=200
         Epoch budget.
+    max_time : float, optional
+        Time budget in seconds for one call of ``fit``: training stops after
+        the first epoch that ends past it (checked once per epoch, so an
+        epoch is never cut short), keeping the best weights so far as
+        early stopping does. Results then depend on the machine's speed;
+        leave it None for reproducible runs.
     validation_fraction : float, default=0.1
         Fraction of the samples held out for early stopping; the best
         weights on it are restored. 0 stops on the training loss instead.
@@ -194,6 +200,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         "lr_schedule": Param("str", "learning-rate schedule", choices=LR_SCHEDULES),
         "batch_size": Param("int", "minibatch size", low=1),
         "max_epochs": Param("int", "maximum number of epochs", low=1),
+        "max_time": Param("float", "time budget in seconds (checked after each epoch)", low=0, low_open=True,
+                          none_ok=True),
         "validation_fraction": Param("float", "fraction held out for early stopping (0: none)", low=0, high=1,
                                      high_open=True),
         "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),
@@ -222,6 +230,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         lr_schedule="warmup_plateau",
         batch_size=128,
         max_epochs=200,
+        max_time=None,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -245,6 +254,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -463,7 +473,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             precision=self.precision,
             seed=train_seed,
             callback=_chain(progress if checkpoints is None else checkpoints.callback(progress),
-                            self._fit_callback()),
+                            self._fit_callback(), _time_budget(self.max_time, tic)),
             epoch_data=self._epoch_data(),
         )
         try:
@@ -625,6 +635,21 @@ def _chain(*callbacks):
         return any([bool(c(trainer, epoch, logs)) for c in callbacks])
 
     return call
+
+
+def _time_budget(max_time, start: float):
+    """A Trainer callback that stops training once ``max_time`` seconds have passed since ``start``."""
+    if max_time is None:
+        return None
+
+    def stop(trainer, epoch, logs):
+        elapsed = time.perf_counter() - start
+        if elapsed < max_time:
+            return False
+        logger.info("stopping after epoch %d: %.1f s spent, max_time=%g s", epoch, elapsed, max_time)
+        return True
+
+    return stop
 
 
 def _check_real(A, name: str) -> None:
