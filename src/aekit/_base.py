@@ -17,6 +17,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
+from ._callbacks import chain, time_budget
 from ._params import Param, validate_params
 from .conv import ConvAutoencoder
 from .distributed import is_main_process
@@ -472,8 +474,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=_chain(progress if checkpoints is None else checkpoints.callback(progress),
-                            self._fit_callback(), _time_budget(self.max_time, tic)),
+            callback=chain(progress if checkpoints is None else checkpoints.callback(progress),
+                           self._fit_callback(), time_budget(self.max_time, tic)),
             epoch_data=self._epoch_data(),
         )
         try:
@@ -625,33 +627,6 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         return save(self, path)
 
 
-def _chain(*callbacks):
-    """One Trainer callback running each given one (None skipped); stops if any asks to."""
-    callbacks = [c for c in callbacks if c is not None]
-    if len(callbacks) <= 1:
-        return callbacks[0] if callbacks else None
-
-    def call(trainer, epoch, logs):
-        return any([bool(c(trainer, epoch, logs)) for c in callbacks])
-
-    return call
-
-
-def _time_budget(max_time, start: float):
-    """A Trainer callback that stops training once ``max_time`` seconds have passed since ``start``."""
-    if max_time is None:
-        return None
-
-    def stop(trainer, epoch, logs):
-        elapsed = time.perf_counter() - start
-        if elapsed < max_time:
-            return False
-        logger.info("stopping after epoch %d: %.1f s spent, max_time=%g s", epoch, elapsed, max_time)
-        return True
-
-    return stop
-
-
 def _check_real(A, name: str) -> None:
     """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
     dtype = getattr(A, "dtype", None)
@@ -661,23 +636,3 @@ def _check_real(A, name: str) -> None:
                          f"(pass {name}.real, or np.abs({name}) for magnitudes).")
     if kind in ("M", "m"):
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
-
-
-class _Progress:
-    """tqdm progress bar as a :class:`~aekit.training.Trainer` callback."""
-
-    def __init__(self, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True)
-
-    def __call__(self, trainer, epoch, logs):
-        post = {"loss": f"{logs['loss']:.4g}"}
-        if logs["val_loss"] is not None:
-            post["val_loss"] = f"{logs['val_loss']:.4g}"
-        self.bar.set_postfix(post, refresh=False)
-        self.bar.update(1)
-        return False
-
-    def close(self):
-        self.bar.close()
