@@ -25,7 +25,7 @@ from .distributed import is_main_process
 from .losses import LOSSES
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
 from .pretraining import PRETRAINERS, pretrain
-from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable, release_pages
+from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
 
 __all__ = ["Autoencoder"]
@@ -513,19 +513,41 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.device_ = str(device)
 
     # -------------------------------------------------------------- inference
+    def _inference_X(self, X):
+        """``_validate_X`` for inference; a memory map is checked on its first rows and stays on disk."""
+        if isinstance(X, np.memmap) and X.ndim == 2 and X.shape[0] > 0:
+            head = np.asarray(X[:2])
+            self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
+            return X
+        return self._validate_X(X, reset=False)
+
+    @staticmethod
+    def _input_chunks(A):
+        """Float32 row blocks of ``A``; a memory map is read with positioned reads and checked block by block."""
+        if not isinstance(A, np.memmap):
+            for start in range(0, A.shape[0], _INFERENCE_BATCH):
+                yield A[start:start + _INFERENCE_BATCH]
+            return
+        source = ArraySource(A)
+        try:
+            for chunk, _ in source.chunks(_INFERENCE_BATCH):
+                if not np.isfinite(chunk).all():
+                    raise ValueError("Input X contains NaN or infinity.")
+                yield chunk
+        finally:
+            source.release()
+
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays, a few thousand rows at a time, without autograd."""
         device = next(self.net_.parameters()).device
-        for start in range(0, A.shape[0], _INFERENCE_BATCH):
-            chunk = A[start:start + _INFERENCE_BATCH]
-            if not chunk.flags.writeable:  # a read-only memmap; torch wants writable memory
+        for chunk in self._input_chunks(A):
+            if not chunk.flags.writeable:  # a read-only view; torch wants writable memory
                 chunk = chunk.copy()
             t = torch.from_numpy(chunk)
             if device.type == "cuda":
                 t = t.pin_memory()
             with torch.inference_mode():
                 out = fn(t.to(device, non_blocking=True)).float().cpu().numpy()
-            release_pages(A)  # a memory-mapped input: its pages leave this process's resident set
             yield chunk, out
 
     def _apply(self, fn, A: np.ndarray) -> np.ndarray:
@@ -546,7 +568,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._inference_X(X)
         return self._apply(self.net_.encode, X)
 
     def inverse_transform(self, Z):
@@ -586,7 +608,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         X_hat : ndarray of shape (n_samples, n_features), float32
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._inference_X(X)
         return self._apply(self.net_, X)
 
     def predict(self, X):
@@ -608,7 +630,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             Higher is better; 0 is a perfect reconstruction.
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._inference_X(X)
         # summed chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
         total = sum(float(np.square(x.astype(np.float64) - out).sum()) for x, out in self._batches_out(self.net_, X))
         return -total / X.shape[0]
