@@ -129,6 +129,9 @@ def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):
     assert b["train_error_per_sample"] == pytest.approx(a["train_error_per_sample"], rel=1e-5)
     X = np.load(path)
     np.testing.assert_allclose(load(streamed).reconstruct(X), load(loaded).reconstruct(X), atol=1e-5)
+    codes = tmp_path / "codes.npy"
+    assert main(["encode", str(streamed), str(path), "--mmap", "--out", str(codes), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(codes), load(streamed).transform(X))
 
 
 def test_conv_architecture_takes_image_shape_from_dataset_and_info_shows_code(tmp_path, capsys):

@@ -47,6 +47,8 @@ def register(sub) -> None:
         q.add_argument("--split", choices=("train", "test"), default="test",
                        help="which split of --dataset (default: test)")
         q.add_argument("--out", type=Path, required=True, help="output .npy file")
+        q.add_argument("--mmap", action="store_true",
+                       help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
@@ -172,7 +174,7 @@ def run_apply(args) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy; got {out}.")
     estimator = load(args.model_dir)
-    data = load_source(args)
+    data = load_source(args, mmap=args.mmap)
     X = data.X_test if (args.dataset and args.split == "test") else data.X_train
     result = getattr(estimator, args.method)(X)
     save_npy(out, result)
