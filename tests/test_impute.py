@@ -266,7 +266,7 @@ def test_observed_input_net_passes_seen_entries_through_and_learns_only_from_hid
 
 
 def test_observed_input_net_with_sigmoid_output_passes_seen_values_as_logits():
-    net = ObservedInputNet(MLPAutoencoder(2 * 3, (4,), 2, output_activation="sigmoid"), 3)
+    net = ObservedInputNet(MLPAutoencoder(2 * 3, (4,), 2), 3, output_activation="sigmoid")
     x = torch.tensor([[0.25, 0.0, 0.9]])
     logits = net.decode_logits(net.encode(x))
     np.testing.assert_allclose(torch.sigmoid(logits)[0, [0, 2]].detach().numpy(), [0.25, 0.9], rtol=1e-5)

@@ -25,7 +25,8 @@ from ._params import Param
 from .conv import ConvAutoencoder
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
-from .nets import MLPAutoencoder
+from .nets import OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .unet import UNet
 
 __all__ = ["AutoencoderImputer", "ObservedInputNet", "impute_with", "pattern_corruption"]
 
@@ -55,24 +56,30 @@ def pattern_corruption(observed: np.ndarray, level: float):
 
 
 class ObservedInputNet(nn.Module):
-    """An autoencoder that sees which entries are observed, and returns those unchanged.
+    """A network that sees which entries are observed, and returns those unchanged.
 
     An entry equal to 0 is unseen (missing, or hidden by a masking/pattern
     corruption); :class:`AutoencoderImputer` moves observed zeros off 0.
-    The inner ``net`` (twice as many features: each entry followed by its
-    0/1 "seen" flag, i.e. a second channel for images) reconstructs the
+    The inner network gets twice as many features, each entry followed by
+    its 0/1 "seen" flag (a second channel for images), and predicts the
     unseen entries; seen ones are passed through, so a loss on the output
     counts only the entries the network had to predict (the denoising
-    objective on the hidden entries) and spends no capacity on copying.
+    objective on the hidden entries) and no capacity goes into copying.
     Without the flag, a hole (0 after standard scaling: the feature's mean)
     looks like an observed average value.
+
+    ``encode`` returns its input: the pass-through (and a U-Net's skip
+    connections) need all of it, so there is no low-dimensional code.
 
     Parameters
     ----------
     net : nn.Module
-        Autoencoder on ``2 * n_features`` inputs (``encode``, ``decode``,
-        ``decode_logits``, ``output``).
+        Maps ``(batch, 2 * n_features)`` to pre-activations of the same
+        shape: an autoencoder with an identity output (its ``encode`` and
+        ``decode_logits`` are used) or any module (its ``forward``, e.g.
+        :class:`aekit.unet.UNet`). Output index ``2 i`` predicts entry ``i``.
     n_features : int
+    output_activation : {"identity", "sigmoid"}, default="identity"
 
     Examples
     --------
@@ -83,32 +90,33 @@ class ObservedInputNet(nn.Module):
     (torch.Size([1, 3]), 0.5, -1.0)
     """
 
-    def __init__(self, net: nn.Module, n_features: int):
+    def __init__(self, net: nn.Module, n_features: int, output_activation: str = "identity"):
         super().__init__()
         self.net = net
         self.n_features = int(n_features)
+        self.output = OUTPUT_ACTIVATIONS[output_activation]()
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_features) -> (batch, inner code size + n_features): the code, then x for the pass-through."""
+    def _predict_logits(self, x: torch.Tensor) -> torch.Tensor:
         seen = (x != 0).to(x.dtype)
         both = torch.stack([x, seen], dim=-1).reshape(x.shape[0], 2 * self.n_features)
-        return torch.cat([self.net.encode(both), x], dim=1)
+        if hasattr(self.net, "decode_logits"):
+            out = self.net.decode_logits(self.net.encode(both))
+        else:
+            out = self.net(both)
+        return out[:, 0::2]  # the value channel; the flag channel's output is unused
 
-    def _split(self, z: torch.Tensor):
-        return z[:, : -self.n_features], z[:, -self.n_features:]
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The input itself, (batch, n_features)."""
+        return x
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        code, x = self._split(z)
-        seen = x != 0
-        out = self.net.decode_logits(code)[:, 0::2]  # the value channel; the flag channel is unused
-        if not isinstance(self.net.output, nn.Identity):  # a sigmoid output: the seen entries as logits
-            x = torch.logit(x.clamp(1e-6, 1 - 1e-6))
-        return torch.where(seen, x, out)
+        x = z
+        if not isinstance(self.output, nn.Identity):  # a sigmoid output: the seen entries as logits
+            x = torch.logit(z.clamp(1e-6, 1 - 1e-6))
+        return torch.where(z != 0, x, self._predict_logits(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        code, x = self._split(z)
-        out = self.net.output(self.net.decode_logits(code)[:, 0::2])
-        return torch.where(x != 0, x, out)
+        return torch.where(z != 0, z, self.output(self._predict_logits(z)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -267,6 +275,8 @@ class AutoencoderImputer(DenoisingAutoencoder):
                             choices=(*CORRUPTIONS, "pattern")),
         "scaling": Param("str", "per-feature scaling before training", choices=SCALINGS),
         "max_iter": Param("int", "refinement passes at transform time", low=0),
+        "architecture": Param("str", "network family (unet: images, needs mask_input)",
+                              choices=(*DenoisingAutoencoder._param_specs["architecture"].choices, "unet")),
         "mask_input": Param("bool", "tell the network which entries it sees and pass them through (loss on the "
                                     "hidden entries only)"),
     }
@@ -351,6 +361,9 @@ class AutoencoderImputer(DenoisingAutoencoder):
                 "mask_input=True learns from entries the corruption hides, which needs corruption='masking' or "
                 f"'pattern'; got corruption={self.corruption!r} (or set mask_input=False)."
             )
+        if self.architecture == "unet" and not self.mask_input:
+            raise ValueError("architecture='unet' needs mask_input=True (a U-Net has no code to reconstruct "
+                             "through: it predicts the hidden entries); got mask_input=False.")
         if self.mask_input and self.pretraining != "none":
             raise ValueError(f"mask_input=True needs pretraining='none'; got pretraining={self.pretraining!r} "
                              "(or set mask_input=False).")
@@ -372,19 +385,22 @@ class AutoencoderImputer(DenoisingAutoencoder):
     def _build_net(self, n_features: int) -> nn.Module:
         if not self.mask_input:
             return super()._build_net(n_features)
-        common = dict(activation=self.activation, output_activation=self._resolved_output_activation(),
-                      code_activation=self._code_activation())
         if self.architecture == "mlp":
-            inner = MLPAutoencoder(2 * n_features, tuple(self.hidden_layer_sizes), self.n_components, **common)
+            inner = MLPAutoencoder(2 * n_features, tuple(self.hidden_layer_sizes), self.n_components,
+                                   activation=self.activation, code_activation=self._code_activation())
         else:
             shape = tuple(int(s) for s in self.image_shape)
             if int(np.prod(shape)) != n_features:
                 raise ValueError(f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has "
                                  f"{n_features}.")
-            channels = shape[2] if len(shape) == 3 else 1
-            inner = ConvAutoencoder((*shape[:2], 2 * channels), tuple(self.hidden_layer_sizes), self.n_components,
-                                    fully_convolutional=self.architecture == "fully_conv", **common)
-        return ObservedInputNet(inner, n_features)
+            shape = (*shape[:2], 2 * (shape[2] if len(shape) == 3 else 1))  # a "seen" flag per channel
+            if self.architecture == "unet":
+                inner = UNet(shape, tuple(self.hidden_layer_sizes), activation=self.activation)
+            else:
+                inner = ConvAutoencoder(shape, tuple(self.hidden_layer_sizes), self.n_components,
+                                        activation=self.activation, code_activation=self._code_activation(),
+                                        fully_convolutional=self.architecture == "fully_conv")
+        return ObservedInputNet(inner, n_features, self._resolved_output_activation())
 
     def fit(self, X, y=None):
         """Train on incomplete X.
