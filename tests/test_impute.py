@@ -23,7 +23,7 @@ SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state
 
 
 @parametrize_with_checks([AutoencoderImputer(**SMALL), AutoencoderImputer(scaling="minmax", max_iter=2, **SMALL),
-                          AutoencoderImputer(mask_input=False, **SMALL)],
+                          AutoencoderImputer(mask_input=True, **SMALL)],
                          expected_failed_checks=lambda est: {} if est.mask_input else {
                              "check_methods_subset_invariance": (
                                  "reconstruct/predict run a float32 network and return float64 after unscaling: "
@@ -277,11 +277,11 @@ def test_mask_input_builds_an_observed_input_net_with_a_flag_channel():
     rng = np.random.default_rng(0)
     X = np.where(rng.random((40, 64)) < 0.2, np.nan, rng.random((40, 64)))
     conv = AutoencoderImputer(4, hidden_layer_sizes=(4,), architecture="fully_conv", image_shape=(8, 8),
-                              max_epochs=1, random_state=0, device="cpu").fit(X)
+                              mask_input=True, max_epochs=1, random_state=0, device="cpu").fit(X)
     assert isinstance(conv.net_, ObservedInputNet)
     assert conv.net_.net.in_channels == 2  # value and "seen" flag
     assert not np.isnan(conv.transform(X)).any()
-    plain = AutoencoderImputer(**SMALL, mask_input=False).fit(X)
+    plain = AutoencoderImputer(**SMALL).fit(X)  # mask_input=False by default
     assert not isinstance(plain.net_, ObservedInputNet)
 
 
@@ -291,7 +291,7 @@ def test_observed_zeros_stay_seen_and_come_back_unchanged():
     X_missing = X.copy()
     holes = rng.random(X.shape) < 0.2
     X_missing[holes] = np.nan
-    imp = AutoencoderImputer(**{**SMALL, "n_components": 3}, scaling="none").fit(X_missing)
+    imp = AutoencoderImputer(**{**SMALL, "n_components": 3}, scaling="none", mask_input=True).fit(X_missing)
     Xs = imp._scaled(np.where(holes, 0.0, X))
     assert (Xs != 0).all()  # an observed 0 is not mistaken for a hole
     out = imp.transform(X_missing)
@@ -303,10 +303,10 @@ def test_observed_zeros_stay_seen_and_come_back_unchanged():
 def test_mask_input_needs_masking_or_pattern_and_no_pretraining():
     with pytest.raises(ValueError, match="mask_input=True learns from entries the corruption hides, which needs "
                                          "corruption='masking' or 'pattern'; got corruption='gaussian'"):
-        AutoencoderImputer(**SMALL, corruption="gaussian").fit(np.zeros((10, 3)))
+        AutoencoderImputer(**SMALL, corruption="gaussian", mask_input=True).fit(np.zeros((10, 3)))
     with pytest.raises(ValueError, match="mask_input=True needs pretraining='none'; got pretraining='denoising'"):
-        AutoencoderImputer(**SMALL, pretraining="denoising").fit(np.zeros((10, 3)))
-    AutoencoderImputer(**SMALL, corruption="gaussian", mask_input=False).fit(np.random.default_rng(0).random((20, 3)))
+        AutoencoderImputer(**SMALL, pretraining="denoising", mask_input=True).fit(np.zeros((10, 3)))
+    AutoencoderImputer(**SMALL, corruption="gaussian").fit(np.random.default_rng(0).random((20, 3)))
 
 
 def test_score_is_the_error_on_hidden_observed_entries(fitted):
@@ -315,3 +315,4 @@ def test_score_is_the_error_on_hidden_observed_entries(fitted):
     worse = clone_fitted(imp)
     worse.center_ = imp.center_ + 1.0  # every imputed value off by 1 in the original units
     assert worse.score(X_missing) < imp.score(X_missing) < 0.0
+
