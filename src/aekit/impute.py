@@ -215,7 +215,8 @@ class AutoencoderImputer(DenoisingAutoencoder):
     the three below. For images use ``architecture="fully_conv"``,
     ``"conv"`` or ``"unet"`` (:class:`aekit.unet.UNet`: skip connections and
     a coarsest stage that sees the whole image; needs ``mask_input``) with
-    ``image_shape``.
+    ``image_shape``; for pixels in [0, 1], ``mask_input=True`` with
+    ``scaling="none"`` measured best (``benchmarks/complete.py``).
 
     Parameters
     ----------
