@@ -156,3 +156,36 @@ def test_train_max_time_flag(tmp_path, data_file):
     assert main(argv) == 0
     assert json.loads((model / "metrics.json").read_text())["epochs"] == 1
     assert load(model).max_time == pytest.approx(1e-9)
+
+
+def test_choices_of_every_model_are_offered_and_checked_per_model(tmp_path, capsys):
+    """--architecture unet exists for the imputer only: accepted with --model imputer, refused otherwise."""
+    X = np.random.default_rng(0).random((40, 16)).astype(np.float32)
+    X[X < 0.2] = np.nan
+    path = tmp_path / "holes.npy"
+    np.save(path, X)
+    common = ["--architecture", "unet", "--image-shape", "4", "4", "--hidden-layer-sizes", "4", "--max-epochs", "1",
+              "--random-state", "0", "--quiet"]
+    assert main(["train", str(path), "--model", "imputer", "--mask-input", "--out", str(tmp_path / "u"), *common]) == 0
+    assert load(tmp_path / "u").architecture == "unet"
+    capsys.readouterr()
+    assert main(["train", str(path), "--out", str(tmp_path / "a"),
+                 *common]) == 2
+    assert "architecture must be one of" in capsys.readouterr().err
+
+
+def test_fresh_process_knows_every_model(tmp_path):
+    """aekit imports its estimators lazily: the CLI and load() must still find every subclass."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "aekit", "train", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "{autoencoder,denoising,imputer,sparse}" in out.stdout
+    from aekit import SparseAutoencoder
+
+    SparseAutoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(
+        np.random.default_rng(0).random((30, 5))).save(tmp_path / "s")
+    code = f"import aekit; print(type(aekit.load({str(tmp_path / 's')!r})).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "SparseAutoencoder", out.stderr

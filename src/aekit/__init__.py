@@ -44,5 +44,13 @@ def __getattr__(name):
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")
 
 
+def _import_estimators() -> None:
+    """Import every estimator module, so that ``Autoencoder.__subclasses__()`` lists them all."""
+    import importlib
+
+    for module in dict.fromkeys(_EXPORTS.values()):
+        importlib.import_module(module, __name__)
+
+
 def __dir__():
     return sorted(set(globals()) | set(__all__))

@@ -31,7 +31,9 @@ _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything
 
 
 def _estimator_classes() -> dict[str, type]:
-    from . import denoising, impute, sparse  # noqa: F401  (aekit imports them lazily; load needs them all)
+    from . import _import_estimators
+
+    _import_estimators()  # aekit imports them lazily; load must know them all
 
     classes, todo = {}, [Autoencoder]
     while todo:

@@ -18,7 +18,9 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
 
 def models() -> dict[str, type]:
     """Estimator classes selectable with ``--model``, by their ``_cli_name``."""
-    import aekit  # noqa: F401  (imports every estimator so subclasses register)
+    import aekit
+
+    aekit._import_estimators()  # the subclasses exist once their modules are imported
 
     found, todo = {}, [Autoencoder]
     while todo:
@@ -70,7 +72,10 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
             elif name == "random_state":
                 parser_kwargs = {"type": _random_state, "metavar": "SEED"}
             elif spec.choices:
-                parser_kwargs = {"type": str, "choices": spec.choices}
+                # a subclass may allow more values (the imputer's architecture="unet"): offer them all, and
+                # let the chosen model's own validation refuse what it does not take
+                choices = list(dict.fromkeys(c for o in owners for c in o._param_specs[name].choices or ()))
+                parser_kwargs = {"type": str, "choices": choices}
             else:
                 parser_kwargs = {"type": _flag_type(spec.kind), "metavar": spec.kind.upper()}
             group.add_argument(flag, **kwargs, **parser_kwargs)
