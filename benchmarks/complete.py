@@ -17,17 +17,22 @@ images), IterativeImputer (BayesianRidge; on images fitted on 1000 training
 images with the 30 nearest features, as it is slow on 784 features; said in
 the output), iterative low-rank SVD imputation (EM-PCA: fill, project on the
 top-k principal components, refill, repeat; fitted on 5000 images, k picked
-from a grid on hidden training entries) and aekit's AutoencoderImputer (fully
-convolutional on images, with masking noise for scattered holes and "pattern"
-noise for the block, the rule its documentation gives; MLP on the table). The
-imputer's settings were chosen with ``--eval holdout`` (held-out training
-images), never on the test images. Training is bounded (2 shared CPU cores):
-the numbers are what that budget buys.
+from a grid on hidden training entries) and aekit's AutoencoderImputer (on
+images with ``mask_input=True`` — the network sees which pixels are observed
+and passes them through, so its loss counts the pixels it must predict — and
+``scaling="none"``; fully convolutional 64 / 32 with masking noise for
+scattered holes, a U-Net 32-64-64 with "pattern" noise for the block, the
+noise rule its documentation gives; 14 epochs on the 20000 images; MLP on the
+table, default settings). The imputer's settings were chosen with ``--eval
+holdout`` (held-out training images; at 10000 images: mask input, pixel
+scaling, the U-Net for the block, more epochs each helped), never on the test
+images. Training is bounded (2 shared CPU cores): the numbers are what that
+budget buys.
 
 Usage::
 
     python benchmarks/complete.py --quick          # seconds: checks that it runs
-    python benchmarks/complete.py                  # the benchmark (~15 min on 2 shared cores)
+    python benchmarks/complete.py                  # the benchmark (~20 min on 2 shared cores)
     python benchmarks/complete.py --eval holdout   # for choosing settings: test images untouched
 """
 
@@ -61,6 +66,7 @@ METHOD_NAMES = ("mean", "KNNImputer", "IterativeImputer", "low-rank SVD", "Autoe
 RESULTS = Path(__file__).resolve().parent / "results"
 SIDE = 28
 BLOCK = 12
+TARGET_RATIO = 0.8  # the issue's target on images: RMSE <= 0.8 x the best scikit-learn imputer's
 _T0 = time.perf_counter()
 
 
@@ -137,11 +143,20 @@ def pick_rank(X_fit, ranks, rng, standardize=False, n_iter=20):
 
 
 # ------------------------------------------------------------- methods
-def image_imputer(args, corruption):
+def image_settings(args, block):
+    """(architecture, channels) of the image imputer: a block needs a wider view than scattered holes."""
+    if block:
+        return args.block_architecture or args.architecture, tuple(args.block_channels or args.channels)
+    return args.architecture, tuple(args.channels)
+
+
+def image_imputer(args, corruption, block=False):
     level = {"masking": args.masking_level, "pattern": args.pattern_level}[corruption]
-    return AutoencoderImputer(args.n_components, hidden_layer_sizes=tuple(args.channels),
-                              architecture=args.architecture, image_shape=(SIDE, SIDE), max_iter=args.max_iter,
-                              scaling=args.scaling, corruption=corruption, corruption_level=level,
+    architecture, channels = image_settings(args, block)
+    return AutoencoderImputer(args.n_components, hidden_layer_sizes=channels,
+                              architecture=architecture, image_shape=(SIDE, SIDE), max_iter=args.max_iter,
+                              scaling=args.scaling, mask_input=not args.no_mask_input,
+                              corruption=corruption, corruption_level=level,
                               batch_size=args.batch_size, learning_rate=args.learning_rate, lr_schedule="cosine",
                               max_epochs=args.epochs,
                               validation_fraction=0.05, n_iter_no_change=1000, random_state=args.seed,
@@ -201,11 +216,14 @@ def images_part(args, results):
         }
         # the imputer's documented rule: "pattern" for structured holes, "masking" for scattered ones
         rule = "pattern" if label.startswith("central") else "masking"
+        is_block = label.startswith("central")
+        architecture, channels = image_settings(args, is_block)
         for corruption in (("masking", "pattern") if args.variants == "both" else (rule,)):
             methods[f"AutoencoderImputer ({corruption})"] = (
-                lambda c=corruption: image_imputer(args, c),
-                f"{args.architecture} {tuple(args.channels)}, code {args.n_components}, {args.epochs} epochs on "
-                f"{args.n_train} images")
+                lambda c=corruption: image_imputer(args, c, is_block),
+                f"{architecture} {channels}, code {args.n_components}, {args.epochs} epochs on "
+                f"{args.n_train} images, scaling {args.scaling}, "
+                + ("no mask input" if args.no_mask_input else "mask input + pass-through"))
         methods = {k: v for k, v in methods.items() if k.split(" (")[0] in args.methods}
         scores, filled = run_methods(methods, X_fit, X_in, X_test, test_holes)
         entry = {"scenario": label, "evaluated_on": where, "n_test": len(X_test), "n_train": len(X_train),
@@ -214,8 +232,9 @@ def images_part(args, results):
         ours = f"AutoencoderImputer ({rule})"
         if skl and ours in scores:
             best = min(skl, key=lambda k: scores[k]["rmse"])
-            entry.update(best_sklearn=best, ours=ours,
-                         ratio_to_best_sklearn=scores[ours]["rmse"] / scores[best]["rmse"])
+            ratio = scores[ours]["rmse"] / scores[best]["rmse"]
+            entry.update(best_sklearn=best, ours=ours, ratio_to_best_sklearn=ratio,
+                         target=f"ours <= {TARGET_RATIO} x best scikit-learn", target_met=bool(ratio <= TARGET_RATIO))
             shown = np.where(test_holes, 0.5, X_test)[: args.n_show]
             figure[label] = [(f"masked ({label})", shown), (ours, filled[ours]), (best, filled[best]),
                              ("true", X_test)]
@@ -311,9 +330,16 @@ def main(argv=None):
     p.add_argument("--n-svd-pick", type=int, default=1000, help="training images used to pick the SVD rank")
     p.add_argument("--ranks", type=int, nargs="+", default=[10, 25, 50])
     p.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 0.75])
-    p.add_argument("--epochs", type=int, default=8, help="AutoencoderImputer epochs on images")
-    p.add_argument("--scaling", default="standard", choices=("none", "standard", "minmax"))
-    p.add_argument("--architecture", default="fully_conv", choices=("fully_conv", "conv", "mlp"))
+    p.add_argument("--epochs", type=int, default=14, help="AutoencoderImputer epochs on images")
+    # chosen with --eval holdout: "none" (pixels as they are, the loss weighs them as the RMSE does) beat "standard"
+    p.add_argument("--scaling", default="none", choices=("none", "standard", "minmax"))
+    p.add_argument("--architecture", default="fully_conv", choices=("fully_conv", "conv", "mlp", "unet"))
+    p.add_argument("--block-architecture", default="unet", choices=("fully_conv", "conv", "mlp", "unet"),
+                   help="architecture for the block scenario (default: --architecture)")
+    p.add_argument("--block-channels", type=int, nargs="+", default=[32, 64, 64],
+                   help="channels for the block scenario (default: --channels)")
+    p.add_argument("--no-mask-input", action="store_true",
+                   help="the imputer without the 'seen' flag channel and pass-through (its behaviour before)")
     # chosen with --eval holdout: 64 channels / code 32 / batch 16 beat 32 / 16 / 32 (50% at random: RMSE 0.105
     # against 0.116 with more epochs for the smaller net)
     p.add_argument("--channels", type=int, nargs="+", default=[64])

@@ -202,3 +202,33 @@ def test_verbose_progress_bar(small_X, capsys):
     Autoencoder(n_components=2, verbose=True, **FAST).fit(small_X)
     err = capsys.readouterr().err
     assert "3/3" in err and "loss=" in err
+
+
+def test_score_summed_in_chunks_equals_error_of_reconstruction(monkeypatch, rng):
+    """score() adds chunk errors (no full reconstruction in memory); it equals the error of reconstruct()."""
+    import aekit._base as base
+    from aekit.metrics import squared_error_per_sample
+
+    X = rng.random((101, 7)).astype(np.float32)
+    est = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    whole = -squared_error_per_sample(X, est.reconstruct(X))
+    monkeypatch.setattr(base, "_INFERENCE_BATCH", 10)  # 11 chunks, the last one short
+    assert est.score(X) == pytest.approx(whole, rel=1e-6)
+    assert est.score(X) < 0
+
+
+def test_max_time_stops_after_the_epoch_that_crosses_it(rng):
+    X = rng.random((64, 5)).astype(np.float32)
+    est = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=50, n_iter_no_change=50,
+                      max_time=1e-9, random_state=0).fit(X)
+    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1
+    unbounded = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=3, n_iter_no_change=50,
+                            random_state=0).fit(X)
+    assert unbounded.n_iter_ == 3
+
+
+@pytest.mark.parametrize("value, error, match", [(0, ValueError, "max_time"), (-1.0, ValueError, "max_time"),
+                                                 ("1h", TypeError, "max_time")])
+def test_max_time_must_be_positive_seconds(value, error, match):
+    with pytest.raises(error, match=match):
+        Autoencoder(max_time=value).fit(np.zeros((10, 3)))

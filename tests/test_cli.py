@@ -112,3 +112,80 @@ def test_help_lists_every_estimator_parameter(capsys):
     for name in Autoencoder()._get_param_names():
         if name != "verbose":
             assert "--" + name.replace("_", "-") in text, name
+
+
+def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):
+    """--mmap streams a .npy from disk; the model equals the one trained on the loaded array."""
+    path = tmp_path / "big.npy"
+    np.save(path, rng.random((300, 12)).astype(np.float32))
+    loaded, streamed = tmp_path / "loaded", tmp_path / "streamed"
+    argv = ["--n-components", "3", *FAST]
+    assert main(["train", str(path), "--out", str(loaded), *argv]) == 0
+    capsys.readouterr()
+    assert main(["train", str(path), "--mmap", "--out", str(streamed), *argv[:-1]]) == 0  # not --quiet
+    assert "(memory-mapped, streamed)" in capsys.readouterr().err
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (loaded, streamed))
+    assert a["epochs"] == b["epochs"] == 3
+    assert b["train_error_per_sample"] == pytest.approx(a["train_error_per_sample"], rel=1e-5)
+    X = np.load(path)
+    np.testing.assert_allclose(load(streamed).reconstruct(X), load(loaded).reconstruct(X), atol=1e-5)
+    codes = tmp_path / "codes.npy"
+    assert main(["encode", str(streamed), str(path), "--mmap", "--out", str(codes), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(codes), load(streamed).transform(X))
+
+
+def test_conv_architecture_takes_image_shape_from_dataset_and_info_shows_code(tmp_path, capsys):
+    """--architecture fully_conv on digits needs no --image-shape; info reports the code map, not n_components."""
+    model = tmp_path / "fc"
+    argv = ["train", "--dataset", "digits", "--architecture", "fully_conv", "--hidden-layer-sizes", "4",
+            "--n-components", "2", "--max-epochs", "1", "--random-state", "0", "--quiet", "--out", str(model)]
+    assert main(argv) == 0
+    est = load(model)
+    assert est.image_shape == (8, 8) and est.net_.code_size == 2 * 4 * 4
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    assert "64 features -> a code of 32 values (2x4x4: 2 channels)" in capsys.readouterr().out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code_size"] == 32
+
+
+def test_train_max_time_flag(tmp_path, data_file):
+    model = tmp_path / "timed"
+    argv = ["train", str(data_file), "--out", str(model), "--n-components", "2", "--hidden-layer-sizes", "4",
+            "--max-epochs", "40", "--n-iter-no-change", "40", "--max-time", "1e-9", "--quiet"]
+    assert main(argv) == 0
+    assert json.loads((model / "metrics.json").read_text())["epochs"] == 1
+    assert load(model).max_time == pytest.approx(1e-9)
+
+
+def test_choices_of_every_model_are_offered_and_checked_per_model(tmp_path, capsys):
+    """--architecture unet exists for the imputer only: accepted with --model imputer, refused otherwise."""
+    X = np.random.default_rng(0).random((40, 16)).astype(np.float32)
+    X[X < 0.2] = np.nan
+    path = tmp_path / "holes.npy"
+    np.save(path, X)
+    common = ["--architecture", "unet", "--image-shape", "4", "4", "--hidden-layer-sizes", "4", "--max-epochs", "1",
+              "--random-state", "0", "--quiet"]
+    assert main(["train", str(path), "--model", "imputer", "--mask-input", "--out", str(tmp_path / "u"), *common]) == 0
+    assert load(tmp_path / "u").architecture == "unet"
+    capsys.readouterr()
+    assert main(["train", str(path), "--out", str(tmp_path / "a"),
+                 *common]) == 2
+    assert "architecture must be one of" in capsys.readouterr().err
+
+
+def test_fresh_process_knows_every_model(tmp_path):
+    """aekit imports its estimators lazily: the CLI and load() must still find every subclass."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "aekit", "train", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "{autoencoder,denoising,imputer,sparse}" in out.stdout
+    from aekit import SparseAutoencoder
+
+    SparseAutoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(
+        np.random.default_rng(0).random((30, 5))).save(tmp_path / "s")
+    code = f"import aekit; print(type(aekit.load({str(tmp_path / 's')!r})).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "SparseAutoencoder", out.stderr

@@ -135,3 +135,14 @@ def test_doctests(module):
     name = "aekit.datasets" if module == "__init__" else f"aekit.datasets.{module}"
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_datasets_and_metrics_import_without_torch():
+    """aekit loads its estimators lazily: data loading and metrics do not pay for PyTorch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, aekit.datasets, aekit.metrics; assert 'torch' not in sys.modules, 'torch imported'; "
+            "import aekit; aekit.Autoencoder; assert 'torch' in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

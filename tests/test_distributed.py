@@ -28,18 +28,27 @@ def _data():
     return X, mask
 
 
-def _train(X, mask, corruption):
+def _train(X, mask, corruption, streamed=False):
     torch.manual_seed(0)
     net = MLPAutoencoder(X.shape[1], (8,), 3)
     trainer = Trainer(net, batch_size=16, max_epochs=4, seed=5, learning_rate=1e-2,
                       corruption=make_corruption("gaussian", 0.1) if corruption else None)
+    if streamed:  # memory-mapped: under DDP each rank reads only its rows of every batch
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            np.save(f"{tmp}/X.npy", X)
+            np.save(f"{tmp}/mask.npy", mask)
+            result = trainer.fit(np.load(f"{tmp}/X.npy", mmap_mode="r"), mask=np.load(f"{tmp}/mask.npy", mmap_mode="r"))
+        return {k: v.detach().clone() for k, v in net.state_dict().items()}, result.loss_curve
     result = trainer.fit(torch.from_numpy(X), mask=None if mask is None else torch.from_numpy(mask))
     return {k: v.detach().clone() for k, v in net.state_dict().items()}, result.loss_curve
 
 
 def _cases():
     X, mask = _data()
-    return {"plain": (X, None, False), "mask+noise": (X, mask, True)}
+    return {"plain": (X, None, False), "mask+noise": (X, mask, True),
+            "mask, streamed": (X, mask, False, True)}
 
 
 def _worker(rank, world, init_file, out_dir):
@@ -81,7 +90,7 @@ def test_ranks_end_with_identical_weights(ddp_results):
         assert r0[name][1] == r1[name][1]
 
 
-@pytest.mark.parametrize("name", ["plain", "mask+noise"])
+@pytest.mark.parametrize("name", ["plain", "mask+noise", "mask, streamed"])
 def test_ddp_matches_single_process_for_the_same_global_batch(ddp_results, name):
     single_state, single_curve = _train(*_cases()[name])
     ddp_state, ddp_curve = ddp_results[0][name]

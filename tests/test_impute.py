@@ -5,7 +5,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder, load
-from aekit.impute import impute_with, pattern_corruption
+from aekit.impute import ObservedInputNet, impute_with, pattern_corruption
+from aekit.nets import MLPAutoencoder
 from aekit.metrics import rmse_on_mask
 
 
@@ -21,12 +22,14 @@ def _one_thread():
 SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
 
 
-@parametrize_with_checks([AutoencoderImputer(**SMALL), AutoencoderImputer(scaling="minmax", max_iter=2, **SMALL)],
-                         expected_failed_checks=lambda est: {
+@parametrize_with_checks([AutoencoderImputer(**SMALL), AutoencoderImputer(scaling="minmax", max_iter=2, **SMALL),
+                          AutoencoderImputer(mask_input=True, **SMALL)],
+                         expected_failed_checks=lambda est: {} if est.mask_input else {
                              "check_methods_subset_invariance": (
                                  "reconstruct/predict run a float32 network and return float64 after unscaling: "
                                  "rows computed in batches of different sizes can differ by a few float32 ulps "
-                                 "(measured 2e-7), just above the check's atol of 1e-7"),
+                                 "(measured 2e-7), just above the check's atol of 1e-7 (with mask_input the "
+                                 "observed entries are passed through and the check passes)"),
                          })
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -239,3 +242,77 @@ def test_pattern_level_must_be_a_fraction():
     with pytest.raises(ValueError, match=r"corruption must be one of \{'gaussian', 'masking', 'salt_and_pepper', "
                                          r"'pattern'\}"):
         AutoencoderImputer(**SMALL, corruption="blocks").fit(np.zeros((10, 3)))
+
+
+# ------------------------------------------------------------------ mask_input
+def test_observed_input_net_passes_seen_entries_through_and_learns_only_from_hidden_ones():
+    torch.manual_seed(0)
+    net = ObservedInputNet(MLPAutoencoder(2 * 4, (8,), 2), 4)
+    x = torch.tensor([[0.5, 0.0, -1.0, 2.0], [0.0, 0.0, 3.0, 0.0]])
+    out = net(x)
+    seen = x != 0
+    assert torch.equal(out[seen], x[seen])
+    assert torch.equal(net.decode_logits(net.encode(x)), out)  # identity output: logits are the values
+    # the hidden entries' predictions depend on which entries are seen, not only on their values
+    assert not torch.allclose(net(torch.tensor([[0.0, 0.0, -1.0, 2.0]]))[0, 1], out[0, 1])
+    # a loss on the output gets gradient only through the unseen entries
+    params = list(net.parameters())
+    loss_seen = ((net(x) - 1.0) ** 2 * seen).sum()
+    grads = torch.autograd.grad(loss_seen, params, allow_unused=True) if loss_seen.requires_grad else []
+    assert all(g is None or float(g.abs().sum()) == 0.0 for g in grads)
+    loss_hidden = ((net(x) - 1.0) ** 2 * ~seen).sum()
+    assert any(g is not None and float(g.abs().sum()) > 0
+               for g in torch.autograd.grad(loss_hidden, params, allow_unused=True))
+
+
+def test_observed_input_net_with_sigmoid_output_passes_seen_values_as_logits():
+    net = ObservedInputNet(MLPAutoencoder(2 * 3, (4,), 2), 3, output_activation="sigmoid")
+    x = torch.tensor([[0.25, 0.0, 0.9]])
+    logits = net.decode_logits(net.encode(x))
+    np.testing.assert_allclose(torch.sigmoid(logits)[0, [0, 2]].detach().numpy(), [0.25, 0.9], rtol=1e-5)
+    assert torch.equal(net(x)[0, [0, 2]], x[0, [0, 2]])
+
+
+def test_mask_input_builds_an_observed_input_net_with_a_flag_channel():
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((40, 64)) < 0.2, np.nan, rng.random((40, 64)))
+    conv = AutoencoderImputer(4, hidden_layer_sizes=(4,), architecture="fully_conv", image_shape=(8, 8),
+                              mask_input=True, max_epochs=1, random_state=0, device="cpu").fit(X)
+    assert isinstance(conv.net_, ObservedInputNet)
+    assert conv.net_.net.in_channels == 2  # value and "seen" flag
+    assert not np.isnan(conv.transform(X)).any()
+    plain = AutoencoderImputer(**SMALL).fit(X)  # mask_input=False by default
+    assert not isinstance(plain.net_, ObservedInputNet)
+
+
+def test_observed_zeros_stay_seen_and_come_back_unchanged():
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((200, 6)) < 0.3, 0.0, rng.random((200, 6)))  # many exact zeros, as black pixels
+    X_missing = X.copy()
+    holes = rng.random(X.shape) < 0.2
+    X_missing[holes] = np.nan
+    imp = AutoencoderImputer(**{**SMALL, "n_components": 3}, scaling="none", mask_input=True).fit(X_missing)
+    Xs = imp._scaled(np.where(holes, 0.0, X))
+    assert (Xs != 0).all()  # an observed 0 is not mistaken for a hole
+    out = imp.transform(X_missing)
+    np.testing.assert_array_equal(out[~holes], X[~holes])
+    R = imp.reconstruct(X_missing)
+    np.testing.assert_allclose(R[~holes], X[~holes], atol=1e-6)  # passed through
+
+
+def test_mask_input_needs_masking_or_pattern_and_no_pretraining():
+    with pytest.raises(ValueError, match="mask_input=True learns from entries the corruption hides, which needs "
+                                         "corruption='masking' or 'pattern'; got corruption='gaussian'"):
+        AutoencoderImputer(**SMALL, corruption="gaussian", mask_input=True).fit(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="mask_input=True needs pretraining='none'; got pretraining='denoising'"):
+        AutoencoderImputer(**SMALL, pretraining="denoising", mask_input=True).fit(np.zeros((10, 3)))
+    AutoencoderImputer(**SMALL, corruption="gaussian").fit(np.random.default_rng(0).random((20, 3)))
+
+
+def test_score_is_the_error_on_hidden_observed_entries(fitted):
+    imp, X, X_missing, holes = fitted
+    assert imp.score(X_missing) == imp.score(X_missing)  # the same hidden entries each call
+    worse = clone_fitted(imp)
+    worse.center_ = imp.center_ + 1.0  # every imputed value off by 1 in the original units
+    assert worse.score(X_missing) < imp.score(X_missing) < 0.0
+

@@ -222,3 +222,23 @@ def test_subclasses_with_their_own_fit_take_memmaps_but_not_iterables(memmap):
     assert a.loss_curve_ == b.loss_curve_
     with pytest.raises(TypeError, match="SparseAutoencoder cannot train from Batches"):
         SparseAutoencoder(**kw).fit(Batches([X]))
+
+
+def test_inference_on_a_memmap_equals_in_memory_and_checks_every_block(memmap, tmp_path, monkeypatch):
+    """transform / reconstruct / score read a memory map block by block, with the in-memory results."""
+    import aekit._base as base
+
+    X, mm = memmap
+    est = _estimator().fit(X)
+    monkeypatch.setattr(base, "_INFERENCE_BATCH", 40)  # 4 blocks, the last one short
+    np.testing.assert_array_equal(est.transform(mm), est.transform(X))
+    np.testing.assert_array_equal(est.reconstruct(mm), est.reconstruct(X))
+    assert est.score(mm) == pytest.approx(est.score(X), rel=1e-6)
+    bad = X.copy()
+    bad[130, 3] = np.nan  # in the last block: found although only the first rows are validated up front
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        est.score(np.load(tmp_path / "bad.npy", mmap_mode="r"))
+    np.save(tmp_path / "wide.npy", np.zeros((5, X.shape[1] + 1), dtype=np.float32))
+    with pytest.raises(ValueError, match="features"):
+        est.transform(np.load(tmp_path / "wide.npy", mmap_mode="r"))

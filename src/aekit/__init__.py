@@ -21,10 +21,36 @@ load
 
 __version__ = "0.1.0"
 
-from ._base import Autoencoder  # noqa: E402
-from .denoising import DenoisingAutoencoder  # noqa: E402
-from .impute import AutoencoderImputer  # noqa: E402
-from .persistence import load  # noqa: E402
-from .sparse import SparseAutoencoder  # noqa: E402
+# Imported on first use (PEP 562): ``import aekit.datasets`` or ``aekit.metrics``
+# does not load PyTorch; ``from aekit import Autoencoder`` does.
+_EXPORTS = {
+    "Autoencoder": "._base",
+    "SparseAutoencoder": ".sparse",
+    "DenoisingAutoencoder": ".denoising",
+    "AutoencoderImputer": ".impute",
+    "load": ".persistence",
+}
 
 __all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "AutoencoderImputer", "load", "__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+
+
+def _import_estimators() -> None:
+    """Import every estimator module, so that ``Autoencoder.__subclasses__()`` lists them all."""
+    import importlib
+
+    for module in dict.fromkeys(_EXPORTS.values()):
+        importlib.import_module(module, __name__)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -17,14 +17,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
+from ._callbacks import chain, time_budget
 from ._params import Param, validate_params
 from .conv import ConvAutoencoder
 from .distributed import is_main_process
 from .losses import LOSSES
-from .metrics import squared_error_per_sample
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
 from .pretraining import PRETRAINERS, pretrain
-from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable, release_pages
+from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
 
 __all__ = ["Autoencoder"]
@@ -113,6 +114,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         (1e-3, "constant", 256); see ``benchmarks/throughput.py``.
     max_epochs : int, default=200
         Epoch budget.
+    max_time : float, optional
+        Time budget in seconds for one call of ``fit``: training stops after
+        the first epoch that ends past it (checked once per epoch, so an
+        epoch is never cut short), keeping the best weights so far as
+        early stopping does. Results then depend on the machine's speed;
+        leave it None for reproducible runs.
     validation_fraction : float, default=0.1
         Fraction of the samples held out for early stopping; the best
         weights on it are restored. 0 stops on the training loss instead.
@@ -195,6 +202,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         "lr_schedule": Param("str", "learning-rate schedule", choices=LR_SCHEDULES),
         "batch_size": Param("int", "minibatch size", low=1),
         "max_epochs": Param("int", "maximum number of epochs", low=1),
+        "max_time": Param("float", "time budget in seconds (checked after each epoch)", low=0, low_open=True,
+                          none_ok=True),
         "validation_fraction": Param("float", "fraction held out for early stopping (0: none)", low=0, high=1,
                                      high_open=True),
         "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),
@@ -223,6 +232,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         lr_schedule="warmup_plateau",
         batch_size=128,
         max_epochs=200,
+        max_time=None,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -246,6 +256,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -463,8 +474,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             device=device,
             precision=self.precision,
             seed=train_seed,
-            callback=_chain(progress if checkpoints is None else checkpoints.callback(progress),
-                            self._fit_callback()),
+            callback=chain(progress if checkpoints is None else checkpoints.callback(progress),
+                           self._fit_callback(), time_budget(self.max_time, tic)),
             epoch_data=self._epoch_data(),
         )
         try:
@@ -502,19 +513,45 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.device_ = str(device)
 
     # -------------------------------------------------------------- inference
-    @torch.inference_mode()
-    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
+    def _inference_X(self, X):
+        """``_validate_X`` for inference; a memory map is checked on its first rows and stays on disk."""
+        if isinstance(X, np.memmap) and X.ndim == 2 and X.shape[0] > 0:
+            head = np.asarray(X[:2])
+            self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
+            return X
+        return self._validate_X(X, reset=False)
+
+    @staticmethod
+    def _input_chunks(A):
+        """Float32 row blocks of ``A``; a memory map is read with positioned reads and checked block by block."""
+        if not isinstance(A, np.memmap):
+            for start in range(0, A.shape[0], _INFERENCE_BATCH):
+                yield A[start:start + _INFERENCE_BATCH]
+            return
+        source = ArraySource(A)
+        try:
+            for chunk, _ in source.chunks(_INFERENCE_BATCH):
+                if not np.isfinite(chunk).all():
+                    raise ValueError("Input X contains NaN or infinity.")
+                yield chunk
+        finally:
+            source.release()
+
+    def _batches_out(self, fn, A: np.ndarray):
+        """Yield ``(input chunk, fn(chunk))`` as float32 arrays, a few thousand rows at a time, without autograd."""
         device = next(self.net_.parameters()).device
-        outs = []
-        for start in range(0, A.shape[0], _INFERENCE_BATCH):
-            chunk = A[start:start + _INFERENCE_BATCH]
-            if not chunk.flags.writeable:  # a read-only memmap; torch wants writable memory
+        for chunk in self._input_chunks(A):
+            if not chunk.flags.writeable:  # a read-only view; torch wants writable memory
                 chunk = chunk.copy()
-            chunk = torch.from_numpy(chunk)
+            t = torch.from_numpy(chunk)
             if device.type == "cuda":
-                chunk = chunk.pin_memory()
-            outs.append(fn(chunk.to(device, non_blocking=True)).float().cpu().numpy())
-            release_pages(A)
+                t = t.pin_memory()
+            with torch.inference_mode():
+                out = fn(t.to(device, non_blocking=True)).float().cpu().numpy()
+            yield chunk, out
+
+    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
+        outs = [out for _, out in self._batches_out(fn, A)]
         if not outs:
             return np.empty((0, 0), dtype=np.float32)
         return np.concatenate(outs, axis=0)
@@ -531,7 +568,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._inference_X(X)
         return self._apply(self.net_.encode, X)
 
     def inverse_transform(self, Z):
@@ -571,7 +608,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         X_hat : ndarray of shape (n_samples, n_features), float32
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._inference_X(X)
         return self._apply(self.net_, X)
 
     def predict(self, X):
@@ -593,8 +630,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             Higher is better; 0 is a perfect reconstruction.
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
-        return -squared_error_per_sample(X, self._apply(self.net_, X))
+        X = self._inference_X(X)
+        # summed chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
+        total = sum(float(np.square(x.astype(np.float64) - out).sum()) for x, out in self._batches_out(self.net_, X))
+        return -total / X.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -610,18 +649,6 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         return save(self, path)
 
 
-def _chain(*callbacks):
-    """One Trainer callback running each given one (None skipped); stops if any asks to."""
-    callbacks = [c for c in callbacks if c is not None]
-    if len(callbacks) <= 1:
-        return callbacks[0] if callbacks else None
-
-    def call(trainer, epoch, logs):
-        return any([bool(c(trainer, epoch, logs)) for c in callbacks])
-
-    return call
-
-
 def _check_real(A, name: str) -> None:
     """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
     dtype = getattr(A, "dtype", None)
@@ -631,23 +658,3 @@ def _check_real(A, name: str) -> None:
                          f"(pass {name}.real, or np.abs({name}) for magnitudes).")
     if kind in ("M", "m"):
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
-
-
-class _Progress:
-    """tqdm progress bar as a :class:`~aekit.training.Trainer` callback."""
-
-    def __init__(self, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True)
-
-    def __call__(self, trainer, epoch, logs):
-        post = {"loss": f"{logs['loss']:.4g}"}
-        if logs["val_loss"] is not None:
-            post["val_loss"] = f"{logs['val_loss']:.4g}"
-        self.bar.set_postfix(post, refresh=False)
-        self.bar.update(1)
-        return False
-
-    def close(self):
-        self.bar.close()

@@ -31,6 +31,10 @@ _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything
 
 
 def _estimator_classes() -> dict[str, type]:
+    from . import _import_estimators
+
+    _import_estimators()  # aekit imports them lazily; load must know them all
+
     classes, todo = {}, [Autoencoder]
     while todo:
         cls = todo.pop()

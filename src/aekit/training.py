@@ -277,6 +277,9 @@ class Trainer:
             lo, hi = dist_util.shard_bounds(global_n, rank, world)
             if mask is not None and full:
                 weight = mask[lo:hi].sum() * world / mask.sum().clamp_min(1.0)
+            elif mask is not None:  # this rank holds its rows only: the observed count of the others comes in
+                local = mask.sum()
+                weight = local * world / dist_util.all_reduce_sum(local.detach().clone()).clamp_min(1.0)
             else:
                 weight = (hi - lo) * world / max(global_n, 1)
             if full:

@@ -38,7 +38,7 @@ def run(args) -> int:
     data = load_source(args)
     if data.X_test.shape[0] == 0:
         raise ValueError(f"{data.name} has no test split; compare needs one (use --dataset or a split file).")
-    estimator = estimator_from_args(args, args.model, verbose=not args.quiet)
+    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed)
     estimator.verbose = False

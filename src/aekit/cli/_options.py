@@ -18,7 +18,9 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
 
 def models() -> dict[str, type]:
     """Estimator classes selectable with ``--model``, by their ``_cli_name``."""
-    import aekit  # noqa: F401  (imports every estimator so subclasses register)
+    import aekit
+
+    aekit._import_estimators()  # the subclasses exist once their modules are imported
 
     found, todo = {}, [Autoencoder]
     while todo:
@@ -70,14 +72,21 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
             elif name == "random_state":
                 parser_kwargs = {"type": _random_state, "metavar": "SEED"}
             elif spec.choices:
-                parser_kwargs = {"type": str, "choices": spec.choices}
+                # a subclass may allow more values (the imputer's architecture="unet"): offer them all, and
+                # let the chosen model's own validation refuse what it does not take
+                choices = list(dict.fromkeys(c for o in owners for c in o._param_specs[name].choices or ()))
+                parser_kwargs = {"type": str, "choices": choices}
             else:
                 parser_kwargs = {"type": _flag_type(spec.kind), "metavar": spec.kind.upper()}
             group.add_argument(flag, **kwargs, **parser_kwargs)
 
 
-def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", **overrides):
-    """Build the estimator named ``model`` from the estimator flags present in ``args``."""
+def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", data=None, **overrides):
+    """Build the estimator named ``model`` from the estimator flags present in ``args``.
+
+    With ``data`` (a :class:`aekit.datasets.Dataset`), a convolutional
+    ``--architecture`` without ``--image-shape`` takes the data's image shape.
+    """
     table = models()
     if model not in table:
         allowed = "{" + ", ".join(repr(k) for k in table) + "}"
@@ -93,6 +102,9 @@ def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", **
                 raise ValueError(f"--{name.replace('_', '-')} applies to --model {' or '.join(owners)}, not {model}.")
             value = getattr(args, name)
             chosen[name] = tuple(value) if isinstance(value, list) else value
+    if (data is not None and data.image_shape is not None and "image_shape" not in chosen
+            and chosen.get("architecture", "mlp") != "mlp"):
+        chosen["image_shape"] = tuple(data.image_shape)
     chosen.update(overrides)
     estimator = cls(**chosen)
     estimator._check_params()
@@ -110,8 +122,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True)
     parser.add_argument("--data-dir", type=Path, help="where to look for the dataset's files first")
 
 
-def load_source(args):
-    """The :class:`aekit.datasets.Dataset` named by DATA or ``--dataset``."""
+def load_source(args, mmap: bool = False):
+    """The :class:`aekit.datasets.Dataset` named by DATA or ``--dataset``; ``mmap`` memory-maps a .npy DATA."""
     from ..datasets import load_data, load_dataset
 
     data = getattr(args, "data", None)
@@ -121,7 +133,7 @@ def load_source(args):
         return load_dataset(args.dataset, data_dir=args.data_dir)
     if not data:
         raise ValueError("no data: give a DATA file or --dataset NAME.")
-    return load_data(data)
+    return load_data(data, mmap=mmap)
 
 
 def check_output(path: Path, overwrite: bool) -> Path:

@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
                        estimator_from_args, load_source, models)
 
@@ -30,6 +32,9 @@ def register(sub) -> None:
                    help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
+    p.add_argument("--mmap", action="store_true",
+                   help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
+                        "it: for data larger than memory (other files are read as usual)")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run_train)
@@ -42,6 +47,8 @@ def register(sub) -> None:
         q.add_argument("--split", choices=("train", "test"), default="test",
                        help="which split of --dataset (default: test)")
         q.add_argument("--out", type=Path, required=True, help="output .npy file")
+        q.add_argument("--mmap", action="store_true",
+                       help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
@@ -127,10 +134,11 @@ def _train(args, main_process: bool) -> int:
 
     out = check_output(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
-    data = load_source(args)
-    estimator = estimator_from_args(args, args.model, verbose=not args.quiet)
-    logger.info("training %s on %s: %d samples x %d features", type(estimator).__name__, data.name,
-                *data.X_train.shape)
+    data = load_source(args, mmap=args.mmap)
+    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
+    streamed = isinstance(data.X_train, np.memmap)
+    logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
+                *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
@@ -166,7 +174,7 @@ def run_apply(args) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy; got {out}.")
     estimator = load(args.model_dir)
-    data = load_source(args)
+    data = load_source(args, mmap=args.mmap)
     X = data.X_test if (args.dataset and args.split == "test") else data.X_train
     result = getattr(estimator, args.method)(X)
     save_npy(out, result)
@@ -184,13 +192,19 @@ def run_info(args) -> int:
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     info = {"class": config["class"], "aekit_version": config["aekit_version"],
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
-            "n_parameters": int(n_params), "params": config["params"], "metrics": metrics}
+            "n_parameters": int(n_params), "code_size": int(getattr(estimator.net_, "code_size",
+                                                                       estimator.n_components)),
+            "params": config["params"], "metrics": metrics}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
-    print(f"  {estimator.n_features_in_} features -> {estimator.n_components} components, "
-          f"{n_params:,} parameters")
+    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
+    code = f"{estimator.n_components} components"
+    if code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
+        shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
+        code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
+    print(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
     print(f"  trained {estimator.n_iter_} epochs (best {estimator.best_epoch_}), {estimator.fit_time_:.1f} s")
     for key, value in config["params"].items():
         print(f"  {key} = {value!r}")

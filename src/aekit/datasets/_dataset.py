@@ -10,8 +10,14 @@ __all__ = ["Dataset"]
 
 
 def _as_features(X, field):
-    """Return ``X`` as a C-contiguous float32 matrix; views are kept when possible."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    """Return ``X`` as a C-contiguous float32 matrix; views are kept when possible.
+
+    A float32 C-ordered ``np.memmap`` is returned as it is: estimators stream
+    memory maps instead of loading them (``np.ascontiguousarray`` would return
+    a plain ndarray view and lose that).
+    """
+    if not (isinstance(X, np.memmap) and X.dtype == np.float32 and X.flags.c_contiguous):
+        X = np.ascontiguousarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(
             f"{field} must be 2-D of shape (n_samples, n_features); got shape {X.shape}."

@@ -1,0 +1,91 @@
+"""A small U-Net on images given as flattened rows, for filling holes.
+
+An encoder of stride-2 stages (the space-to-depth downsampling of
+:mod:`aekit.conv`) reaches the whole image at its coarsest stage, and a
+decoder climbs back up, joining at each resolution the encoder's features of
+that resolution (skip connections). Each output pixel thus sees both the
+fine detail around it and the whole image: what inpainting a large hole needs,
+where a fully convolutional net sees only a window and a bottleneck blurs the
+detail. There is no code to compare with PCA: the skip connections carry the
+image past the bottleneck, so this is a predictor of missing entries (see
+:class:`aekit.impute.AutoencoderImputer`, ``architecture="unet"``), not a
+dimensionality reducer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .conv import _Downsample, _Upsample, stage_sizes
+from .nets import ACTIVATIONS
+
+__all__ = ["UNet"]
+
+
+class UNet(nn.Module):
+    """U-Net mapping flattened images (batch, H*W*C) to (batch, H*W*C).
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``, channels last (the layout of
+        :mod:`aekit.datasets`).
+    channels : sequence of int, default=(32, 64, 64)
+        Channels of the encoder stages, outermost first; each stage halves
+        height and width (rounding up). At least one.
+    activation : str, default="relu"
+        A key of :data:`aekit.nets.ACTIVATIONS`.
+
+    Examples
+    --------
+    >>> net = UNet((28, 28, 2), channels=(8, 16, 16))
+    >>> net(torch.zeros(3, 28 * 28 * 2)).shape
+    torch.Size([3, 1568])
+    """
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (32, 64, 64), activation: str = "relu"):
+        super().__init__()
+        shape = tuple(int(s) for s in image_shape)
+        if len(shape) not in (2, 3):
+            raise ValueError(f"image_shape must be (H, W) or (H, W, C); got {image_shape!r}.")
+        channels = tuple(int(c) for c in channels)
+        if not channels:
+            raise ValueError("channels must hold at least one stage width; got ().")
+        self.height, self.width = shape[:2]
+        self.in_channels = shape[2] if len(shape) == 3 else 1
+        self.n_features = math.prod(shape)
+        act = ACTIVATIONS[activation]
+        sizes = stage_sizes(self.height, self.width, len(channels))
+
+        def conv(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1), act()]
+
+        self.down = nn.ModuleList()
+        c_in = self.in_channels
+        for c in channels:
+            self.down.append(nn.Sequential(_Downsample(c_in, c), act(), *conv(c, c)))
+            c_in = c
+        self.bottom = nn.Sequential(*conv(c_in, c_in))
+        # up[i] brings stage i + 1's features to stage i's resolution; merge[i] joins them with the skip
+        self.up = nn.ModuleList(nn.Sequential(_Upsample(channels[i + 1], channels[i], sizes[i + 1]), act())
+                                for i in range(len(channels) - 1))
+        self.merge = nn.ModuleList(nn.Sequential(*conv(2 * channels[i], channels[i]), *conv(channels[i], channels[i]))
+                                   for i in range(len(channels) - 1))
+        self.out = _Upsample(channels[0], self.in_channels, sizes[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (batch, H*W*C) channels-last rows -> (batch, C, H, W)
+        h = x.reshape(-1, self.height, self.width, self.in_channels).permute(0, 3, 1, 2)
+        skips = []
+        for stage in self.down:
+            h = stage(h)
+            skips.append(h)
+        h = self.bottom(h)
+        for i in reversed(range(len(self.up))):
+            h = self.merge[i](torch.cat([self.up[i](h), skips[i]], dim=1))
+        out = self.out(h)  # (batch, C, H, W)
+        return out.permute(0, 2, 3, 1).reshape(x.shape[0], self.n_features)
