@@ -150,3 +150,20 @@ def test_train_denoiser_on_a_dataset(tmp_path):
     assert code == 0
     model = load(tmp_path / "m")
     assert model.image_shape == (8, 8)
+
+
+def test_denoise_ensemble_flag_writes_the_ensemble_average(workdir, tmp_path):
+    """--ensemble gives what denoise_image(..., ensemble=True) gives, and still removes noise."""
+    from aekit.images import denoise_image
+
+    rng = np.random.default_rng(2)
+    clean = smooth(rng, (24, 30))
+    noisy = clean.copy()
+    noisy[rng.random(clean.shape) < 0.3] = 0.0
+    write_image(tmp_path / "n.png", noisy)
+    assert main(["denoise", str(workdir / "model"), str(tmp_path / "n.png"), "--out", str(tmp_path / "o"),
+                 "--ensemble", "-q"]) == 0
+    result = read_image(tmp_path / "o" / "n.png")
+    expected = np.clip(denoise_image(load(workdir / "model"), read_image(tmp_path / "n.png"), ensemble=True), 0, 1)
+    assert np.abs(result - expected).max() <= 1 / 255 + 1e-6  # 8-bit PNG rounding
+    assert np.abs(result - clean).mean() < np.abs(noisy - clean).mean()

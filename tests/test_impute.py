@@ -316,3 +316,17 @@ def test_score_is_the_error_on_hidden_observed_entries(fitted):
     worse.center_ = imp.center_ + 1.0  # every imputed value off by 1 in the original units
     assert worse.score(X_missing) < imp.score(X_missing) < 0.0
 
+
+
+def test_level_power_is_a_parameter_of_the_imputer_too(rng):
+    """The imputer inherits random_level/level_power from DenoisingAutoencoder: get_params and the CLI agree."""
+    imp = AutoencoderImputer(random_level=True, level_power=2.0)
+    assert imp.get_params()["level_power"] == 2.0
+    assert imp.set_params(level_power=3.0).level_power == 3.0
+    X = rng.random((40, 5))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    out = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_level=True,
+                             level_power=2.0, random_state=0).fit_transform(X)
+    assert not np.isnan(out).any()
+    with pytest.raises(ValueError, match="level_power"):
+        AutoencoderImputer(random_level=True, level_power=0.0).fit(X)

@@ -323,6 +323,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
         corruption="masking",
         corruption_level=0.25,
         random_level=False,
+        level_power=1.0,
         scaling="standard",
         max_iter=0,
         mask_input=False,
@@ -354,6 +355,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
             corruption=corruption,
             corruption_level=corruption_level,
             random_level=random_level,
+            level_power=level_power,
         )
         self.scaling = scaling
         self.max_iter = max_iter

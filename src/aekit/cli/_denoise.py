@@ -57,6 +57,9 @@ def register(sub) -> None:
     d.add_argument("inputs", type=Path, nargs="+", metavar="IN")
     d.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     d.add_argument("--stride", type=int, help="step between patches (default: a quarter of the patch side)")
+    d.add_argument("--ensemble", action="store_true",
+                   help="also denoise the 8 flips and quarter turns and average them (8x the time; for natural "
+                        "photographs about +0.15 dB)")
     add_common_arguments(d)
     d.set_defaults(func=run_denoise)
 
@@ -207,7 +210,7 @@ def run_denoise(args) -> int:
         check_model_image(model, image, str(f))
         images.append(image)
     for f, image, t in zip(files, images, targets):
-        write_image(t, denoise_image(model, image, stride=args.stride))
+        write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble))
         logger.info("denoised %s (%dx%d) -> %s", f, image.shape[1], image.shape[0], t)
     return 0
 
