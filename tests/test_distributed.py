@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,7 @@ def _worker(rank, world, init_file, out_dir):
         results["estimator"] = ({k: v.clone() for k, v in est.net_.state_dict().items()},
                                 est.loss_curve_ + est.validation_scores_)
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+        dist.barrier()  # both ranks done with every collective before gloo tears down (else one may abort)
     finally:
         dist.destroy_process_group()
 
@@ -69,12 +71,21 @@ def _worker(rank, world, init_file, out_dir):
 def _spawn(tmp_path, world=2):
     ctx = mp.spawn(_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=False)
     deadline = time.monotonic() + TIMEOUT
-    while not ctx.join(timeout=1):
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.terminate()
-            pytest.fail(f"DDP workers did not finish in {TIMEOUT} s")
-    return [torch.load(tmp_path / f"rank{r}.pt") for r in range(world)]
+    files = [tmp_path / f"rank{r}.pt" for r in range(world)]
+    try:
+        while not ctx.join(timeout=1):
+            if time.monotonic() > deadline:
+                for p in ctx.processes:
+                    p.terminate()
+                pytest.fail(f"DDP workers did not finish in {TIMEOUT} s")
+    except mp.ProcessExitedException as err:
+        # Rarely (once in CI) a rank aborted in PyTorch's gloo teardown ("terminate called without an active
+        # exception"). Both ranks write their results before the final barrier, so results on disk from every
+        # rank mean the training under test finished; without them the error stands.
+        if not all(f.is_file() for f in files):
+            raise
+        warnings.warn(f"a DDP worker failed after writing its results: {err}", RuntimeWarning, stacklevel=2)
+    return [torch.load(f) for f in files]
 
 
 @pytest.fixture(scope="module")
