@@ -18,6 +18,15 @@ torch.set_num_threads(1)
 SHARED_DATA = Path(os.environ.get("AEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Every test starts on one thread, whatever an earlier test set."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -9,13 +9,6 @@ from aekit.cli import main
 from aekit.images import read_image, write_image
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 def smooth(rng, shape):
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)

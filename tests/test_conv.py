@@ -6,14 +6,6 @@ from aekit import Autoencoder, load
 from aekit.conv import ConvAutoencoder, stage_sizes
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny nets train fastest on one thread, above all on a busy machine
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 @pytest.mark.parametrize("shape", [(28, 28), (8, 8), (25, 25), (7, 10), (16, 16, 3), (9, 5, 3)])
 @pytest.mark.parametrize("channels", [(4,), (4, 8)])

@@ -6,14 +6,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from aekit import Autoencoder, DenoisingAutoencoder, load
 from aekit.metrics import psnr
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny nets train fastest on one thread, above all on a busy machine
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
 

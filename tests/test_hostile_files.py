@@ -1,7 +1,6 @@
 """Hostile model and checkpoint files: loading never runs code and fails with a clear one-line error."""
 
 import json
-import os
 import pickle
 import re
 import struct

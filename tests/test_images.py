@@ -1,19 +1,11 @@
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder
 from aekit.images import (average_patches, denoise_image, extract_patches, inpaint_image, patch_positions,
                           read_image, sample_patches, write_image)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 # ---------------------------------------------------------------- files

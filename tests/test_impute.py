@@ -10,14 +10,6 @@ from aekit.nets import MLPAutoencoder
 from aekit.metrics import rmse_on_mask
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny nets train fastest on one thread, above all on a busy machine
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
 

@@ -9,13 +9,6 @@ from aekit.metrics import rmse_on_mask
 from aekit.unet import UNet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 @pytest.mark.parametrize("shape", [(28, 28), (25, 25, 3), (8, 6, 2)])
 def test_unet_keeps_the_image_shape(shape):
