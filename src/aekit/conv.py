@@ -51,6 +51,17 @@ def stage_sizes(height: int, width: int, n_stages: int) -> list[tuple[int, int]]
     return sizes
 
 
+def _geometry(image_shape: Sequence[int], channels: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Validated ``(image_shape, channels)`` of an image network, as tuples of int."""
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"image_shape must be (H, W) or (H, W, C); got {image_shape!r}.")
+    channels = tuple(int(c) for c in channels)
+    if not channels:
+        raise ValueError("channels must hold at least one stage width; got ().")
+    return shape, channels
+
+
 class _Downsample(nn.Module):
     """Space-to-depth downsampling: zero-pad to even size, a 2x pixel unshuffle
     (lossless: each 2x2 block becomes 4 channels), then a 3x3 convolution."""
@@ -142,12 +153,7 @@ class ConvAutoencoder(nn.Module):
         fully_convolutional: bool = False,
     ):
         super().__init__()
-        shape = tuple(int(s) for s in image_shape)
-        if len(shape) not in (2, 3):
-            raise ValueError(f"image_shape must be (H, W) or (H, W, C); got {image_shape!r}.")
-        channels = tuple(int(c) for c in channels)
-        if not channels:
-            raise ValueError("channels must hold at least one stage width; got ().")
+        shape, channels = _geometry(image_shape, channels)
         self.image_shape = shape
         self.height, self.width = shape[:2]
         self.in_channels = shape[2] if len(shape) == 3 else 1

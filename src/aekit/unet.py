@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .conv import _Downsample, _Upsample, stage_sizes
+from .conv import _Downsample, _geometry, _Upsample, stage_sizes
 from .nets import ACTIVATIONS
 
 __all__ = ["UNet"]
@@ -49,12 +49,7 @@ class UNet(nn.Module):
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (32, 64, 64), activation: str = "relu"):
         super().__init__()
-        shape = tuple(int(s) for s in image_shape)
-        if len(shape) not in (2, 3):
-            raise ValueError(f"image_shape must be (H, W) or (H, W, C); got {image_shape!r}.")
-        channels = tuple(int(c) for c in channels)
-        if not channels:
-            raise ValueError("channels must hold at least one stage width; got ().")
+        shape, channels = _geometry(image_shape, channels)
         self.height, self.width = shape[:2]
         self.in_channels = shape[2] if len(shape) == 3 else 1
         self.n_features = math.prod(shape)
