@@ -190,16 +190,14 @@ def run_info(args) -> int:
     metrics_file = Path(args.model_dir) / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
     n_params = sum(p.numel() for p in estimator.net_.parameters())
+    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
     info = {"class": config["class"], "aekit_version": config["aekit_version"],
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
-            "n_parameters": int(n_params), "code_size": int(getattr(estimator.net_, "code_size",
-                                                                       estimator.n_components)),
-            "params": config["params"], "metrics": metrics}
+            "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
-    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
     code = f"{estimator.n_components} components"
     if code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
