@@ -16,14 +16,6 @@ from aekit.pretraining import (LayerWeights, layer_reconstruction_errors, load_l
 WIDTHS = (64, 128, 64, 32, 8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny matrices: a second thread only adds synchronisation (slow on a busy machine)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def digits():

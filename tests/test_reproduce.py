@@ -22,14 +22,6 @@ SHARED_DATA = Path(os.environ.get("AEKIT_SHARED_DATA", Path(__file__).resolve().
 OUTPUTS = ["figure.png", "loss_curve.png", "params.json", "results.json", "results.md"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # small matrices: a second thread only adds synchronisation (slow on a busy machine)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture
 def figure_rows(monkeypatch):
