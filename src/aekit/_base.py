@@ -47,13 +47,8 @@ def _mlp_net(est: Autoencoder, n_features: int) -> torch.nn.Module:
 
 
 def _conv_net(est: Autoencoder, n_features: int, fully_convolutional: bool = False) -> torch.nn.Module:
-    shape = tuple(est.image_shape)
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has {n_features}."
-        )
     return ConvAutoencoder(
-        shape,
+        est._image_shape_for(n_features),
         tuple(est.hidden_layer_sizes),
         est.n_components,
         activation=est.activation,
@@ -297,6 +292,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if self.output_activation == "auto":
             return LOSSES[self.loss].output_activation
         return self.output_activation
+
+    def _image_shape_for(self, n_features: int) -> tuple[int, ...]:
+        """``image_shape`` as a tuple, checked against the number of features of X."""
+        shape = tuple(int(s) for s in self.image_shape)
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has {n_features}."
+            )
+        return shape
 
     def _build_net(self, n_features: int) -> torch.nn.Module:
         """A fresh, randomly initialised network for ``n_features`` inputs."""

@@ -406,10 +406,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
             inner = MLPAutoencoder(2 * n_features, tuple(self.hidden_layer_sizes), self.n_components,
                                    activation=self.activation, code_activation=self._code_activation())
         else:
-            shape = tuple(int(s) for s in self.image_shape)
-            if int(np.prod(shape)) != n_features:
-                raise ValueError(f"image_shape={shape} needs {int(np.prod(shape))} features per sample, but X has "
-                                 f"{n_features}.")
+            shape = self._image_shape_for(n_features)
             shape = (*shape[:2], 2 * (shape[2] if len(shape) == 3 else 1))  # a "seen" flag per channel
             if self.architecture == "unet":
                 inner = UNet(shape, tuple(self.hidden_layer_sizes), activation=self.activation)
