@@ -1,0 +1,76 @@
+"""Exploratory check (issue 5): the central-12x12-block completion imputer on HELD-OUT training images.
+
+Reproduces benchmarks/complete.py's block scenario with ``--eval holdout``
+(training images with a 12x12 block at a random place each; scored on the
+last 1000 of the permuted training split with the central block missing;
+the test images are never touched), trains one AutoencoderImputer and
+scores it plain and with the given test-time flips. Used to choose the
+benchmark's block settings. One thread.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/checks/block_heldout.py --epochs 14 [--n-train 20000] [--knn]
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+torch.set_num_threads(1)
+
+from complete import BLOCK, SIDE, block, with_nan  # noqa: E402
+from sklearn.impute import KNNImputer  # noqa: E402
+
+from aekit import AutoencoderImputer  # noqa: E402
+from aekit.datasets import load_fashion_mnist  # noqa: E402
+from aekit.metrics import rmse_on_mask  # noqa: E402
+
+p = argparse.ArgumentParser()
+p.add_argument("--n-train", type=int, default=20000)
+p.add_argument("--n-test", type=int, default=1000)
+p.add_argument("--epochs", type=int, default=14)
+p.add_argument("--architecture", default="unet")
+p.add_argument("--n-components", type=int, default=32)
+p.add_argument("--channels", type=int, nargs="+", default=[32, 64, 64])
+p.add_argument("--batch-size", type=int, default=16)
+p.add_argument("--learning-rate", type=float, default=1e-3)
+p.add_argument("--pattern-level", type=float, default=1.0)
+p.add_argument("--knn", action="store_true", help="also score KNNImputer (k=10) on the same images")
+p.add_argument("--extra", default="", help="extra imputer params, k=v,k=v (python literals)")
+p.add_argument("--seed", type=int, default=0)
+args = p.parse_args()
+
+data = load_fashion_mnist()
+rng = np.random.default_rng(args.seed)
+order = rng.permutation(len(data.X_train))
+X_train = data.X_train[order[: args.n_train]]
+X_test = data.X_train[order[-args.n_test:]]
+train_holes, test_holes = block(len(X_train), rng), block(len(X_test))
+X_fit, X_in = with_nan(X_train, train_holes), with_nan(X_test, test_holes)
+if args.knn:
+    tic = time.perf_counter()
+    knn = KNNImputer(n_neighbors=10).fit(X_fit)
+    print(f"KNNImputer RMSE {rmse_on_mask(X_test, knn.transform(X_in), test_holes):.4f} "
+          f"({time.perf_counter() - tic:.0f} s)", flush=True)
+extra = {k: eval(v) for k, v in (kv.split("=", 1) for kv in args.extra.split(",") if kv)}
+est = AutoencoderImputer(args.n_components, hidden_layer_sizes=tuple(args.channels), architecture=args.architecture, image_shape=(SIDE, SIDE),
+                         scaling="none", mask_input=True, corruption="pattern", corruption_level=args.pattern_level,
+                         batch_size=args.batch_size, learning_rate=args.learning_rate, lr_schedule="cosine",
+                         max_epochs=args.epochs, validation_fraction=0.05, n_iter_no_change=1000,
+                         random_state=args.seed, device="cpu", **extra)
+tic = time.perf_counter()
+est.fit(X_fit)
+print(f"trained {args} in {time.perf_counter() - tic:.0f} s", flush=True)
+plain = est.transform(X_in)
+print(f"AutoencoderImputer RMSE {rmse_on_mask(X_test, plain, test_holes):.4f}", flush=True)
+# horizontal flip: fill the mirrored images, mirror back, average
+flip = lambda A: A.reshape(-1, SIDE, SIDE)[:, :, ::-1].reshape(len(A), -1)  # noqa: E731
+mirrored = flip(est.transform(flip(X_in)))
+print(f"  mirrored only {rmse_on_mask(X_test, mirrored, test_holes):.4f}; "
+      f"mean of both {rmse_on_mask(X_test, (plain + mirrored) / 2, test_holes):.4f}", flush=True)
