@@ -25,101 +25,14 @@ from ._params import Param
 from .conv import ConvAutoencoder
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
-from .nets import OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .nets import MLPAutoencoder
+from .observed import ObservedInputNet, pattern_corruption
 from .unet import UNet
 
 __all__ = ["AutoencoderImputer", "ObservedInputNet", "impute_with", "pattern_corruption"]
 
 #: How features are put on a common scale before training; missing entries become 0 afterwards.
 SCALINGS = ("standard", "minmax", "none")
-
-
-def pattern_corruption(observed: np.ndarray, level: float):
-    """``c(x, generator)`` hiding, in a fraction ``level`` of the rows, the entries missing in other rows.
-
-    Each corrupted row of the batch is multiplied by the observation mask
-    of a random row of ``observed`` (n_samples, n_features), so the network
-    practises on holes shaped like the real ones (scattered pixels, blocks,
-    whole features) without being told their shape.
-    """
-    masks = torch.from_numpy(np.ascontiguousarray(observed, dtype=np.float32))
-
-    def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        nonlocal masks
-        if masks.device != x.device:
-            masks = masks.to(x.device)
-        rows = torch.randint(0, masks.shape[0], (x.shape[0],), generator=generator, device=x.device)
-        hit = torch.rand((x.shape[0], 1), generator=generator, device=x.device) < level
-        return torch.where(hit, x * masks[rows].to(x.dtype), x)
-
-    return corrupt
-
-
-class ObservedInputNet(nn.Module):
-    """A network that sees which entries are observed, and returns those unchanged.
-
-    An entry equal to 0 is unseen (missing, or hidden by a masking/pattern
-    corruption); :class:`AutoencoderImputer` moves observed zeros off 0.
-    The inner network gets twice as many features, each entry followed by
-    its 0/1 "seen" flag (a second channel for images), and predicts the
-    unseen entries; seen ones are passed through, so a loss on the output
-    counts only the entries the network had to predict (the denoising
-    objective on the hidden entries) and no capacity goes into copying.
-    Without the flag, a hole (0 after standard scaling: the feature's mean)
-    looks like an observed average value.
-
-    ``encode`` returns its input: the pass-through (and a U-Net's skip
-    connections) need all of it, so there is no low-dimensional code.
-
-    Parameters
-    ----------
-    net : nn.Module
-        Maps ``(batch, 2 * n_features)`` to pre-activations of the same
-        shape: an autoencoder with an identity output (its ``encode`` and
-        ``decode_logits`` are used) or any module (its ``forward``, e.g.
-        :class:`aekit.unet.UNet`). Output index ``2 i`` predicts entry ``i``.
-    n_features : int
-    output_activation : {"identity", "sigmoid"}, default="identity"
-
-    Examples
-    --------
-    >>> net = ObservedInputNet(MLPAutoencoder(2 * 3, (4,), 2), 3)
-    >>> x = torch.tensor([[0.5, 0.0, -1.0]])
-    >>> out = net(x)
-    >>> out.shape, out[0, 0].item(), out[0, 2].item()
-    (torch.Size([1, 3]), 0.5, -1.0)
-    """
-
-    def __init__(self, net: nn.Module, n_features: int, output_activation: str = "identity"):
-        super().__init__()
-        self.net = net
-        self.n_features = int(n_features)
-        self.output = OUTPUT_ACTIVATIONS[output_activation]()
-
-    def _predict_logits(self, x: torch.Tensor) -> torch.Tensor:
-        seen = (x != 0).to(x.dtype)
-        both = torch.stack([x, seen], dim=-1).reshape(x.shape[0], 2 * self.n_features)
-        if hasattr(self.net, "decode_logits"):
-            out = self.net.decode_logits(self.net.encode(both))
-        else:
-            out = self.net(both)
-        return out[:, 0::2]  # the value channel; the flag channel's output is unused
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The input itself, (batch, n_features)."""
-        return x
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        x = z
-        if not isinstance(self.output, nn.Identity):  # a sigmoid output: the seen entries as logits
-            x = torch.logit(z.clamp(1e-6, 1 - 1e-6))
-        return torch.where(z != 0, x, self._predict_logits(z))
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.where(z != 0, z, self.output(self._predict_logits(z)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
 
 #: Fraction of the observed entries that :meth:`AutoencoderImputer.score` hides and scores.
