@@ -78,7 +78,7 @@ def test_unet_needs_a_linear_output_and_only_denoisers_have_it():
         Autoencoder(architecture="unet", image_shape=(8, 8), hidden_layer_sizes=(8,), max_epochs=1).fit(X)
 
 
-def test_cli_train_denoiser_architecture_unet(tmp_path):
+def test_cli_train_denoiser_architecture_unet(tmp_path, capsys):
     rng = np.random.default_rng(7)
     (tmp_path / "clean").mkdir()
     for i in range(2):
@@ -88,3 +88,5 @@ def test_cli_train_denoiser_architecture_unet(tmp_path):
                  "--max-epochs", "2", "--random-state", "0", "--device", "cpu", "-q"]) == 0
     model = load(tmp_path / "m")
     assert model.architecture == "unet" and isinstance(model.net_, UNetDenoiser)
+    assert main(["info", str(tmp_path / "m")]) == 0
+    assert "64 features -> no code (a U-Net" in capsys.readouterr().out
