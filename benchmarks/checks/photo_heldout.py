@@ -43,12 +43,13 @@ china and training seconds (one thread, the other core busy)::
     residual U-Net, 13 photos, 48x48 patches, 36000 x 4 epochs        30.74 / 30.22 / 25.18  328 s
     residual U-Net, 13 photos, 160000 x 4 epochs (chosen)             30.93 / 30.66 / 25.33  685 s
     residual U-Net, 13 photos, 160000 x 4 epochs, lr 2e-3             30.45 / 30.35 / 25.21  677 s
+    wider residual U-Net 48/96/96, 13 photos, 80000 x 4 epochs        30.82 / 30.52 / 25.38  688 s
 
 Commands: ``--nlm``; ``--arch fully_conv --hidden 32 32 --code 32 --lr 2e-3
 --epochs 6 --photos old``; ``--direct --photos old``; ``--photos old``;
 ``--photos more``; ``--photos more --patch 48 --n-patches 36000``;
-``--photos more --n-patches 160000`` (and ``--lr 2e-3``); unet 32 64 64,
-4 epochs, lr 1e-3 unless given.
+``--photos more --n-patches 160000`` (and ``--lr 2e-3``); ``--photos more
+--hidden 48 96 96``; unet 32 64 64, 4 epochs, lr 1e-3 unless given.
 """
 from __future__ import annotations
 
