@@ -159,7 +159,7 @@ def test_train_max_time_flag(tmp_path, data_file):
 
 
 def test_choices_of_every_model_are_offered_and_checked_per_model(tmp_path, capsys):
-    """--architecture unet exists for the imputer only: accepted with --model imputer, refused otherwise."""
+    """--architecture unet exists for the denoising models only: accepted with --model imputer, refused otherwise."""
     X = np.random.default_rng(0).random((40, 16)).astype(np.float32)
     X[X < 0.2] = np.nan
     path = tmp_path / "holes.npy"

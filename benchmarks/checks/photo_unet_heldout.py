@@ -1,5 +1,9 @@
 """Exploratory check (issue 5): a U-Net (aekit.unet.UNet) as the natural-photograph denoiser.
 
+Superseded by photo_heldout.py (more held-out photographs, the library's
+DenoisingAutoencoder(architecture="unet")). The numbers below were measured
+with the former eight TRAIN_PHOTOS; TRAIN_PHOTOS now holds thirteen.
+
 Trains the U-Net on the denoise benchmark's training patches (32x32 patches of
 its eight training photographs, sigma = 25/255, cosine schedule, batch 32) and
 scores it on the HELD-OUT photographs used to choose the benchmark's net

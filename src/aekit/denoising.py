@@ -16,6 +16,7 @@ import numpy as np
 from ._base import Autoencoder
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
+from .unet import UNetDenoiser
 
 __all__ = ["DenoisingAutoencoder"]
 
@@ -25,7 +26,13 @@ class DenoisingAutoencoder(Autoencoder):
 
     Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
     describes them) plus the four below. For images use
-    ``architecture="fully_conv"`` (or ``"conv"``) with ``image_shape``.
+    ``architecture="fully_conv"`` (or ``"conv"``) with ``image_shape``, or
+    ``architecture="unet"``: a U-Net (:class:`aekit.unet.UNetDenoiser`,
+    stage channels ``hidden_layer_sizes``) that predicts the noise and
+    subtracts it from the input. Its skip connections pass the whole image
+    past the bottleneck, so it has no code: ``transform`` returns the input,
+    ``n_components`` is unused, and the output is linear (``loss="mse"``).
+    The better photograph denoiser (``benchmarks/checks/photo_heldout.py``).
 
     Parameters
     ----------
@@ -64,6 +71,8 @@ class DenoisingAutoencoder(Autoencoder):
 
     _param_specs = {
         **Autoencoder._param_specs,
+        "architecture": Param("str", "network family (unet: images, no code)",
+                              choices=(*Autoencoder._param_specs["architecture"].choices, "unet")),
         "corruption": Param("str", "input corruption during training", choices=tuple(CORRUPTIONS)),
         "corruption_level": Param("float", "noise std (gaussian) or corrupted fraction (masking, "
                                            "salt_and_pepper)", low=0),
@@ -136,6 +145,19 @@ class DenoisingAutoencoder(Autoencoder):
     def _check_params(self) -> None:
         super()._check_params()
         make_corruption(self.corruption, self.corruption_level)  # range of the level, up front
+
+    def _build_net(self, n_features: int):
+        if self.architecture != "unet":
+            return super()._build_net(n_features)
+        # checked here, not in _check_params: AutoencoderImputer's U-Net (mask_input) takes a sigmoid output
+        if self._resolved_output_activation() != "identity":
+            raise ValueError(
+                "architecture='unet' subtracts the predicted noise from its input, so its output is linear: it needs "
+                f"output_activation='identity' (or 'auto' with loss='mse'); got output_activation="
+                f"{self.output_activation!r} with loss={self.loss!r}."
+            )
+        return UNetDenoiser(self._image_shape_for(n_features), tuple(self.hidden_layer_sizes),
+                            activation=self.activation)
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
         observed = X if mask is None else X[mask.astype(bool)]

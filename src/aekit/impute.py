@@ -202,7 +202,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
         "scaling": Param("str", "per-feature scaling before training", choices=SCALINGS),
         "max_iter": Param("int", "refinement passes at transform time", low=0),
         "architecture": Param("str", "network family (unet: images, needs mask_input)",
-                              choices=(*DenoisingAutoencoder._param_specs["architecture"].choices, "unet")),
+                              choices=DenoisingAutoencoder._param_specs["architecture"].choices),
         "mask_input": Param("bool", "tell the network which entries it sees and pass them through (loss on the "
                                     "hidden entries only)"),
     }

@@ -10,6 +10,12 @@ detail. There is no code to compare with PCA: the skip connections carry the
 image past the bottleneck, so this is a predictor of missing entries (see
 :class:`aekit.impute.AutoencoderImputer`, ``architecture="unet"``), not a
 dimensionality reducer.
+
+:class:`UNetDenoiser` gives the U-Net the ``encode``/``decode`` interface of
+aekit's autoencoders for :class:`aekit.DenoisingAutoencoder`
+(``architecture="unet"``): its "code" is the input itself, and it predicts
+the noise, which is subtracted from the input (residual learning, as in
+DnCNN, Zhang et al. 2017).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from torch import nn
 from .conv import _Downsample, _geometry, _Upsample, stage_sizes
 from .nets import ACTIVATIONS
 
-__all__ = ["UNet"]
+__all__ = ["UNet", "UNetDenoiser"]
 
 
 class UNet(nn.Module):
@@ -84,3 +90,59 @@ class UNet(nn.Module):
             h = self.merge[i](torch.cat([self.up[i](h), skips[i]], dim=1))
         out = self.out(h)  # (batch, C, H, W)
         return out.permute(0, 2, 3, 1).reshape(x.shape[0], self.n_features)
+
+
+class UNetDenoiser(nn.Module):
+    """A :class:`UNet` as a denoising autoencoder: ``decode(encode(x)) = x - UNet(x)``.
+
+    The skip connections carry the whole input past the bottleneck, so a
+    U-Net has no low-dimensional code: ``encode`` returns its input
+    (``code_size = n_features``) and ``decode`` denoises it. With
+    ``residual=True`` (the default) the U-Net predicts the noise and the
+    output is the input minus that prediction (DnCNN's residual learning):
+    the net need not learn to copy the clean image through, and starts near
+    the identity rather than near zero. The output is linear (no output
+    activation): pixel values, for a squared-error loss.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``, channels last.
+    channels : sequence of int, default=(32, 64, 64)
+        Encoder stage channels of the :class:`UNet`, outermost first.
+    activation : str, default="relu"
+        A key of :data:`aekit.nets.ACTIVATIONS`.
+    residual : bool, default=True
+        Predict the noise (``x - UNet(x)``) instead of the clean image
+        (``UNet(x)``).
+
+    Examples
+    --------
+    >>> net = UNetDenoiser((8, 8), channels=(4, 8))
+    >>> x = torch.zeros(2, 64)
+    >>> net.encode(x).shape, net.code_size, net(x).shape
+    (torch.Size([2, 64]), 64, torch.Size([2, 64]))
+    """
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (32, 64, 64), activation: str = "relu",
+                 residual: bool = True):
+        super().__init__()
+        self.unet = UNet(image_shape, channels, activation=activation)
+        self.code_size = self.unet.n_features
+        self.residual = bool(residual)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The input itself, (batch, n_features): the skip connections need all of it."""
+        return x
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Denoise inputs (batch, n_features)."""
+        return z - self.unet(z) if self.residual else self.unet(z)
+
+    decode_logits = decode  # linear output: the logits are the output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def extra_repr(self) -> str:
+        return f"residual={self.residual}"

@@ -199,7 +199,9 @@ def run_info(args) -> int:
         return 0
     print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
     code = f"{estimator.n_components} components"
-    if code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
+    if estimator.architecture == "unet":  # skip connections: the "code" is the input itself
+        code = "no code (a U-Net: transform returns the input)"
+    elif code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
     print(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
