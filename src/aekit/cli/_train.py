@@ -200,7 +200,7 @@ def run_info(args) -> int:
     print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
     code = f"{estimator.n_components} components"
     if estimator.architecture == "unet":  # skip connections: the "code" is the input itself
-        code = "no code (a U-Net: transform returns the input)"
+        code = "no code (a U-Net: its skip connections carry the input past the bottleneck)"
     elif code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
