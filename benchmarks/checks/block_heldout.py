@@ -21,6 +21,14 @@ other core), RMSE on the block's pixels; KNNImputer (k=10) 0.1753:
     lr 5e-4, 28 epochs                                  0.1497   621 s
     channels (32, 64, 128), 20 epochs                   0.1529   577 s
     MLP 1024-512 code 128, batch 64, 30 epochs          0.1721   195 s
+    full-resolution stage added (*), 14 epochs          0.1508   615 s
+    mean of two seeds' U-Nets (*), 14 epochs each       0.1542   595 s
+
+(*) ad hoc variants, not in aekit: a U-Net with two 3x3 convolutions of 32
+channels at full resolution before the first down-sampling and a merge
+after the last up-sampling (2.1x the cost per sample); and two imputers
+differing only in random_state, their fills averaged. Per second of
+training neither beats the plain U-Net trained longer.
 
 (the MLP: ``--architecture mlp --channels 1024 512 --n-components 128
 --batch-size 64 --epochs 30``). Averaging with the fill of the mirrored
