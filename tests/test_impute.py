@@ -5,7 +5,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder, load
-from aekit.impute import ObservedInputNet, impute_with
+from aekit.impute import impute_with
+from aekit.observed import ObservedInputNet
 from aekit.metrics import rmse_on_mask
 
 

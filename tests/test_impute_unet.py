@@ -4,7 +4,7 @@ import torch
 from sklearn.impute import SimpleImputer
 
 from aekit import AutoencoderImputer, load
-from aekit.impute import ObservedInputNet
+from aekit.observed import ObservedInputNet
 from aekit.metrics import rmse_on_mask
 from aekit.unet import UNet
 
