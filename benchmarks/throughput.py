@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import aekit  # noqa: E402
 import aekit._base  # noqa: E402
-from aekit import Autoencoder  # noqa: E402
+from aekit import Autoencoder, distributed  # noqa: E402
 from aekit.nets import MLPAutoencoder  # noqa: E402
 from aekit.training import Trainer  # noqa: E402
 
@@ -292,8 +292,8 @@ def _ddp_worker(rank, world, init_file, data_file, n, out_file):
     tr.fit(X[:n])
     if rank == 0:
         Path(out_file).write_text(json.dumps({"samples_per_s": n / times[-1], "n": n}))
-    dist.barrier()  # both ranks done before gloo tears down (else a rank may abort at exit)
-    dist.destroy_process_group()
+    del tr  # its DDP wrapper must be freed before the group goes (else a rank may abort at exit)
+    distributed.leave()
 
 
 def ddp_rates(X, n, threads, workdir):

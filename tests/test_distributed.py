@@ -63,9 +63,11 @@ def _worker(rank, world, init_file, out_dir):
         results["estimator"] = ({k: v.clone() for k, v in est.net_.state_dict().items()},
                                 est.loss_curve_ + est.validation_scores_)
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
-        dist.barrier()  # both ranks done with every collective before gloo tears down (else one may abort)
+        del est
+        distributed.leave()  # frees the dead DDP wrappers, then barrier and teardown (else a rank may abort)
     finally:
-        dist.destroy_process_group()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _spawn(tmp_path, world=2):
@@ -177,3 +179,9 @@ def test_cli_train_under_torchrun_writes_once(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "metrics.json").is_file()
     assert proc.stderr.count("saved ") == 1  # only rank 0 reports and writes
+
+
+def test_leave_is_a_no_op_without_a_process_group():
+    assert not dist.is_initialized()
+    distributed.leave()
+    assert not dist.is_initialized()

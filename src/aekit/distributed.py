@@ -25,13 +25,14 @@ In a script launched with ``torchrun --nproc_per_node=2 script.py``:
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["init_from_env", "session", "is_distributed", "rank", "world_size", "local_rank",
+__all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
            "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag"]
 
 logger = logging.getLogger(__name__)
@@ -122,12 +123,29 @@ def session(backend: str | None = None):
     try:
         yield is_distributed()
         if joined and dist.is_initialized():
-            # every rank done (rank 0 may still be writing files) before the group is torn down;
-            # a rank leaving early aborted its peer's gloo threads ("terminate called ...")
-            dist.barrier()
+            leave()
     finally:
-        if joined and dist.is_initialized():
+        if joined and dist.is_initialized():  # an error: no barrier (a peer may never reach it)
+            gc.collect()
             dist.destroy_process_group()
+
+
+def leave() -> None:
+    """Leave the process group cleanly: free dead DDP wrappers, wait for every rank, destroy the group.
+
+    A ``DistributedDataParallel`` wrapper is left in a reference cycle
+    after training, so only the garbage collector frees it; freed after
+    the group is destroyed, during interpreter shutdown, its gloo threads
+    abort the process ("terminate called without an active exception",
+    SIGABRT). Collecting first frees it while the group is alive. The
+    barrier keeps a rank from tearing down while a peer (rank 0 writing
+    files) still communicates. A no-op without a process group.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def shard_bounds(n: int, rank_: int | None = None, world: int | None = None) -> tuple[int, int]:
