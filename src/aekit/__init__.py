@@ -44,12 +44,18 @@ def __getattr__(name):
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")
 
 
-def _import_estimators() -> None:
-    """Import every estimator module, so that ``Autoencoder.__subclasses__()`` lists them all."""
+def _estimator_classes() -> list:
+    """Autoencoder and every subclass of it, after importing each estimator module (they load lazily)."""
     import importlib
 
     for module in dict.fromkeys(_EXPORTS.values()):
         importlib.import_module(module, __name__)
+    found, todo = [], [importlib.import_module("._base", __name__).Autoencoder]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def __dir__():

@@ -19,7 +19,6 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from ._atomic import atomic_directory
-from ._base import Autoencoder
 
 __all__ = ["save", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
 
@@ -31,16 +30,9 @@ _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything
 
 
 def _estimator_classes() -> dict[str, type]:
-    from . import _import_estimators
+    from . import _estimator_classes as all_classes
 
-    _import_estimators()  # aekit imports them lazily; load must know them all
-
-    classes, todo = {}, [Autoencoder]
-    while todo:
-        cls = todo.pop()
-        classes[cls.__name__] = cls
-        todo.extend(cls.__subclasses__())
-    return classes
+    return {cls.__name__: cls for cls in all_classes()}
 
 
 def _jsonable(value):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._base import Autoencoder
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "check_output", "add_common_arguments"]
@@ -20,15 +19,7 @@ def models() -> dict[str, type]:
     """Estimator classes selectable with ``--model``, by their ``_cli_name``."""
     import aekit
 
-    aekit._import_estimators()  # the subclasses exist once their modules are imported
-
-    found, todo = {}, [Autoencoder]
-    while todo:
-        cls = todo.pop()
-        name = cls.__dict__.get("_cli_name")
-        if name:
-            found[name] = cls
-        todo.extend(cls.__subclasses__())
+    found = {cls.__dict__["_cli_name"]: cls for cls in aekit._estimator_classes() if cls.__dict__.get("_cli_name")}
     return dict(sorted(found.items()))
 
 
