@@ -120,17 +120,16 @@ def session(backend: str | None = None):
     Yields whether training is distributed. A no-op in a plain process.
     """
     joined = not (dist.is_available() and dist.is_initialized()) and init_from_env(backend)
+    finished = False
     try:
         yield is_distributed()
-        if joined and dist.is_initialized():
-            leave()
+        finished = True
     finally:
-        if joined and dist.is_initialized():  # an error: no barrier (a peer may never reach it)
-            gc.collect()
-            dist.destroy_process_group()
+        if joined:
+            leave(barrier=finished)  # after an error no barrier: a peer may never reach it
 
 
-def leave() -> None:
+def leave(barrier: bool = True) -> None:
     """Leave the process group cleanly: free dead DDP wrappers, wait for every rank, destroy the group.
 
     A ``DistributedDataParallel`` wrapper is left in a reference cycle
@@ -139,13 +138,18 @@ def leave() -> None:
     abort the process ("terminate called without an active exception",
     SIGABRT). Collecting first frees it while the group is alive. The
     barrier keeps a rank from tearing down while a peer (rank 0 writing
-    files) still communicates. A no-op without a process group.
+    files) still communicates; ``barrier=False`` skips it (leaving after
+    an error, when a peer may never reach it). A no-op without a process
+    group.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
     gc.collect()
-    dist.barrier()
-    dist.destroy_process_group()
+    try:
+        if barrier:
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 def shard_bounds(n: int, rank_: int | None = None, world: int | None = None) -> tuple[int, int]:
