@@ -35,24 +35,27 @@ logger = logging.getLogger(__name__)
 _INFERENCE_BATCH = 8192
 
 
-def _mlp_net(est: Autoencoder, n_features: int) -> torch.nn.Module:
+def _mlp_net(est: Autoencoder, n_features: int, output_activation: str | None = None) -> torch.nn.Module:
+    """The estimator's MLP; ``output_activation`` overrides the estimator's (a wrapper may apply its own)."""
     return MLPAutoencoder(
         n_features,
         tuple(est.hidden_layer_sizes),
         est.n_components,
         activation=est.activation,
-        output_activation=est._resolved_output_activation(),
+        output_activation=output_activation or est._resolved_output_activation(),
         code_activation=est._code_activation(),
     )
 
 
-def _conv_net(est: Autoencoder, n_features: int, fully_convolutional: bool = False) -> torch.nn.Module:
+def _conv_net(est: Autoencoder, n_features: int, fully_convolutional: bool = False,
+              image_shape: tuple[int, ...] | None = None, output_activation: str | None = None) -> torch.nn.Module:
+    """The estimator's conv net; ``image_shape`` (already checked) and ``output_activation`` override its own."""
     return ConvAutoencoder(
-        est._image_shape_for(n_features),
+        image_shape or est._image_shape_for(n_features),
         tuple(est.hidden_layer_sizes),
         est.n_components,
         activation=est.activation,
-        output_activation=est._resolved_output_activation(),
+        output_activation=output_activation or est._resolved_output_activation(),
         code_activation=est._code_activation(),
         fully_convolutional=fully_convolutional,
     )
