@@ -290,6 +290,19 @@ def _photo(name):
     return (skimage.color.rgb2gray(im) if im.ndim == 3 else im / 255.0).astype(np.float32)
 
 
+def photo_nlm(sigma):
+    """Non-local means for the photographs, ``(k, denoise)``: h = k * sigma with k from (0.6, 0.8, 1.0) picked on
+    a noisy crop of the astronaut training photograph (noise seed 8); patch 7, distance 11, fast mode."""
+
+    def nlm(im, k):
+        return denoise_nl_means(im, h=k * sigma, sigma=sigma, patch_size=7, patch_distance=11, fast_mode=True)
+
+    crop = _photo("astronaut")[:256, 128:384]
+    noisy_crop = (crop + sigma * np.random.default_rng(8).standard_normal(crop.shape)).astype(np.float32)
+    k = max((0.6, 0.8, 1.0), key=lambda k: psnr(crop.reshape(1, -1), np.clip(nlm(noisy_crop, k), 0, 1).reshape(1, -1)))
+    return k, lambda im: nlm(im, k)
+
+
 def natural_part(args, results):
     sigma = 25 / 255
     patch = (args.patch_size, args.patch_size)
@@ -302,12 +315,7 @@ def natural_part(args, results):
     log(f"trained natural-image DAE ({args.natural_arch}): {est.n_iter_} epochs on {len(X)} patches, {train_s:.0f} s")
     if args.models:
         est.save(args.models / f"photos_gaussian_{args.natural_arch}")
-    # NLM's h picked on a crop of a training photograph
-    crop = train_imgs[TRAIN_PHOTOS.index("astronaut")][:256, 128:384]
-    noisy_crop = (crop + sigma * np.random.default_rng(8).standard_normal(crop.shape)).astype(np.float32)
-    nlm = {k: lambda im, k=k: denoise_nl_means(im, h=k * sigma, sigma=sigma, patch_size=7, patch_distance=11,
-                                               fast_mode=True) for k in (0.6, 0.8, 1.0)}
-    h = max(nlm, key=lambda k: psnr(crop.reshape(1, -1), np.clip(nlm[k](noisy_crop), 0, 1).reshape(1, -1)))
+    h, nlm = photo_nlm(sigma)
     out = {"sigma": sigma, "nlm_h": f"{h}sigma", "train_photos": list(TRAIN_PHOTOS), "n_patches": len(X),
            "patch": list(patch), "params": {k: v for k, v in est.get_params().items()
                                             if k in ("n_components", "hidden_layer_sizes", "architecture",
@@ -320,7 +328,7 @@ def natural_part(args, results):
         flat = lambda a: a.reshape(1, -1)  # noqa: E731
         entry = {"image": name, "shape": list(clean.shape), "methods": {}}
         entry["methods"]["noisy input"] = {"psnr": psnr(flat(clean), flat(np.clip(noisy, 0, 1)))}
-        runs = {"non-local means": lambda: nlm[h](noisy),
+        runs = {"non-local means": lambda: nlm(noisy),
                 DAE_PHOTO: lambda: denoise_image(est, noisy, stride=args.stride, ensemble=not args.no_ensemble)}
         if bm3d is not None:
             runs["BM3D"] = lambda: bm3d.bm3d(noisy, sigma_psd=sigma)
