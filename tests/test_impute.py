@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder, load
@@ -215,6 +216,50 @@ def test_imputer_with_pattern_corruption_learns_structured_holes():
     ours = rmse_on_mask(X, imp.transform(X_missing), holes)
     mean = rmse_on_mask(X, SimpleImputer().fit_transform(X_missing), holes)
     assert ours < 0.5 * mean, (ours, mean)
+
+
+def test_imputer_practises_on_the_patterns_given_to_fit():
+    # training rows miss runs among features 0-10; the rows to fill miss features 12-17, never hidden in training
+    rng = np.random.default_rng(0)
+    X, _, _ = low_rank(600, rng)
+    holes = np.zeros(X.shape, dtype=bool)
+    for i, start in enumerate(rng.integers(0, 7, size=len(X))):
+        holes[i, start:start + 5] = True
+    X_missing = np.where(holes, np.nan, X)
+    X_new, _, _ = low_rank(200, rng)
+    new_holes = np.zeros(X_new.shape, dtype=bool)
+    new_holes[:, 12:18] = True
+    X_new_missing = np.where(new_holes, np.nan, X_new)
+    params = dict(n_components=3, hidden_layer_sizes=(32,), corruption="pattern", corruption_level=1.0,
+                  max_epochs=60, batch_size=32, learning_rate=3e-3, random_state=0, device="cpu")
+    own = AutoencoderImputer(**params).fit(X_missing)
+    given = AutoencoderImputer(**params).fit(X_missing, patterns=np.isnan(X_new_missing))
+    assert not hasattr(given, "_observed") and not hasattr(given, "_practice")  # fit-time only
+    rmse_own = rmse_on_mask(X_new, own.transform(X_new_missing), new_holes)
+    rmse_given = rmse_on_mask(X_new, given.transform(X_new_missing), new_holes)
+    mean = rmse_on_mask(X_new, SimpleImputer().fit(X_missing).transform(X_new_missing), new_holes)
+    assert rmse_given < 0.6 * min(rmse_own, mean), (rmse_given, rmse_own, mean)  # measured 0.41, 1.28, 1.37
+    # one pattern as a 1-D mask, through a Pipeline's fit parameters
+    pipe = Pipeline([("impute", AutoencoderImputer(**{**params, "max_epochs": 1}))])
+    assert pipe.fit(X_missing, impute__patterns=new_holes[0]).transform(X_new_missing).shape == X_new.shape
+    # complete training data has no holes of its own: all the practice is on the patterns given
+    complete = AutoencoderImputer(**params).fit(X, patterns=new_holes[:1])
+    assert rmse_on_mask(X_new, complete.transform(X_new_missing), new_holes) < 0.2 * mean  # measured 0.06
+
+
+@pytest.mark.parametrize("patterns, corruption, message", [
+    (np.ones((2, 3), dtype=bool), "masking", "patterns are the holes corruption='pattern' practises on; got "
+                                             "corruption='masking'"),
+    (np.full((2, 3), np.nan), "pattern", "patterns must be boolean .True: missing., e.g. np.isnan.X_new.; got "
+                                         "dtype float64"),
+    (np.ones((2, 4), dtype=bool), "pattern", r"patterns must have shape \(n_patterns, 3\) like X; got \(2, 4\)"),
+    (np.ones((2, 2, 3), dtype=bool), "pattern", r"patterns must have shape \(n_patterns, 3\)"),
+    (np.zeros((2, 3), dtype=int), "pattern", "patterns hide no entry"),
+])
+def test_bad_patterns_are_clear_errors(patterns, corruption, message):
+    X = np.where(np.eye(10, 3) > 0, np.nan, 1.0)
+    with pytest.raises(ValueError, match=message):
+        AutoencoderImputer(**SMALL, corruption=corruption).fit(X, patterns=patterns)
 
 
 def test_pattern_level_must_be_a_fraction():

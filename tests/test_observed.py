@@ -19,6 +19,16 @@ def test_pattern_corruption_hides_other_samples_missing_entries():
     assert float((half == 1).all(dim=1).float().mean()) == pytest.approx(0.5, abs=0.05)
 
 
+def test_pattern_corruption_takes_half_of_its_holes_from_the_practice_masks():
+    observed = np.ones((3, 4), dtype=np.float32)
+    practice = np.array([[1, 1, 0, 0]], dtype=np.float32)
+    out = pattern_corruption(observed, 1.0, practice)(torch.ones(4000, 4), torch.Generator().manual_seed(0))
+    assert {tuple(r) for r in out.tolist()} == {(1, 1, 1, 1), (1, 1, 0, 0)}
+    assert float((out[:, 2] == 0).float().mean()) == pytest.approx(0.5, abs=0.03)
+    again = pattern_corruption(observed, 1.0, practice)(torch.ones(4000, 4), torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)  # seeded
+
+
 def test_observed_input_net_passes_seen_entries_through_and_learns_only_from_hidden_ones():
     torch.manual_seed(0)
     net = ObservedInputNet(MLPAutoencoder(2 * 4, (8,), 2), 4)

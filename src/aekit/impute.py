@@ -119,7 +119,9 @@ class AutoencoderImputer(DenoisingAutoencoder):
     structured holes such as image blocks) hides, in a fraction
     ``corruption_level`` of the samples, the entries missing in another
     random training sample, so holes seen in training are shaped like the
-    real ones (with complete training data it hides nothing).
+    real ones (with complete training data it hides nothing), and with
+    ``fit(X, patterns=...)`` half of the time one of the holes you will fill
+    (their positions only), when those differ from the training data's.
 
     Takes every parameter of :class:`~aekit.DenoisingAutoencoder` (with
     ``corruption="masking"``, ``corruption_level=0.25`` as defaults) plus
@@ -326,7 +328,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
                                   image_shape=shape, output_activation="identity")
         return ObservedInputNet(inner, n_features, self._resolved_output_activation())
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, patterns=None):
         """Train on incomplete X.
 
         Parameters
@@ -335,6 +337,19 @@ class AutoencoderImputer(DenoisingAutoencoder):
             NaN marks missing entries; every column needs an observed value.
         y : None
             Ignored.
+        patterns : array-like of bool of shape (n_patterns, n_features) or (n_features,), default=None
+            Holes for ``corruption="pattern"`` to practise on (True:
+            missing): half of the corrupted samples take one of these, the
+            other half one of X's own holes as without it (all of them take
+            one of these when X has no missing entry). Pass the holes you
+            will fill when they differ from the training data's, for
+            instance ``np.isnan(X_new)`` or a fixed region to inpaint. Only
+            their positions are used. Measured on Fashion-MNIST (training
+            images missing a 12x12 block at a random place each, held-out
+            images missing the central one, U-Net, 28 epochs;
+            ``benchmarks/checks/block_heldout.py``): RMSE 0.1498 practising
+            on X's holes only, 0.1472 on the central block only (it overfits:
+            0.1460 at 14 epochs), 0.1447 with half of each.
 
         Returns
         -------
@@ -343,10 +358,13 @@ class AutoencoderImputer(DenoisingAutoencoder):
         Raises
         ------
         ValueError
-            If a column has no observed value, or X holds infinities.
+            If a column has no observed value, X holds infinities, or
+            ``patterns`` is given without ``corruption="pattern"``, is not
+            boolean, has the wrong number of features or hides nothing.
         """
         self._check_params()
         X = self._validate_X(X, reset=True)
+        practice = None if patterns is None else self._check_patterns(patterns, X.shape[1])
         missing = np.isnan(X)
         empty = np.flatnonzero(missing.all(axis=0))
         if empty.size:
@@ -368,15 +386,33 @@ class AutoencoderImputer(DenoisingAutoencoder):
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
         self._check_input_range(Xs[~missing])
         observed = (~missing).astype(np.float32)
-        self._observed = observed  # for the "pattern" corruption, during fit only
+        # the "pattern" corruption's holes, during fit only: X's own, and half of the time the ones given
+        self._observed, self._practice = observed, None if practice is None else (~practice).astype(np.float32)
+        if self._practice is not None and not missing.any():  # complete X has no holes of its own
+            self._observed, self._practice = self._practice, None
         try:
             return self._fit(Xs, observed)
         finally:
-            del self._observed
+            del self._observed, self._practice
+
+    def _check_patterns(self, patterns, n_features: int) -> np.ndarray:
+        """``patterns`` as a 2-D bool array, or a clear error."""
+        if self.corruption != "pattern":
+            raise ValueError(f"patterns are the holes corruption='pattern' practises on; got "
+                             f"corruption={self.corruption!r} (set corruption='pattern').")
+        P = np.asarray(patterns)
+        if P.dtype != bool and not (np.issubdtype(P.dtype, np.integer) and np.isin(P, (0, 1)).all()):
+            raise ValueError(f"patterns must be boolean (True: missing), e.g. np.isnan(X_new); got dtype {P.dtype}.")
+        P = np.atleast_2d(P).astype(bool)
+        if P.ndim != 2 or P.shape[1] != n_features or not len(P):
+            raise ValueError(f"patterns must have shape (n_patterns, {n_features}) like X; got {np.shape(patterns)}.")
+        if not P.any():
+            raise ValueError("patterns hide no entry: the network would have nothing to practise on.")
+        return P
 
     def _make_corruption(self):
         if self.corruption == "pattern":
-            return pattern_corruption(self._observed, self.corruption_level)
+            return pattern_corruption(self._observed, self.corruption_level, self._practice)
         return super()._make_corruption()
 
     def _recorruption(self, missing: np.ndarray):

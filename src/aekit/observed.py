@@ -17,23 +17,32 @@ from .nets import OUTPUT_ACTIVATIONS
 __all__ = ["ObservedInputNet", "pattern_corruption"]
 
 
-def pattern_corruption(observed: np.ndarray, level: float):
+def pattern_corruption(observed: np.ndarray, level: float, practice: np.ndarray | None = None):
     """``c(x, generator)`` hiding, in a fraction ``level`` of the rows, the entries missing in other rows.
 
     Each corrupted row of the batch is multiplied by the observation mask
     of a random row of ``observed`` (n_samples, n_features), so the network
     practises on holes shaped like the real ones (scattered pixels, blocks,
-    whole features) without being told their shape.
+    whole features) without being told their shape. With ``practice``
+    (observation masks of the holes to be filled, same number of features),
+    each corrupted row takes its mask from ``practice`` or from ``observed``
+    with equal odds: the given holes get half the practice, and the real
+    ones keep the targets varied.
     """
-    masks = torch.from_numpy(np.ascontiguousarray(observed, dtype=np.float32))
+    pools = [torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))
+             for m in (observed, practice) if m is not None]
 
     def corrupt(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        nonlocal masks
-        if masks.device != x.device:
-            masks = masks.to(x.device)
-        rows = torch.randint(0, masks.shape[0], (x.shape[0],), generator=generator, device=x.device)
-        hit = torch.rand((x.shape[0], 1), generator=generator, device=x.device) < level
-        return torch.where(hit, x * masks[rows].to(x.dtype), x)
+        if pools[0].device != x.device:
+            pools[:] = [m.to(x.device) for m in pools]
+        n = x.shape[0]
+        masks = pools[0][torch.randint(0, pools[0].shape[0], (n,), generator=generator, device=x.device)]
+        if len(pools) == 2:
+            given = pools[1][torch.randint(0, pools[1].shape[0], (n,), generator=generator, device=x.device)]
+            pick = torch.rand((n, 1), generator=generator, device=x.device) < 0.5
+            masks = torch.where(pick, given, masks)
+        hit = torch.rand((n, 1), generator=generator, device=x.device) < level
+        return torch.where(hit, x * masks.to(x.dtype), x)
 
     return corrupt
 
