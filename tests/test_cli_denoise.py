@@ -145,6 +145,34 @@ def test_train_denoiser_on_a_dataset(tmp_path):
     assert model.image_shape == (8, 8)
 
 
+def test_train_denoiser_imputer_practises_on_the_given_hole(tmp_path, capsys):
+    hole = np.zeros((8, 8))
+    hole[2:6, 2:6] = 1.0
+    write_image(tmp_path / "hole.png", hole)
+    base = ["train-denoiser", "--dataset", "digits", "--model", "imputer", "--corruption", "pattern",
+            "--corruption-level", "1", "--n-patches", "600", "--hidden-layer-sizes", "32", "--mask-input",
+            "--scaling", "none", "--device", "cpu", "-q"]
+    assert main(base + ["--max-epochs", "15", "--practice-mask", str(tmp_path / "hole.png"),
+                        "--out", str(tmp_path / "m")]) == 0
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["practice_mask"] == str(tmp_path / "hole.png")
+    assert metrics["psnr_denoised"] > metrics["psnr_noisy"] + 3, metrics  # the hole is filled, not left black
+    model = load(tmp_path / "m")
+    digits = np.random.default_rng(0).random((5, 64))
+    digits[:, hole.reshape(-1) > 0] = np.nan
+    assert not np.isnan(model.transform(digits)).any()
+    # errors: pattern noise without a hole on clean images, a mask of the wrong size, a mask without the pattern
+    assert main(base + ["--out", str(tmp_path / "m2")]) == 2
+    assert "clean training images have none: give --practice-mask" in capsys.readouterr().err
+    write_image(tmp_path / "big.png", np.ones((9, 9)))
+    assert main(base + ["--practice-mask", str(tmp_path / "big.png"), "--out", str(tmp_path / "m2")]) == 2
+    assert "is 9x9 pixels but the patches are 8x8" in capsys.readouterr().err
+    assert main(["train-denoiser", "--dataset", "digits", "--practice-mask", str(tmp_path / "hole.png"),
+                 "--out", str(tmp_path / "m2")]) == 2
+    assert "--practice-mask needs --model imputer --corruption pattern" in capsys.readouterr().err
+    assert not (tmp_path / "m2").exists()
+
+
 def test_denoise_ensemble_flag_writes_the_ensemble_average(workdir, tmp_path):
     """--ensemble gives what denoise_image(..., ensemble=True) gives, and still removes noise."""
     from aekit.images import denoise_image

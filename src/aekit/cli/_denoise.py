@@ -45,6 +45,9 @@ def register(sub) -> None:
     t.add_argument("--color", action="store_true", help="train on RGB patches (default: grey)")
     t.add_argument("--model", default="denoising", choices=("denoising", "imputer"),
                    help="denoising (default) or imputer (for inpaint)")
+    t.add_argument("--practice-mask", type=Path, metavar="MASK",
+                   help="with --model imputer --corruption pattern: a PNG of the patch's size whose white pixels are "
+                        "the hole to practise on (the hole you will fill)")
     add_common_arguments(t)
     add_estimator_arguments(t, classes=[DenoisingAutoencoder, AutoencoderImputer])
     t.set_defaults(func=run_train_denoiser)
@@ -117,17 +120,47 @@ def _training_patches(args):
     return patches, shape, f"{len(files)} images in {folder} ({mode}), {len(patches)} patches of {side}x{side}"
 
 
-def _held_out_psnr(estimator, X: np.ndarray) -> dict:
+def _practice_holes(args, estimator, shape) -> np.ndarray | None:
+    """The --practice-mask hole as a flat bool row of the patches' layout, or None; clear errors."""
+    from ..images import read_image
+
+    pattern = args.model == "imputer" and estimator.corruption == "pattern"
+    if args.practice_mask is None:
+        if pattern:
+            raise ValueError("--corruption pattern hides the holes of other training samples, and clean training "
+                             "images have none: give --practice-mask HOLE.png (white = missing, the patch's size) "
+                             "or use --corruption masking.")
+        return None
+    if not pattern:
+        raise ValueError("--practice-mask needs --model imputer --corruption pattern.")
+    hole = read_image(args.practice_mask, mode="grey") > 0.5
+    if hole.shape != tuple(shape[:2]):
+        raise ValueError(f"--practice-mask {args.practice_mask} is {hole.shape[1]}x{hole.shape[0]} pixels but the "
+                         f"patches are {shape[1]}x{shape[0]}; the mask must have the patch's size.")
+    if not hole.any():
+        raise ValueError(f"--practice-mask {args.practice_mask} marks no pixel as missing (white = missing).")
+    channels = shape[2] if len(shape) == 3 else 1
+    return np.repeat(hole[:, :, None], channels, axis=2).reshape(-1)
+
+
+def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) -> dict:
     import torch
 
+    from ..impute import AutoencoderImputer
     from ..metrics import psnr
+    from ..observed import pattern_corruption
 
-    corrupt = estimator._make_corruption()
+    corrupt = estimator._make_corruption() if holes is None else pattern_corruption(~holes[None, :], 1.0)
     g = torch.Generator().manual_seed(0)
-    noisy = corrupt(torch.from_numpy(X), g).numpy()
     lo, hi = float(X.min()), float(X.max())
     data_range = (hi - lo) or 1.0
-    denoised = np.clip(estimator.denoise(noisy), lo, hi)
+    if isinstance(estimator, AutoencoderImputer):  # an imputer fills NaNs: the entries the corruption hides
+        hidden = corrupt(torch.ones(X.shape), g).numpy() == 0
+        noisy = np.where(hidden, 0.0, X)
+        denoised = np.clip(estimator.transform(np.where(hidden, np.nan, X)), lo, hi)
+    else:
+        noisy = corrupt(torch.from_numpy(X), g).numpy()
+        denoised = np.clip(estimator.denoise(noisy), lo, hi)
     return {"psnr_noisy": psnr(X, np.clip(noisy, lo, hi), data_range),
             "psnr_denoised": psnr(X, denoised, data_range), "n_held_out": int(len(X))}
 
@@ -142,16 +175,19 @@ def run_train_denoiser(args) -> int:
     patches, shape, description = _training_patches(args)
     overrides = {k: v for k, v in TRAIN_DEFAULTS.items() if k not in vars(args)}
     estimator = estimator_from_args(args, args.model, image_shape=shape, verbose=not args.quiet, **overrides)
+    holes = _practice_holes(args, estimator, shape)
     n_held = min(500, len(patches) // 10)
     train, held = patches[n_held:], patches[:n_held]
     logger.info("training %s on %s: %d patches of %s, %s noise at %g", type(estimator).__name__, description,
                 len(train), shape, estimator.corruption, estimator.corruption_level)
-    estimator.fit(train)
+    estimator.fit(train) if holes is None else estimator.fit(train, patterns=holes)
     estimator.verbose = False
     metrics = {"data": description, "epochs": estimator.n_iter_, "fit_seconds": estimator.fit_time_,
                "final_loss": estimator.loss_curve_[-1]}
+    if holes is not None:
+        metrics["practice_mask"] = str(args.practice_mask)
     if n_held:
-        metrics.update(_held_out_psnr(estimator, held))
+        metrics.update(_held_out_psnr(estimator, held, holes))
 
     def extras(directory: Path) -> None:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
