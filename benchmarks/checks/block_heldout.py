@@ -67,6 +67,9 @@ p.add_argument("--learning-rate", type=float, default=1e-3)
 p.add_argument("--pattern-level", type=float, default=1.0)
 p.add_argument("--knn", action="store_true", help="also score KNNImputer (k=10) on the same images")
 p.add_argument("--extra", default="", help="extra imputer params, k=v,k=v (python literals)")
+p.add_argument("--practice", choices=("own", "fill"), default="own",
+               help="own: practise on the training images' holes only; fill: also (half of the time) on the holes "
+                    "to fill, fit(X, patterns=np.isnan(X_in)) as benchmarks/complete.py does")
 p.add_argument("--seed", type=int, default=0)
 args = p.parse_args()
 
@@ -89,7 +92,7 @@ est = AutoencoderImputer(args.n_components, hidden_layer_sizes=tuple(args.channe
                          max_epochs=args.epochs, validation_fraction=0.05, n_iter_no_change=1000,
                          random_state=args.seed, device="cpu", **extra)
 tic = time.perf_counter()
-est.fit(X_fit)
+est.fit(X_fit) if args.practice == "own" else est.fit(X_fit, patterns=np.isnan(X_in))
 print(f"trained {args} in {time.perf_counter() - tic:.0f} s", flush=True)
 plain = est.transform(X_in)
 print(f"AutoencoderImputer RMSE {rmse_on_mask(X_test, plain, test_holes):.4f}", flush=True)
