@@ -268,6 +268,8 @@ def test_pattern_level_must_be_a_fraction():
     with pytest.raises(ValueError, match=r"corruption must be one of \{'gaussian', 'masking', 'salt_and_pepper', "
                                          r"'pattern'\}"):
         AutoencoderImputer(**SMALL, corruption="blocks").fit(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="random_level=True draws a noise level per sample, but 'pattern' hides"):
+        AutoencoderImputer(**SMALL, corruption="pattern", random_level=True).fit(np.zeros((10, 3)))
 
 
 # ------------------------------------------------------------------ mask_input

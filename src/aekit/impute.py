@@ -279,6 +279,10 @@ class AutoencoderImputer(DenoisingAutoencoder):
         if self.corruption == "pattern":
             if not 0.0 <= self.corruption_level <= 1.0:
                 raise ValueError(f"corruption_level for 'pattern' must be in [0, 1]; got {self.corruption_level!r}.")
+            if self.random_level:
+                raise ValueError("random_level=True draws a noise level per sample, but 'pattern' hides a whole "
+                                 "borrowed hole (corruption_level is the fraction of samples given one); set "
+                                 "random_level=False.")
         else:
             make_corruption(self.corruption, self.corruption_level)
         if self.max_iter and self.corruption not in ("masking", "pattern"):
