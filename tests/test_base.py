@@ -206,13 +206,13 @@ def test_verbose_progress_bar(small_X, capsys):
 
 def test_score_summed_in_chunks_equals_error_of_reconstruction(monkeypatch, rng):
     """score() adds chunk errors (no full reconstruction in memory); it equals the error of reconstruct()."""
-    import aekit._base as base
+    import aekit._inference as inference
     from aekit.metrics import squared_error_per_sample
 
     X = rng.random((101, 7)).astype(np.float32)
     est = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
     whole = -squared_error_per_sample(X, est.reconstruct(X))
-    monkeypatch.setattr(base, "_INFERENCE_BATCH", 10)  # 11 chunks, the last one short
+    monkeypatch.setattr(inference, "INFERENCE_BATCH", 10)  # 11 chunks, the last one short
     assert est.score(X) == pytest.approx(whole, rel=1e-6)
     assert est.score(X) < 0
 

@@ -226,11 +226,11 @@ def test_subclasses_with_their_own_fit_take_memmaps_but_not_iterables(memmap):
 
 def test_inference_on_a_memmap_equals_in_memory_and_checks_every_block(memmap, tmp_path, monkeypatch):
     """transform / reconstruct / score read a memory map block by block, with the in-memory results."""
-    import aekit._base as base
+    import aekit._inference as inference
 
     X, mm = memmap
     est = _estimator().fit(X)
-    monkeypatch.setattr(base, "_INFERENCE_BATCH", 40)  # 4 blocks, the last one short
+    monkeypatch.setattr(inference, "INFERENCE_BATCH", 40)  # 4 blocks, the last one short
     np.testing.assert_array_equal(est.transform(mm), est.transform(X))
     np.testing.assert_array_equal(est.reconstruct(mm), est.reconstruct(X))
     assert est.score(mm) == pytest.approx(est.score(X), rel=1e-6)

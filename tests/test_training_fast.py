@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import aekit._base
+import aekit._inference
 from aekit import Autoencoder
 from aekit._feed import Resident, Streamed, make_feed
 from aekit.nets import MLPAutoencoder
@@ -119,7 +119,7 @@ def test_inference_is_chunked_without_autograd(monkeypatch):
     X = _X()
     ae = Autoencoder(n_components=3, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu").fit(X)
     full = ae.transform(X)
-    monkeypatch.setattr(aekit._base, "_INFERENCE_BATCH", 7)
+    monkeypatch.setattr(aekit._inference, "INFERENCE_BATCH", 7)
     np.testing.assert_allclose(ae.transform(X), full, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(ae.reconstruct(X), ae.inverse_transform(full), rtol=1e-5, atol=1e-5)
     seen = []

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
 from ._callbacks import chain, time_budget
+from ._inference import apply, batches_out
 from ._params import Param, validate_params
 from .conv import ConvAutoencoder
 from .distributed import is_main_process
@@ -31,9 +32,6 @@ from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDiv
 __all__ = ["Autoencoder"]
 
 logger = logging.getLogger(__name__)
-
-_INFERENCE_BATCH = 8192
-
 
 def _mlp_net(est: Autoencoder, n_features: int, output_activation: str | None = None) -> torch.nn.Module:
     """The estimator's MLP; ``output_activation`` overrides the estimator's (a wrapper may apply its own)."""
@@ -528,40 +526,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             return X
         return self._validate_X(X, reset=False)
 
-    @staticmethod
-    def _input_chunks(A):
-        """Float32 row blocks of ``A``; a memory map is read with positioned reads and checked block by block."""
-        if not isinstance(A, np.memmap):
-            for start in range(0, A.shape[0], _INFERENCE_BATCH):
-                yield A[start:start + _INFERENCE_BATCH]
-            return
-        source = ArraySource(A)
-        try:
-            for chunk, _ in source.chunks(_INFERENCE_BATCH):
-                if not np.isfinite(chunk).all():
-                    raise ValueError("Input X contains NaN or infinity.")
-                yield chunk
-        finally:
-            source.release()
-
     def _batches_out(self, fn, A: np.ndarray):
-        """Yield ``(input chunk, fn(chunk))`` as float32 arrays, a few thousand rows at a time, without autograd."""
-        device = next(self.net_.parameters()).device
-        for chunk in self._input_chunks(A):
-            if not chunk.flags.writeable:  # a read-only view; torch wants writable memory
-                chunk = chunk.copy()
-            t = torch.from_numpy(chunk)
-            if device.type == "cuda":
-                t = t.pin_memory()
-            with torch.inference_mode():
-                out = fn(t.to(device, non_blocking=True)).float().cpu().numpy()
-            yield chunk, out
+        """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
+        return batches_out(fn, A, next(self.net_.parameters()).device)
 
     def _apply(self, fn, A: np.ndarray) -> np.ndarray:
-        outs = [out for _, out in self._batches_out(fn, A)]
-        if not outs:
-            return np.empty((0, 0), dtype=np.float32)
-        return np.concatenate(outs, axis=0)
+        return apply(fn, A, next(self.net_.parameters()).device)
 
     def transform(self, X):
         """Encode X.

@@ -1,0 +1,59 @@
+"""Streamed inference: a network applied to row blocks of an array, without autograd.
+
+Pure helpers of :class:`aekit.Autoencoder`'s ``transform``, ``reconstruct``,
+``inverse_transform`` and ``score``: the input is cut into blocks of
+:data:`INFERENCE_BATCH` rows (a memory-mapped array is read with positioned
+reads and checked block by block, so it never comes into memory whole), each
+block goes through the network on its device, and float32 results come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .streaming import ArraySource
+
+__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "input_chunks"]
+
+#: Rows per inference block.
+INFERENCE_BATCH = 8192
+
+
+def input_chunks(A) -> Iterator[np.ndarray]:
+    """Float32 row blocks of ``A``; a memory map is read with positioned reads and checked block by block."""
+    if not isinstance(A, np.memmap):
+        for start in range(0, A.shape[0], INFERENCE_BATCH):
+            yield A[start:start + INFERENCE_BATCH]
+        return
+    source = ArraySource(A)
+    try:
+        for chunk, _ in source.chunks(INFERENCE_BATCH):
+            if not np.isfinite(chunk).all():
+                raise ValueError("Input X contains NaN or infinity.")
+            yield chunk
+    finally:
+        source.release()
+
+
+def batches_out(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device):
+    """Yield ``(input block, fn(block))`` as float32 arrays, ``fn`` run on ``device`` without autograd."""
+    for chunk in input_chunks(A):
+        if not chunk.flags.writeable:  # a read-only view; torch wants writable memory
+            chunk = chunk.copy()
+        t = torch.from_numpy(chunk)
+        if device.type == "cuda":
+            t = t.pin_memory()
+        with torch.inference_mode():
+            out = fn(t.to(device, non_blocking=True)).float().cpu().numpy()
+        yield chunk, out
+
+
+def apply(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device) -> np.ndarray:
+    """``fn`` over all rows of ``A``, stacked (an empty (0, 0) array for no rows)."""
+    outs = [out for _, out in batches_out(fn, A, device)]
+    if not outs:
+        return np.empty((0, 0), dtype=np.float32)
+    return np.concatenate(outs, axis=0)
