@@ -72,7 +72,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 torch.set_num_threads(1)
 
-from complete import BLOCK, SIDE, block, with_nan  # noqa: E402
+from complete import SIDE, block, with_nan  # noqa: E402
 from sklearn.impute import KNNImputer  # noqa: E402
 
 from aekit import AutoencoderImputer  # noqa: E402

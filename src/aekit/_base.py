@@ -18,13 +18,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
+from ._builders import ARCHITECTURES
 from ._callbacks import chain, time_budget
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
-from .conv import ConvAutoencoder
 from .distributed import is_main_process
 from .losses import LOSSES
-from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS, pretrain
 from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
@@ -32,40 +32,6 @@ from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDiv
 __all__ = ["Autoencoder"]
 
 logger = logging.getLogger(__name__)
-
-def _mlp_net(est: Autoencoder, n_features: int, output_activation: str | None = None) -> torch.nn.Module:
-    """The estimator's MLP; ``output_activation`` overrides the estimator's (a wrapper may apply its own)."""
-    return MLPAutoencoder(
-        n_features,
-        tuple(est.hidden_layer_sizes),
-        est.n_components,
-        activation=est.activation,
-        output_activation=output_activation or est._resolved_output_activation(),
-        code_activation=est._code_activation(),
-    )
-
-
-def _conv_net(est: Autoencoder, n_features: int, fully_convolutional: bool = False,
-              image_shape: tuple[int, ...] | None = None, output_activation: str | None = None) -> torch.nn.Module:
-    """The estimator's conv net; ``image_shape`` (already checked) and ``output_activation`` override its own."""
-    return ConvAutoencoder(
-        image_shape or est._image_shape_for(n_features),
-        tuple(est.hidden_layer_sizes),
-        est.n_components,
-        activation=est.activation,
-        output_activation=output_activation or est._resolved_output_activation(),
-        code_activation=est._code_activation(),
-        fully_convolutional=fully_convolutional,
-    )
-
-
-#: Network builders by ``architecture``: ``builder(estimator, n_features) -> nn.Module``.
-_ARCHITECTURES = {
-    "mlp": _mlp_net,
-    "conv": _conv_net,
-    "fully_conv": lambda est, n_features: _conv_net(est, n_features, fully_convolutional=True),
-}
-
 
 class Autoencoder(TransformerMixin, BaseEstimator):
     """Deep (or shallow) autoencoder with a scikit-learn interface.
@@ -204,7 +170,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                                      high_open=True),
         "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),
         "tol": Param("float", "relative improvement that counts for early stopping", low=0),
-        "architecture": Param("str", "network family", choices=tuple(_ARCHITECTURES)),
+        "architecture": Param("str", "network family", choices=tuple(ARCHITECTURES)),
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
@@ -305,7 +271,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _build_net(self, n_features: int) -> torch.nn.Module:
         """A fresh, randomly initialised network for ``n_features`` inputs."""
-        return _ARCHITECTURES[self.architecture](self, n_features)
+        return ARCHITECTURES[self.architecture](self, n_features)
 
     def _check_params(self) -> None:
         """Validate parameters; subclasses extend with cross-parameter checks."""

@@ -20,7 +20,8 @@ from torch import nn
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import Autoencoder, _conv_net, _mlp_net
+from ._base import Autoencoder
+from ._builders import conv_net, mlp_net
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
@@ -321,14 +322,14 @@ class AutoencoderImputer(DenoisingAutoencoder):
             return super()._build_net(n_features)
         # the inner net's output stays linear: ObservedInputNet applies the output activation
         if self.architecture == "mlp":
-            inner = _mlp_net(self, 2 * n_features, output_activation="identity")
+            inner = mlp_net(self, 2 * n_features, output_activation="identity")
         else:
             shape = self._image_shape_for(n_features)
             shape = (*shape[:2], 2 * (shape[2] if len(shape) == 3 else 1))  # a "seen" flag per channel
             if self.architecture == "unet":
                 inner = UNet(shape, tuple(self.hidden_layer_sizes), activation=self.activation)
             else:
-                inner = _conv_net(self, 2 * n_features, fully_convolutional=self.architecture == "fully_conv",
+                inner = conv_net(self, 2 * n_features, fully_convolutional=self.architecture == "fully_conv",
                                   image_shape=shape, output_activation="identity")
         return ObservedInputNet(inner, n_features, self._resolved_output_activation())
 
