@@ -180,7 +180,10 @@ def run_train_denoiser(args) -> int:
     train, held = patches[n_held:], patches[:n_held]
     logger.info("training %s on %s: %d patches of %s, %s noise at %g", type(estimator).__name__, description,
                 len(train), shape, estimator.corruption, estimator.corruption_level)
-    estimator.fit(train) if holes is None else estimator.fit(train, patterns=holes)
+    if holes is None:
+        estimator.fit(train)
+    else:
+        estimator.fit(train, patterns=holes)
     estimator.verbose = False
     metrics = {"data": description, "epochs": estimator.n_iter_, "fit_seconds": estimator.fit_time_,
                "final_loss": estimator.loss_curve_[-1]}
