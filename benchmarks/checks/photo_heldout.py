@@ -82,15 +82,17 @@ OUT = ROOT / "benchmarks" / "results" / "photo_heldout.json"
 
 
 def held_out():
-    return {"chelsea": photo("chelsea"), "grace_hopper": photo("grace_hopper")[108:492, 64:448],
-            "china": photo("china")[:, 80:560]}
+    """``(name, clean, noisy)`` for each held-out photograph, the noise seeded (7) alike for every method."""
+    photos = {"chelsea": photo("chelsea"), "grace_hopper": photo("grace_hopper")[108:492, 64:448],
+              "china": photo("china")[:, 80:560]}
+    for name, clean in photos.items():
+        yield name, clean, (clean + SIGMA * np.random.default_rng(7).standard_normal(clean.shape)).astype(np.float32)
 
 
 def nlm_scores():
     h, nlm = photo_nlm(SIGMA)  # the benchmark's rule
     out = {"h": h}
-    for name, clean in held_out().items():
-        noisy = (clean + SIGMA * np.random.default_rng(7).standard_normal(clean.shape)).astype(np.float32)
+    for name, clean, noisy in held_out():
         out[name] = round(psnr(clean.reshape(1, -1), np.clip(nlm(noisy), 0, 1).reshape(1, -1)), 2)
     return out
 
@@ -139,8 +141,7 @@ def main(argv=None):
         record["val_loss"] = float(est.validation_scores_[-1]) if est.validation_scores_ else None
         record["psnr"] = {}
         tic = time.perf_counter()
-        for name, clean in held_out().items():
-            noisy = (clean + SIGMA * np.random.default_rng(7).standard_normal(clean.shape)).astype(np.float32)
+        for name, clean, noisy in held_out():
             den = np.clip(denoise_image(est, noisy, stride=8, ensemble=not args.no_ensemble), 0, 1)
             record["psnr"][name] = round(psnr(clean.reshape(1, -1), den.reshape(1, -1)), 2)
         record["denoise_seconds"] = round(time.perf_counter() - tic, 1)
