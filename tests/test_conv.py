@@ -33,9 +33,12 @@ def test_rows_are_channels_last_images():
 
 
 def test_fully_convolutional_net_is_local():
-    # an output pixel far from a change in the input does not move
-    net = ConvAutoencoder((32, 32), (4,), 2, fully_convolutional=True).eval()
-    x = torch.rand(1, 32, 32)
+    # an output pixel far from a change in the input does not move. Seeded: with the weights and input left to
+    # earlier tests' RNG state, every ReLU near the changed corner was once dead, and nearby pixels did not move
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = ConvAutoencoder((32, 32), (4,), 2, fully_convolutional=True).eval()
+        x = torch.rand(1, 32, 32)
     y = x.clone()
     y[0, 0, 0] += 1.0
     with torch.no_grad():
