@@ -12,6 +12,8 @@ DenoisingAutoencoder
     ``denoise`` cleans inputs.
 AutoencoderImputer
     scikit-learn imputer: learns from data with NaNs and fills them.
+ImputerEnsemble
+    Mean of the fills of several imputers differing only in their seed.
 
 Functions
 ---------
@@ -28,10 +30,12 @@ _EXPORTS = {
     "SparseAutoencoder": ".sparse",
     "DenoisingAutoencoder": ".denoising",
     "AutoencoderImputer": ".impute",
+    "ImputerEnsemble": ".ensemble",
     "load": ".persistence",
 }
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "AutoencoderImputer", "load", "__version__"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "AutoencoderImputer", "ImputerEnsemble", "load",
+           "__version__"]
 
 
 def __getattr__(name):

@@ -227,6 +227,8 @@ def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.nda
 def model_patch_shape(model) -> tuple[int, int, int]:
     """``(ph, pw, channels)`` of the images a fitted model takes."""
     shape = getattr(model, "image_shape", None)
+    if shape is None and getattr(model, "estimators_", None):  # an ImputerEnsemble: its members' patches
+        shape = getattr(model.estimators_[0], "image_shape", None)
     if shape is None:
         raise ValueError(
             f"the model ({type(model).__name__}) has no image_shape, so it does not know its patch size; "
@@ -339,7 +341,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    model : fitted aekit estimator with ``image_shape``
+    model : fitted aekit estimator with ``image_shape``, or an ImputerEnsemble of such
     image : ndarray of shape (H, W) or (H, W, C)
         NaN marks missing pixels (in colour images, per channel).
     stride : int, optional

@@ -24,6 +24,7 @@ from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
+from .metrics import hidden_entry_error
 from .denoising import DenoisingAutoencoder
 from .observed import ObservedInputNet, pattern_corruption
 from .unet import UNet
@@ -71,9 +72,10 @@ def impute_with(estimator, X) -> np.ndarray:
 
     Parameters
     ----------
-    estimator : Autoencoder
+    estimator : Autoencoder or ImputerEnsemble
         Fitted, for instance a denoising autoencoder trained with masking
-        noise.
+        noise (an imputer or an ensemble of them fills through its
+        ``transform``).
     X : array-like of shape (n_samples, n_features)
         NaN marks missing entries.
 
@@ -86,7 +88,9 @@ def impute_with(estimator, X) -> np.ndarray:
     ValueError
         If X has no NaN (nothing to fill) or the wrong number of features.
     """
-    if isinstance(estimator, AutoencoderImputer):
+    from .ensemble import ImputerEnsemble  # it imports this module
+
+    if isinstance(estimator, (AutoencoderImputer, ImputerEnsemble)):
         X = np.asarray(X)
         if not np.isnan(X).any():
             raise ValueError("X has no missing entry (NaN) to fill.")
@@ -494,12 +498,7 @@ class AutoencoderImputer(DenoisingAutoencoder):
         score : float
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
-        hide = ~np.isnan(X) & (np.random.default_rng(0).random(X.shape) < SCORE_HIDDEN)
-        X_hidden = X.copy()
-        X_hidden[hide] = np.nan
-        err = np.where(hide, (self.transform(X_hidden).astype(np.float64) - X) ** 2, 0.0)
-        return -float(err.sum(axis=1).mean())
+        return -hidden_entry_error(self.transform, self._validate_X(X, reset=False), SCORE_HIDDEN)
 
     @available_if(lambda est: False)
     def inverse_transform(self, Z):

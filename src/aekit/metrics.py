@@ -21,6 +21,7 @@ __all__ = [
     "psnr",
     "ssim",
     "rmse_on_mask",
+    "hidden_entry_error",
     "code_statistics",
 ]
 
@@ -310,6 +311,41 @@ def rmse_on_mask(X_true, X_hat, mask):
         )
     diff = X_true[mask] - X_hat[mask]
     return float(np.sqrt(np.mean(diff**2)))
+
+
+def hidden_entry_error(fill, X, fraction=0.2, seed=0):
+    """Squared error of ``fill`` on observed entries of X hidden for the purpose, per sample.
+
+    A fixed random ``fraction`` of the observed entries (drawn with
+    ``seed``, the same on every call) are set to NaN and ``fill`` is asked
+    to fill them; their squared errors are summed per sample and averaged
+    over samples. An imputer's ``score`` is the negative of this.
+
+    Parameters
+    ----------
+    fill : callable
+        ``fill(X_with_nan) -> X_filled``, e.g. a fitted imputer's ``transform``.
+    X : ndarray of shape (n_samples, n_features)
+        NaN marks missing entries; these are neither hidden nor scored.
+    fraction : float, default=0.2
+    seed : int, default=0
+
+    Returns
+    -------
+    error : float
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> hidden_entry_error(lambda A: np.where(np.isnan(A), 0.0, A), X, fraction=1.0)  # (1 + 4 + 9 + 16) / 2
+    15.0
+    """
+    X = np.asarray(X)
+    hide = ~np.isnan(X) & (np.random.default_rng(seed).random(X.shape) < fraction)
+    X_hidden = X.copy()
+    X_hidden[hide] = np.nan
+    err = np.where(hide, (np.asarray(fill(X_hidden), dtype=np.float64) - X) ** 2, 0.0)
+    return float(err.sum(axis=1).mean())
 
 
 def code_statistics(H, threshold=1e-6):

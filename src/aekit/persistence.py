@@ -20,12 +20,14 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from ._atomic import atomic_directory
 
-__all__ = ["save", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
+__all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+ENSEMBLE_FILE = "ensemble.json"
 _FORMAT = "aekit-model"
+_ENSEMBLE_FORMAT = "aekit-ensemble"
 _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything absurd
 
 
@@ -98,6 +100,94 @@ def save(estimator, path, extras=None) -> Path:
         if extras is not None:
             extras(tmp)
     return path
+
+
+def save_ensemble(ensemble, path) -> Path:
+    """Save a fitted :class:`~aekit.ensemble.ImputerEnsemble`: ``ensemble.json`` and a model directory per member.
+
+    Parameters
+    ----------
+    ensemble : ImputerEnsemble
+        Fitted; its members must be aekit estimators.
+    path : str or Path
+        Directory to write (replaced atomically).
+
+    Returns
+    -------
+    path : Path
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(ensemble, "estimators_")
+    classes = tuple(_estimator_classes().values())
+    foreign = [type(m).__name__ for m in ensemble.estimators_ if not isinstance(m, classes)]
+    if foreign:
+        raise TypeError(f"only ensembles of aekit estimators can be saved; the members are {foreign[0]}. "
+                        "Save those with joblib instead (it runs code on loading: trusted files only).")
+    random_state = ensemble.random_state if isinstance(ensemble.random_state, (int, type(None))) else None
+    base_state = ensemble._base().get_params(deep=False)["random_state"]
+    config = {
+        "format": _ENSEMBLE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "aekit_version": __version__,
+        "class": type(ensemble).__name__,
+        "params": {"n_members": int(ensemble.n_members), "n_jobs": ensemble.n_jobs, "random_state": random_state},
+        "estimator_random_state": base_state if isinstance(base_state, (int, type(None))) else None,
+        "seeds": [int(s) for s in ensemble.seeds_],
+        "members": [f"member_{i}" for i in range(len(ensemble.estimators_))],
+    }
+    if hasattr(ensemble, "feature_names_in_"):  # the members saw arrays: the column names are the ensemble's
+        config["feature_names_in_"] = [str(c) for c in ensemble.feature_names_in_]
+    path = Path(path)
+    with atomic_directory(path) as tmp:
+        for name, member in zip(config["members"], ensemble.estimators_):
+            save(member, tmp / name)
+        (tmp / ENSEMBLE_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _load_ensemble(path: Path, device: str):
+    """The :class:`~aekit.ensemble.ImputerEnsemble` saved in ``path`` by :func:`save_ensemble`."""
+    from sklearn.base import clone
+
+    from .ensemble import ImputerEnsemble
+
+    file = path / ENSEMBLE_FILE
+    if file.stat().st_size > _MAX_CONFIG_BYTES:
+        raise ValueError(f"{file} is {file.stat().st_size} bytes; an aekit ensemble index is a few hundred.")
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ValueError(f"{file} is not valid JSON; expected an aekit ensemble index.") from None
+    if not isinstance(config, dict) or config.get("format") != _ENSEMBLE_FORMAT:
+        raise ValueError(f"{file} is not an aekit ensemble index (no 'format': '{_ENSEMBLE_FORMAT}').")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{file} has format_version {config.get('format_version')!r}; this aekit "
+                         f"({__version__}) reads {FORMAT_VERSION}.")
+    members, seeds, params = config.get("members"), config.get("seeds"), config.get("params")
+    if not (isinstance(members, list) and members and isinstance(seeds, list) and len(seeds) == len(members)
+            and all(m == f"member_{i}" for i, m in enumerate(members)) and isinstance(params, dict)
+            and params.get("n_members") == len(members)):
+        raise ValueError(f"{file} lists no valid members; expected 'members': ['member_0', ...] with as many "
+                         "seeds and n_members.")
+    fitted = [load(path / name, device) for name in members]
+    if len({m.n_features_in_ for m in fitted}) != 1 or len({type(m) for m in fitted}) != 1:
+        raise ValueError(f"the members in {path} differ in class or number of features; expected copies.")
+    try:
+        estimator = clone(fitted[0]).set_params(random_state=config.get("estimator_random_state"))
+        ensemble = ImputerEnsemble(estimator, **params)
+        ensemble._check_params()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{file} has invalid parameters: {err}") from None
+    ensemble.estimators_, ensemble.seeds_ = fitted, [int(s) for s in seeds]
+    ensemble.n_features_in_ = fitted[0].n_features_in_
+    names = config.get("feature_names_in_")
+    if names is not None:
+        if not (isinstance(names, list) and len(names) == ensemble.n_features_in_
+                and all(isinstance(c, str) for c in names)):
+            raise ValueError(f"{file}: feature_names_in_ must be a list of {ensemble.n_features_in_} strings.")
+        ensemble.feature_names_in_ = np.asarray(names, dtype=object)
+    return ensemble
 
 
 def _read_config(path: Path) -> dict:
@@ -178,8 +268,10 @@ def load(path, device: str = "cpu"):
 
     Returns
     -------
-    estimator : Autoencoder
-        The fitted estimator, ready for ``transform`` and friends.
+    estimator : Autoencoder or ImputerEnsemble
+        The fitted estimator, ready for ``transform`` and friends (an
+        :class:`~aekit.ensemble.ImputerEnsemble` when the directory holds
+        ``ensemble.json``).
 
     Raises
     ------
@@ -192,6 +284,8 @@ def load(path, device: str = "cpu"):
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path} is not an aekit model directory (no such directory).")
+    if (path / ENSEMBLE_FILE).is_file():
+        return _load_ensemble(path, device)
     config = _read_config(path)
     classes = _estimator_classes()
     if config["class"] not in classes:
