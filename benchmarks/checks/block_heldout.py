@@ -75,7 +75,7 @@ torch.set_num_threads(1)
 from complete import SIDE, block, with_nan  # noqa: E402
 from sklearn.impute import KNNImputer  # noqa: E402
 
-from aekit import AutoencoderImputer  # noqa: E402
+from aekit import AutoencoderImputer, ImputerEnsemble  # noqa: E402
 from aekit.datasets import load_fashion_mnist  # noqa: E402
 from aekit.metrics import rmse_on_mask  # noqa: E402
 
@@ -94,6 +94,8 @@ p.add_argument("--extra", default="", help="extra imputer params, k=v,k=v (pytho
 p.add_argument("--practice", choices=("own", "fill"), default="own",
                help="own: practise on the training images' holes only; fill: also (half of the time) on the holes "
                     "to fill, fit(X, patterns=np.isnan(X_in)) as benchmarks/complete.py does")
+p.add_argument("--members", type=int, default=1,
+               help="ImputerEnsemble of this many imputers (seeds drawn from --seed), fitted in parallel processes")
 p.add_argument("--seed", type=int, default=0)
 args = p.parse_args()
 
@@ -116,10 +118,17 @@ est = AutoencoderImputer(args.n_components, hidden_layer_sizes=tuple(args.channe
                          max_epochs=args.epochs, validation_fraction=0.05, n_iter_no_change=1000,
                          random_state=args.seed, device="cpu", **extra)
 tic = time.perf_counter()
-est.fit(X_fit) if args.practice == "own" else est.fit(X_fit, patterns=np.isnan(X_in))
+if args.members > 1:
+    est = ImputerEnsemble(est, n_members=args.members, n_jobs=args.members, random_state=args.seed)
+if args.practice == "own":
+    est.fit(X_fit)
+else:
+    est.fit(X_fit, patterns=np.isnan(X_in))
 print(f"trained {args} in {time.perf_counter() - tic:.0f} s", flush=True)
 plain = est.transform(X_in)
 print(f"AutoencoderImputer RMSE {rmse_on_mask(X_test, plain, test_holes):.4f}", flush=True)
+for i, member in enumerate(getattr(est, "estimators_", [])):
+    print(f"  member {i} alone {rmse_on_mask(X_test, member.transform(X_in), test_holes):.4f}", flush=True)
 # horizontal flip: fill the mirrored images, mirror back, average
 flip = lambda A: A.reshape(-1, SIDE, SIDE)[:, :, ::-1].reshape(len(A), -1)  # noqa: E731
 mirrored = flip(est.transform(flip(X_in)))
