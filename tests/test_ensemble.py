@@ -183,3 +183,19 @@ def test_saved_image_ensemble_inpaints_through_the_cli(tmp_path):
     result, original, hole = read_image(tmp_path / "filled.png"), read_image(tmp_path / "image.png"), mask > 0
     np.testing.assert_array_equal(result[~hole], original[~hole])
     assert np.abs(result[hole] - original[hole]).mean() < 0.5 * np.abs(original[hole]).mean()
+
+
+def test_cli_info_and_denoise_on_a_saved_ensemble(fitted, tmp_path, capsys):
+    from aekit.cli import main
+
+    ens = fitted[0]
+    ens.save(tmp_path / "ens")
+    assert main(["info", str(tmp_path / "ens"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["class"] == "ImputerEnsemble" and info["n_members"] == 3 and info["seeds"] == ens.seeds_
+    assert info["member_class"] == "AutoencoderImputer" and info["member_params"]["max_epochs"] == 15
+    assert info["n_parameters"] == 3 * sum(p.numel() for p in ens.estimators_[0].net_.parameters())
+    assert main(["info", str(tmp_path / "ens")]) == 0
+    assert "ImputerEnsemble of 3 x AutoencoderImputer" in capsys.readouterr().out
+    assert main(["denoise", str(tmp_path / "ens"), str(tmp_path / "x.png"), "--out", str(tmp_path / "o")]) == 2
+    assert "which fills holes (aekit inpaint)" in capsys.readouterr().err

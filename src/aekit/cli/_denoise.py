@@ -230,6 +230,9 @@ def run_denoise(args) -> int:
     from ..persistence import load
 
     model = load(args.model_dir)
+    if not hasattr(model, "reconstruct"):
+        raise ValueError(f"{args.model_dir} holds an {type(model).__name__}, which fills holes (aekit inpaint); "
+                         "it does not denoise.")
     model_patch_shape(model)
     if args.stride is not None and args.stride < 1:
         raise ValueError(f"--stride must be >= 1; got {args.stride}.")

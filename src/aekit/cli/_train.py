@@ -183,9 +183,11 @@ def run_apply(args) -> int:
 
 
 def run_info(args) -> int:
-    from ..persistence import CONFIG_FILE, load
+    from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, load
 
     estimator = load(args.model_dir)
+    if (Path(args.model_dir) / ENSEMBLE_FILE).is_file():
+        return _ensemble_info(args, estimator)
     config = json.loads((Path(args.model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     metrics_file = Path(args.model_dir) / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
@@ -210,4 +212,30 @@ def run_info(args) -> int:
         print(f"  {key} = {value!r}")
     for key, value in metrics.items():
         print(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
+    return 0
+
+
+def _ensemble_info(args, ensemble) -> int:
+    """``aekit info`` on an ImputerEnsemble: the index, the members' shared parameters and their training."""
+    from ..persistence import CONFIG_FILE, ENSEMBLE_FILE
+
+    root = Path(args.model_dir)
+    index = json.loads((root / ENSEMBLE_FILE).read_text(encoding="utf-8"))
+    member_params = json.loads((root / index["members"][0] / CONFIG_FILE).read_text(encoding="utf-8"))["params"]
+    members = ensemble.estimators_
+    n_params = sum(p.numel() for m in members for p in m.net_.parameters())
+    info = {"class": index["class"], "aekit_version": index["aekit_version"], "format_version": index["format_version"],
+            "n_features_in": ensemble.n_features_in_, "n_members": len(members), "seeds": ensemble.seeds_,
+            "n_parameters": int(n_params), "member_class": type(members[0]).__name__,
+            "member_params": {k: v for k, v in member_params.items() if k != "random_state"}}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['class']} of {len(members)} x {info['member_class']} (aekit {info['aekit_version']}, "
+          f"format {info['format_version']}): fills holes with the mean of the members' fills")
+    print(f"  {ensemble.n_features_in_} features, {n_params:,} parameters in all, seeds {ensemble.seeds_}")
+    for i, m in enumerate(members):
+        print(f"  member {i}: trained {m.n_iter_} epochs (best {m.best_epoch_}), {m.fit_time_:.1f} s")
+    for key, value in info["member_params"].items():
+        print(f"  {key} = {value!r}")
     return 0
