@@ -12,9 +12,11 @@ processes (``n_jobs``), one thread each.
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
+# scikit-learn's joblib wrapper (it carries sklearn's config to the workers): members go to worker processes
+# and come back pickled in memory, between this program's own processes; no file is ever unpickled
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .impute import SCORE_HIDDEN, AutoencoderImputer
