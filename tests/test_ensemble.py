@@ -143,6 +143,8 @@ def test_save_refuses_foreign_members(tmp_path):
     (dict(n_members=1.5), ValueError, "n_members must be an int >= 1"),
     (dict(estimator=SimpleImputer()), ValueError, "must have a random_state parameter"),
     (dict(estimator=object()), TypeError, "imputer with fit and transform"),
+    (dict(estimator=type("Bare", (), {"fit": lambda self, X: self, "transform": lambda self, X: X})()), ValueError,
+     "must have a random_state parameter"),
 ])
 def test_bad_parameters(params, error, match):
     _, X_missing, _ = low_rank(30)

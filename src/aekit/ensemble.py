@@ -58,14 +58,18 @@ class ImputerEnsemble(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     Measured on Fashion-MNIST (training images missing a 12x12 block at a
-    random place each, held-out ones missing the central block;
-    ``benchmarks/checks/block_heldout.py``): see ``benchmarks/complete.py``.
+    random place each, held-out ones missing the central block, U-Net
+    imputers; ``benchmarks/checks/block_heldout.py``): two imputers of RMSE
+    0.1401 and 0.1393 gave 0.1375 averaged, where training one for twice as
+    many epochs gained nothing. In ``benchmarks/complete.py`` four of them
+    fill the test images' central block with RMSE 0.1388 against
+    KNNImputer's 0.1746; one alone had scored 0.1420. The cost is
+    ``n_members`` trainings.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from aekit import AutoencoderImputer
-    >>> from aekit import ImputerEnsemble
+    >>> from aekit import AutoencoderImputer, ImputerEnsemble
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((200, 2)) @ rng.random((2, 6))
     >>> X[rng.random(X.shape) < 0.2] = np.nan
@@ -91,7 +95,7 @@ class ImputerEnsemble(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if not callable(getattr(base, method, None)):
                 raise TypeError(f"estimator must be an imputer with fit and transform; "
                                 f"{type(base).__name__} has no {method}.")
-        if "random_state" not in base.get_params(deep=False):
+        if not callable(getattr(base, "get_params", None)) or "random_state" not in base.get_params(deep=False):
             raise ValueError(f"estimator must have a random_state parameter for its members to differ; "
                              f"{type(base).__name__} has none.")
 
