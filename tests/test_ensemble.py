@@ -201,3 +201,7 @@ def test_cli_info_and_denoise_on_a_saved_ensemble(fitted, tmp_path, capsys):
     assert "ImputerEnsemble of 3 x AutoencoderImputer" in capsys.readouterr().out
     assert main(["denoise", str(tmp_path / "ens"), str(tmp_path / "x.png"), "--out", str(tmp_path / "o")]) == 2
     assert "which fills holes (aekit inpaint)" in capsys.readouterr().err
+    for command in ("encode", "reconstruct"):
+        assert main([command, str(tmp_path / "ens"), "--dataset", "digits", "--out", str(tmp_path / "o.npy")]) == 2
+        assert "it has no code or reconstruction" in capsys.readouterr().err
+    assert not (tmp_path / "o.npy").exists()

@@ -24,8 +24,8 @@ from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
-from .metrics import hidden_entry_error
 from .denoising import DenoisingAutoencoder
+from .metrics import hidden_entry_error
 from .observed import ObservedInputNet, pattern_corruption
 from .unet import UNet
 

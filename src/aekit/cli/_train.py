@@ -174,6 +174,9 @@ def run_apply(args) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy; got {out}.")
     estimator = load(args.model_dir)
+    if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
+        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (its "
+                         "transform in Python, or aekit inpaint for images); it has no code or reconstruction.")
     data = load_source(args, mmap=args.mmap)
     X = data.X_test if (args.dataset and args.split == "test") else data.X_train
     result = getattr(estimator, args.method)(X)
