@@ -49,6 +49,9 @@ images' central block, positions only), same data, one thread:
     weight decay 0.1, 112 epochs, random_state 0 / 1     0.1401 / 0.1393  2651 s each
     the mean of those two fills (++)                    0.1375  (0.784 x KNNImputer)
     the mean of three (those and the 56-epoch one)      0.1371
+    --members 4, 56 epochs (the benchmark's ensemble;
+    run after the test run, not used to choose)        0.1377  2679 s, 2 cores (0.786 x KNNImputer;
+                                                        members alone 0.1403-0.1407)
 
 (++) ad hoc: the two runs in separate processes (random_state 0 and 1),
 their saved fills averaged, as ``--members 2`` does with seeds drawn from
