@@ -153,17 +153,7 @@ def _load_ensemble(path: Path, device: str):
     from .ensemble import ImputerEnsemble
 
     file = path / ENSEMBLE_FILE
-    if file.stat().st_size > _MAX_CONFIG_BYTES:
-        raise ValueError(f"{file} is {file.stat().st_size} bytes; an aekit ensemble index is a few hundred.")
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(f"{file} is not valid JSON; expected an aekit ensemble index.") from None
-    if not isinstance(config, dict) or config.get("format") != _ENSEMBLE_FORMAT:
-        raise ValueError(f"{file} is not an aekit ensemble index (no 'format': '{_ENSEMBLE_FORMAT}').")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{file} has format_version {config.get('format_version')!r}; this aekit "
-                         f"({__version__}) reads {FORMAT_VERSION}.")
+    config = _read_json(file, _ENSEMBLE_FORMAT, "an aekit ensemble index")
     members, seeds, params = config.get("members"), config.get("seeds"), config.get("params")
     if not (isinstance(members, list) and members and isinstance(seeds, list) and len(seeds) == len(members)
             and all(m == f"member_{i}" for i, m in enumerate(members)) and isinstance(params, dict)
@@ -190,19 +180,20 @@ def _load_ensemble(path: Path, device: str):
     return ensemble
 
 
-def _read_config(path: Path) -> dict:
-    file = path / CONFIG_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{path} is not an aekit model directory: {file} is missing.")
+def _read_json(file: Path, fmt: str, what: str) -> dict:
+    """The JSON object in ``file`` with ``"format": fmt`` and a readable ``format_version``, or a one-line error.
+
+    ``what`` names the expected file in the messages ("an aekit model config").
+    """
     if file.stat().st_size > _MAX_CONFIG_BYTES:
-        raise ValueError(f"{file} is {file.stat().st_size} bytes; an aekit model config is a few kB.")
+        raise ValueError(f"{file} is {file.stat().st_size} bytes; {what} is a few kB.")
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"{file} is not valid JSON ({first}); expected an aekit model config.") from None
-    if not isinstance(config, dict) or config.get("format") != _FORMAT:
-        raise ValueError(f"{file} is not an aekit model config (no 'format': '{_FORMAT}').")
+        raise ValueError(f"{file} is not valid JSON ({first}); expected {what}.") from None
+    if not isinstance(config, dict) or config.get("format") != fmt:
+        raise ValueError(f"{file} is not {what} (no 'format': '{fmt}').")
     version = config.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"{file} has an invalid format_version {version!r}; expected an int >= 1.")
@@ -211,6 +202,14 @@ def _read_config(path: Path) -> dict:
             f"{file} has format_version {version!r}; this aekit ({__version__}) reads up to "
             f"{FORMAT_VERSION}. Upgrade aekit to load it."
         )
+    return config
+
+
+def _read_config(path: Path) -> dict:
+    file = path / CONFIG_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{path} is not an aekit model directory: {file} is missing.")
+    config = _read_json(file, _FORMAT, "an aekit model config")
     kinds = {"class": str, "params": dict, "fitted": dict, "tensors": dict, "fitted_object_arrays": dict}
     for key, kind in kinds.items():
         if key not in config and key != "fitted_object_arrays":
