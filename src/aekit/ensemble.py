@@ -17,10 +17,10 @@ from sklearn.utils import check_random_state
 # scikit-learn's joblib wrapper (it carries sklearn's config to the workers): members go to worker processes
 # and come back pickled in memory, between this program's own processes; no file is ever unpickled
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .impute import SCORE_HIDDEN, AutoencoderImputer
-from .metrics import hidden_entry_error
+from ._imputer import ImputerMixin
+from .impute import AutoencoderImputer
 
 __all__ = ["ImputerEnsemble"]
 
@@ -29,7 +29,7 @@ def _fit_member(estimator, X, fit_params):
     return estimator.fit(X, **fit_params)
 
 
-class ImputerEnsemble(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class ImputerEnsemble(ImputerMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Mean of the fills of ``n_members`` imputers that differ only in their random seed.
 
     Parameters
@@ -102,9 +102,6 @@ class ImputerEnsemble(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _base(self):
         return AutoencoderImputer() if self.estimator is None else self.estimator
 
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")
-
     def fit(self, X, y=None, **fit_params):
         """Fit ``n_members`` copies of the estimator on X, each with its own seed.
 
@@ -151,36 +148,8 @@ class ImputerEnsemble(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         mean = np.mean([np.asarray(m.transform(X), dtype=np.float64) for m in self.estimators_], axis=0)
         return np.where(missing, mean, X).astype(X.dtype)
 
-    def score(self, X, y=None):
-        """Negative imputation error on observed entries hidden for the purpose.
-
-        As :meth:`aekit.AutoencoderImputer.score`: a fixed random 20 % of the
-        observed entries (seeded, the same on every call) are hidden and
-        filled; their squared errors are summed per sample and averaged over
-        samples. Higher is better, 0 is perfect.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            NaN marks missing entries.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self, "estimators_")
-        return -hidden_entry_error(self.transform, self._validate_X(X, reset=False), SCORE_HIDDEN)
-
     def save(self, path):
         """Save to a directory: one aekit model directory per member and a JSON index; see :func:`aekit.load`."""
         from .persistence import save_ensemble
 
         return save_ensemble(self, path)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

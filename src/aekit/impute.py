@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
+from ._imputer import ImputerMixin
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
-from .metrics import hidden_entry_error
 from .observed import ObservedInputNet, pattern_corruption
 from .unet import UNet
 
@@ -34,9 +34,6 @@ __all__ = ["AutoencoderImputer", "ObservedInputNet", "impute_with", "pattern_cor
 #: How features are put on a common scale before training; missing entries become 0 afterwards.
 SCALINGS = ("standard", "minmax", "none")
 
-
-#: Fraction of the observed entries that :meth:`AutoencoderImputer.score` hides and scores.
-SCORE_HIDDEN = 0.2
 
 #: Re-corrupted reconstructions averaged in each refinement pass.
 REFINE_DRAWS = 8
@@ -111,7 +108,7 @@ def impute_with(estimator, X) -> np.ndarray:
     return X
 
 
-class AutoencoderImputer(DenoisingAutoencoder):
+class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     """Fill missing values (NaN) with a denoising autoencoder trained on the incomplete data.
 
     A scikit-learn imputer: ``fit(X)`` on data with NaNs, ``transform(X)``
@@ -312,9 +309,6 @@ class AutoencoderImputer(DenoisingAutoencoder):
                 "in [0, 1]); got scaling='standard'."
             )
 
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")
-
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         Xs = ((X - self.center_) / self.scale_).astype(np.float32)
         if self.mask_input:  # 0 means "unseen" to the network: move observed zeros off it, negligibly
@@ -478,34 +472,6 @@ class AutoencoderImputer(DenoisingAutoencoder):
         Xs = np.where(np.isnan(X), 0.0, self._scaled(X)).astype(np.float32)
         return (self._apply(self.net_, Xs) * self.scale_ + self.center_).astype(X.dtype)
 
-    def score(self, X, y=None):
-        """Negative imputation error on observed entries hidden for the purpose.
-
-        A fixed random 20 % of the observed entries (seeded, the same on
-        every call) are hidden and filled as ``transform`` would fill them;
-        their squared errors are summed per sample and averaged over
-        samples. Higher is better, 0 is perfect.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            NaN marks missing entries.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self, "net_")
-        return -hidden_entry_error(self.transform, self._validate_X(X, reset=False), SCORE_HIDDEN)
-
     @available_if(lambda est: False)
     def inverse_transform(self, Z):
         """Not available: an imputer's ``transform`` fills values, it does not encode."""
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -1,0 +1,53 @@
+"""What aekit's imputers share: NaN-aware input checks, the hidden-entry score and scikit-learn's tags.
+
+:class:`ImputerMixin` goes first in the bases of
+:class:`aekit.AutoencoderImputer` and :class:`aekit.ImputerEnsemble`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .metrics import hidden_entry_error
+
+__all__ = ["ImputerMixin", "SCORE_HIDDEN"]
+
+#: Fraction of the observed entries that an imputer's ``score`` hides and scores.
+SCORE_HIDDEN = 0.2
+
+
+class ImputerMixin:
+    """``_validate_X`` (float arrays, NaN allowed), ``score`` and the allow-NaN tags of an imputer."""
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")
+
+    def score(self, X, y=None):
+        """Negative imputation error on observed entries hidden for the purpose.
+
+        A fixed random 20 % of the observed entries (seeded, the same on
+        every call) are hidden and filled as ``transform`` would fill them;
+        their squared errors are summed per sample and averaged over
+        samples (:func:`aekit.metrics.hidden_entry_error`). Higher is
+        better, 0 is perfect.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks missing entries.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        return -hidden_entry_error(self.transform, self._validate_X(X, reset=False), SCORE_HIDDEN)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
