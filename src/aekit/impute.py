@@ -328,7 +328,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
                 inner = UNet(shape, tuple(self.hidden_layer_sizes), activation=self.activation)
             else:
                 inner = conv_net(self, 2 * n_features, fully_convolutional=self.architecture == "fully_conv",
-                                  image_shape=shape, output_activation="identity")
+                                 image_shape=shape, output_activation="identity")
         return ObservedInputNet(inner, n_features, self._resolved_output_activation())
 
     def fit(self, X, y=None, patterns=None):
