@@ -7,6 +7,7 @@ import pytest
 from aekit import metrics
 from aekit.metrics import (
     code_statistics,
+    hidden_entry_error,
     mean_squared_error,
     psnr,
     rmse_on_mask,
@@ -235,3 +236,37 @@ def test_code_statistics_rejects_non_2d(shape):
 def test_code_statistics_bad_threshold(bad):
     with pytest.raises(ValueError, match="threshold must be"):
         code_statistics(np.zeros((2, 2)), threshold=bad)
+
+
+def _fill_with_zeros(A):
+    return np.where(np.isnan(A), 0.0, A)
+
+
+def test_hidden_entry_error_hides_the_given_fraction_of_observed_entries():
+    X = np.arange(1.0, 101.0).reshape(10, 10)
+    X[:, 0] = np.nan  # 90 observed
+    seen = []
+
+    def fill(A):
+        seen.append(np.isnan(A) & ~np.isnan(X))
+        return _fill_with_zeros(A)
+
+    error = hidden_entry_error(fill, X, fraction=0.2)
+    hidden = seen[0]
+    assert hidden.sum() == 18  # round(0.2 * 90), never an already-missing entry
+    assert error == pytest.approx((X[hidden] ** 2).sum() / 10)
+    assert hidden_entry_error(fill, X, fraction=0.2) == error  # the same entries on every call
+    assert hidden_entry_error(fill, X, fraction=0.2, seed=1) != error
+
+
+def test_hidden_entry_error_is_not_fooled_by_a_mask_drawn_with_the_same_seed():
+    # A user's missingness made exactly as the score once drew its hidden entries:
+    # the score then hid nothing and reported a perfect 0.
+    rng = np.random.default_rng(0)
+    X = rng.random((50, 8)) + 1.0
+    X[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
+    assert hidden_entry_error(_fill_with_zeros, X, fraction=0.2) > 0.0
+
+
+def test_hidden_entry_error_with_nothing_observed_is_zero():
+    assert hidden_entry_error(_fill_with_zeros, np.full((3, 2), np.nan)) == 0.0

@@ -316,10 +316,14 @@ def rmse_on_mask(X_true, X_hat, mask):
 def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     """Squared error of ``fill`` on observed entries of X hidden for the purpose, per sample.
 
-    A fixed random ``fraction`` of the observed entries (drawn with
-    ``seed``, the same on every call) are set to NaN and ``fill`` is asked
-    to fill them; their squared errors are summed per sample and averaged
-    over samples. An imputer's ``score`` is the negative of this.
+    ``round(fraction * n_observed)`` of the observed entries, chosen at
+    random among them (with ``seed``, the same on every call), are set to
+    NaN and ``fill`` is asked to fill them; their squared errors are summed
+    per sample and averaged over samples. An imputer's ``score`` is the
+    negative of this. The entries are drawn among the observed ones, so a
+    missingness pattern made with the same generator and seed (say
+    ``default_rng(0).random(X.shape) < 0.2``) cannot hide nothing and
+    score a perfect 0.
 
     Parameters
     ----------
@@ -341,7 +345,10 @@ def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     15.0
     """
     X = np.asarray(X)
-    hide = ~np.isnan(X) & (np.random.default_rng(seed).random(X.shape) < fraction)
+    observed = np.flatnonzero(~np.isnan(X))
+    chosen = np.random.default_rng(seed).permutation(observed.size)[:round(fraction * observed.size)]
+    hide = np.zeros(X.shape, dtype=bool)
+    hide.flat[observed[chosen]] = True
     X_hidden = X.copy()
     X_hidden[hide] = np.nan
     err = np.where(hide, (np.asarray(fill(X_hidden), dtype=np.float64) - X) ** 2, 0.0)
