@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from aekit.datasets import load_array, load_data
+from aekit.datasets._files import csv_header
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,6 @@ def test_csv_single_column(tmp_path):
     "text, match",
     [
         ("a,b\n1,2\n3,oops\n", r"x.csv: row 3, column 2 is not a number: 'oops'"),
-        ("1,2\n3,\n", r"x.csv: row 2, column 2 is not a number: ''"),
         ("1,2,3\n4,5\n", r"x.csv is ragged: row 2 has 2 columns, expected 3 \(as row 1\)"),
         ("h1,h2\n", r"x.csv is empty: no data rows"),
         ("", r"x.csv is empty: no data rows"),
@@ -67,6 +67,22 @@ def test_csv_errors(tmp_path, text, match):
     (tmp_path / "x.csv").write_text(text)
     with pytest.raises(ValueError, match=match):
         load_array(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("token", ["", "NA", "n/a", "NaN", "nan", "null", "None", "?", " NA "])
+def test_csv_missing_cells_are_nan(tmp_path, token):
+    (tmp_path / "x.csv").write_text(f"a,b,c\n1,{token},3\n4,5,6\n")
+    X, _ = load_array(tmp_path / "x.csv")
+    assert X.dtype == np.float32
+    np.testing.assert_array_equal(X, [[1, np.nan, 3], [4, 5, 6]])
+
+
+def test_csv_first_row_with_a_missing_cell_is_data_not_a_header(tmp_path):
+    (tmp_path / "x.csv").write_text("1,,3\n4,5,6\n")
+    np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], [[1, np.nan, 3], [4, 5, 6]])
+    assert csv_header(tmp_path / "x.csv") is None
+    (tmp_path / "y.csv").write_text("id,size\n1,2\n")
+    assert csv_header(tmp_path / "y.csv") == ["id", "size"]
 
 
 def test_csv_binary_file(tmp_path):

@@ -83,19 +83,43 @@ def _load_numpy(path, mmap):
     )
 
 
+#: CSV cells read as a missing value (NaN), compared in lower case: an empty cell and the usual spellings.
+CSV_MISSING = frozenset({"", "na", "n/a", "#n/a", "<na>", "nan", "-nan", "null", "none", "?"})
+
+
+def _cell(cell):
+    """A CSV cell's value: a float, NaN for a missing-value token; ValueError otherwise."""
+    text = cell.strip()
+    return float("nan") if text.lower() in CSV_MISSING else float(text)
+
+
 def _is_number(cell):
     try:
-        float(cell)
+        _cell(cell)
     except ValueError:
         return False
     return True
 
 
-def _load_csv(path):
-    """Numeric CSV, comma-separated, with one optional header row; float32."""
+def csv_header(path):
+    """The header row of a CSV file (its first row, when a cell of it is not a number), else None.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    list of str or None
+    """
     with open(path, newline="") as fh:
         first = next((row for row in csv.reader(fh) if row), [])
-    header = int(not all(_is_number(cell) for cell in first))
+    return None if all(_is_number(cell) for cell in first) else first
+
+
+def _load_csv(path):
+    """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
+    header = int(csv_header(path) is not None)
     try:  # fast path; on any problem the slow path below says where it is
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
@@ -106,9 +130,7 @@ def _load_csv(path):
     except ValueError:
         pass
     with open(path, newline="") as fh:
-        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
-    if rows and not all(_is_number(cell) for cell in rows[0][1]):
-        rows = rows[1:]  # a header: its first row has a non-numeric cell
+        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row][header:]
     if not rows:
         raise ValueError(f"{path} is empty: no data rows.")
     width = len(rows[0][1])
@@ -120,11 +142,12 @@ def _load_csv(path):
                 f"(as row {rows[0][0]})."
             )
         try:
-            X[i] = [float(cell) for cell in row]
+            X[i] = [_cell(cell) for cell in row]
         except ValueError:
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
             raise ValueError(
-                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r}."
+                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r} (a missing value "
+                "is an empty cell, NA or NaN)."
             ) from None
     return X
 
@@ -180,6 +203,8 @@ def load_array(path, mmap=False):
         - ``.npz``: the array named ``X``, or the only array;
         - ``.csv``: comma-separated numbers, one sample per row, with one
           optional header row (detected by a non-numeric cell in row 1);
+          an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` or
+          ``?`` is a missing value (NaN), for an imputer to fill;
         - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
           mode, read in file-name order; grey ones give (H, W), colour ones
           (H, W, 3), 16-bit ones are divided by 65535 and 8-bit by 255.
