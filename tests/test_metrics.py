@@ -8,6 +8,7 @@ from aekit import metrics
 from aekit.metrics import (
     code_statistics,
     hidden_entry_error,
+    hide_observed,
     mean_squared_error,
     psnr,
     rmse_on_mask,
@@ -270,3 +271,9 @@ def test_hidden_entry_error_is_not_fooled_by_a_mask_drawn_with_the_same_seed():
 
 def test_hidden_entry_error_with_nothing_observed_is_zero():
     assert hidden_entry_error(_fill_with_zeros, np.full((3, 2), np.nan)) == 0.0
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_hide_observed_bad_fraction(bad):
+    with pytest.raises(ValueError, match="fraction must be in"):
+        hide_observed(np.ones((2, 2)), fraction=bad)

@@ -21,6 +21,7 @@ __all__ = [
     "psnr",
     "ssim",
     "rmse_on_mask",
+    "hide_observed",
     "hidden_entry_error",
     "code_statistics",
 ]
@@ -313,17 +314,49 @@ def rmse_on_mask(X_true, X_hat, mask):
     return float(np.sqrt(np.mean(diff**2)))
 
 
+def hide_observed(X, fraction=0.2, seed=0):
+    """A fixed random ``fraction`` of X's observed (non-NaN) entries, as a mask.
+
+    ``round(fraction * n_observed)`` entries are drawn among the observed
+    ones with ``seed`` (the same on every call), so a missingness pattern
+    made with the same generator and seed (say
+    ``default_rng(0).random(X.shape) < 0.2``) cannot make them coincide
+    with the entries already missing.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        NaN marks missing entries, which are never chosen.
+    fraction : float, default=0.2
+        In [0, 1].
+    seed : int, default=0
+
+    Returns
+    -------
+    hide : ndarray of bool, of X's shape
+
+    Examples
+    --------
+    >>> int(hide_observed(np.array([[1.0, np.nan], [3.0, 4.0]]), fraction=2 / 3).sum())
+    2
+    """
+    X = np.asarray(X)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1]; got {fraction!r}.")
+    observed = np.flatnonzero(~np.isnan(X))
+    chosen = np.random.default_rng(seed).permutation(observed.size)[:round(fraction * observed.size)]
+    hide = np.zeros(X.shape, dtype=bool)
+    hide.flat[observed[chosen]] = True
+    return hide
+
+
 def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     """Squared error of ``fill`` on observed entries of X hidden for the purpose, per sample.
 
-    ``round(fraction * n_observed)`` of the observed entries, chosen at
-    random among them (with ``seed``, the same on every call), are set to
-    NaN and ``fill`` is asked to fill them; their squared errors are summed
-    per sample and averaged over samples. An imputer's ``score`` is the
-    negative of this. The entries are drawn among the observed ones, so a
-    missingness pattern made with the same generator and seed (say
-    ``default_rng(0).random(X.shape) < 0.2``) cannot hide nothing and
-    score a perfect 0.
+    The entries of :func:`hide_observed` (``fraction`` of the observed ones,
+    fixed by ``seed``) are set to NaN and ``fill`` is asked to fill them;
+    their squared errors are summed per sample and averaged over samples.
+    An imputer's ``score`` is the negative of this.
 
     Parameters
     ----------
@@ -345,10 +378,7 @@ def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     15.0
     """
     X = np.asarray(X)
-    observed = np.flatnonzero(~np.isnan(X))
-    chosen = np.random.default_rng(seed).permutation(observed.size)[:round(fraction * observed.size)]
-    hide = np.zeros(X.shape, dtype=bool)
-    hide.flat[observed[chosen]] = True
+    hide = hide_observed(X, fraction, seed)
     X_hidden = X.copy()
     X_hidden[hide] = np.nan
     err = np.where(hide, (np.asarray(fill(X_hidden), dtype=np.float64) - X) ** 2, 0.0)

@@ -168,6 +168,7 @@ def _train(args, main_process: bool) -> int:
 
 def run_apply(args) -> int:
     from .._atomic import save_npy
+    from .._imputer import ImputerMixin
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -177,6 +178,9 @@ def run_apply(args) -> int:
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (its "
                          "transform in Python, or aekit inpaint for images); it has no code or reconstruction.")
+    if args.method == "transform" and isinstance(estimator, ImputerMixin):
+        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, whose transform fills missing "
+                         "values rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
     data = load_source(args, mmap=args.mmap)
     X = data.X_test if (args.dataset and args.split == "test") else data.X_train
     result = getattr(estimator, args.method)(X)

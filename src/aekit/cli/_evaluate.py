@@ -1,0 +1,161 @@
+"""``aekit evaluate``: how well a saved model does on data; ``aekit impute``: fill a table's missing values."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ._options import add_common_arguments, add_data_arguments, check_output, load_source
+
+logger = logging.getLogger("aekit.cli")
+
+#: How ``aekit evaluate`` names its numbers, in print order (keys absent for a kind of model are skipped).
+LABELS = {
+    "error_per_sample": "reconstruction error per sample",
+    "mse": "reconstruction error per entry (MSE)",
+    "psnr_db": "reconstruction PSNR (dB)",
+    "active_fraction": "active units per sample (fraction)",
+    "dead_units": "dead units",
+    "mean_abs": "mean |code|",
+    "noisy_error_per_sample": "noisy input: error per sample",
+    "noisy_mse": "noisy input: error per entry (MSE)",
+    "noisy_psnr_db": "noisy input: PSNR (dB)",
+    "denoised_error_per_sample": "denoised: error per sample",
+    "denoised_mse": "denoised: error per entry (MSE)",
+    "denoised_psnr_db": "denoised: PSNR (dB)",
+    "n_missing": "entries missing already",
+    "n_hidden": "observed entries hidden and filled",
+    "hidden_error_per_sample": "imputation error per sample (-score)",
+    "hidden_rmse": "imputation RMSE",
+    "mean_fill_rmse": "RMSE filling with column means",
+}
+
+
+def register(sub) -> None:
+    e = sub.add_parser("evaluate", help="measure a saved model on data (error, PSNR, denoising, imputation)",
+                       description="Load MODEL_DIR and measure it on DATA or --dataset (its test split by "
+                                   "default): the reconstruction error of an autoencoder (and its codes' sparsity "
+                                   "for a sparse one); for a denoiser, the data corrupted by its own noise and the "
+                                   "noisy and denoised errors; for an imputer, a fraction of the observed entries "
+                                   "hidden and filled. Prints a table (or JSON), optionally writes it and a figure.")
+    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    add_data_arguments(e)
+    e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset "
+                   "(default: test)")
+    e.add_argument("--noise-level", type=float, metavar="L",
+                   help="a denoiser's noise level (default: its corruption_level)")
+    e.add_argument("--hide", type=float, default=0.2, metavar="F",
+                   help="an imputer's fraction of observed entries hidden and scored (default: 0.2)")
+    e.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                   help="seed of the noise or the hidden entries (default: 0)")
+    e.add_argument("--figure", type=Path, metavar="PNG", help="also draw the first 10 samples (image data)")
+    e.add_argument("--out", type=Path, metavar="JSON", help="also write the numbers to this JSON file")
+    e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_common_arguments(e)
+    e.set_defaults(func=run_evaluate)
+
+    i = sub.add_parser("impute", help="fill the missing values (NaN, empty CSV cells) of a table",
+                       description="Load an imputer (aekit train --model imputer, or a saved ImputerEnsemble) "
+                                   "and fill the missing values of DATA: NaN in a .npy/.npz, an empty cell, NA "
+                                   "or NaN in a .csv. Observed values are written back unchanged, as are the "
+                                   "CSV's header and column order.")
+    i.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    i.add_argument("data", type=Path, metavar="DATA", help="a .npy, .npz or .csv file with missing values")
+    i.add_argument("--out", type=Path, required=True, help="the filled table: .npy or .csv")
+    add_common_arguments(i)
+    i.set_defaults(func=run_impute)
+
+
+def _evaluation_data(args):
+    data = load_source(args)
+    X = data.X_test if (args.dataset and args.split == "test") else data.X_train
+    where = f"{data.name} ({args.split} split)" if args.dataset else str(args.data)
+    return np.asarray(X), data.image_shape, where
+
+
+def _image_shape(estimator, data_shape):
+    shape = data_shape or getattr(estimator, "image_shape", None)
+    if shape is None and hasattr(estimator, "estimators_"):  # an ensemble: its members know
+        shape = estimator.estimators_[0].image_shape
+    return tuple(shape) if shape else None
+
+
+def run_evaluate(args) -> int:
+    from .._atomic import write_json
+    from ..evaluation import evaluate, evaluation_images
+    from ..persistence import load
+    from ..plotting import image_rows
+
+    for path in (args.out, args.figure):
+        if path is not None:
+            check_output(path, args.overwrite)
+    estimator = load(args.model_dir)
+    X, data_shape, where = _evaluation_data(args)
+    options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
+    result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}
+    if args.figure is not None:
+        shape = _image_shape(estimator, data_shape)
+        if shape is None or int(np.prod(shape)) != X.shape[1]:
+            raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
+        unit_range = np.nanmin(X) >= 0.0 and np.nanmax(X) <= 1.0
+        image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
+                   title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
+        logger.info("wrote %s", args.figure)
+    if args.out is not None:
+        write_json(args.out, result)
+        logger.info("wrote %s", args.out)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['model']} ({args.model_dir}) on {where}: {result['n_samples']} samples x "
+          f"{result['n_features']} features")
+    if "noise" in result:
+        print(f"  noise: {result['noise']}, level {result['noise_level']:g} (seed {args.random_state})")
+    if "hidden_fraction" in result:
+        print(f"  {result['hidden_fraction']:.0%} of the observed entries hidden (seed {args.random_state})")
+    for key, label in LABELS.items():
+        if key in result:
+            value = result[key]
+            print(f"  {label:<40} {value:.6g}" if isinstance(value, float) else f"  {label:<40} {value}")
+    return 0
+
+
+def _write_table(path: Path, X: np.ndarray, header) -> None:
+    from .._atomic import save_npy, write_text
+
+    if path.suffix == ".npy":
+        save_npy(path, X)
+        return
+    text = io.StringIO()
+    np.savetxt(text, X.reshape(len(X), -1), delimiter=",", fmt="%.9g" if X.dtype == np.float32 else "%.17g",
+               header="" if header is None else ",".join(header), comments="")
+    write_text(path, text.getvalue())
+
+
+def run_impute(args) -> int:
+    from .._imputer import ImputerMixin
+    from ..datasets import load_array
+    from ..datasets._files import csv_header
+    from ..persistence import load
+
+    out = check_output(args.out, args.overwrite)
+    if out.suffix not in (".npy", ".csv"):
+        raise ValueError(f"--out must end in .npy or .csv; got {out}.")
+    estimator = load(args.model_dir)
+    if not isinstance(estimator, ImputerMixin):
+        raise ValueError(f"{args.model_dir} holds a model ({type(estimator).__name__}) that does not fill missing "
+                         "values; train an imputer with: aekit train DATA --model imputer --out DIR.")
+    X, image_shape = load_array(args.data)
+    missing = np.isnan(X)
+    if not missing.any():
+        logger.warning("%s has no missing value: written back unchanged", args.data)
+    filled = estimator.transform(X)
+    header = csv_header(args.data) if args.data.suffix.lower() == ".csv" and out.suffix == ".csv" else None
+    _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape), header)
+    logger.info("filled %d missing values in %d of %d rows; wrote %s", int(missing.sum()),
+                int(missing.any(axis=1).sum()), X.shape[0], out)
+    return 0

@@ -1,0 +1,172 @@
+"""How well a fitted model does on given data: the numbers and figure of ``aekit evaluate``.
+
+:func:`evaluate` measures what the model is for:
+
+- every autoencoder: the reconstruction error (per sample, as ``-score``;
+  per entry; PSNR when the data lie in [0, 1]);
+- a :class:`~aekit.SparseAutoencoder`: also the sparsity of its codes on
+  this data;
+- a :class:`~aekit.DenoisingAutoencoder`: the data corrupted by its own
+  kind of noise at one level (seeded), and the error and PSNR of the noisy
+  and the denoised data against the clean;
+- an imputer (:class:`~aekit.AutoencoderImputer`,
+  :class:`~aekit.ImputerEnsemble`): a fraction of the observed entries
+  hidden (:func:`aekit.metrics.hide_observed`), filled, and scored.
+
+:func:`evaluation_images` gives the matching rows of images for
+:func:`aekit.plotting.image_rows`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._imputer import ImputerMixin
+from .corruption import make_corruption
+from .denoising import DenoisingAutoencoder
+from .metrics import code_statistics, hide_observed, mean_squared_error, psnr, squared_error_per_sample
+
+__all__ = ["evaluate", "evaluation_images"]
+
+
+def _kind(estimator) -> str:
+    if isinstance(estimator, ImputerMixin):
+        return "imputer"
+    if isinstance(estimator, DenoisingAutoencoder):
+        return "denoiser"
+    return "autoencoder"
+
+
+def _in_unit_range(X) -> bool:
+    finite = X[np.isfinite(X)]
+    return bool(finite.size) and finite.min() >= 0.0 and finite.max() <= 1.0
+
+
+def _errors(X, X_hat, prefix: str, unit_range: bool) -> dict:
+    out = {f"{prefix}error_per_sample": squared_error_per_sample(X, X_hat),
+           f"{prefix}mse": mean_squared_error(X, X_hat)}
+    if unit_range:
+        out[f"{prefix}psnr_db"] = psnr(X, X_hat)
+    return out
+
+
+def _corrupted(estimator, X, noise_level, random_state):
+    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded."""
+    level = estimator.corruption_level if noise_level is None else noise_level
+    options = {"low": float(X.min()), "high": float(X.max())} if estimator.corruption == "salt_and_pepper" else {}
+    corrupt = make_corruption(estimator.corruption, level, **options)
+    generator = torch.Generator().manual_seed(random_state)
+    return level, corrupt(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), generator).numpy()
+
+
+def _hidden(X, hide, random_state):
+    mask = hide_observed(X, hide, random_state)
+    X_hidden = np.array(X, dtype=np.float64 if X.dtype == np.float64 else np.float32)
+    X_hidden[mask] = np.nan
+    return mask, X_hidden
+
+
+def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
+    """Measure a fitted model on X.
+
+    Parameters
+    ----------
+    estimator : fitted aekit estimator
+        An :class:`~aekit.Autoencoder` (any kind), an
+        :class:`~aekit.AutoencoderImputer` or an
+        :class:`~aekit.ImputerEnsemble`.
+    X : ndarray of shape (n_samples, n_features)
+        Clean data; for an imputer, NaN marks entries missing already (they
+        are neither hidden nor scored).
+    noise_level : float, optional
+        A denoiser's noise level (standard deviation for ``"gaussian"``,
+        fraction of entries otherwise); default its ``corruption_level``.
+    hide : float, default=0.2
+        An imputer's fraction of observed entries hidden and scored.
+    random_state : int, default=0
+        Seed of the noise or of the hidden entries.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("autoencoder", "denoiser" or "imputer"), ``n_samples``,
+        ``n_features``, and by kind: ``error_per_sample`` (squared errors
+        summed over features, averaged over samples), ``mse`` (per entry),
+        ``psnr_db`` (data in [0, 1] only); sparsity statistics of the codes
+        (``active_fraction``, ``dead_units``, ...) for a sparse model;
+        ``noise``, ``noise_level`` and ``noisy_`` / ``denoised_`` errors for
+        a denoiser; ``hidden_fraction``, ``n_hidden``, ``n_missing``,
+        ``hidden_error_per_sample`` (``-score`` at this fraction),
+        ``hidden_rmse`` and ``mean_fill_rmse`` (filling with each column's
+        observed mean, for scale) for an imputer.
+
+    Examples
+    --------
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((64, 6)).astype(np.float32)
+    >>> ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    >>> result = evaluate(ae, X)
+    >>> result["kind"], result["n_samples"], result["error_per_sample"] > 0
+    ('autoencoder', 64, True)
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    kind = _kind(estimator)
+    result = {"kind": kind, "model": type(estimator).__name__, "n_samples": int(X.shape[0]),
+              "n_features": int(X.shape[1])}
+    if kind == "imputer":
+        mask, X_hidden = _hidden(X, hide, random_state)
+        filled = np.asarray(estimator.transform(X_hidden), dtype=np.float64)
+        means = np.nanmean(np.where(mask, np.nan, X), axis=0)  # the columns' means over what stays observed
+        diff, mean_diff = (filled - X)[mask], (np.broadcast_to(means, X.shape) - X)[mask]
+        result.update(hidden_fraction=hide, n_hidden=int(mask.sum()), n_missing=int(np.isnan(X).sum()),
+                      hidden_error_per_sample=float(np.where(mask, (filled - X) ** 2, 0.0).sum(axis=1).mean()),
+                      hidden_rmse=float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0,
+                      mean_fill_rmse=float(np.sqrt(np.nanmean(mean_diff**2))) if diff.size else 0.0)
+        return result
+    if np.isnan(X).any():
+        raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
+                         "(an AutoencoderImputer fills them).")
+    unit_range = _in_unit_range(X)
+    result.update(_errors(X, estimator.reconstruct(X), "", unit_range))
+    if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
+        result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
+    if kind == "denoiser":
+        level, noisy = _corrupted(estimator, X, noise_level, random_state)
+        result.update(noise=estimator.corruption, noise_level=float(level))
+        result.update(_errors(X, noisy, "noisy_", unit_range))
+        result.update(_errors(X, estimator.denoise(noisy), "denoised_", unit_range))
+    return result
+
+
+def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, n_images=10) -> list:
+    """The rows of the evaluation figure, for :func:`aekit.plotting.image_rows`.
+
+    Parameters
+    ----------
+    estimator, X, noise_level, hide, random_state
+        As for :func:`evaluate`.
+    n_images : int, default=10
+        The first ``n_images`` samples of X.
+
+    Returns
+    -------
+    list of (str, ndarray of shape (n_images, n_features))
+        An autoencoder: original, reconstruction. A denoiser: clean, noisy,
+        denoised. An imputer: with holes (shown at mid-range), filled,
+        true.
+    """
+    X = np.asarray(X)[:n_images]
+    kind = _kind(estimator)
+    if kind == "imputer":
+        mask, X_hidden = _hidden(X, hide, random_state)
+        mid = 0.5 * (np.nanmin(X) + np.nanmax(X))
+        shown = np.where(np.isnan(X_hidden), mid, X_hidden)
+        return [(f"{hide:.0%} hidden", shown), ("filled", estimator.transform(X_hidden)),
+                ("true", np.where(np.isnan(X), mid, X))]
+    if kind == "denoiser":
+        level, noisy = _corrupted(estimator, X, noise_level, random_state)
+        return [("clean", X), (f"{estimator.corruption} {level:g}", noisy), ("denoised", estimator.denoise(noisy))]
+    return [("original", X), ("reconstruction", estimator.reconstruct(X))]

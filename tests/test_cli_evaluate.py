@@ -1,0 +1,139 @@
+"""``aekit evaluate`` and ``aekit impute``, called in-process."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aekit import load
+from aekit.cli import main
+from aekit.evaluation import evaluate
+
+FAST = ["--hidden-layer-sizes", "16", "--max-epochs", "3", "--batch-size", "32", "--random-state", "0",
+        "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    for name, extra in {"ae": [], "dae": ["--model", "denoising", "--corruption-level", "0.2"],
+                        "imputer": ["--model", "imputer"]}.items():
+        assert main(["train", "--dataset", "digits", "--out", str(root / name), "--n-components", "8",
+                     *extra, *FAST]) == 0
+    return root
+
+
+@pytest.fixture
+def table(tmp_path, rng):
+    """A CSV with a header and empty cells, and the same values as an array."""
+    X = rng.random((60, 5)) @ rng.random((5, 5))
+    X[rng.random(X.shape) < 0.15] = np.nan
+    lines = ["alpha,beta,gamma,delta,epsilon"]
+    lines += [",".join("" if np.isnan(v) else f"{v:.6f}" for v in row) for row in X]
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, np.round(X, 6)
+
+
+@pytest.fixture
+def table_imputer(tmp_path, table):
+    model = tmp_path / "tab-imputer"
+    assert main(["train", str(table[0]), "--model", "imputer", "--out", str(model), "--n-components", "3",
+                 *FAST]) == 0
+    return model
+
+
+def test_evaluate_prints_the_numbers_of_evaluate(models, tmp_path, capsys):
+    capsys.readouterr()
+    out_json = tmp_path / "ae.json"
+    assert main(["evaluate", str(models / "ae"), "--dataset", "digits", "--out", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "Autoencoder" in text and "digits (test split): 360 samples x 64 features" in text
+    written = json.loads(out_json.read_text())
+    from aekit.datasets import load_digits
+
+    expected = evaluate(load(models / "ae"), load_digits().X_test)
+    assert written["error_per_sample"] == pytest.approx(expected["error_per_sample"])
+    assert f"reconstruction error per sample          {expected['error_per_sample']:.6g}" in text
+    assert main(["evaluate", str(models / "ae"), "--dataset", "digits", "--split", "train", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_samples"] == 1437
+
+
+def test_evaluate_denoiser_and_imputer_with_figures(models, tmp_path, capsys):
+    capsys.readouterr()
+    figure = tmp_path / "dae.png"
+    assert main(["evaluate", str(models / "dae"), "--dataset", "digits", "--noise-level", "0.3",
+                 "--figure", str(figure), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["noise"] == "gaussian" and result["noise_level"] == 0.3
+    assert figure.stat().st_size > 5000 and figure.read_bytes()[:4] == b"\x89PNG"
+    figure = tmp_path / "imp.png"
+    assert main(["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "0.5",
+                 "--figure", str(figure)]) == 0
+    text = capsys.readouterr().out
+    assert "50% of the observed entries hidden (seed 0)" in text and "imputation RMSE" in text
+    assert figure.is_file()
+
+
+def test_evaluate_errors(models, tmp_path, capsys):
+    data = tmp_path / "flat.npy"
+    np.save(data, np.random.default_rng(0).random((10, 64)).astype(np.float32))
+    existing = tmp_path / "taken.json"
+    existing.write_text("{}")
+    cases = [
+        (["evaluate", str(models / "ae"), str(tmp_path / "no.npy")], "nor an existing file or directory"),
+        (["evaluate", str(models / "ae"), "--dataset", "digits", "--out", str(existing)], "exists; pass --overwrite"),
+        (["evaluate", str(models / "ae"), str(data), "--figure", str(tmp_path / "f.png")],
+         "--figure needs image data"),
+    ]
+    capsys.readouterr()
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err
+    assert existing.read_text() == "{}" and not (tmp_path / "f.png").exists()
+
+
+def test_impute_csv_keeps_header_and_observed_values(table, table_imputer, tmp_path):
+    path, X = table
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(table_imputer), str(path), "--out", str(out), "--quiet"]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "alpha,beta,gamma,delta,epsilon" and len(lines) == 61
+    filled = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert not np.isnan(filled).any()
+    observed = ~np.isnan(X)
+    np.testing.assert_allclose(filled[observed], X[observed], rtol=1e-6)
+    expected = load(table_imputer).transform(X.astype(np.float32))
+    np.testing.assert_allclose(filled, expected, rtol=1e-6)
+
+
+def test_impute_npy_keeps_the_array_shape(models, tmp_path):
+    from aekit.datasets import load_digits
+
+    images = load_digits().X_test[:20].reshape(20, 8, 8).astype(np.float64)
+    images[:, 2:5, 2:5] = np.nan
+    data, out = tmp_path / "holes.npy", tmp_path / "filled.npy"
+    np.save(data, images)
+    assert main(["impute", str(models / "imputer"), str(data), "--out", str(out), "--quiet"]) == 0
+    filled = np.load(out)
+    assert filled.shape == (20, 8, 8) and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[:, 0], images[:, 0])
+
+
+def test_impute_and_encode_errors(models, table, tmp_path, capsys):
+    path, _ = table
+    cases = [
+        (["impute", str(models / "ae"), str(path), "--out", str(tmp_path / "f.csv")],
+         "holds a model (Autoencoder) that does not fill missing values; train an imputer"),
+        (["impute", str(models / "imputer"), str(path), "--out", str(tmp_path / "f.txt")],
+         "--out must end in .npy or .csv"),
+        (["encode", str(models / "imputer"), "--dataset", "digits", "--out", str(tmp_path / "c.npy")],
+         "whose transform fills missing values rather than encoding: use aekit impute"),
+    ]
+    capsys.readouterr()
+    for argv, message in cases:
+        assert main([*argv, "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not list(tmp_path.glob("f.*")) and not (tmp_path / "c.npy").exists()

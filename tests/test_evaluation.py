@@ -1,0 +1,130 @@
+"""aekit.evaluation: what ``aekit evaluate`` measures, for each kind of model."""
+
+import doctest
+
+import numpy as np
+import pytest
+
+from aekit import (Autoencoder, AutoencoderImputer, DenoisingAutoencoder, ImputerEnsemble, SparseAutoencoder,
+                   evaluation)
+from aekit.datasets import load_digits
+from aekit.evaluation import evaluate, evaluation_images
+from aekit.metrics import code_statistics
+
+SMALL = {"hidden_layer_sizes": (32,), "max_epochs": 15, "batch_size": 32, "random_state": 0, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_digits()
+    return data.X_train, data.X_test
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(evaluation)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_autoencoder_errors_match_its_score(digits):
+    X_train, X_test = digits
+    ae = Autoencoder(8, **SMALL).fit(X_train)
+    result = evaluate(ae, X_test)
+    assert result["kind"] == "autoencoder" and result["model"] == "Autoencoder"
+    assert (result["n_samples"], result["n_features"]) == X_test.shape
+    assert result["error_per_sample"] == pytest.approx(-ae.score(X_test), rel=1e-5)
+    assert result["mse"] == pytest.approx(result["error_per_sample"] / 64, rel=1e-5)
+    assert result["psnr_db"] > 10.0  # digits lie in [0, 1]
+    assert "noise" not in result and "active_fraction" not in result
+
+
+def test_psnr_only_for_data_in_the_unit_range(small_X):
+    ae = Autoencoder(3, **SMALL).fit(small_X)
+    result = evaluate(ae, small_X)
+    assert "psnr_db" not in result and result["error_per_sample"] > 0
+
+
+def test_sparse_model_reports_the_sparsity_of_its_codes_on_this_data(digits):
+    X_train, X_test = digits
+    sae = SparseAutoencoder(32, sparsity="topk", k=4, **SMALL).fit(X_train)
+    result = evaluate(sae, X_test)
+    expected = code_statistics(sae.transform(X_test), threshold=sae.activity_threshold_)
+    assert result["active_fraction"] == pytest.approx(expected["active_fraction"])
+    assert result["active_fraction"] <= 4 / 32 + 1e-9  # top-4 of 32 units
+    assert result["dead_units"] == expected["dead_units"]
+
+
+def test_denoiser_denoises_its_own_noise(digits):
+    X_train, X_test = digits
+    dae = DenoisingAutoencoder(16, corruption="gaussian", corruption_level=0.2, **{**SMALL, "max_epochs": 30})
+    dae.fit(X_train)
+    result = evaluate(dae, X_test)
+    assert result["kind"] == "denoiser" and result["noise"] == "gaussian" and result["noise_level"] == 0.2
+    # Gaussian noise of sd 0.2 on 64 pixels: about 64 * 0.04 = 2.56 per image
+    assert result["noisy_error_per_sample"] == pytest.approx(64 * 0.04, rel=0.05)
+    assert result["denoised_error_per_sample"] < 0.8 * result["noisy_error_per_sample"]
+    assert result["denoised_psnr_db"] > result["noisy_psnr_db"]
+    assert evaluate(dae, X_test) == result  # seeded noise
+    quiet = evaluate(dae, X_test, noise_level=0.0)
+    assert quiet["noisy_error_per_sample"] == 0.0 and quiet["noise_level"] == 0.0
+    assert evaluate(dae, X_test, random_state=1)["noisy_error_per_sample"] != result["noisy_error_per_sample"]
+
+
+@pytest.mark.parametrize("corruption", ["masking", "salt_and_pepper"])
+def test_denoiser_other_noises(digits, corruption):
+    X_train, X_test = digits
+    dae = DenoisingAutoencoder(8, corruption=corruption, corruption_level=0.25,
+                               **{**SMALL, "max_epochs": 2}).fit(X_train)
+    result = evaluate(dae, X_test)
+    assert result["noise"] == corruption and result["noisy_error_per_sample"] > 0
+    images = evaluation_images(dae, X_test, n_images=5)
+    noisy = images[1][1]
+    changed = (noisy != X_test[:5]).mean()
+    assert 0.1 < changed < 0.4  # about a quarter of the entries (some were at the value already)
+
+
+def test_imputer_hides_observed_entries_and_matches_its_score(digits):
+    X_train, X_test = digits
+    X_missing = X_test.astype(np.float64)
+    X_missing[np.random.default_rng(1).random(X_missing.shape) < 0.1] = np.nan
+    imp = AutoencoderImputer(16, **SMALL).fit(X_train)
+    result = evaluate(imp, X_missing)
+    n_observed = int((~np.isnan(X_missing)).sum())
+    assert result["kind"] == "imputer" and result["n_missing"] == X_missing.size - n_observed
+    assert result["n_hidden"] == round(0.2 * n_observed) and result["hidden_fraction"] == 0.2
+    assert result["hidden_error_per_sample"] == pytest.approx(-imp.score(X_missing))
+    assert result["hidden_rmse"] < result["mean_fill_rmse"]  # digits' pixels predict each other
+    half = evaluate(imp, X_missing, hide=0.5)
+    assert half["n_hidden"] == round(0.5 * n_observed)
+
+
+def test_imputer_ensemble_is_evaluated_like_an_imputer(digits):
+    X_train, X_test = digits
+    ens = ImputerEnsemble(AutoencoderImputer(8, **{**SMALL, "max_epochs": 3}), n_members=2,
+                          random_state=0).fit(X_train)
+    result = evaluate(ens, X_test)
+    assert result["model"] == "ImputerEnsemble"
+    assert result["hidden_error_per_sample"] == pytest.approx(-ens.score(X_test))
+    rows = evaluation_images(ens, X_test, n_images=4)
+    assert [label for label, _ in rows] == ["20% hidden", "filled", "true"]
+    assert all(images.shape == (4, 64) and not np.isnan(images).any() for _, images in rows)
+
+
+def test_images_rows_of_an_autoencoder_and_a_denoiser(digits):
+    X_train, X_test = digits
+    ae = Autoencoder(4, **{**SMALL, "max_epochs": 2}).fit(X_train)
+    rows = evaluation_images(ae, X_test, n_images=3)
+    assert [label for label, _ in rows] == ["original", "reconstruction"]
+    np.testing.assert_allclose(rows[1][1], ae.reconstruct(X_test[:3]))
+    dae = DenoisingAutoencoder(4, corruption_level=0.3, **{**SMALL, "max_epochs": 2}).fit(X_train)
+    assert [label for label, _ in evaluation_images(dae, X_test)] == ["clean", "gaussian 0.3", "denoised"]
+
+
+def test_errors(digits):
+    X_train, X_test = digits
+    ae = Autoencoder(4, **{**SMALL, "max_epochs": 1}).fit(X_train)
+    with_nan = X_test.copy()
+    with_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X has missing values \(NaN\); Autoencoder needs complete data \(an AutoencoderImputer fills them\)"):
+        evaluate(ae, with_nan)
+    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(64,\)"):
+        evaluate(ae, X_test[0])
