@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import add_common_arguments, add_data_arguments, check_output, load_source
+from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
 
 logger = logging.getLogger("aekit.cli")
 
@@ -72,7 +72,7 @@ def register(sub) -> None:
 
 def _evaluation_data(args):
     data = load_source(args)
-    X = data.X_test if (args.dataset and args.split == "test") else data.X_train
+    X = chosen_split(args, data)
     where = f"{data.name} ({args.split} split)" if args.dataset else str(args.data)
     return np.asarray(X), data.image_shape, where
 

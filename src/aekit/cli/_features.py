@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._options import add_common_arguments, add_data_arguments, check_output, load_source
+from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
 
 logger = logging.getLogger("aekit.cli")
 
@@ -74,7 +74,7 @@ def run(args) -> int:
                    for name in (FILTERS_FIGURE, HISTOGRAM_FIGURE)}
     estimator = load(args.model_dir)
     data = load_source(args)
-    X = data.X_test if (args.dataset and args.split == "test") else data.X_train
+    X = chosen_split(args, data)
     shape = _filter_shape(args, data, estimator.n_features_in_) if figures else None
 
     H = estimator.transform(X)  # (n_samples, n_components)

@@ -127,6 +127,11 @@ def load_source(args, mmap: bool = False):
     return load_data(data, mmap=mmap)
 
 
+def chosen_split(args, data):
+    """The samples a command works on: ``--split`` of a named ``--dataset``, else every sample of DATA."""
+    return data.X_test if (args.dataset and args.split == "test") else data.X_train
+
+
 def check_output(path: Path, overwrite: bool) -> Path:
     """Refuse to replace an existing output unless ``overwrite``."""
     path = Path(path)

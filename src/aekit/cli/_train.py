@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       estimator_from_args, load_source, models)
+                       chosen_split, estimator_from_args, load_source, models)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -182,7 +182,7 @@ def run_apply(args) -> int:
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, whose transform fills missing "
                          "values rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
     data = load_source(args, mmap=args.mmap)
-    X = data.X_test if (args.dataset and args.split == "test") else data.X_train
+    X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
     save_npy(out, result)
     logger.info("wrote %s: array of shape %s", out, result.shape)
