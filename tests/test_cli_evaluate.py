@@ -78,6 +78,7 @@ def test_evaluate_denoiser_and_imputer_with_figures(models, tmp_path, capsys):
 def test_evaluate_errors(models, tmp_path, capsys):
     data = tmp_path / "flat.npy"
     np.save(data, np.random.default_rng(0).random((10, 64)).astype(np.float32))
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 5)))
     existing = tmp_path / "taken.json"
     existing.write_text("{}")
     cases = [
@@ -85,6 +86,12 @@ def test_evaluate_errors(models, tmp_path, capsys):
         (["evaluate", str(models / "ae"), "--dataset", "digits", "--out", str(existing)], "exists; pass --overwrite"),
         (["evaluate", str(models / "ae"), str(data), "--figure", str(tmp_path / "f.png")],
          "--figure needs image data"),
+        (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "1.5"], "--hide must be in (0, 1]"),
+        (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "0"], "--hide must be in (0, 1]"),
+        (["evaluate", str(models / "dae"), "--dataset", "digits", "--noise-level", "-1"],
+         "--noise-level -1.0: corruption_level for 'gaussian' must be in [0, inf); got -1.0"),
+        (["evaluate", str(models / "ae"), str(tmp_path / "wrong.npy")],
+         "X has 5 features, but Autoencoder is expecting 64 features as input"),
     ]
     capsys.readouterr()
     for argv, message in cases:

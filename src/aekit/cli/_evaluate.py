@@ -93,10 +93,17 @@ def run_evaluate(args) -> int:
     for path in (args.out, args.figure):
         if path is not None:
             check_output(path, args.overwrite)
+    if not 0.0 < args.hide <= 1.0:
+        raise ValueError(f"--hide must be in (0, 1]; got {args.hide}.")
     estimator = load(args.model_dir)
     X, data_shape, where = _evaluation_data(args)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
-    result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}
+    try:
+        result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}
+    except ValueError as err:
+        if args.noise_level is not None and "corruption_level" in str(err):  # the level was ours, not the model's
+            raise ValueError(f"--noise-level {args.noise_level}: {err}") from None
+        raise
     if args.figure is not None:
         shape = _image_shape(estimator, data_shape)
         if shape is None or int(np.prod(shape)) != X.shape[1]:
@@ -150,10 +157,10 @@ def run_impute(args) -> int:
         raise ValueError(f"{args.model_dir} holds a model ({type(estimator).__name__}) that does not fill missing "
                          "values; train an imputer with: aekit train DATA --model imputer --out DIR.")
     X, image_shape = load_array(args.data)
+    filled = estimator.transform(X)
     missing = np.isnan(X)
     if not missing.any():
         logger.warning("%s has no missing value: written back unchanged", args.data)
-    filled = estimator.transform(X)
     header = csv_header(args.data) if args.data.suffix.lower() == ".csv" and out.suffix == ".csv" else None
     _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape), header)
     logger.info("filled %d missing values in %d of %d rows; wrote %s", int(missing.sum()),
