@@ -189,3 +189,47 @@ def test_fresh_process_knows_every_model(tmp_path):
     code = f"import aekit; print(type(aekit.load({str(tmp_path / 's')!r})).__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "SparseAutoencoder", out.stderr
+
+
+@pytest.fixture
+def wide_table(tmp_path, rng):
+    """A (200, 6) table whose columns differ in scale by up to 1000x."""
+    X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(200, 6))
+    path = tmp_path / "table.npy"
+    np.save(path, X * np.array([1000.0, 1.0, 1.0, 1.0, 1.0, 1.0]))
+    return path
+
+
+def test_compare_own_data_holds_out_a_test_split_and_warns_about_scales(tmp_path, wide_table, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(wide_table), "--n-components", "2", "--out", str(out), "--test-fraction",
+                 "0.25", *FAST]) == 0
+    err = capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert results["n_train"] == 150 and results["n_test"] == 50
+    assert "150 training and 50 test samples (of 200, held out at random with seed 0)" in results["dataset"]
+    assert "standard deviations range from" in err and "--standardize" in err
+
+
+def test_compare_standardize_puts_both_methods_on_standardised_features(tmp_path, wide_table, capsys):
+    raw, std = tmp_path / "raw", tmp_path / "std"
+    assert main(["compare", str(wide_table), "--n-components", "2", "--out", str(raw), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(wide_table), "--n-components", "2", "--out", str(std), "--standardize",
+                 *FAST]) == 0
+    assert "standard deviations range" not in capsys.readouterr().err
+    result = json.loads((std / "results.json").read_text())
+    assert "features standardised with the training split's mean and std" in result["dataset"]
+    # the same split, standardised by hand, through PCA
+    from sklearn.decomposition import PCA
+
+    from aekit.datasets import load_data
+
+    split = load_data(wide_table).held_out(0.2, seed=0)
+    mu, sd = split.X_train.mean(axis=0, dtype=np.float64), split.X_train.std(axis=0, dtype=np.float64)
+    Z_train, Z_test = (split.X_train - mu) / sd, (split.X_test - mu) / sd
+    pca = PCA(2, random_state=0).fit(Z_train)
+    expected = ((pca.inverse_transform(pca.transform(Z_test)) - Z_test) ** 2).sum(axis=1).mean()
+    assert result["rows"]["PCA"]["test_error"] == pytest.approx(expected, rel=1e-4)
+    raw_result = json.loads((raw / "results.json").read_text())
+    assert raw_result["rows"]["PCA"]["test_error"] != pytest.approx(expected, rel=1e-2)

@@ -51,6 +51,28 @@ def test_dataset_validation(args, match):
         Dataset(*args, "t", "d")
 
 
+def test_held_out_splits_rows_with_their_labels():
+    X = np.arange(40.0).reshape(20, 2)
+    ds = Dataset(X, np.zeros((0, 2)), np.arange(20), None, None, "toy", "twenty rows")
+    split = ds.held_out(0.25, seed=3)
+    assert split.X_train.shape == (15, 2) and split.X_test.shape == (5, 2)
+    rows = np.concatenate([split.X_train[:, 0], split.X_test[:, 0]]) / 2
+    assert sorted(rows) == list(range(20))  # every row once
+    np.testing.assert_array_equal(split.y_train, split.X_train[:, 0] / 2)  # labels follow their rows
+    np.testing.assert_array_equal(split.y_test, split.X_test[:, 0] / 2)
+    assert np.all(np.diff(split.X_test[:, 0]) > 0)  # order kept
+    assert "15 training and 5 test samples (of 20, held out at random with seed 3)" in split.description
+    np.testing.assert_array_equal(ds.held_out(0.25, seed=3).X_test, split.X_test)
+    assert not np.array_equal(ds.held_out(0.25, seed=4).X_test, split.X_test)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.2, 0.01, 0.99])
+def test_held_out_refuses_an_empty_side(fraction):
+    ds = Dataset(np.zeros((20, 2)), np.zeros((0, 2)), None, None, None, "toy", "twenty rows")
+    with pytest.raises(ValueError, match=r"test_fraction must be in \(0, 1\) and leave at least one of the 20"):
+        ds.held_out(fraction)
+
+
 def test_digits():
     ds = load_digits()
     assert ds.X_train.shape == (1437, 64) and ds.X_test.shape == (360, 64)

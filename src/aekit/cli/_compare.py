@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
                        estimator_from_args, load_source, models)
 
@@ -23,6 +25,13 @@ def register(sub) -> None:
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
     p.add_argument("--save-model", action="store_true", help="also save the trained model to OUT/model")
+    p.add_argument("--standardize", action="store_true",
+                   help="put every feature on zero mean and unit variance (the training split's) before both "
+                        "methods, as is usual for tables whose columns have different units; errors are then in "
+                        "standard deviations")
+    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                   help="DATA without a test split (your own file): the fraction of its samples held out at "
+                        "random for testing, seeded by --random-state (default: 0.2)")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run)
@@ -36,10 +45,16 @@ def run(args) -> int:
     if args.n_show < 1:
         raise ValueError(f"--n-show must be >= 1; got {args.n_show}.")
     data = load_source(args)
-    if data.X_test.shape[0] == 0:
-        raise ValueError(f"{data.name} has no test split; compare needs one (use --dataset or a split file).")
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
+    if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
+        data = data.held_out(args.test_fraction, seed)
+        logger.info("%s has no test split: %d samples held out at random for testing (--test-fraction %g)",
+                    data.name, len(data.X_test), args.test_fraction)
+    if args.standardize:
+        data = _standardized(data)
+    else:
+        _warn_if_scales_differ(data.X_train)
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed)
     estimator.verbose = False
     with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
@@ -51,3 +66,25 @@ def run(args) -> int:
     for kind, path in paths.items():
         logger.info("wrote %s (%s)", out / path.name, kind)
     return 0
+
+
+def _standardized(data):
+    """``data`` with every feature centred and scaled by the training split's mean and std (constant ones kept)."""
+    from ..datasets import Dataset
+
+    center = data.X_train.mean(axis=0, dtype=np.float64)
+    scale = data.X_train.std(axis=0, dtype=np.float64)
+    scale[~(scale > 1e-12)] = 1.0
+    return Dataset((data.X_train - center) / scale, (data.X_test - center) / scale, data.y_train, data.y_test,
+                   data.image_shape, data.name, f"{data.description}; features standardised with the training "
+                   "split's mean and std (errors in standard deviations)")
+
+
+def _warn_if_scales_differ(X, ratio=100.0):
+    """Say when a few large-scale features will dominate both methods' squared error."""
+    sd = X.std(axis=0, dtype=np.float64)
+    sd = sd[sd > 1e-12]
+    if sd.size > 1 and sd.max() > ratio * sd.min():
+        logger.warning("the features' standard deviations range from %.3g to %.3g, so the squared errors are "
+                       "mostly those of the largest; --standardize compares both methods on standardised "
+                       "features", sd.min(), sd.max())

@@ -105,3 +105,45 @@ class Dataset:
             f"X_test={self.X_test.shape}, image_shape={self.image_shape}, "
             f"labelled={self.y_train is not None})"
         )
+
+    def held_out(self, test_fraction=0.2, seed=0):
+        """The same data with a random ``test_fraction`` of ``X_train`` held out as ``X_test``.
+
+        For data that come without a test split (the user's own file): the
+        rows are drawn with ``seed`` and keep their order on each side;
+        labels follow their rows. The current ``X_test`` is replaced.
+
+        Parameters
+        ----------
+        test_fraction : float, default=0.2
+            In (0, 1); at least one sample must end on each side.
+        seed : int, default=0
+
+        Returns
+        -------
+        Dataset
+
+        Raises
+        ------
+        ValueError
+            If ``test_fraction`` is outside (0, 1) or leaves a side empty.
+
+        Examples
+        --------
+        >>> ds = Dataset(np.arange(20.0).reshape(10, 2), np.zeros((0, 2)), None, None, None, "toy", "ten rows")
+        >>> split = ds.held_out(0.3)
+        >>> split.X_train.shape, split.X_test.shape
+        ((7, 2), (3, 2))
+        """
+        n = len(self.X_train)
+        n_test = round(test_fraction * n) if 0.0 < test_fraction < 1.0 else 0
+        if not 1 <= n_test < n:
+            raise ValueError(f"test_fraction must be in (0, 1) and leave at least one of the {n} samples on each "
+                             f"side; got {test_fraction}.")
+        order = np.random.default_rng(seed).permutation(n)
+        test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+        y = self.y_train
+        return Dataset(self.X_train[train], self.X_train[test], None if y is None else y[train],
+                       None if y is None else y[test], self.image_shape, self.name,
+                       f"{self.name}: {n - n_test} training and {n_test} test samples (of {n}, held out at "
+                       f"random with seed {seed})")
