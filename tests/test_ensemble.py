@@ -205,3 +205,19 @@ def test_cli_info_and_denoise_on_a_saved_ensemble(fitted, tmp_path, capsys):
         assert main([command, str(tmp_path / "ens"), "--dataset", "digits", "--out", str(tmp_path / "o.npy")]) == 2
         assert "it has no code or reconstruction" in capsys.readouterr().err
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_cli_impute_and_evaluate_a_saved_ensemble(fitted, tmp_path, capsys):
+    from aekit.cli import main
+
+    ens, X, X_missing, holes = fitted
+    ens.save(tmp_path / "ens")
+    np.save(tmp_path / "holes.npy", X_missing)
+    assert main(["impute", str(tmp_path / "ens"), str(tmp_path / "holes.npy"), "--out", str(tmp_path / "f.npy"),
+                 "--quiet"]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "f.npy"), ens.transform(X_missing), rtol=1e-6)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "ens"), str(tmp_path / "holes.npy"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == "ImputerEnsemble" and result["n_missing"] == int(holes.sum())
+    assert result["hidden_error_per_sample"] == pytest.approx(-ens.score(X_missing), rel=1e-6)

@@ -176,8 +176,8 @@ def run_apply(args) -> int:
         raise ValueError(f"--out must end in .npy; got {out}.")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (its "
-                         "transform in Python, or aekit inpaint for images); it has no code or reconstruction.")
+        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (aekit "
+                         "impute, or aekit inpaint for images); it has no code or reconstruction.")
     if args.method == "transform" and isinstance(estimator, ImputerMixin):
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, whose transform fills missing "
                          "values rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
