@@ -1,7 +1,9 @@
+import ast
 import doctest
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,10 +31,18 @@ def assert_png(path, min_size=(100, 100)):
         return im.size
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(plotting)
-    assert result.attempted > 0
+@pytest.mark.parametrize("module", ["_curves", "_images", "_figure"])
+def test_docstring_examples_run(module):
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"aekit.plotting.{module}"))
     assert result.failed == 0
+    assert result.attempted > 0 or module == "_figure"  # the helpers have no examples
+
+
+def test_public_functions_are_the_packages():
+    assert sorted(plotting.__all__) == ["activation_histogram", "filter_grid", "image_rows", "loss_curve"]
+    assert all(callable(getattr(plotting, name)) for name in plotting.__all__)
 
 
 def test_drawing_and_saving_never_imports_pyplot(tmp_path):
@@ -327,3 +337,21 @@ def test_activation_histogram_bad_input():
         activation_histogram(np.zeros((2, 2)), bins=0)
     with pytest.raises(ValueError, match="threshold must be"):
         activation_histogram(np.zeros((2, 2)), threshold=-1)
+
+
+@pytest.mark.parametrize("path", sorted(Path(plotting.__file__).parent.glob("*.py")), ids=lambda p: p.name)
+def test_plotting_imports_nothing_else_of_aekit(path):
+    # STYLE: plotting sits at the bottom with datasets and metrics; only the standard library,
+    # numpy, matplotlib and its own modules
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            roots = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level <= 1, f"{path.name} imports outside aekit.plotting (line {node.lineno})"
+            roots = [] if node.level == 1 else [node.module.split(".")[0]]
+        else:
+            continue
+        for root in roots:
+            assert root in sys.stdlib_module_names or root in {"__future__", "numpy", "matplotlib"}, (
+                f"{path.name} imports {root}")
+    assert len(path.read_text().splitlines()) < 400

@@ -1,0 +1,14 @@
+"""Figures for autoencoder experiments.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (never
+through ``pyplot``), so no global state is touched and no display is needed.
+With ``path=None`` the figure is returned; with a path it is saved atomically
+(written to a temporary file in the same folder, then renamed over ``path``)
+and the path is returned as a :class:`pathlib.Path`. The file format follows
+the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).
+"""
+
+from ._curves import activation_histogram, loss_curve
+from ._images import filter_grid, image_rows
+
+__all__ = ["image_rows", "loss_curve", "filter_grid", "activation_histogram"]

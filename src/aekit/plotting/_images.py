@@ -1,0 +1,254 @@
+"""Figures of images: rows of samples and reconstructions, grids of filters."""
+
+import math
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+
+from ._figure import (DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, _as_images, _check_image_shape, _check_path,
+                      _check_positive_int, _finish, _finite_range)
+
+__all__ = ["image_rows", "filter_grid"]
+
+
+def _joint_ranges(images_per_row, n_cols):
+    """One (vmin, vmax) per column, shared by all rows that have that column."""
+    ranges = []
+    for j in range(n_cols):
+        column = [images[j] for images in images_per_row if j < len(images)]
+        ranges.append(_finite_range(np.stack(column)))
+    return ranges
+
+
+def _unit_ranges(images_per_row, n_cols):
+    return [(0.0, 1.0)] * n_cols
+
+
+NORMALIZATIONS = {"joint": _joint_ranges, "none": _unit_ranges}
+
+
+def _text_width_inches(texts, fontsize):
+    """Width in inches of the widest text when drawn at ``fontsize``."""
+    renderer = RendererAgg(1, 1, DPI)
+    prop = FontProperties(size=fontsize)
+    widths = [
+        renderer.get_text_width_height_descent(t, prop, ismath=False)[0]
+        for t in texts
+    ]
+    return max(widths, default=0.0) / DPI
+
+
+def image_rows(
+    rows,
+    image_shape,
+    path=None,
+    n_images=10,
+    title=None,
+    cmap="gray",
+    normalize="joint",
+):
+    """Draw rows of images, one row per data set, with a label on the left.
+
+    The usual use is the comparison figure: test images, the autoencoder's
+    reconstructions and PCA's reconstructions of the same images, column by
+    column.
+
+    Parameters
+    ----------
+    rows : dict or list of (str, array-like of shape (n_samples, n_features))
+        Ordered ``label -> images`` pairs, drawn top to bottom. Labels such
+        as ``"autoencoder (err 12.3)"`` are shown left of their row. Rows may
+        hold different numbers of images; missing cells stay blank.
+    image_shape : tuple of int
+        ``(H, W)`` for grey images or ``(H, W, 3)`` for RGB images;
+        ``n_features`` must equal ``prod(image_shape)``.
+    path : str or path-like, optional
+        Where to save the figure; its suffix picks the format.
+    n_images : int, default=10
+        Number of columns: the first ``n_images`` images of each row.
+    title : str, optional
+        Title above the grid.
+    cmap : str or Colormap, default="gray"
+        Colormap for grey images (ignored for RGB).
+    normalize : {"joint", "none"}, default="joint"
+        ``"joint"``: each column is scaled linearly so that the smallest value
+        over its rows is black and the largest white, so mean-subtracted data
+        displays fine and a column's images stay comparable. ``"none"``: the
+        values are shown on a fixed [0, 1] scale (clipped).
+
+    Returns
+    -------
+    Figure or pathlib.Path
+        The figure when ``path`` is None, else the path it was saved to.
+
+    Raises
+    ------
+    ValueError
+        If rows is empty, an array does not match image_shape, n_images is
+        not a positive integer, normalize is unknown, or the path suffix is
+        not a figure format.
+    TypeError
+        If rows is not a dict or list of pairs, or path is not path-like.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).random((4, 64))
+    >>> fig = image_rows({"test images": X, "PCA": X.round(1)}, (8, 8), n_images=3)
+    >>> len(fig.axes)
+    6
+    """
+    target = _check_path(path)
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalize must be one of {sorted(NORMALIZATIONS)}; got {normalize!r}."
+        )
+    n_images = _check_positive_int(n_images, "n_images")
+    shape = _check_image_shape(image_shape)
+    pairs = list(rows.items()) if isinstance(rows, dict) else list(rows)
+    if not pairs:
+        raise ValueError("rows must hold at least one (label, images) pair; got none.")
+    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
+        raise TypeError(
+            "rows must be a dict {label: images} or a list of (label, images) pairs."
+        )
+    labels = [str(label) for label, _ in pairs]
+    images_per_row = [
+        _as_images(X, shape, f"rows[{label!r}]", n_images) for label, X in pairs
+    ]
+    n_cols = max(len(images) for images in images_per_row)
+    if n_cols == 0:
+        raise ValueError("rows must hold at least one image; all arrays are empty.")
+    ranges = NORMALIZATIONS[normalize](images_per_row, n_cols)
+    rgb = len(shape) == 3
+
+    # Layout in inches: label margin | n_cols cells, cells keep the image's
+    # aspect ratio; wide grids get smaller cells so the figure stays printable.
+    n_rows = len(pairs)
+    cell_w = min(1.0, max(0.4, 12.0 / n_cols))
+    cell_h = cell_w * shape[0] / shape[1]
+    gap = 0.04
+    pad = 0.1
+    label_w = _text_width_inches(labels, LABEL_FONTSIZE) + 2 * pad
+    title_h = 0.45 if title else 0.0
+    fig_w = label_w + n_cols * cell_w + (n_cols - 1) * gap + pad
+    fig_h = title_h + n_rows * cell_h + (n_rows - 1) * gap + 2 * pad
+    fig = Figure(figsize=(fig_w, fig_h), dpi=DPI)
+
+    for i, (label, images) in enumerate(zip(labels, images_per_row)):
+        bottom = fig_h - title_h - pad - (i + 1) * cell_h - i * gap
+        fig.text(
+            (label_w - pad) / fig_w,
+            (bottom + cell_h / 2) / fig_h,
+            label,
+            ha="right",
+            va="center",
+            fontsize=LABEL_FONTSIZE,
+        )
+        for j, image in enumerate(images):
+            left = label_w + j * (cell_w + gap)
+            ax = fig.add_axes(
+                [left / fig_w, bottom / fig_h, cell_w / fig_w, cell_h / fig_h]
+            )
+            vmin, vmax = ranges[j]
+            if rgb:
+                scale = vmax - vmin if vmax > vmin else 1.0
+                ax.imshow(np.clip((image - vmin) / scale, 0.0, 1.0))
+            else:
+                ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.set_axis_off()
+    if title:
+        fig.text(
+            0.5,
+            1.0 - pad / fig_h,
+            title,
+            ha="center",
+            va="top",
+            fontsize=TITLE_FONTSIZE,
+        )
+    return _finish(fig, target)
+
+
+def filter_grid(W, image_shape, path=None, n_max=256, title=None):
+    """Show encoder filters as a near-square grid of images.
+
+    Each filter is scaled by its own largest absolute value, so zero is mid
+    grey in every cell, positive weights are light and negative dark.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_units, n_features)
+        Encoder weights, one row per hidden unit (the layout of
+        ``torch.nn.Linear.weight``).
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, 3)``; ``n_features`` must equal its product.
+    path : str or path-like, optional
+        Where to save the figure; its suffix picks the format.
+    n_max : int, default=256
+        Show at most the first ``n_max`` units.
+    title : str, optional
+        Title above the grid.
+
+    Returns
+    -------
+    Figure or pathlib.Path
+        The figure when ``path`` is None, else the path it was saved to.
+
+    Raises
+    ------
+    ValueError
+        If W does not match image_shape, n_max is not a positive integer, or
+        the path suffix is not a figure format.
+
+    Examples
+    --------
+    >>> W = np.random.default_rng(0).normal(size=(10, 64))
+    >>> fig = filter_grid(W, (8, 8))
+    >>> fig.axes[0].images[0].get_array().shape  # 3 rows x 4 columns of 8x8
+    (26, 35)
+    """
+    target = _check_path(path)
+    n_max = _check_positive_int(n_max, "n_max")
+    shape = _check_image_shape(image_shape)
+    filters = _as_images(W, shape, "W", n_max)
+    if len(filters) == 0:
+        raise ValueError("W must hold at least one filter; got 0 rows.")
+
+    axes = tuple(range(1, filters.ndim))
+    scale = np.max(np.abs(np.nan_to_num(filters)), axis=axes, keepdims=True)
+    filters = filters / np.where(scale > 0, scale, 1.0)  # each in [-1, 1]
+
+    n = len(filters)
+    n_cols = math.ceil(math.sqrt(n))
+    n_rows = math.ceil(n / n_cols)
+    h, w = shape[:2]
+    gap = 1  # pixels
+    mosaic_shape = (n_rows * (h + gap) - gap, n_cols * (w + gap) - gap) + shape[2:]
+    # Gaps are NaN (grey) or white (RGB) so cells stay apart from each other.
+    mosaic = np.full(mosaic_shape, np.nan if len(shape) == 2 else 1.0)
+    for k, f in enumerate(filters):
+        r, c = divmod(k, n_cols)
+        top, left = r * (h + gap), c * (w + gap)
+        mosaic[top : top + h, left : left + w] = f if len(shape) == 2 else 0.5 + f / 2
+
+    side = min(8.0, max(2.5, 0.6 * max(n_rows, n_cols)))
+    aspect = mosaic_shape[0] / mosaic_shape[1]
+    title_h = 0.4 if title else 0.0
+    fig_w, fig_h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
+    fig = Figure(figsize=(fig_w, fig_h + title_h), dpi=DPI)
+    ax = fig.add_axes([0.0, 0.0, 1.0, fig_h / (fig_h + title_h)])
+    if len(shape) == 2:
+        cmap = colormaps["gray"].with_extremes(bad="white")
+        ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        fig.text(0.5, 1.0 - 0.08 / (fig_h + title_h), title, ha="center", va="top",
+                 fontsize=TITLE_FONTSIZE)
+    return _finish(fig, target)
+
+
+# ---------------------------------------------------------------- activations
