@@ -209,6 +209,9 @@ def test_compare_own_data_holds_out_a_test_split_and_warns_about_scales(tmp_path
     assert results["n_train"] == 150 and results["n_test"] == 50
     assert "150 training and 50 test samples (of 200, held out at random with seed 0)" in results["dataset"]
     assert "standard deviations range from" in err and "--standardize" in err
+    capsys.readouterr()
+    assert main(["compare", "--dataset", "digits", "--out", str(tmp_path / "d"), *FAST]) == 0
+    assert "standard deviations" not in capsys.readouterr().err  # images: one unit for every pixel
 
 
 def test_compare_standardize_puts_both_methods_on_standardised_features(tmp_path, wide_table, capsys):
