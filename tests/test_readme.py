@@ -140,6 +140,42 @@ def test_inline_command_exists(item):
     _check_flags(span.split()[1:], f"README line {number}: `{span}`")
 
 
+def _inline_spans() -> list[tuple[int, str]]:
+    """(line number, text) of every `code span` in running text."""
+    fenced = _fenced_line_numbers()
+    return [(n, span) for n, line in enumerate(LINES, 1) if n not in fenced for span in re.findall(r"`([^`]+)`", line)]
+
+
+def _flags(text: str) -> list[str]:
+    return re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*(?![\w])", text)
+
+
+def _script_flags(path: Path) -> set[str]:
+    return set(re.findall(r"[\"'](--[a-z][a-z0-9-]*)[\"']", path.read_text(encoding="utf-8")))
+
+
+ALL_AEKIT_FLAGS = {flag for p in SUBCOMMANDS.values() for flag in p._option_string_actions}
+BENCHMARKS = sorted((ROOT / "benchmarks").rglob("*.py"))
+
+
+@pytest.mark.parametrize("item", [(n, s) for n, s in _inline_spans() if _flags(s)], ids=_line_id)
+def test_inline_flag_exists(item):
+    """A flag in the text (`--max-time`, `--eval holdout`) is an option of aekit or of the benchmark it names."""
+    number, span = item
+    words = span.split()
+    if words[0] in ("pip", "torchrun"):  # other programs' flags; torchrun's aekit part is checked above
+        return
+    script = next((w for w in words if w.startswith("benchmarks/") and w.endswith(".py")), None)
+    if script is not None:
+        assert (ROOT / script).is_file(), f"README line {number}: no {script}"
+        known, what = _script_flags(ROOT / script), script
+    else:
+        known = ALL_AEKIT_FLAGS | set().union(*map(_script_flags, BENCHMARKS))
+        what = "any aekit sub-command or benchmark"
+    for flag in _flags(span):
+        assert flag in known, f"README line {number}: `{span}`: {what} has no option {flag}"
+
+
 def _resolve(dotted: str):
     """Import the longest importable module prefix of ``dotted``, then follow attributes; raises if missing."""
     parts = dotted.split(".")
