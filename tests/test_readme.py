@@ -279,3 +279,31 @@ def test_named_file_exists(item):
 def test_paths_found():
     paths = {path for _, path in _repository_paths()}
     assert {"docs/fmnist_vs_pca.png", "benchmarks/features.py", "benchmarks/results/complete.json"} <= paths
+
+
+def _written_paths() -> list[tuple[int, str, bool]]:
+    """(line, output path, may replace) for the README's aekit commands and ``.save("DIR")`` calls, in order.
+
+    torchrun lines are left out: they show the same run on one machine or on several, alternatives.
+    """
+    found = []
+    for number, command, argv in COMMANDS:
+        if command.startswith("torchrun") or "--out" not in argv or "..." in argv:
+            continue
+        replaces = "--overwrite" in argv or "--resume" in argv
+        found.append((number, argv[argv.index("--out") + 1].rstrip("/"), replaces))
+    for start, lines in PYTHON_BLOCKS:
+        for offset, line in enumerate(lines):
+            found += [(start + offset, m.group(1).rstrip("/"), True)
+                      for m in re.finditer(r"\.save\(\s*[\"']([^\"']+)[\"']", line)]
+    return sorted(found)
+
+
+def test_walking_the_readme_never_hits_an_existing_output():
+    """Run top to bottom, no command refuses because an earlier one wrote its --out (outputs are not overwritten)."""
+    first = {}
+    for number, path, replaces in _written_paths():
+        if path in first and not replaces:
+            pytest.fail(f"README line {number} writes {path}, which line {first[path]} already wrote; "
+                        "aekit would refuse it without --overwrite: use another directory")
+        first.setdefault(path, number)
