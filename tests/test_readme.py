@@ -307,3 +307,21 @@ def test_walking_the_readme_never_hits_an_existing_output():
             pytest.fail(f"README line {number} writes {path}, which line {first[path]} already wrote; "
                         "aekit would refuse it without --overwrite: use another directory")
         first.setdefault(path, number)
+
+
+def test_test_count_is_about_right():
+    """"about N tests" in the README is within 10% of what pytest collects."""
+    import subprocess
+    import sys
+
+    claimed = [(n, int(m.group(1).replace(",", ""))) for n, line in enumerate(LINES, 1)
+               for m in re.finditer(r"about ([\d,]+) tests", line)]
+    assert claimed, "the README no longer says how many tests there are; drop this test"
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "--co", "-p", "no:cacheprovider"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r"(\d+) tests? collected", out)
+    assert found, out[-2000:]
+    collected = int(found.group(1))
+    for number, count in claimed:
+        assert abs(count - collected) <= 0.10 * collected, \
+            f"README line {number} says about {count} tests; pytest collects {collected}"
