@@ -47,8 +47,8 @@ def _fenced_line_numbers() -> set[int]:
     return numbers
 
 
-def _shell_commands() -> list[tuple[int, str]]:
-    """(line number, command) of every ```bash command, continuations joined, trailing comments cut."""
+def _shell_commands() -> list[tuple[int, list[str]]]:
+    """(line number, words) of every ```bash command: continuations joined, trailing comments cut, `&&` split."""
     commands = []
     for start, lines in _blocks("bash"):
         pending, first = "", None
@@ -61,15 +61,19 @@ def _shell_commands() -> list[tuple[int, str]]:
             text = pending + line
             pending, at = "", first
             first = None
-            text = " ".join(shlex.split(text, comments=True))  # drops a trailing `# comment`
-            if text:
-                commands.append((at, text))
+            segment = []
+            for word in shlex.split(text, comments=True) + ["&&"]:  # comments=True drops a trailing `# comment`
+                if word in ("&&", "||", ";", "|"):  # `pip install -e . && aekit compare ...`: two commands
+                    if segment:
+                        commands.append((at, segment))
+                    segment = []
+                else:
+                    segment.append(word)
     return commands
 
 
-def _aekit_argv(command: str) -> list[str] | None:
-    """The aekit arguments of a command line (``aekit ...`` or ``torchrun ... -m aekit ...``), else None."""
-    words = shlex.split(command)
+def _aekit_argv(words: list[str]) -> list[str] | None:
+    """The aekit arguments of a command (``aekit ...`` or ``torchrun ... -m aekit ...``), else None."""
     if words[0] == "aekit":
         return words[1:]
     if words[0] == "torchrun" and "-m" in words:
@@ -86,7 +90,8 @@ def _line_id(item) -> str:
 PARSER = build_parser()
 SUBCOMMANDS = PARSER._subparsers._group_actions[0].choices  # {name: ArgumentParser}
 
-COMMANDS = [(n, c, _aekit_argv(c)) for n, c in _shell_commands() if _aekit_argv(c) is not None]
+#: (line number, command as text, aekit argv) of every aekit command in a ```bash block
+COMMANDS = [(n, shlex.join(w), _aekit_argv(w)) for n, w in _shell_commands() if _aekit_argv(w) is not None]
 PYTHON_BLOCKS = _blocks("python")
 
 
