@@ -6,7 +6,7 @@
 noise, and fills each missing entry with the mean of their fills: the
 members' errors partly cancel, and the mean of the fills is closer to the
 conditional mean a squared error rewards. Members can train in parallel
-processes (``n_jobs``), one thread each.
+processes (``n_jobs``), which share the cores (joblib gives each ``cpu_count // n_jobs`` threads).
 """
 
 from __future__ import annotations
