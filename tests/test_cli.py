@@ -7,6 +7,7 @@ import pytest
 
 from aekit import load
 from aekit.cli import main
+from aekit.datasets import load_data
 
 FAST = ["--hidden-layer-sizes", "16", "--max-epochs", "3", "--random-state", "0", "--quiet"]
 
@@ -226,8 +227,6 @@ def test_compare_standardize_puts_both_methods_on_standardised_features(tmp_path
     # the same split, standardised by hand, through PCA
     from sklearn.decomposition import PCA
 
-    from aekit.datasets import load_data
-
     split = load_data(wide_table).held_out(0.2, seed=0)
     mu, sd = split.X_train.mean(axis=0, dtype=np.float64), split.X_train.std(axis=0, dtype=np.float64)
     Z_train, Z_test = (split.X_train - mu) / sd, (split.X_test - mu) / sd
@@ -236,3 +235,23 @@ def test_compare_standardize_puts_both_methods_on_standardised_features(tmp_path
     assert result["rows"]["PCA"]["test_error"] == pytest.approx(expected, rel=1e-4)
     raw_result = json.loads((raw / "results.json").read_text())
     assert raw_result["rows"]["PCA"]["test_error"] != pytest.approx(expected, rel=1e-2)
+
+
+def test_train_test_fraction_holds_out_rows_of_own_data(tmp_path, data_file, capsys):
+    model = tmp_path / "m"
+    assert main(["train", str(data_file), "--out", str(model), "--n-components", "2", "--test-fraction", "0.25",
+                 *FAST]) == 0
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["n_train"] == 60 and metrics["n_test"] == 20
+    split = load_data(data_file).held_out(0.25, seed=0)  # --random-state 0 seeds the split
+    assert metrics["test_error_per_sample"] == pytest.approx(-load(model).score(split.X_test), rel=1e-6)
+    for argv, message in [
+        (["--dataset", "digits"], "--test-fraction is for DATA without a test split; digits has one (360 samples)"),
+        ([str(data_file), "--mmap"], "--test-fraction needs DATA in memory"),
+        ([str(data_file), "--test-fraction", "1.0"], "test_fraction must be in (0, 1)"),
+    ]:
+        fraction = [] if "--test-fraction" in argv else ["--test-fraction", "0.2"]
+        assert main(["train", *argv, *fraction, "--out", str(tmp_path / "x"), *FAST]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "x").exists()

@@ -35,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--mmap", action="store_true",
                    help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
                         "it: for data larger than memory (other files are read as usual)")
+    p.add_argument("--test-fraction", type=float, metavar="F",
+                   help="DATA without a test split (your own file): hold out this fraction of its rows at random "
+                        "(seeded by --random-state) and report their error in metrics.json")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run_train)
@@ -137,6 +140,8 @@ def _train(args, main_process: bool) -> int:
     data = load_source(args, mmap=args.mmap)
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     streamed = isinstance(data.X_train, np.memmap)
+    if args.test_fraction is not None:
+        data = _held_out(args, data, estimator, streamed)
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:
@@ -164,6 +169,21 @@ def _train(args, main_process: bool) -> int:
         msg += f", test error {metrics['test_error_per_sample']}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
     return 0
+
+
+def _held_out(args, data, estimator, streamed):
+    """``data`` with ``--test-fraction`` of its rows held out, the same on every rank (seeded by the estimator)."""
+    if data.X_test.shape[0]:
+        raise ValueError(f"--test-fraction is for DATA without a test split; {data.name} has one "
+                         f"({data.X_test.shape[0]} samples).")
+    if streamed:
+        raise ValueError("--test-fraction needs DATA in memory; with --mmap, keep the test rows in a file of "
+                         "their own and measure them with aekit evaluate MODEL_DIR TEST.npy.")
+    seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
+    data = data.held_out(args.test_fraction, seed)
+    logger.info("held out %d of %d samples for testing (--test-fraction %g)", data.X_test.shape[0],
+                data.X_train.shape[0] + data.X_test.shape[0], args.test_fraction)
+    return data
 
 
 def run_apply(args) -> int:
