@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       estimator_from_args, load_source, models)
+                       estimator_from_args, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -54,7 +54,7 @@ def run(args) -> int:
     if args.standardize:
         data = _standardized(data)
     elif data.image_shape is None:  # pixels share their units; a table's columns may not
-        _warn_if_scales_differ(data.X_train)
+        warn_if_scales_differ(data.X_train, "--standardize compares both methods on standardised features")
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed)
     estimator.verbose = False
     with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
@@ -78,12 +78,3 @@ def _standardized(data):
     return Dataset((data.X_train - center) / scale, (data.X_test - center) / scale, data.y_train, data.y_test,
                    data.image_shape, data.name, f"{data.description}; features standardised with the training "
                    "split's mean and std (errors in standard deviations)")
-
-
-def _warn_if_scales_differ(X, ratio=10.0):
-    """Say when a few large-scale columns will dominate both methods' squared error."""
-    sd = X.std(axis=0, dtype=np.float64)
-    if sd.size > 1 and sd.max() > ratio * np.median(sd):
-        logger.warning("the columns' standard deviations range from %.3g to %.3g (median %.3g), so the squared "
-                       "errors are mostly those of the largest; --standardize compares both methods on "
-                       "standardised features", sd.min(), sd.max(), np.median(sd))

@@ -8,11 +8,15 @@ one flag per constructor parameter with the same name (``--n-components``,
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
+import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "check_output", "add_common_arguments"]
+           "chosen_split", "check_output", "add_common_arguments", "warn_if_scales_differ"]
+
+logger = logging.getLogger("aekit.cli")
 
 
 def models() -> dict[str, type]:
@@ -144,3 +148,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """``--quiet`` and ``--overwrite``."""
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+def warn_if_scales_differ(X, advice: str, ratio: float = 10.0) -> None:
+    """Log a warning when a few large-scale columns will dominate a squared error (a table, not pixels)."""
+    if isinstance(X, np.memmap):  # streamed data: not read for a warning
+        return
+    sd = np.asarray(X).std(axis=0, dtype=np.float64)
+    if sd.size > 1 and sd.max() > ratio * np.median(sd):
+        logger.warning("the columns' standard deviations range from %.3g to %.3g (median %.3g), so the squared "
+                       "errors are mostly those of the largest; %s", sd.min(), sd.max(), np.median(sd), advice)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       chosen_split, estimator_from_args, load_source, models)
+                       chosen_split, estimator_from_args, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -142,6 +142,9 @@ def _train(args, main_process: bool) -> int:
     streamed = isinstance(data.X_train, np.memmap)
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
+    if data.image_shape is None and "scaling" not in estimator.get_params():  # an imputer scales by itself
+        warn_if_scales_differ(data.X_train, "standardise them first (in Python: make_pipeline(StandardScaler(), "
+                                            "Autoencoder(...)))")
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:
