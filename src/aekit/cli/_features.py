@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
+from ._options import (add_common_arguments, add_data_arguments, check_has_code, check_output, chosen_split,
+                       load_source)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -73,6 +74,7 @@ def run(args) -> int:
         figures = {name: check_output(args.figures / name, args.overwrite)
                    for name in (FILTERS_FIGURE, HISTOGRAM_FIGURE)}
     estimator = load(args.model_dir)
+    check_has_code(estimator, args.model_dir)
     data = load_source(args)
     X = chosen_split(args, data)
     shape = _filter_shape(args, data, estimator.n_features_in_) if figures else None

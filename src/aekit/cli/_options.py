@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "check_output", "add_common_arguments"]
+           "check_output", "check_has_code", "add_common_arguments"]
 
 
 def models() -> dict[str, type]:
@@ -130,6 +130,18 @@ def load_source(args, mmap: bool = False):
 def chosen_split(args, data):
     """The samples a command works on: ``--split`` of a named ``--dataset``, else every sample of DATA."""
     return data.X_test if (args.dataset and args.split == "test") else data.X_train
+
+
+def check_has_code(estimator, model_dir) -> None:
+    """Refuse a model whose ``transform`` is not an encoding: an imputer's fills holes, a U-Net's returns X."""
+    from .._imputer import ImputerMixin
+
+    if isinstance(estimator, ImputerMixin):
+        raise ValueError(f"{model_dir} holds an {type(estimator).__name__}, whose transform fills missing values "
+                         "rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
+    if getattr(estimator, "architecture", None) == "unet":
+        raise ValueError(f"{model_dir} holds a U-Net {type(estimator).__name__}: its skip connections carry the "
+                         "input past the bottleneck, so it has no code (its transform returns the input).")
 
 
 def check_output(path: Path, overwrite: bool) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       chosen_split, estimator_from_args, load_source, models)
+from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
+                       check_output, chosen_split, estimator_from_args, load_source, models)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -168,7 +168,6 @@ def _train(args, main_process: bool) -> int:
 
 def run_apply(args) -> int:
     from .._atomic import save_npy
-    from .._imputer import ImputerMixin
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -176,11 +175,10 @@ def run_apply(args) -> int:
         raise ValueError(f"--out must end in .npy; got {out}.")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (its "
-                         "transform in Python, or aekit inpaint for images); it has no code or reconstruction.")
-    if args.method == "transform" and isinstance(estimator, ImputerMixin):
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, whose transform fills missing "
-                         "values rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
+        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (aekit "
+                         "impute for tables, aekit inpaint for images); it has no code or reconstruction.")
+    if args.method == "transform":
+        check_has_code(estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
