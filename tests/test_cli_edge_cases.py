@@ -210,3 +210,15 @@ def test_inpaint_stride_is_named_as_the_flag(files, tmp_path, capsys):
                  "--stride", "0", "-q"]) == 2
     assert "--stride must be >= 1; got 0" in _one_line_error(capsys, "inpaint")
     assert not out.exists()
+
+
+def test_features_figures_blame_the_data_not_a_flag_not_given(files, tmp_path, capsys):
+    # 16x16 images for a 64-feature model: the message said "--image-shape must be ...", a flag not given
+    big = tmp_path / "big.npy"
+    np.save(big, np.zeros((5, 16, 16), np.float32))
+    out = tmp_path / "codes.npy"
+    assert main(["features", str(files["sparse"]), str(big), "--out", str(out), "--figures",
+                 str(tmp_path / "figs"), "-q"]) == 2
+    err = _one_line_error(capsys, "features")
+    assert "--image-shape" not in err and "16x16" in err and "64 features" in err
+    assert not out.exists()
