@@ -100,18 +100,19 @@ def test_encoder_filters_refuses_a_conv_model(files):
 
 
 # ---------------------------------------------------------------- missing values
-@pytest.mark.parametrize("command", ["train", "encode"])
+@pytest.mark.parametrize("command", ["train", "encode", "compare"])
 def test_nan_data_for_a_model_that_needs_complete_data(files, tmp_path, capsys, digits, command):
     # sklearn's message advised HistGradientBoosting and a pipeline; aekit has its own imputer
     holed = tmp_path / "holed.npy"
     X = digits.copy()
     X[::7, 3] = np.nan
     np.save(holed, X)
-    args = (["train", str(holed), "--n-components", "2", "--max-epochs", "1"] if command == "train"
-            else ["encode", str(files["conv"]), str(holed)])
+    args = {"train": ["train", str(holed), "--n-components", "2", "--max-epochs", "1"],
+            "compare": ["compare", str(holed), "--n-components", "2", "--max-epochs", "1"],
+            "encode": ["encode", str(files["conv"]), str(holed)]}[command]
     assert main([*args, "--out", str(tmp_path / "out.npy"), "-q"]) == 2
     err = _one_line_error(capsys, command)
-    assert "NaN" in err and "imputer" in err and "HistGradientBoosting" not in err
+    assert "NaN" in err and "imputer" in err.lower() and "HistGradientBoosting" not in err
 
 
 def test_impute_csv_keeps_observed_values_as_written(tmp_path, capsys):
