@@ -138,9 +138,19 @@ def _write_table(path: Path, X: np.ndarray, header) -> None:
         save_npy(path, X)
         return
     text = io.StringIO()
-    np.savetxt(text, X.reshape(len(X), -1), delimiter=",", fmt="%.9g" if X.dtype == np.float32 else "%.17g",
-               header="" if header is None else ",".join(header), comments="")
+    if header is not None:
+        text.write(",".join(header) + "\n")
+    for row in X.reshape(len(X), -1):
+        # the shortest text that reads back as the same value in X's dtype: "17.99", not "17.9899998" (%.9g),
+        # so observed cells are written back as they were read
+        text.write(",".join(_number(v) for v in row) + "\n")
     write_text(path, text.getvalue())
+
+
+def _number(value) -> str:
+    """A numpy float's shortest round-trip text, without a trailing ``.0`` ("2019", "0.1184", "1e-05")."""
+    text = str(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def run_impute(args) -> int:
