@@ -127,7 +127,8 @@ def run_evaluate(args) -> int:
     for key, label in LABELS.items():
         if key in result:
             value = result[key]
-            print(f"  {label:<40} {value:.6g}" if isinstance(value, float) else f"  {label:<40} {value}")
+            text = "n/a" if value is None else f"{value:.6g}" if isinstance(value, float) else value
+            print(f"  {label:<40} {text}")
     return 0
 
 
