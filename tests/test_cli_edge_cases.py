@@ -223,3 +223,13 @@ def test_features_figures_blame_the_data_not_a_flag_not_given(files, tmp_path, c
     err = _one_line_error(capsys, "features")
     assert "--image-shape" not in err and "16x16" in err and "64 features" in err
     assert not out.exists()
+
+
+def test_compare_warns_about_scales_for_tables_not_pixel_tables(tmp_path, capsys, digits):
+    from sklearn.datasets import load_breast_cancer
+
+    for name, X, warned in (("pixels", digits, False), ("cancer", load_breast_cancer().data[:150], True)):
+        np.save(tmp_path / f"{name}.npy", X)
+        assert main(["compare", str(tmp_path / f"{name}.npy"), "--n-components", "2", "--hidden-layer-sizes", "8",
+                     "--max-epochs", "1", "--out", str(tmp_path / name), "-q"]) == 0
+        assert ("standard deviations range" in capsys.readouterr().err) == warned, name
