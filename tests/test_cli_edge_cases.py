@@ -225,10 +225,11 @@ def test_features_figures_blame_the_data_not_a_flag_not_given(files, tmp_path, c
     assert not out.exists()
 
 
-def test_compare_warns_about_scales_for_tables_not_pixel_tables(tmp_path, capsys, digits):
-    from sklearn.datasets import load_breast_cancer
+def test_compare_warns_about_scales_for_tables_not_pixel_tables(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer, load_digits
 
-    for name, X, warned in (("pixels", digits, False), ("cancer", load_breast_cancer().data[:150], True)):
+    pixels = load_digits().data / 16  # as a 2-D table: no image shape to go by
+    for name, X, warned in (("pixels", pixels, False), ("cancer", load_breast_cancer().data[:150], True)):
         np.save(tmp_path / f"{name}.npy", X)
         assert main(["compare", str(tmp_path / f"{name}.npy"), "--n-components", "2", "--hidden-layer-sizes", "8",
                      "--max-epochs", "1", "--out", str(tmp_path / name), "-q"]) == 0
