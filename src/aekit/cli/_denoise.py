@@ -265,6 +265,8 @@ def run_inpaint(args) -> int:
     out = check_output(args.out, args.overwrite)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"--out must end in one of {sorted(IMAGE_SUFFIXES)}; got {out}.")
+    if args.stride is not None and args.stride < 1:
+        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
     model = load(args.model_dir)
     image = read_image(args.image)
     check_model_image(model, image, str(args.image))
