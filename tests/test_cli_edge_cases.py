@@ -234,3 +234,20 @@ def test_compare_warns_about_scales_for_tables_not_pixel_tables(tmp_path, capsys
         assert main(["compare", str(tmp_path / f"{name}.npy"), "--n-components", "2", "--hidden-layer-sizes", "8",
                      "--max-epochs", "1", "--out", str(tmp_path / name), "-q"]) == 0
         assert ("standard deviations range" in capsys.readouterr().err) == warned, name
+
+
+def test_evaluate_json_when_the_noise_changes_nothing(tmp_path, capsys, digits):
+    # --noise-level 0: the noisy images equal the clean ones, PSNR inf, written as "Infinity" (not JSON)
+    model, out = tmp_path / "dae", tmp_path / "numbers.json"
+    DenoisingAutoencoder(4, hidden_layer_sizes=(8,), **TINY).fit(digits).save(model)
+    np.save(tmp_path / "d.npy", digits)
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(tmp_path / "d.npy"), "--noise-level", "0", "--json",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for text in (printed, out.read_text()):
+        assert "Infinity" not in text and "NaN" not in text
+        result = json.loads(text)
+        assert result["noisy_psnr_db"] is None and result["noisy_error_per_sample"] == 0.0
+    assert main(["evaluate", str(model), str(tmp_path / "d.npy"), "--noise-level", "0"]) == 0
+    assert "noisy input: PSNR (dB)                   inf" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,13 @@ def run_evaluate(args) -> int:
         image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
                    title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
         logger.info("wrote %s", args.figure)
+    # JSON has no inf or NaN (a PSNR is inf when the noise changed nothing): null stands for them there
+    as_json = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in result.items()}
     if args.out is not None:
-        write_json(args.out, result)
+        write_json(args.out, as_json)
         logger.info("wrote %s", args.out)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(as_json, indent=2))
         return 0
     print(f"{result['model']} ({args.model_dir}) on {where}: {result['n_samples']} samples x "
           f"{result['n_features']} features")
