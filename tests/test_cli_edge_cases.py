@@ -251,3 +251,23 @@ def test_evaluate_json_when_the_noise_changes_nothing(tmp_path, capsys, digits):
         assert result["noisy_psnr_db"] is None and result["noisy_error_per_sample"] == 0.0
     assert main(["evaluate", str(model), str(tmp_path / "d.npy"), "--noise-level", "0"]) == 0
     assert "noisy input: PSNR (dB)                   inf" in capsys.readouterr().out
+
+
+def test_train_denoiser_without_noise_and_info_json(tmp_path, capsys):
+    # --corruption-level 0: the held-out "noisy" PSNR is inf, written as Infinity into metrics.json and
+    # echoed by aekit info --json (neither is JSON)
+    import skimage.data
+
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(skimage.data.camera()[::8, ::8]).save(tmp_path / "photos" / "camera.png")
+    model = tmp_path / "dae"
+    assert main(["train-denoiser", str(tmp_path / "photos"), "--patch-size", "8", "--n-patches", "200",
+                 "--max-epochs", "1", "--hidden-layer-sizes", "4", "--n-components", "2", "--corruption-level", "0",
+                 "--out", str(model), "-q"]) == 0
+    assert "Infinity" not in (model / "metrics.json").read_text()
+    (model / "metrics.json").write_text('{"psnr_noisy": Infinity, "psnr_denoised": NaN}')  # a model saved before
+    capsys.readouterr()
+    assert main(["info", str(model), "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert "Infinity" not in printed and "NaN" not in printed
+    assert json.loads(printed)["metrics"] == {"psnr_noisy": None, "psnr_denoised": None}

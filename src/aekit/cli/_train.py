@@ -196,6 +196,7 @@ def run_info(args) -> int:
     config = json.loads((Path(args.model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     metrics_file = Path(args.model_dir) / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    metrics = {k: _finite(v) for k, v in metrics.items()}  # an older file may hold Infinity/NaN, not JSON
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
     info = {"class": config["class"], "aekit_version": config["aekit_version"],
