@@ -136,8 +136,9 @@ def test_image_folder_mode_mismatch(tmp_path):
 
 
 def test_image_folder_unsupported_mode(tmp_path):
-    save_images(tmp_path / "imgs", [np.zeros((6, 5, 4), np.uint8)])
-    with pytest.raises(ValueError, match=r"img00.png has image mode 'RGBA'; supported modes are"):
+    (tmp_path / "imgs").mkdir()
+    Image.new("CMYK", (5, 6)).save(tmp_path / "imgs" / "img00.jpg")
+    with pytest.raises(ValueError, match=r"img00.jpg has image mode 'CMYK'; supported modes are"):
         load_array(tmp_path / "imgs")
 
 

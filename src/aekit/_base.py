@@ -325,7 +325,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         _check_real(X, "X")
-        return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+        try:
+            return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+        except ValueError as err:
+            if not str(err).startswith("Input X contains NaN"):
+                raise
+            # sklearn's message points to its own estimators; aekit fills missing values itself
+            raise ValueError(f"X contains NaN (missing values); {type(self).__name__} needs complete data. "
+                             "An AutoencoderImputer fills them (aekit train --model imputer, then aekit "
+                             "impute).") from None
 
     @classmethod
     def _streams(cls) -> bool:

@@ -47,6 +47,10 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
         ``reconstructions``: test reconstructions by method.
     """
     k = estimator.n_components
+    for name, X in (("X_train", X_train), ("X_test", X_test)):
+        if np.isnan(X).any():  # PCA's own message points to scikit-learn's estimators
+            raise ValueError(f"{name} contains NaN (missing values); PCA and the autoencoder are compared on "
+                             "complete data: fill them first (an AutoencoderImputer, aekit impute).")
     if k > min(X_train.shape):
         raise ValueError(
             f"n_components={k} is larger than PCA allows for X_train of shape {X_train.shape}."
@@ -65,7 +69,8 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
     estimator.fit(X_train)
     recon["autoencoder"] = estimator.reconstruct(X_test)
     rows["autoencoder"] = {
-        "train_error": -estimator.score(X_train),
+        # the same measure as the test error and PCA's: an imputer's score is its error on hidden entries
+        "train_error": squared_error_per_sample(X_train, estimator.reconstruct(X_train)),
         "test_error": squared_error_per_sample(X_test, recon["autoencoder"]),
         "fit_seconds": estimator.fit_time_,
         "epochs": estimator.n_iter_,

@@ -99,7 +99,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         a denoiser; ``hidden_fraction``, ``n_hidden``, ``n_missing``,
         ``hidden_error_per_sample`` (``-score`` at this fraction),
         ``hidden_rmse`` and ``mean_fill_rmse`` (filling with each column's
-        observed mean, for scale) for an imputer.
+        observed mean, for scale; None when no observed entry is left to
+        take a mean from, as with ``hide=1``) for an imputer.
 
     Examples
     --------
@@ -119,12 +120,17 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
     if kind == "imputer":
         mask, X_hidden = _hidden(X, hide, random_state)
         filled = np.asarray(estimator.transform(X_hidden), dtype=np.float64)
-        means = np.nanmean(np.where(mask, np.nan, X), axis=0)  # the columns' means over what stays observed
+        kept = np.where(mask, np.nan, X)
+        n_kept = (~np.isnan(kept)).sum(axis=0)
+        # the columns' means over what stays observed; a column with nothing left (hide=1) has none
+        means = np.where(n_kept > 0, np.nansum(kept, axis=0) / np.maximum(n_kept, 1), np.nan)
         diff, mean_diff = (filled - X)[mask], (np.broadcast_to(means, X.shape) - X)[mask]
+        mean_diff = mean_diff[~np.isnan(mean_diff)]
         result.update(hidden_fraction=hide, n_hidden=int(mask.sum()), n_missing=int(np.isnan(X).sum()),
                       hidden_error_per_sample=float(np.where(mask, (filled - X) ** 2, 0.0).sum(axis=1).mean()),
                       hidden_rmse=float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0,
-                      mean_fill_rmse=float(np.sqrt(np.nanmean(mean_diff**2))) if diff.size else 0.0)
+                      mean_fill_rmse=(float(np.sqrt(np.mean(mean_diff**2))) if mean_diff.size
+                                      else None if diff.size else 0.0))
         return result
     if np.isnan(X).any():
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "

@@ -85,10 +85,19 @@ def encoder_filters(estimator) -> np.ndarray:
     Returns
     -------
     W : ndarray of shape (n_units, n_features), float32
+
+    Raises
+    ------
+    ValueError
+        If the network is convolutional (``architecture`` other than "mlp").
     """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "net_")
+    architecture = getattr(estimator, "architecture", "mlp")
+    if architecture != "mlp":  # a conv net's first Linear layer reads feature maps, not pixels
+        raise ValueError(f"{type(estimator).__name__} has architecture={architecture!r}; its first layer is a "
+                         "convolution, not a linear layer with one filter per unit over the input.")
     first = next((m for m in estimator.net_.encoder if isinstance(m, nn.Linear)), None)
     if first is None:
         raise ValueError(f"{type(estimator).__name__} has no linear encoder layer to show as filters.")

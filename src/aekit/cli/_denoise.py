@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -189,8 +190,9 @@ def run_train_denoiser(args) -> int:
                "final_loss": estimator.loss_curve_[-1]}
     if holes is not None:
         metrics["practice_mask"] = str(args.practice_mask)
-    if n_held:
-        metrics.update(_held_out_psnr(estimator, held, holes))
+    if n_held:  # a PSNR is inf where the noise changed nothing (level 0); JSON has no inf: null there
+        psnrs = _held_out_psnr(estimator, held, holes)
+        metrics.update({k: v if math.isfinite(v) else None for k, v in psnrs.items()})
 
     def extras(directory: Path) -> None:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -198,8 +200,8 @@ def run_train_denoiser(args) -> int:
 
     save(estimator, out, extras=extras)
     if n_held:
-        logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised", out, metrics["psnr_noisy"],
-                    metrics["psnr_denoised"])
+        logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised", out, psnrs["psnr_noisy"],
+                    psnrs["psnr_denoised"])
     else:
         logger.info("saved %s", out)
     return 0
@@ -265,6 +267,8 @@ def run_inpaint(args) -> int:
     out = check_output(args.out, args.overwrite)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"--out must end in one of {sorted(IMAGE_SUFFIXES)}; got {out}.")
+    if args.stride is not None and args.stride < 1:
+        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
     model = load(args.model_dir)
     image = read_image(args.image)
     check_model_image(model, image, str(args.image))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,13 @@ def run_evaluate(args) -> int:
         image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
                    title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
         logger.info("wrote %s", args.figure)
+    # JSON has no inf or NaN (a PSNR is inf when the noise changed nothing): null stands for them there
+    as_json = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in result.items()}
     if args.out is not None:
-        write_json(args.out, result)
+        write_json(args.out, as_json)
         logger.info("wrote %s", args.out)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(as_json, indent=2))
         return 0
     print(f"{result['model']} ({args.model_dir}) on {where}: {result['n_samples']} samples x "
           f"{result['n_features']} features")
@@ -127,7 +130,8 @@ def run_evaluate(args) -> int:
     for key, label in LABELS.items():
         if key in result:
             value = result[key]
-            print(f"  {label:<40} {value:.6g}" if isinstance(value, float) else f"  {label:<40} {value}")
+            text = "n/a" if value is None else f"{value:.6g}" if isinstance(value, float) else value
+            print(f"  {label:<40} {text}")
     return 0
 
 
@@ -138,9 +142,19 @@ def _write_table(path: Path, X: np.ndarray, header) -> None:
         save_npy(path, X)
         return
     text = io.StringIO()
-    np.savetxt(text, X.reshape(len(X), -1), delimiter=",", fmt="%.9g" if X.dtype == np.float32 else "%.17g",
-               header="" if header is None else ",".join(header), comments="")
+    if header is not None:
+        text.write(",".join(header) + "\n")
+    for row in X.reshape(len(X), -1):
+        # the shortest text that reads back as the same value in X's dtype: "17.99", not "17.9899998" (%.9g),
+        # so observed cells are written back as they were read
+        text.write(",".join(_number(v) for v in row) + "\n")
     write_text(path, text.getvalue())
+
+
+def _number(value) -> str:
+    """A numpy float's shortest round-trip text, without a trailing ``.0`` ("2019", "0.1184", "1e-05")."""
+    text = str(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def run_impute(args) -> int:

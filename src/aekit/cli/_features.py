@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
+from ._options import (add_common_arguments, add_data_arguments, check_has_code, check_output, chosen_split,
+                       load_source)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -40,6 +41,9 @@ def _filter_shape(args, data, n_features: int):
     size = 1
     for s in shape:
         size *= s
+    if not args.image_shape and size != n_features:  # the data's own shape: the data does not suit the model
+        raise ValueError(f"the data's images are {'x'.join(map(str, shape))} ({size} values) but the model takes "
+                         f"{n_features} features.")
     if len(shape) not in (2, 3) or size != n_features:
         raise ValueError(f"--image-shape must be H W [C] with H*W[*C] = {n_features} (the model's features); "
                          f"got {' '.join(map(str, shape))}.")
@@ -73,9 +77,11 @@ def run(args) -> int:
         figures = {name: check_output(args.figures / name, args.overwrite)
                    for name in (FILTERS_FIGURE, HISTOGRAM_FIGURE)}
     estimator = load(args.model_dir)
+    check_has_code(estimator, args.model_dir)
     data = load_source(args)
     X = chosen_split(args, data)
-    shape = _filter_shape(args, data, estimator.n_features_in_) if figures else None
+    filters = figures and estimator.architecture == "mlp"  # a conv net has no per-unit filters over the input
+    shape = _filter_shape(args, data, estimator.n_features_in_) if filters else None
 
     H = estimator.transform(X)  # (n_samples, n_components)
     threshold = getattr(estimator, "activity_threshold_", 1e-6)
@@ -88,7 +94,10 @@ def run(args) -> int:
         activation_histogram(H, path=figures[HISTOGRAM_FIGURE], threshold=threshold,
                              title=f"code activations ({type(estimator).__name__}, {H.shape[0]} samples)")
         logger.info("wrote %s", figures[HISTOGRAM_FIGURE])
-        if shape is None:
+        if estimator.architecture != "mlp":
+            logger.info("no filter figure: the first layer of a %s network is a convolution, not one filter per "
+                        "unit over the input", estimator.architecture)
+        elif shape is None:
             logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
         else:
             W = encoder_filters(estimator)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "chosen_split", "check_output", "add_common_arguments", "warn_if_scales_differ"]
+           "chosen_split", "check_output", "check_has_code", "add_common_arguments", "warn_if_scales_differ"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -136,6 +136,18 @@ def chosen_split(args, data):
     return data.X_test if (args.dataset and args.split == "test") else data.X_train
 
 
+def check_has_code(estimator, model_dir) -> None:
+    """Refuse a model whose ``transform`` is not an encoding: an imputer's fills holes, a U-Net's returns X."""
+    from .._imputer import ImputerMixin
+
+    if isinstance(estimator, ImputerMixin):
+        raise ValueError(f"{model_dir} holds an {type(estimator).__name__}, whose transform fills missing values "
+                         "rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
+    if getattr(estimator, "architecture", None) == "unet":
+        raise ValueError(f"{model_dir} holds a U-Net {type(estimator).__name__}: its skip connections carry the "
+                         "input past the bottleneck, so it has no code (its transform returns the input).")
+
+
 def check_output(path: Path, overwrite: bool) -> Path:
     """Refuse to replace an existing output unless ``overwrite``."""
     path = Path(path)
@@ -155,6 +167,7 @@ def warn_if_scales_differ(X, advice: str, ratio: float = 10.0) -> None:
     if isinstance(X, np.memmap):  # streamed data: not read for a warning
         return
     sd = np.asarray(X).std(axis=0, dtype=np.float64)
+    sd = sd[sd > 1e-12]  # constant columns cost nothing and would pull the median to 0
     if sd.size > 1 and sd.max() > ratio * np.median(sd):
         logger.warning("the columns' standard deviations range from %.3g to %.3g (median %.3g), so the squared "
                        "errors are mostly those of the largest; %s", sd.min(), sd.max(), np.median(sd), advice)

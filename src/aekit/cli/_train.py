@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       chosen_split, estimator_from_args, load_source, models, warn_if_scales_differ)
+from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
+                       check_output, chosen_split, estimator_from_args, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -191,7 +191,6 @@ def _held_out(args, data, estimator, streamed):
 
 def run_apply(args) -> int:
     from .._atomic import save_npy
-    from .._imputer import ImputerMixin
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -200,10 +199,9 @@ def run_apply(args) -> int:
     estimator = load(args.model_dir)
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (aekit "
-                         "impute, or aekit inpaint for images); it has no code or reconstruction.")
-    if args.method == "transform" and isinstance(estimator, ImputerMixin):
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, whose transform fills missing "
-                         "values rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
+                         "impute for tables, aekit inpaint for images); it has no code or reconstruction.")
+    if args.method == "transform":
+        check_has_code(estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
@@ -221,6 +219,7 @@ def run_info(args) -> int:
     config = json.loads((Path(args.model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     metrics_file = Path(args.model_dir) / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    metrics = {k: _finite(v) for k, v in metrics.items()}  # an older file may hold Infinity/NaN, not JSON
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
     info = {"class": config["class"], "aekit_version": config["aekit_version"],

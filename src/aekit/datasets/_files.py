@@ -21,6 +21,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 # Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
 IMAGE_MODES = {
     "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
+    "LA": ("L", 255), "RGBA": ("RGB", 255),  # alpha dropped, as aekit.images.read_image does
     "I;16": (None, 65535), "I;16B": ("I;16", 65535), "I;16L": ("I;16", 65535),
 }
 
@@ -207,7 +208,8 @@ def load_array(path, mmap=False):
           ``?`` is a missing value (NaN), for an imputer to fill;
         - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
           mode, read in file-name order; grey ones give (H, W), colour ones
-          (H, W, 3), 16-bit ones are divided by 65535 and 8-bit by 255.
+          (H, W, 3) (an alpha channel is dropped), 16-bit ones are divided by
+          65535 and 8-bit by 255.
     mmap : bool, default=False
         Memory-map a ``.npy`` file instead of reading it (other formats are
         always read).

@@ -1,0 +1,273 @@
+"""The command line as users hit it: awkward inputs, models passed to commands that do not suit them.
+
+Each test is a defect found by trying the CLI on real data (scikit-learn's digits and
+breast-cancer tables, scikit-image photographs); models are built in Python, tiny.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit import (Autoencoder, AutoencoderImputer, DenoisingAutoencoder, ImputerEnsemble, SparseAutoencoder,
+                   load)
+from aekit.cli import main
+
+TINY = {"max_epochs": 2, "batch_size": 64, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    return (load_digits().data[:200] / 16).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, digits):
+    """Data files and saved models of every kind, made once."""
+    root = tmp_path_factory.mktemp("edge")
+    paths = {"flat": root / "digits.npy", "images": root / "digits3d.npy"}
+    np.save(paths["flat"], digits)
+    np.save(paths["images"], digits.reshape(-1, 8, 8))
+    models = {
+        "imputer": AutoencoderImputer(4, hidden_layer_sizes=(16,), **TINY),
+        "ensemble": ImputerEnsemble(AutoencoderImputer(4, hidden_layer_sizes=(16,), **TINY), n_members=2,
+                                    random_state=0),
+        "unet": DenoisingAutoencoder(architecture="unet", hidden_layer_sizes=(4,), image_shape=(8, 8), **TINY),
+        "fully_conv": Autoencoder(2, architecture="fully_conv", hidden_layer_sizes=(4,), image_shape=(8, 8),
+                                  **TINY),
+        "conv": Autoencoder(2, architecture="conv", hidden_layer_sizes=(4,), image_shape=(8, 8), **TINY),
+        "sparse": SparseAutoencoder(16, **TINY),
+    }
+    for name, model in models.items():
+        paths[name] = root / name
+        model.fit(digits).save(paths[name])
+    return paths
+
+
+def _one_line_error(capsys, command):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"aekit {command}: error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+# ---------------------------------------------------------------- models that do not suit the command
+@pytest.mark.parametrize("model", ["imputer", "ensemble"])
+def test_features_refuses_an_imputer(files, tmp_path, capsys, model):
+    # an imputer's transform fills holes: `features` wrote the input table back as "codes"
+    out = tmp_path / "codes.npy"
+    assert main(["features", str(files[model]), str(files["flat"]), "--out", str(out), "-q"]) == 2
+    assert "aekit impute" in _one_line_error(capsys, "features")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["encode", "features"])
+def test_encode_and_features_refuse_a_unet(files, tmp_path, capsys, command):
+    # a U-Net has no code (its transform returns the input): the input was written as codes
+    out = tmp_path / "codes.npy"
+    assert main([command, str(files["unet"]), str(files["images"]), "--out", str(out), "-q"]) == 2
+    assert "U-Net" in _one_line_error(capsys, command)
+    assert not out.exists()
+
+
+def test_encode_on_an_ensemble_points_to_impute(files, tmp_path, capsys):
+    out = tmp_path / "codes.npy"
+    assert main(["encode", str(files["ensemble"]), str(files["flat"]), "--out", str(out), "-q"]) == 2
+    assert "aekit impute" in _one_line_error(capsys, "encode")
+
+
+@pytest.mark.parametrize("model", ["conv", "fully_conv"])
+def test_features_figures_of_a_conv_model(files, tmp_path, capsys, model):
+    # the first Linear layer of a conv net reads feature maps, not pixels: it was drawn as pixel filters
+    # (conv), or the command failed after writing the codes and the histogram (fully_conv)
+    out, figures = tmp_path / "codes.npy", tmp_path / "figs"
+    assert main(["features", str(files[model]), str(files["images"]), "--out", str(out),
+                 "--figures", str(figures)]) == 0
+    assert out.is_file() and (figures / "activations.png").is_file()
+    assert not (figures / "filters.png").exists()
+    assert "no filter figure" in capsys.readouterr().err
+
+
+def test_encoder_filters_refuses_a_conv_model(files):
+    from aekit.sparse import encoder_filters
+
+    assert encoder_filters(load(files["sparse"])).shape == (16, 64)
+    with pytest.raises(ValueError, match="architecture='conv'"):
+        encoder_filters(load(files["conv"]))
+
+
+# ---------------------------------------------------------------- missing values
+@pytest.mark.parametrize("command", ["train", "encode", "compare"])
+def test_nan_data_for_a_model_that_needs_complete_data(files, tmp_path, capsys, digits, command):
+    # sklearn's message advised HistGradientBoosting and a pipeline; aekit has its own imputer
+    holed = tmp_path / "holed.npy"
+    X = digits.copy()
+    X[::7, 3] = np.nan
+    np.save(holed, X)
+    args = {"train": ["train", str(holed), "--n-components", "2", "--max-epochs", "1"],
+            "compare": ["compare", str(holed), "--n-components", "2", "--max-epochs", "1"],
+            "encode": ["encode", str(files["conv"]), str(holed)]}[command]
+    assert main([*args, "--out", str(tmp_path / "out.npy"), "-q"]) == 2
+    err = _one_line_error(capsys, command)
+    assert "NaN" in err and "imputer" in err.lower() and "HistGradientBoosting" not in err
+
+
+def test_impute_csv_keeps_observed_values_as_written(tmp_path, capsys):
+    # float32 values went back as 17.9899998 for 17.99, though observed values are "written back unchanged"
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data[:80, :6]
+    lines = ["radius,texture,perimeter,area,smoothness,compactness"]
+    lines += [",".join("" if (i + j) % 9 == 0 else f"{v:g}" for j, v in enumerate(row)) for i, row in enumerate(X)]
+    table = tmp_path / "table.csv"
+    table.write_text("\n".join(lines) + "\n")
+    model, out = tmp_path / "imputer", tmp_path / "filled.csv"
+    assert main(["train", str(table), "--model", "imputer", "--n-components", "2", "--hidden-layer-sizes", "8",
+                 "--max-epochs", "2", "--random-state", "0", "--out", str(model), "-q"]) == 0
+    assert main(["impute", str(model), str(table), "--out", str(out), "-q"]) == 0
+    written = out.read_text().splitlines()
+    assert written[0] == lines[0]
+    for before, after in zip(lines[1:], written[1:]):
+        for a, b in zip(before.split(","), after.split(",")):
+            assert b and (a == "" or float(a) == float(b) and len(b) <= len(a) + 2), (a, b)
+    assert ",10.38,122.8,1001,0.1184," in written[1]
+
+
+def test_evaluate_json_when_every_entry_is_hidden(files, capsys):
+    # --hide 1 leaves no observed entry to take a column mean from: the JSON said "NaN" (not JSON)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "Mean of empty slice"
+        assert main(["evaluate", str(files["imputer"]), str(files["flat"]), "--hide", "1", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    result = json.loads(text)
+    assert result["mean_fill_rmse"] is None and result["hidden_rmse"] > 0
+    assert main(["evaluate", str(files["imputer"]), str(files["flat"]), "--hide", "1"]) == 0
+    assert "RMSE filling with column means" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- compare
+def test_compare_does_not_call_pixels_features_of_different_units(tmp_path, capsys):
+    # the README's first command warned that digits' pixels have different scales and suggested --standardize
+    assert main(["compare", "--dataset", "digits", "--n-components", "2", "--hidden-layer-sizes", "8",
+                 "--max-epochs", "1", "--out", str(tmp_path / "cmp"), "-q"]) == 0
+    assert "standard deviations" not in capsys.readouterr().err
+
+
+def test_compare_an_imputer_on_one_measure(files, tmp_path, digits):
+    # the imputer's train error was its score (error on hidden entries), its test error a reconstruction error
+    from aekit.metrics import squared_error_per_sample
+
+    out = tmp_path / "cmp"
+    assert main(["compare", str(files["flat"]), "--model", "imputer", "--n-components", "2",
+                 "--hidden-layer-sizes", "8", "--max-epochs", "2", "--random-state", "0", "--save-model",
+                 "--out", str(out), "-q"]) == 0
+    result = json.loads((out / "results.json").read_text())
+    model = load(out / "model")
+    from aekit.datasets import Dataset
+
+    held = Dataset(digits, digits[:0], None, None, None, "d", "d").held_out(0.2, 0)
+    row = result["rows"]["autoencoder"]
+    assert row["train_error"] == pytest.approx(squared_error_per_sample(held.X_train, model.reconstruct(held.X_train)),
+                                               rel=1e-5)
+
+
+# ---------------------------------------------------------------- images
+def test_rgba_and_grey_alpha_image_folders(tmp_path, capsys):
+    # read_image (denoise, train-denoiser) dropped the alpha channel; load_array refused RGBA/LA folders
+    import skimage.data
+
+    photo = skimage.data.astronaut()[::8, ::8]
+    for mode, folder in (("RGBA", "rgba"), ("LA", "la")):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            tile = Image.fromarray(photo[8 * i:8 * i + 16, :16]).convert(mode)
+            tile.save(tmp_path / folder / f"{i}.png")
+    from aekit.datasets import load_array
+
+    X, shape = load_array(tmp_path / "rgba")
+    assert shape == (16, 16, 3) and X.max() <= 1.0
+    assert np.allclose(X[0].reshape(16, 16, 3), photo[:16, :16] / 255.0, atol=1e-6)
+    X, shape = load_array(tmp_path / "la")
+    assert shape == (16, 16)
+    assert main(["train", str(tmp_path / "rgba"), "--n-components", "2", "--hidden-layer-sizes", "8",
+                 "--max-epochs", "1", "--out", str(tmp_path / "m"), "-q"]) == 0
+
+
+def test_inpaint_stride_is_named_as_the_flag(files, tmp_path, capsys):
+    import skimage.data
+
+    image, mask = tmp_path / "cam.png", tmp_path / "mask.png"
+    Image.fromarray(skimage.data.camera()[::16, ::16]).save(image)
+    hole = np.zeros((32, 32), np.uint8)
+    hole[10:14, 10:14] = 255
+    Image.fromarray(hole).save(mask)
+    out = tmp_path / "filled.png"
+    assert main(["inpaint", str(files["fully_conv"]), str(image), "--mask", str(mask), "--out", str(out),
+                 "--stride", "0", "-q"]) == 2
+    assert "--stride must be >= 1; got 0" in _one_line_error(capsys, "inpaint")
+    assert not out.exists()
+
+
+def test_features_figures_blame_the_data_not_a_flag_not_given(files, tmp_path, capsys):
+    # 16x16 images for a 64-feature model: the message said "--image-shape must be ...", a flag not given
+    big = tmp_path / "big.npy"
+    np.save(big, np.zeros((5, 16, 16), np.float32))
+    out = tmp_path / "codes.npy"
+    assert main(["features", str(files["sparse"]), str(big), "--out", str(out), "--figures",
+                 str(tmp_path / "figs"), "-q"]) == 2
+    err = _one_line_error(capsys, "features")
+    assert "--image-shape" not in err and "16x16" in err and "64 features" in err
+    assert not out.exists()
+
+
+def test_compare_warns_about_scales_for_tables_not_pixel_tables(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    pixels = load_digits().data / 16  # as a 2-D table: no image shape to go by
+    for name, X, warned in (("pixels", pixels, False), ("cancer", load_breast_cancer().data[:150], True)):
+        np.save(tmp_path / f"{name}.npy", X)
+        assert main(["compare", str(tmp_path / f"{name}.npy"), "--n-components", "2", "--hidden-layer-sizes", "8",
+                     "--max-epochs", "1", "--out", str(tmp_path / name), "-q"]) == 0
+        assert ("standard deviations range" in capsys.readouterr().err) == warned, name
+
+
+def test_evaluate_json_when_the_noise_changes_nothing(tmp_path, capsys, digits):
+    # --noise-level 0: the noisy images equal the clean ones, PSNR inf, written as "Infinity" (not JSON)
+    model, out = tmp_path / "dae", tmp_path / "numbers.json"
+    DenoisingAutoencoder(4, hidden_layer_sizes=(8,), **TINY).fit(digits).save(model)
+    np.save(tmp_path / "d.npy", digits)
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(tmp_path / "d.npy"), "--noise-level", "0", "--json",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for text in (printed, out.read_text()):
+        assert "Infinity" not in text and "NaN" not in text
+        result = json.loads(text)
+        assert result["noisy_psnr_db"] is None and result["noisy_error_per_sample"] == 0.0
+    assert main(["evaluate", str(model), str(tmp_path / "d.npy"), "--noise-level", "0"]) == 0
+    assert "noisy input: PSNR (dB)                   inf" in capsys.readouterr().out
+
+
+def test_train_denoiser_without_noise_and_info_json(tmp_path, capsys):
+    # --corruption-level 0: the held-out "noisy" PSNR is inf, written as Infinity into metrics.json and
+    # echoed by aekit info --json (neither is JSON)
+    import skimage.data
+
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(skimage.data.camera()[::8, ::8]).save(tmp_path / "photos" / "camera.png")
+    model = tmp_path / "dae"
+    assert main(["train-denoiser", str(tmp_path / "photos"), "--patch-size", "8", "--n-patches", "200",
+                 "--max-epochs", "1", "--hidden-layer-sizes", "4", "--n-components", "2", "--corruption-level", "0",
+                 "--out", str(model), "-q"]) == 0
+    assert "Infinity" not in (model / "metrics.json").read_text()
+    (model / "metrics.json").write_text('{"psnr_noisy": Infinity, "psnr_denoised": NaN}')  # a model saved before
+    capsys.readouterr()
+    assert main(["info", str(model), "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert "Infinity" not in printed and "NaN" not in printed
+    assert json.loads(printed)["metrics"] == {"psnr_noisy": None, "psnr_denoised": None}
