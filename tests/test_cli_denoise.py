@@ -188,3 +188,46 @@ def test_denoise_ensemble_flag_writes_the_ensemble_average(workdir, tmp_path):
     expected = np.clip(denoise_image(load(workdir / "model"), read_image(tmp_path / "n.png"), ensemble=True), 0, 1)
     assert np.abs(result - expected).max() <= 1 / 255 + 1e-6  # 8-bit PNG rounding
     assert np.abs(result - clean).mean() < np.abs(noisy - clean).mean()
+
+
+def test_16_bit_grey_pngs_stay_16_bit(workdir, tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    clean = smooth(rng, (30, 26))
+    # values 8-bit cannot hold: each 16-bit step a 257th of an 8-bit one
+    deep = np.round(clean * 65535).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "scan.png")
+    image, bits = read_image(tmp_path / "scan.png", return_bit_depth=True)
+    assert bits == 16 and image.dtype == np.float32
+    np.testing.assert_allclose(image, deep / 65535, atol=1e-7)
+    assert main(["denoise", str(workdir / "model"), str(tmp_path / "scan.png"), "--out", str(tmp_path / "out"),
+                 "-q"]) == 0
+    with Image.open(tmp_path / "out" / "scan.png") as out:
+        assert out.mode == "I;16"
+        values = np.asarray(out)
+    assert len(np.unique(values % 257)) > 10  # not 8-bit values scaled up
+
+    mask = np.zeros(clean.shape)
+    mask[10:14, 5:20] = 1.0
+    write_image(tmp_path / "mask.png", mask)
+    for suffix, mode in ((".png", "I;16"), (".jpg", "L")):  # JPEG: 8 bits, and says so
+        out = tmp_path / f"filled{suffix}"
+        assert main(["inpaint", str(workdir / "model"), str(tmp_path / "scan.png"), "--mask",
+                     str(tmp_path / "mask.png"), "--out", str(out)]) == 0
+        with Image.open(out) as result:
+            assert result.mode == mode
+    assert "written with 8 bits per channel" in capsys.readouterr().err
+    with Image.open(tmp_path / "filled.png") as result:
+        filled = np.asarray(result)
+    np.testing.assert_array_equal(filled[mask == 0], deep[mask == 0])  # the observed pixels, all 16 bits
+
+
+def test_write_image_bit_depth_errors(tmp_path):
+    with pytest.raises(ValueError, match="bit_depth=16 is for grey PNG images; got a colour image to c.png"):
+        write_image(tmp_path / "c.png", np.zeros((2, 2, 3)), bit_depth=16)
+    with pytest.raises(ValueError, match="bit_depth=16 is for grey PNG images; got a grey image to g.jpg"):
+        write_image(tmp_path / "g.jpg", np.zeros((2, 2)), bit_depth=16)
+    with pytest.raises(ValueError, match="bit_depth must be 8 or 16; got 12"):
+        write_image(tmp_path / "g.png", np.zeros((2, 2)), bit_depth=12)
+    assert not list(tmp_path.iterdir())

@@ -30,7 +30,7 @@ IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 _CHUNK = 4096  # patches per model call: bounds memory on large images
 
 
-def read_image(path, mode: str | None = None) -> np.ndarray:
+def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     """Read a PNG or JPEG file as float32 pixels in [0, 1].
 
     Parameters
@@ -39,10 +39,16 @@ def read_image(path, mode: str | None = None) -> np.ndarray:
     mode : {None, "grey", "rgb"}, default=None
         None keeps grey images grey and makes everything else RGB (alpha is
         dropped); "grey" or "rgb" converts.
+    return_bit_depth : bool, default=False
+        Also return the bit depth the pixels were scaled from: 16 for a
+        16-bit grey image read as grey, else 8 (write the result back with
+        ``write_image(..., bit_depth=...)`` to keep it).
 
     Returns
     -------
     image : ndarray of shape (H, W) or (H, W, 3), float32
+    bit_depth : int
+        Only with ``return_bit_depth``.
 
     Raises
     ------
@@ -58,6 +64,7 @@ def read_image(path, mode: str | None = None) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file.")
+    peak = 255.0
     try:
         with Image.open(path) as img:
             img.load()
@@ -65,24 +72,28 @@ def read_image(path, mode: str | None = None) -> np.ndarray:
             if mode == "grey" or (mode is None and grey):
                 if img.mode in ("I", "I;16", "F"):
                     arr = np.asarray(img, dtype=np.float64)
-                    peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
-                    return np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
-                arr = np.asarray(img.convert("L"))
+                    peak = 65535.0 if arr.max(initial=0) > 255 or img.mode == "I;16" else 255.0
+                else:
+                    arr = np.asarray(img.convert("L"))
             else:
                 arr = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
-    return (arr.astype(np.float32) / 255.0).copy()
+    image = np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
+    return (image, 16 if peak > 255 else 8) if return_bit_depth else image
 
 
-def write_image(path, image) -> Path:
-    """Write pixels in [0, 1] (clipped) as an 8-bit PNG or JPEG, atomically.
+def write_image(path, image, bit_depth: int = 8) -> Path:
+    """Write pixels in [0, 1] (clipped) as a PNG or JPEG, atomically.
 
     Parameters
     ----------
     path : str or Path
         Ends in .png, .jpg or .jpeg.
     image : array-like of shape (H, W) or (H, W, 3)
+    bit_depth : {8, 16}, default=8
+        16 writes a 16-bit grey PNG (what scientific cameras and scanners
+        produce); JPEG and colour images are 8-bit only.
 
     Returns
     -------
@@ -97,10 +108,24 @@ def write_image(path, image) -> Path:
     image = np.asarray(image, dtype=np.float64)
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
-    pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}.")
+    if bit_depth == 16 and (fmt != "PNG" or image.ndim == 3):
+        raise ValueError(f"bit_depth=16 is for grey PNG images; got a {'colour' if image.ndim == 3 else 'grey'} "
+                         f"image to {path.name}.")
+    top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
+    pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
     with atomic_path(path, suffix=path.suffix) as tmp:
         Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return path
+
+
+def output_bit_depth(path, image, bit_depth: int) -> int:
+    """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8."""
+    if bit_depth == 16 and (IMAGE_SUFFIXES.get(Path(path).suffix.lower()) != "PNG" or np.ndim(image) == 3):
+        logger.warning("%s: written with 8 bits per channel (16 bits are kept for grey PNG output only)", path)
+        return 8
+    return bit_depth
 
 
 def patch_positions(length: int, size: int, stride: int) -> np.ndarray:

@@ -228,7 +228,8 @@ def _expand_inputs(paths) -> list[Path]:
 
 
 def run_denoise(args) -> int:
-    from ..images import check_model_image, denoise_image, model_patch_shape, read_image, write_image
+    from ..images import (check_model_image, denoise_image, model_patch_shape, output_bit_depth, read_image,
+                          write_image)
     from ..persistence import load
 
     model = load(args.model_dir)
@@ -250,18 +251,19 @@ def run_denoise(args) -> int:
         check_output(t, args.overwrite)
     images = []
     for f in files:  # read and check everything before writing anything
-        image = read_image(f)
+        image, bits = read_image(f, return_bit_depth=True)
         check_model_image(model, image, str(f))
-        images.append(image)
-    for f, image, t in zip(files, images, targets):
-        write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble))
+        images.append((image, bits))
+    for f, (image, bits), t in zip(files, images, targets):  # a 16-bit grey PNG stays 16-bit
+        write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble),
+                    bit_depth=output_bit_depth(t, image, bits))
         logger.info("denoised %s (%dx%d) -> %s", f, image.shape[1], image.shape[0], t)
     return 0
 
 
 # ------------------------------------------------------------------- inpaint
 def run_inpaint(args) -> int:
-    from ..images import IMAGE_SUFFIXES, check_model_image, inpaint_image, read_image, write_image
+    from ..images import IMAGE_SUFFIXES, check_model_image, inpaint_image, output_bit_depth, read_image, write_image
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -270,7 +272,7 @@ def run_inpaint(args) -> int:
     if args.stride is not None and args.stride < 1:
         raise ValueError(f"--stride must be >= 1; got {args.stride}.")
     model = load(args.model_dir)
-    image = read_image(args.image)
+    image, bits = read_image(args.image, return_bit_depth=True)
     check_model_image(model, image, str(args.image))
     mask = read_image(args.mask, mode="grey") > 0.5
     if mask.shape != image.shape[:2]:
@@ -283,6 +285,6 @@ def run_inpaint(args) -> int:
     holed = image.copy()
     holed[mask] = np.nan
     completed = inpaint_image(model, holed, stride=args.stride)
-    write_image(out, completed)
+    write_image(out, completed, bit_depth=output_bit_depth(out, image, bits))
     logger.info("filled %d pixels of %s -> %s", int(mask.sum()), args.image, out)
     return 0
