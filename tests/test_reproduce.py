@@ -128,11 +128,11 @@ def test_missing_faces_say_where_they_were_looked_for_and_how_to_get_them(tmp_pa
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--budget-minutes", "0"], "budget_minutes must be > 0"),
+    (["--budget-minutes", "0"], "--budget-minutes must be > 0; got 0.0"),
     (["--n-show", "0"], "--n-show must be >= 1"),
     (["--threads", "0"], "--threads must be >= 1"),
     (["--pretraining-epochs", "0", "--activation", "sigmoid", "--pretraining", "rbm"],
-     "pretraining_epochs must be >= 1"),
+     "--pretraining-epochs must be >= 1; got 0"),
     (["--activation", "relu", "--pretraining", "rbm"], "pretraining='rbm' needs activation='sigmoid'"),
 ])
 def test_bad_options(tmp_path, capsys, argv, message):

@@ -48,6 +48,8 @@ def run(args) -> int:
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
+        if not 0.0 < args.test_fraction < 1.0:
+            raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
         data = data.held_out(args.test_fraction, seed)
         logger.info("%s has no test split: %d samples held out at random for testing (--test-fraction %g)",
                     data.name, len(data.X_test), args.test_fraction)

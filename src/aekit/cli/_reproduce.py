@@ -69,6 +69,10 @@ def run(args) -> int:
         raise ValueError(f"--n-show must be >= 1; got {args.n_show}.")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1; got {args.threads}.")
+    if not args.budget_minutes > 0:
+        raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
+    if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
+        raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
     out = check_output(args.out, args.overwrite)
     if args.threads is not None:
         import torch

@@ -182,6 +182,8 @@ def _held_out(args, data, estimator, streamed):
     if streamed:
         raise ValueError("--test-fraction needs DATA in memory; with --mmap, keep the test rows in a file of "
                          "their own and measure them with aekit evaluate MODEL_DIR TEST.npy.")
+    if not 0.0 < args.test_fraction < 1.0:
+        raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     data = data.held_out(args.test_fraction, seed)
     logger.info("held out %d of %d samples for testing (--test-fraction %g)", data.X_test.shape[0],
