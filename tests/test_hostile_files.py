@@ -172,7 +172,7 @@ def test_hostile_model_files(model_dir, case, capsys):
 def test_missing_files(model_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="no such directory"):
         load(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match="not an aekit model directory"):
+    with pytest.raises(FileNotFoundError, match=r"config.json is not an aekit model directory \(a file, not a"):
         load(model_dir / CONFIG_FILE)
     (model_dir / WEIGHTS_FILE).unlink()
     with pytest.raises(FileNotFoundError, match="model.safetensors is missing"):

@@ -282,7 +282,8 @@ def load(path, device: str = "cpu"):
     """
     path = Path(path)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path} is not an aekit model directory (no such directory).")
+        what = "a file, not a directory" if path.exists() else "no such directory"
+        raise FileNotFoundError(f"{path} is not an aekit model directory ({what}).")
     if (path / ENSEMBLE_FILE).is_file():
         return _load_ensemble(path, device)
     config = _read_config(path)
