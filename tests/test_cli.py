@@ -263,3 +263,38 @@ def test_train_warns_when_a_tables_columns_differ_in_scale(tmp_path, wide_table,
     assert main(["train", str(data_file), "--out", str(tmp_path / "b"), *FAST]) == 0  # columns alike
     assert main(["train", str(wide_table), "--model", "imputer", "--out", str(tmp_path / "c"), *FAST]) == 0
     assert "standard deviations" not in capsys.readouterr().err  # the imputer standardises by itself
+
+
+def test_compare_labelled_data_scores_the_codes_and_draws_2d_ones(tmp_path, capsys):
+    out = tmp_path / "two"
+    assert main(["compare", "--dataset", "digits", "--n-components", "2", "--out", str(out), "--hidden-layer-sizes",
+                 "32", "--max-epochs", "30", "--batch-size", "32", "--random-state", "0", "--quiet"]) == 0
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert "5-NN accuracy of the codes" in capsys.readouterr().out
+    for name in ("PCA", "autoencoder"):
+        assert 0.3 < rows[name]["knn_accuracy"] <= 1.0  # 10 classes: chance is 0.1
+    assert (out / "codes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the number itself: a 5-NN on PCA's 2-D codes of the same split
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from aekit.datasets import load_digits
+
+    d = load_digits()
+    pca = PCA(2, random_state=0).fit(d.X_train)
+    knn = KNeighborsClassifier(5).fit(pca.transform(d.X_train), d.y_train)
+    assert rows["PCA"]["knn_accuracy"] == pytest.approx(knn.score(pca.transform(d.X_test), d.y_test))
+
+    eight = tmp_path / "eight"  # codes of 8 dimensions: scored, not drawn
+    assert main(["compare", "--dataset", "digits", "--n-components", "8", "--out", str(eight), *FAST]) == 0
+    assert "knn_accuracy" in json.loads((eight / "results.json").read_text())["rows"]["autoencoder"]
+    assert not (eight / "codes.png").exists()
+
+
+def test_compare_without_labels_or_code_has_no_code_scores(tmp_path, data_file):
+    assert main(["compare", str(data_file), "--n-components", "2", "--out", str(tmp_path / "u"), *FAST]) == 0
+    assert "knn_accuracy" not in json.loads((tmp_path / "u" / "results.json").read_text())["rows"]["PCA"]
+    assert main(["compare", "--dataset", "digits", "--model", "imputer", "--n-components", "2", "--out",
+                 str(tmp_path / "i"), *FAST]) == 0  # an imputer's transform fills holes: no code to score
+    assert "knn_accuracy" not in json.loads((tmp_path / "i" / "results.json").read_text())["rows"]["PCA"]
+    assert not (tmp_path / "i" / "codes.png").exists()

@@ -66,6 +66,20 @@ def test_held_out_splits_rows_with_their_labels():
     assert not np.array_equal(ds.held_out(0.25, seed=4).X_test, split.X_test)
 
 
+def test_class_names_follow_the_data():
+    from aekit.datasets import load_fashion_mnist
+
+    ds = Dataset(np.zeros((4, 2)), np.zeros((2, 2)), np.arange(4) % 2, np.arange(2), None, "t", "d", ["a", 1])
+    assert ds.class_names == ("a", "1")
+    assert ds.held_out(0.5).class_names == ("a", "1")
+    assert load_digits().class_names is None  # digits are their own names
+    try:
+        fashion = load_fashion_mnist(download=False)
+    except FileNotFoundError:
+        pytest.skip("Fashion-MNIST files not installed")
+    assert fashion.class_names[fashion.y_test[0]] == "Ankle boot" and len(fashion.class_names) == 10
+
+
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.2, 0.01, 0.99])
 def test_held_out_refuses_an_empty_side(fraction):
     ds = Dataset(np.zeros((20, 2)), np.zeros((0, 2)), None, None, None, "toy", "twenty rows")

@@ -31,7 +31,7 @@ def assert_png(path, min_size=(100, 100)):
         return im.size
 
 
-@pytest.mark.parametrize("module", ["_curves", "_images", "_figure"])
+@pytest.mark.parametrize("module", ["_codes", "_curves", "_images", "_figure"])
 def test_docstring_examples_run(module):
     import importlib
 
@@ -41,7 +41,7 @@ def test_docstring_examples_run(module):
 
 
 def test_public_functions_are_the_packages():
-    assert sorted(plotting.__all__) == ["activation_histogram", "filter_grid", "image_rows", "loss_curve"]
+    assert sorted(plotting.__all__) == ["activation_histogram", "code_scatter", "filter_grid", "image_rows", "loss_curve"]
     assert all(callable(getattr(plotting, name)) for name in plotting.__all__)
 
 
@@ -355,3 +355,34 @@ def test_plotting_imports_nothing_else_of_aekit(path):
             assert root in sys.stdlib_module_names or root in {"__future__", "numpy", "matplotlib"}, (
                 f"{path.name} imports {root}")
     assert len(path.read_text().splitlines()) < 400
+
+
+# ------------------------------------------------------------ code_scatter
+def test_code_scatter_one_panel_per_method_and_a_legend_entry_per_class(tmp_path):
+    from aekit.plotting import code_scatter
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), [50, 30, 5])
+    panels = {"PCA": rng.normal(size=(85, 2)), "autoencoder": rng.normal(size=(85, 2)) + y[:, None]}
+    fig = code_scatter(panels, y, max_per_class=20, class_names=["cat", "dog", "emu"])
+    assert [ax.get_title() for ax in fig.axes] == ["PCA", "autoencoder"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["cat", "dog", "emu"]
+    # at most 20 of each class: 20 + 20 + 5 points in every panel
+    assert all(ax.collections[0].get_offsets().shape == (45, 2) for ax in fig.axes)
+    drawn = fig.axes[1].collections[0].get_offsets()
+    assert {tuple(p) for p in drawn} <= {tuple(p) for p in panels["autoencoder"]}
+    path = code_scatter(panels, y, path=tmp_path / "codes.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize("panels, y, match", [
+    ({}, np.zeros(3, int), "panels is empty"),
+    ({"PCA": np.zeros((3, 3))}, np.zeros(3, int), r"the codes of 'PCA' must have shape \(3, 2\)"),
+    ({"PCA": np.zeros((4, 2))}, np.zeros(3, int), r"the codes of 'PCA' must have shape \(3, 2\)"),
+    ({"PCA": np.zeros((3, 2))}, np.zeros(3), "y must be a 1-D array of integer labels; got dtype float64"),
+])
+def test_code_scatter_errors(panels, y, match):
+    from aekit.plotting import code_scatter
+
+    with pytest.raises(ValueError, match=match):
+        code_scatter(panels, y)

@@ -16,18 +16,19 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsClassifier
 
 from . import __version__
 from ._atomic import write_json, write_text
 from .metrics import squared_error_per_sample
-from .plotting import image_rows, loss_curve
+from .plotting import code_scatter, image_rows, loss_curve
 
 __all__ = ["compare_with_pca", "write_comparison", "format_table"]
 
 logger = logging.getLogger(__name__)
 
 
-def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
+def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y_test=None) -> dict:
     """Fit PCA and ``estimator`` with the same ``n_components`` and compare them.
 
     Parameters
@@ -38,13 +39,20 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
     X_test : ndarray of shape (n_test, n_features)
     random_state : int
         Seed for PCA's randomised solver.
+    y_train, y_test : ndarray of shape (n_train,) and (n_test,), optional
+        Class labels. With them, each method's codes are also scored by how
+        well they keep the classes apart: the test accuracy of a 5-nearest-
+        neighbour classifier fitted on the training codes (not for models
+        without a code: imputers, U-Nets).
 
     Returns
     -------
     result : dict
-        ``rows``: per method, ``train_error``, ``test_error`` and
-        ``fit_seconds``; ``ratio``: autoencoder / PCA test error;
-        ``reconstructions``: test reconstructions by method.
+        ``rows``: per method, ``train_error``, ``test_error``,
+        ``fit_seconds`` and, with labels, ``knn_accuracy``; ``ratio``:
+        autoencoder / PCA test error; ``reconstructions``: test
+        reconstructions by method; with labels and 2-D codes, ``codes``:
+        the test codes by method (for :func:`aekit.plotting.code_scatter`).
     """
     k = estimator.n_components
     for name, X in (("X_train", X_train), ("X_test", X_test)):
@@ -77,13 +85,31 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0) -> dict:
     }
     logger.info("autoencoder: test error %.4g (%.1f s, %d epochs)", rows["autoencoder"]["test_error"],
                 estimator.fit_time_, estimator.n_iter_)
-    return {
+    result = {
         "n_components": k,
         "n_train": int(X_train.shape[0]),
         "rows": rows,
         "ratio": rows["autoencoder"]["test_error"] / rows["PCA"]["test_error"],
         "reconstructions": recon,
     }
+    if y_train is not None and y_test is not None and _has_code(estimator):
+        codes = {"PCA": (pca.transform(X_train), pca.transform(X_test)),
+                 "autoencoder": (estimator.transform(X_train), estimator.transform(X_test))}
+        for name, (Z_train, Z_test) in codes.items():
+            knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
+            rows[name]["knn_accuracy"] = float(knn.score(Z_test, y_test))
+        logger.info("5-NN accuracy of the codes: PCA %.3f, autoencoder %.3f", rows["PCA"]["knn_accuracy"],
+                    rows["autoencoder"]["knn_accuracy"])
+        if all(Z_test.shape[1] == 2 for _, Z_test in codes.values()):
+            result["codes"] = {name: Z_test for name, (_, Z_test) in codes.items()}
+    return result
+
+
+def _has_code(estimator) -> bool:
+    """Whether ``transform`` encodes: an imputer's fills holes, a U-Net's returns its input."""
+    from ._imputer import ImputerMixin
+
+    return not isinstance(estimator, ImputerMixin) and getattr(estimator, "architecture", None) != "unet"
 
 
 def format_table(result: dict, title: str = "") -> str:
@@ -92,18 +118,26 @@ def format_table(result: dict, title: str = "") -> str:
     lines = [f"### {title}" if title else "", "",
              f"| method ({k}-D code) | test error per sample | train error per sample | fit time (s) |",
              "|---|---:|---:|---:|"]
+    knn = all("knn_accuracy" in row for row in result["rows"].values())
+    if knn:
+        lines[2] += " 5-NN accuracy of the codes |"
+        lines[3] += "---:|"
     for name, row in result["rows"].items():
-        lines.append(f"| {name} | {row['test_error']:.4f} | {row['train_error']:.4f} | {row['fit_seconds']:.1f} |")
+        line = f"| {name} | {row['test_error']:.4f} | {row['train_error']:.4f} | {row['fit_seconds']:.1f} |"
+        lines.append(line + (f" {row['knn_accuracy']:.3f} |" if knn else ""))
     lines += ["", f"autoencoder / PCA test error: **{result['ratio']:.3f}**", ""]
     return "\n".join(lines).lstrip("\n")
 
 
 def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, dataset_description: str = "",
-                     n_show: int = 10, seed: int = 0) -> dict:
+                     n_show: int = 10, seed: int = 0, y_test=None, class_names=None) -> dict:
     """Write ``results.json``, ``results.md``, ``figure.png`` and ``loss_curve.png`` into ``out_dir``.
 
     Returns the paths written, by kind. The figure is skipped for data
-    without an image shape.
+    without an image shape. With 2-D codes in ``result`` and the test labels
+    ``y_test``, ``codes.png`` shows them: PCA's and the autoencoder's, side
+    by side, coloured by class (at most 500 per class; ``class_names`` for
+    the legend).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,6 +156,10 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
         paths["figure"] = image_rows(rows, image_shape, path=out_dir / "figure.png", n_images=len(pick),
                                      normalize="none" if in_unit_range else "joint",
                                      title=f"{result['n_components']}-D codes: test images, autoencoder, PCA")
+    if "codes" in result and y_test is not None:
+        paths["codes"] = code_scatter(result["codes"], y_test, path=out_dir / "codes.png", max_per_class=500,
+                                      seed=seed, class_names=class_names,
+                                      title="2-D codes of the test set: PCA, autoencoder")
     paths["loss_curve"] = loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
                                      path=out_dir / "loss_curve.png")
     summary = {

@@ -57,11 +57,13 @@ def run(args) -> int:
         data = _standardized(data)
     elif data.image_shape is None:  # pixels share their units; a table's columns may not
         warn_if_scales_differ(data.X_train, "--standardize compares both methods on standardised features")
-    result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed)
+    result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed, y_train=data.y_train,
+                              y_test=data.y_test)
     estimator.verbose = False
     with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
         paths = write_comparison(result, tmp, data.X_test, data.image_shape, estimator,
-                                 dataset_description=data.description, n_show=args.n_show, seed=seed)
+                                 dataset_description=data.description, n_show=args.n_show, seed=seed,
+                                 y_test=data.y_test, class_names=data.class_names)
         if args.save_model:
             estimator.save(tmp / "model")
     print(format_table(result, data.description))
@@ -79,4 +81,4 @@ def _standardized(data):
     scale[~(scale > 1e-12)] = 1.0
     return Dataset((data.X_train - center) / scale, (data.X_test - center) / scale, data.y_train, data.y_test,
                    data.image_shape, data.name, f"{data.description}; features standardised with the training "
-                   "split's mean and std (errors in standard deviations)")
+                   "split's mean and std (errors in standard deviations)", data.class_names)

@@ -59,6 +59,9 @@ class Dataset:
         Short name, e.g. ``"fashion-mnist"``.
     description : str
         One line saying where the data came from and how it was split.
+    class_names : tuple of str, optional
+        The name of each label value (``class_names[y]``), for legends;
+        None when the labels are their own names (digits) or absent.
 
     Examples
     --------
@@ -75,6 +78,7 @@ class Dataset:
     image_shape: tuple | None
     name: str
     description: str
+    class_names: tuple | None = None
 
     def __post_init__(self):
         self.X_train = _as_features(self.X_train, "X_train")
@@ -84,6 +88,8 @@ class Dataset:
                 f"X_train has {self.X_train.shape[1]} features but X_test has "
                 f"{self.X_test.shape[1]}; both must have the same number of columns."
             )
+        if self.class_names is not None:
+            self.class_names = tuple(str(c) for c in self.class_names)
         self.y_train = _as_labels(self.y_train, len(self.X_train), "y_train")
         self.y_test = _as_labels(self.y_test, len(self.X_test), "y_test")
         if self.image_shape is not None:
@@ -146,4 +152,4 @@ class Dataset:
         return Dataset(self.X_train[train], self.X_train[test], None if y is None else y[train],
                        None if y is None else y[test], self.image_shape, self.name,
                        f"{self.name}: {n - n_test} training and {n_test} test samples (of {n}, held out at "
-                       f"random with seed {seed})")
+                       f"random with seed {seed})", self.class_names)

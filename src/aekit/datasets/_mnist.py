@@ -157,6 +157,11 @@ def _not_found(name, dirs, missing, failures, download):
     )
 
 
+#: Label names where the labels are not their own names (Xiao et al. 2017, Table 1).
+CLASS_NAMES = {"fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                 "Sneaker", "Bag", "Ankle boot")}
+
+
 def _load(name, data_dir, download):
     dirs = _search_dirs(name, data_dir)
     found = {split: _find_split(split, dirs) for split in FILES}
@@ -177,7 +182,7 @@ def _load(name, data_dir, download):
             f"{title}: standard {len(X_train)}/{len(X_test)} train/test split, "
             f"IDX files from {', '.join(where)}."
         )
-        return Dataset(X_train, X_test, y_train, y_test, (28, 28), name, description)
+        return Dataset(X_train, X_test, y_train, y_test, (28, 28), name, description, CLASS_NAMES.get(name))
     if name == "mnist" and found["test"] is not None:
         return _test_only_mnist(*found["test"])
     missing = [split for split in FILES if found[split] is None]

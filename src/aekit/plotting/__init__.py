@@ -8,7 +8,8 @@ and the path is returned as a :class:`pathlib.Path`. The file format follows
 the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).
 """
 
+from ._codes import code_scatter
 from ._curves import activation_histogram, loss_curve
 from ._images import filter_grid, image_rows
 
-__all__ = ["image_rows", "loss_curve", "filter_grid", "activation_histogram"]
+__all__ = ["image_rows", "loss_curve", "filter_grid", "activation_histogram", "code_scatter"]

@@ -88,8 +88,7 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     return _finish(fig, target)
 
 
-# ---------------------------------------------------------------- filters
-
+# ---------------------------------------------------------------- activations
 
 
 def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):

@@ -249,6 +249,3 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
         fig.text(0.5, 1.0 - 0.08 / (fig_h + title_h), title, ha="center", va="top",
                  fontsize=TITLE_FONTSIZE)
     return _finish(fig, target)
-
-
-# ---------------------------------------------------------------- activations

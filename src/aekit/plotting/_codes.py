@@ -1,0 +1,100 @@
+"""Two-dimensional codes as scatter plots, one panel per method, points coloured by class.
+
+The figure of Hinton & Salakhutdinov (2006, Fig. 3): the first two principal
+components of digits against a 784-1000-500-250-2 autoencoder's codes.
+"""
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, _check_path, _check_positive_int, _finish
+
+__all__ = ["code_scatter"]
+
+
+def _subsample(y, max_per_class, seed):
+    """Indices of at most ``max_per_class`` samples of each class (seeded), in their original order."""
+    if max_per_class is None:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    keep = [rng.permutation(np.flatnonzero(y == c))[:max_per_class] for c in np.unique(y)]
+    return np.sort(np.concatenate(keep))
+
+
+def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_names=None, seed=0):
+    """Scatter two-dimensional codes, one panel per method, coloured by class.
+
+    Parameters
+    ----------
+    panels : dict or list of (str, array-like of shape (n_samples, 2))
+        Ordered ``label -> codes`` pairs, drawn left to right (e.g. PCA, then
+        the autoencoder); every panel holds the codes of the same samples.
+    y : array-like of shape (n_samples,)
+        Class labels (integers), one colour each.
+    path : str or path-like, optional
+        Where to save the figure; its suffix picks the format.
+    title : str, optional
+        Title above the panels.
+    max_per_class : int, optional
+        Draw at most this many samples of each class (the paper shows 500
+        per digit), drawn with ``seed``; None draws all.
+    class_names : sequence of str, optional
+        Legend entries by label value; default the labels themselves.
+    seed : int, default=0
+
+    Returns
+    -------
+    Figure or pathlib.Path
+        The figure when ``path`` is None, else the path it was saved to.
+
+    Raises
+    ------
+    ValueError
+        If there is no panel, codes are not (n_samples, 2), or y does not
+        have one integer label per sample.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 60)
+    >>> fig = code_scatter({"PCA": rng.normal(size=(60, 2)), "autoencoder": rng.normal(size=(60, 2)) + y[:, None]}, y)
+    >>> len(fig.axes)
+    2
+    """
+    target = _check_path(path)
+    items = list(panels.items()) if isinstance(panels, dict) else list(panels)
+    if not items:
+        raise ValueError("panels is empty: give at least one (label, codes) pair.")
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}.")
+    codes = []
+    for label, Z in items:
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != 2 or Z.shape[0] != y.shape[0]:
+            raise ValueError(f"the codes of {label!r} must have shape ({y.shape[0]}, 2), one 2-D code per label; "
+                             f"got {Z.shape}.")
+        codes.append((str(label), Z))
+    if max_per_class is not None:
+        max_per_class = _check_positive_int(max_per_class, "max_per_class")
+    # all classes in one random drawing order, so no class is hidden under the last one drawn
+    shown = np.random.default_rng(seed).permutation(_subsample(y, max_per_class, seed))
+    classes = np.unique(y)
+    palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
+    colour_of = {c: palette(i % palette.N) for i, c in enumerate(classes)}
+    colours = [colour_of[c] for c in y[shown]]
+    fig = Figure(figsize=(4.6 * len(codes), 4.6), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, len(codes), squeeze=False)[0]
+    for ax, (label, Z) in zip(axes, codes):
+        ax.scatter(Z[shown, 0], Z[shown, 1], s=4, alpha=0.7, c=colours, rasterized=True)
+        ax.set_title(label, fontsize=LABEL_FONTSIZE)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=colour_of[c]) for c in classes]
+    names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
+    fig.legend(handles, names, loc="outside right center", frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=TITLE_FONTSIZE)
+    return _finish(fig, target)
