@@ -39,7 +39,9 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         Title above the panels.
     max_per_class : int, optional
         Draw at most this many samples of each class (the paper shows 500
-        per digit), drawn with ``seed``; None draws all.
+        per digit), drawn with ``seed``; None draws all. Each panel's axes
+        span the central 99 % of its codes (0.5th to 99.5th percentile), so
+        a few far-flung codes do not squeeze the others into a corner.
     class_names : sequence of str, optional
         Legend entries by label value; default the labels themselves.
     seed : int, default=0
@@ -89,6 +91,11 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
     axes = fig.subplots(1, len(codes), squeeze=False)[0]
     for ax, (label, Z) in zip(axes, codes):
         ax.scatter(Z[shown, 0], Z[shown, 1], s=4, alpha=0.7, c=colours, rasterized=True)
+        # the central 99 % of the codes fill the panel: a few far-flung codes would squeeze the rest to a dot
+        lo, hi = np.percentile(Z[shown], [0.5, 99.5], axis=0)
+        pad = 0.05 * np.maximum(hi - lo, 1e-12)
+        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+        ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
         ax.set_title(label, fontsize=LABEL_FONTSIZE)
         ax.set_xticks([])
         ax.set_yticks([])
