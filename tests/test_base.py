@@ -232,3 +232,40 @@ def test_max_time_stops_after_the_epoch_that_crosses_it(rng):
 def test_max_time_must_be_positive_seconds(value, error, match):
     with pytest.raises(error, match=match):
         Autoencoder(max_time=value).fit(np.zeros((10, 3)))
+
+
+# ------------------------------------------------------------ feature names and set_output
+def test_feature_names_out_name_the_code_and_set_output_gives_pandas():
+    pd = pytest.importorskip("pandas")
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.random((60, 16)), columns=[f"px{i}" for i in range(16)])
+    with pytest.raises(NotFittedError):
+        Autoencoder(3).get_feature_names_out()
+    ae = Autoencoder(3, **FAST).fit(X)
+    assert ae.get_feature_names_out().tolist() == ["autoencoder0", "autoencoder1", "autoencoder2"]
+    Z = ae.set_output(transform="pandas").transform(X)
+    assert isinstance(Z, pd.DataFrame) and Z.columns.tolist() == ["autoencoder0", "autoencoder1", "autoencoder2"]
+    np.testing.assert_array_equal(Z.index, X.index)
+    conv = Autoencoder(2, architecture="fully_conv", image_shape=(4, 4), **{**FAST, "hidden_layer_sizes": (4,)}).fit(X)
+    assert len(conv.get_feature_names_out()) == conv.transform(X).shape[1] == 2 * 2 * 2  # a 2-channel 2x2 map
+    pipe = make_pipeline(StandardScaler(), Autoencoder(2, **FAST)).set_output(transform="pandas").fit(X)
+    assert pipe.transform(X).columns.tolist() == ["autoencoder0", "autoencoder1"]
+
+
+def test_an_imputers_feature_names_are_its_inputs():
+    pd = pytest.importorskip("pandas")
+    from aekit import AutoencoderImputer, ImputerEnsemble
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.random((60, 4)), columns=["a", "b", "c", "d"])
+    X.iloc[::7, 1] = np.nan
+    small = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu")
+    for imputer in (AutoencoderImputer(**small), ImputerEnsemble(AutoencoderImputer(**small), n_members=2)):
+        imputer.fit(X)
+        assert imputer.get_feature_names_out().tolist() == ["a", "b", "c", "d"]
+        filled = imputer.set_output(transform="pandas").transform(X)
+        assert filled.columns.tolist() == ["a", "b", "c", "d"] and not filled.isna().any().any()

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -33,7 +33,7 @@ __all__ = ["Autoencoder"]
 
 logger = logging.getLogger(__name__)
 
-class Autoencoder(TransformerMixin, BaseEstimator):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Deep (or shallow) autoencoder with a scikit-learn interface.
 
     The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``
@@ -585,6 +585,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         # summed chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
         total = sum(float(np.square(x.astype(np.float64) - out).sum()) for x, out in self._batches_out(self.net_, X))
         return -total / X.shape[0]
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of ``transform``'s output (``get_feature_names_out`` names them autoencoder0, ...)."""
+        return int(getattr(self.net_, "code_size", self.n_components))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import hidden_entry_error
@@ -17,8 +18,9 @@ __all__ = ["ImputerMixin", "SCORE_HIDDEN"]
 SCORE_HIDDEN = 0.2
 
 
-class ImputerMixin:
-    """``_validate_X`` (float arrays, NaN allowed), ``score`` and the allow-NaN tags of an imputer."""
+class ImputerMixin(OneToOneFeatureMixin):
+    """``_validate_X`` (float arrays, NaN allowed), ``score``, the allow-NaN tags of an imputer and its
+    feature names (the input's: ``transform`` fills holes column by column)."""
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")

@@ -12,7 +12,7 @@ processes (``n_jobs``), which share the cores (joblib gives each ``cpu_count // 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 # scikit-learn's joblib wrapper (it carries sklearn's config to the workers): members go to worker processes
 # and come back pickled in memory, between this program's own processes; no file is ever unpickled
@@ -29,7 +29,7 @@ def _fit_member(estimator, X, fit_params):
     return estimator.fit(X, **fit_params)
 
 
-class ImputerEnsemble(ImputerMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class ImputerEnsemble(ImputerMixin, TransformerMixin, BaseEstimator):
     """Mean of the fills of ``n_members`` imputers that differ only in their random seed.
 
     Parameters
