@@ -175,7 +175,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
         "device": Param("str", "cpu, cuda, cuda:N or auto"),
-        "random_state": Param("int", "seed for exact reproducibility", low=0, none_ok=True),
+        "random_state": Param("seed", "seed for exact reproducibility", low=0, none_ok=True),
         "verbose": Param("bool", "progress bar"),
     }
 

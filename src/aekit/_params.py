@@ -12,6 +12,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["Param", "validate_params"]
 
 
@@ -21,9 +23,11 @@ class Param:
 
     Parameters
     ----------
-    kind : {"int", "float", "str", "bool", "int_tuple", "shape"}
+    kind : {"int", "float", "str", "bool", "int_tuple", "shape", "seed"}
         Type of the value. ``"int_tuple"`` is a sequence of positive ints
-        (such as ``hidden_layer_sizes``); ``"shape"`` an image shape.
+        (such as ``hidden_layer_sizes``); ``"shape"`` an image shape;
+        ``"seed"`` an int or a ``numpy.random.RandomState`` (scikit-learn's
+        ``random_state``).
     help : str
         One-line description, reused by ``--help``.
     choices : tuple of str, optional
@@ -70,7 +74,12 @@ class Param:
                 if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                     raise ValueError(f"{name} must contain positive ints only; got {value!r}.")
             return
-        if self.kind == "int":
+        if self.kind == "seed":
+            if isinstance(value, np.random.RandomState):
+                return
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int, a RandomState instance or None; got {value!r}.")
+        elif self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise TypeError(f"{name} must be an int; got {value!r}.")
         elif isinstance(value, bool) or not isinstance(value, numbers.Real):

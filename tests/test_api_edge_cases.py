@@ -1,0 +1,49 @@
+"""The Python API at its edges, as scikit-learn and PyTorch users meet it.
+
+Each test pins a defect found by a bug hunt on the library (the command line
+had its own, ``test_cli_edge_cases.py``): a documented behaviour that did
+not hold, an error from deep inside instead of one naming the parameter, or
+a silently wrong result. Real data (scikit-learn's digits and wine), tiny
+trainings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits, load_wine
+
+import aekit
+from aekit import Autoencoder, AutoencoderImputer, ImputerEnsemble
+
+TINY = dict(n_components=4, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data[:200] / 16.0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def wine_with_holes():
+    X = load_wine().data
+    X = (X - X.mean(0)) / X.std(0)
+    X[np.random.default_rng(0).random(X.shape) < 0.15] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    return Autoencoder(**TINY).fit(digits)
+
+
+# ---------------------------------------------------------------- parameters
+def test_random_state_may_be_a_random_state_instance_as_documented(digits):
+    """The docstring says "int, RandomState instance or None"; fit refused the instance."""
+    ae = Autoencoder(**{**TINY, "random_state": np.random.RandomState(0)}).fit(digits)
+    assert ae.transform(digits).shape == (200, 4)
+    with pytest.raises(ValueError, match="random_state must be >= 0"):
+        Autoencoder(**{**TINY, "random_state": -1}).fit(digits)
+    with pytest.raises(TypeError, match="random_state must be an int, a RandomState instance or None"):
+        Autoencoder(**{**TINY, "random_state": "seed"}).fit(digits)
