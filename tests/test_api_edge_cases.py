@@ -47,3 +47,14 @@ def test_random_state_may_be_a_random_state_instance_as_documented(digits):
         Autoencoder(**{**TINY, "random_state": -1}).fit(digits)
     with pytest.raises(TypeError, match="random_state must be an int, a RandomState instance or None"):
         Autoencoder(**{**TINY, "random_state": "seed"}).fit(digits)
+
+
+def test_numpy_bools_are_bools(digits, wine_with_holes, tmp_path):
+    """``verbose=np.False_`` was refused with "verbose must be True or False; got np.False_"."""
+    ae = Autoencoder(**TINY, verbose=np.False_).fit(digits[:50])
+    assert ae.n_iter_ == 2
+    assert aekit.load(ae.save(tmp_path / "model")).verbose is False  # and JSON takes it
+    imp = AutoencoderImputer(**TINY, mask_input=np.True_).fit(wine_with_holes)
+    assert not np.isnan(imp.transform(wine_with_holes)).any()
+    with pytest.raises(TypeError, match="verbose must be True or False; got 2"):
+        Autoencoder(**TINY, verbose=2).fit(digits[:50])

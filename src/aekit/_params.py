@@ -61,7 +61,7 @@ class Param:
                 raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
             return
         if self.kind == "bool":
-            if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+            if not isinstance(value, (bool, np.bool_, numbers.Integral)) or value not in (0, 1):
                 raise TypeError(f"{name} must be True or False; got {value!r}.")
             return
         if self.kind in ("int_tuple", "shape"):

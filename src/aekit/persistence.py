@@ -40,6 +40,8 @@ def _estimator_classes() -> dict[str, type]:
 def _jsonable(value):
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
