@@ -58,3 +58,42 @@ def test_numpy_bools_are_bools(digits, wine_with_holes, tmp_path):
     assert not np.isnan(imp.transform(wine_with_holes)).any()
     with pytest.raises(TypeError, match="verbose must be True or False; got 2"):
         Autoencoder(**TINY, verbose=2).fit(digits[:50])
+
+
+# ------------------------------------------------------- set_params after fit
+def test_set_params_after_fit_keeps_the_fitted_model_consistent(digits):
+    """As PCA does, the fitted model stays the one fitted until refit; inverse_transform and
+    get_feature_names_out read the changed n_components instead and disagreed with transform."""
+    ae = Autoencoder(**TINY).fit(digits)
+    Z = ae.transform(digits)
+    ae.set_params(n_components=6)
+    assert ae.transform(digits).shape == (200, 4)
+    assert ae.inverse_transform(Z).shape == (200, 64)  # was "Z has 4 features, but ... expecting 6"
+    assert list(ae.get_feature_names_out()) == [f"autoencoder{i}" for i in range(4)]
+    ae.fit(digits)
+    assert ae.transform(digits).shape == (200, 6)
+    assert len(ae.get_feature_names_out()) == 6
+
+
+def test_save_refuses_parameters_changed_since_fit(digits, tmp_path):
+    """save wrote the changed parameters beside the old weights: the directory could not be loaded
+    (n_components), or loaded as a different model (activation) without a word."""
+    ae = Autoencoder(**TINY).fit(digits)
+    as_fitted = ae.get_params()
+    for change in ({"n_components": 6}, {"activation": "tanh"}, {"hidden_layer_sizes": (8, 4)}):
+        ae.set_params(**change)
+        with pytest.raises(ValueError, match="parameters no longer describe its fitted network"):
+            ae.save(tmp_path / "model")
+        ae.set_params(**as_fitted)
+    assert not (tmp_path / "model").exists()
+    ae.set_params(max_epochs=9, verbose=False)  # training-only parameters do not change the model
+    np.testing.assert_array_equal(aekit.load(ae.save(tmp_path / "model")).reconstruct(digits), ae.reconstruct(digits))
+
+
+def test_ensemble_save_after_set_params_n_members(wine_with_holes, tmp_path):
+    """ensemble.json said n_members=3 beside 2 members, and load refused the directory."""
+    ens = ImputerEnsemble(AutoencoderImputer(**TINY), n_members=2, random_state=0).fit(wine_with_holes)
+    ens.set_params(n_members=3)
+    loaded = aekit.load(ens.save(tmp_path / "ens"))
+    assert len(loaded.estimators_) == 2
+    np.testing.assert_array_equal(loaded.transform(wine_with_holes), ens.transform(wine_with_holes))

@@ -103,6 +103,7 @@ class MLPAutoencoder(nn.Module):
     ):
         super().__init__()
         widths = [int(n_features), *map(int, hidden_layer_sizes), int(n_components)]
+        self.code_size = int(n_components)
         act = ACTIVATIONS[activation]
         encoder: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):

@@ -49,6 +49,20 @@ def _jsonable(value):
     return value
 
 
+def _check_params_describe_net(estimator) -> None:
+    """Refuse parameters changed by ``set_params`` since fit: they would load as another network than ``net_``."""
+    try:
+        with torch.device("meta"):  # costs nothing, whatever the size
+            described = repr(estimator._build_net(estimator.n_features_in_))
+    except Exception:  # a network that cannot be built on "meta": load checks the weights against it
+        return
+    if described != repr(estimator.net_):
+        raise ValueError(
+            f"{type(estimator).__name__}'s parameters no longer describe its fitted network (set_params after "
+            "fit?); saved, they would load as a different model. Refit, or set them back, before saving."
+        )
+
+
 def save(estimator, path, extras=None) -> Path:
     """Save a fitted estimator to the directory ``path`` (replaced atomically).
 
@@ -70,6 +84,7 @@ def save(estimator, path, extras=None) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "net_")
+    _check_params_describe_net(estimator)
     params = {k: _jsonable(v) for k, v in estimator.get_params(deep=False).items()}
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState object has no JSON form
@@ -133,7 +148,7 @@ def save_ensemble(ensemble, path) -> Path:
         "format_version": FORMAT_VERSION,
         "aekit_version": __version__,
         "class": type(ensemble).__name__,
-        "params": {"n_members": int(ensemble.n_members), "n_jobs": ensemble.n_jobs, "random_state": random_state},
+        "params": {"n_members": len(ensemble.estimators_), "n_jobs": ensemble.n_jobs, "random_state": random_state},
         "estimator_random_state": base_state if isinstance(base_state, (int, type(None))) else None,
         "seeds": [int(s) for s in ensemble.seeds_],
         "members": [f"member_{i}" for i in range(len(ensemble.estimators_))],
