@@ -97,3 +97,15 @@ def test_ensemble_save_after_set_params_n_members(wine_with_holes, tmp_path):
     loaded = aekit.load(ens.save(tmp_path / "ens"))
     assert len(loaded.estimators_) == 2
     np.testing.assert_array_equal(loaded.transform(wine_with_holes), ens.transform(wine_with_holes))
+
+
+# --------------------------------------------------------------- persistence
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+@pytest.mark.parametrize("device, match", [("cuda", "CUDA is not available"), ("tpu", "device must be 'auto'")])
+def test_load_on_an_unavailable_device_says_so(fitted, tmp_path, device, match):
+    """load(device="cuda") raised "AssertionError: Torch not compiled with CUDA enabled" after reading
+    everything, and an unknown name a RuntimeError listing torch's device types."""
+    path = fitted.save(tmp_path / "model")
+    with pytest.raises(ValueError, match=match):
+        aekit.load(path, device=device)
+    assert aekit.load(path, device="auto").device_ == "cpu"  # "auto" as for fit (was a RuntimeError)

@@ -279,8 +279,9 @@ def load(path, device: str = "cpu"):
     ----------
     path : str or Path
         Model directory.
-    device : str, default="cpu"
-        Where to put the network.
+    device : str or torch.device, default="cpu"
+        Where to put the network: "cpu", "cuda", "cuda:N" or "auto" (CUDA
+        when available).
 
     Returns
     -------
@@ -294,9 +295,12 @@ def load(path, device: str = "cpu"):
     FileNotFoundError
         If the directory or one of its files is missing.
     ValueError
-        If a file is truncated, foreign, from a newer aekit, or the weights
-        disagree with the parameters.
+        If a file is truncated, foreign, from a newer aekit, the weights
+        disagree with the parameters, or ``device`` is unknown or absent.
     """
+    from .training import resolve_device
+
+    device = resolve_device(str(device))  # before reading anything: a clear error, not torch's assertion
     path = Path(path)
     if not path.is_dir():
         what = "a file, not a directory" if path.exists() else "no such directory"
