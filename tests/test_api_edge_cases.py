@@ -109,3 +109,30 @@ def test_load_on_an_unavailable_device_says_so(fitted, tmp_path, device, match):
     with pytest.raises(ValueError, match=match):
         aekit.load(path, device=device)
     assert aekit.load(path, device="auto").device_ == "cpu"  # "auto" as for fit (was a RuntimeError)
+
+
+def test_save_does_not_replace_what_is_not_a_model(fitted, digits, tmp_path):
+    """save replaces its directory whole: pointed at a folder of results (or a file) it deleted them."""
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "notes.txt").write_text("a month of work")
+    with pytest.raises(ValueError, match="not an aekit model directory"):
+        fitted.save(results)
+    assert (results / "notes.txt").read_text() == "a month of work"
+    a_file = tmp_path / "data.npy"
+    np.save(a_file, digits)
+    with pytest.raises(ValueError, match="is a file"):
+        fitted.save(a_file)
+    np.testing.assert_array_equal(np.load(a_file), digits)
+    ens = ImputerEnsemble(AutoencoderImputer(**TINY), n_members=1, random_state=0).fit(
+        np.where(digits > 0.9, np.nan, digits))
+    with pytest.raises(ValueError, match="not an aekit model directory"):
+        ens.save(results)
+    # what may be replaced: an empty directory, a model directory, an ensemble directory
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fitted.save(empty)
+    fitted.save(empty)
+    ens.save(empty)
+    fitted.save(empty)
+    assert isinstance(aekit.load(empty), Autoencoder)

@@ -63,6 +63,17 @@ def _check_params_describe_net(estimator) -> None:
         )
 
 
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace a file, or a directory that is neither empty nor an aekit model: save swaps it whole."""
+    if path.is_dir():
+        if (path / CONFIG_FILE).is_file() or (path / ENSEMBLE_FILE).is_file() or not any(path.iterdir()):
+            return
+        raise ValueError(f"{path} exists and is not an aekit model directory (no {CONFIG_FILE} or "
+                         f"{ENSEMBLE_FILE}); saving replaces the whole directory, so choose a new path.")
+    if path.exists() or path.is_symlink():
+        raise ValueError(f"{path} is a file; a model is saved as a directory, so choose a new path.")
+
+
 def save(estimator, path, extras=None) -> Path:
     """Save a fitted estimator to the directory ``path`` (replaced atomically).
 
@@ -71,7 +82,8 @@ def save(estimator, path, extras=None) -> Path:
     estimator : Autoencoder
         A fitted aekit estimator.
     path : str or Path
-        Model directory to write.
+        Model directory to write: a new path, an empty directory, or a
+        model directory to replace (anything else raises ``ValueError``).
     extras : callable, optional
         ``extras(directory)`` writes further files (metrics, figures) into
         the new directory before it is swapped in, so that the directory
@@ -111,6 +123,7 @@ def save(estimator, path, extras=None) -> Path:
     }
     text = json.dumps(config, indent=2, allow_nan=True)
     path = Path(path)
+    _check_replaceable(path)
     with atomic_directory(path) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": _FORMAT})
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
@@ -127,7 +140,8 @@ def save_ensemble(ensemble, path) -> Path:
     ensemble : ImputerEnsemble
         Fitted; its members must be aekit estimators.
     path : str or Path
-        Directory to write (replaced atomically).
+        Directory to write (replaced atomically): a new path, an empty
+        directory, or a model directory.
 
     Returns
     -------
@@ -156,6 +170,7 @@ def save_ensemble(ensemble, path) -> Path:
     if hasattr(ensemble, "feature_names_in_"):  # the members saw arrays: the column names are the ensemble's
         config["feature_names_in_"] = [str(c) for c in ensemble.feature_names_in_]
     path = Path(path)
+    _check_replaceable(path)
     with atomic_directory(path) as tmp:
         for name, member in zip(config["members"], ensemble.estimators_):
             save(member, tmp / name)
