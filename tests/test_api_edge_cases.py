@@ -136,3 +136,31 @@ def test_save_does_not_replace_what_is_not_a_model(fitted, digits, tmp_path):
     ens.save(empty)
     fitted.save(empty)
     assert isinstance(aekit.load(empty), Autoencoder)
+
+
+# ----------------------------------------------------------------- streaming
+def test_batches_validation_with_other_features_is_refused(digits):
+    """A validation set of another width trained for an epoch, then failed inside the network
+    ("mat1 and mat2 shapes cannot be multiplied")."""
+    from aekit.streaming import Batches
+
+    with pytest.raises(ValueError, match="validation has 10 features, but the batches have 64"):
+        Batches([digits[:100], digits[100:]], validation=digits[:50, :10])
+    with pytest.raises(ValueError, match="validation has 10 features, but the batches have 64"):
+        Batches([digits[:100]], validation=Batches([digits[:50, :10]]))
+
+
+def test_nan_in_streamed_training_data_is_named(digits, tmp_path):
+    """NaN in a memory-mapped file or a batch surfaced as TrainingDivergedError advising a lower
+    learning_rate; in memory, fit says "X contains NaN"."""
+    from aekit.streaming import Batches
+
+    holed = digits.copy()
+    holed[150, 3] = np.nan
+    np.save(tmp_path / "X.npy", holed)
+    sources = [np.load(tmp_path / "X.npy", mmap_mode="r"), Batches([digits[:100], holed[100:]])]
+    for X in sources:
+        with pytest.raises(ValueError, match="contain NaN or infinity"):
+            Autoencoder(**TINY).fit(X)
+    with pytest.raises(ValueError, match="validation contains NaN or infinity"):
+        Batches([digits[:100]], validation=holed[100:])

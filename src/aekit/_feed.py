@@ -36,6 +36,13 @@ def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device)
 
 
+def _nonfinite(source: str) -> ValueError:
+    # streamed data are checked batch by batch as read (in memory, fit checks X up front); without this
+    # a NaN surfaced as a diverged loss, with advice to lower the learning rate
+    return ValueError(f"the training data contain NaN or infinity (in a batch read from {source}); aekit needs "
+                      "complete data: clean them, or fill missing values with an AutoencoderImputer.")
+
+
 def _float_tensor(a) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a if a.dtype == torch.float32 else a.float()
@@ -114,6 +121,8 @@ class Streamed(Feed):
                 lo, hi = shard_bounds(idx.shape[0], share[0], share[1])
                 idx = idx[lo:hi]
             x, m = self.source.take(idx)
+            if not np.isfinite(x if m is None else np.where(m > 0, x, 0)).all():
+                raise _nonfinite("the memory-mapped array")
             yield x, m, min(batch_size, perm.shape[0] - start), full
 
     def epoch(self, perm, batch_size, share):
@@ -127,6 +136,8 @@ class Streamed(Feed):
     def chunks(self, size):
         try:
             for x, m in prefetch(self.source.chunks(size), self.depth):
+                if not np.isfinite(x if m is None else np.where(m > 0, x, 0)).all():
+                    raise _nonfinite("the memory-mapped array")
                 yield (_to_device(torch.from_numpy(x), self.device),
                        None if m is None else _to_device(torch.from_numpy(m), self.device))
         finally:
@@ -153,6 +164,8 @@ class Sequential(Feed):
     def epoch(self, perm, batch_size, share):
         for batch in self.source:
             x = _float_tensor(batch)
+            if x.device.type == "cpu" and not torch.isfinite(x).all():  # (on a GPU it would cost a sync a step)
+                raise _nonfinite("the iterable of batches")
             global_n = x.shape[0]
             full = share is None or share[2]
             if not full:
@@ -162,7 +175,10 @@ class Sequential(Feed):
 
     def chunks(self, size):
         for batch, _ in self.source.chunks(size):
-            yield _to_device(_float_tensor(batch), self.device), None
+            x = _float_tensor(batch)
+            if x.device.type == "cpu" and not torch.isfinite(x).all():
+                raise _nonfinite("the iterable of batches")
+            yield _to_device(x, self.device), None
 
 
 def make_feed(X, mask, device: torch.device, cache: dict, prefetch_depth: int = 1) -> Feed | None:

@@ -245,6 +245,8 @@ class Batches(BatchSource):
         if validation is not None and not isinstance(validation, (BatchSource, np.ndarray, torch.Tensor)):
             validation = Batches(validation) if not _looks_like_array(validation) else np.asarray(
                 validation, dtype=np.float32)
+        if validation is not None:
+            _check_validation(validation, self.n_features)
         self.validation = validation
 
     def __iter__(self) -> Iterator[np.ndarray | torch.Tensor]:
@@ -265,6 +267,22 @@ class Batches(BatchSource):
         """The batches as they come (``size`` is ignored), without masks."""
         for batch in self:
             yield batch, None
+
+
+def _check_validation(validation, n_features: int) -> None:
+    """A clear error for held-out data that the network could not take, before any training."""
+    if isinstance(validation, BatchSource):
+        width = validation.n_features
+    elif validation.ndim != 2:
+        raise ValueError(f"validation must be 2-D (n_samples, n_features); got shape {tuple(validation.shape)}.")
+    else:
+        width = validation.shape[1]
+        finite = np.isfinite(validation).all() if isinstance(validation, np.ndarray) else (
+            validation.device.type != "cpu" or bool(torch.isfinite(validation).all()))
+        if not finite:
+            raise ValueError("validation contains NaN or infinity; aekit needs complete data.")
+    if width != n_features:
+        raise ValueError(f"validation has {width} features, but the batches have {n_features}.")
 
 
 def _looks_like_array(obj) -> bool:
