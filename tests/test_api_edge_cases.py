@@ -164,3 +164,26 @@ def test_nan_in_streamed_training_data_is_named(digits, tmp_path):
             Autoencoder(**TINY).fit(X)
     with pytest.raises(ValueError, match="validation contains NaN or infinity"):
         Batches([digits[:100]], validation=holed[100:])
+
+
+def test_inference_and_imputers_name_an_iterable_they_cannot_take(fitted, digits, wine_with_holes):
+    """transform(DataLoader) and AutoencoderImputer.fit(DataLoader) failed with "float() argument must
+    be a string or a real number, not 'DataLoader'"; only Autoencoder.fit streams batches."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from aekit.streaming import Batches
+
+    loader = DataLoader(TensorDataset(torch.from_numpy(digits)), batch_size=64)
+    for method in ("transform", "reconstruct", "score"):
+        with pytest.raises(TypeError, match="transform takes an array .*not DataLoader, as do reconstruct and score"):
+            getattr(fitted, method)(loader)
+    with pytest.raises(TypeError, match="transform takes an array .*not Batches"):
+        fitted.transform(Batches([digits]))
+    imputer = AutoencoderImputer(**TINY)
+    with pytest.raises(TypeError, match="AutoencoderImputer cannot train from DataLoader"):
+        imputer.fit(loader)
+    with pytest.raises(TypeError, match="ImputerEnsemble cannot train from DataLoader"):
+        ImputerEnsemble(imputer, n_members=1).fit(loader)
+    imputer.fit(wine_with_holes)
+    with pytest.raises(TypeError, match="transform takes an array .*not DataLoader"):
+        imputer.transform(DataLoader(TensorDataset(torch.from_numpy(wine_with_holes))))

@@ -494,6 +494,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     # -------------------------------------------------------------- inference
     def _inference_X(self, X):
         """``_validate_X`` for inference; a memory map is checked on its first rows and stays on disk."""
+        _check_not_streamed(self, X, fitting=False)
         if isinstance(X, np.memmap) and X.ndim == 2 and X.shape[0] > 0:
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
@@ -603,6 +604,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .persistence import save
 
         return save(self, path)
+
+
+def _check_not_streamed(estimator, X, fitting: bool) -> None:
+    """Refuse an iterable of batches (DataLoader, Batches) where an array is needed, naming it."""
+    if is_streamable(X) and not isinstance(X, np.memmap):
+        name = type(estimator).__name__
+        if fitting:
+            raise TypeError(f"{name} cannot train from {type(X).__name__}; pass an array or a memory-mapped .npy.")
+        raise TypeError(f"{name}.transform takes an array (or a memory-mapped .npy), not {type(X).__name__}, "
+                        "as do reconstruct and score; only Autoencoder.fit streams batches. Pass "
+                        "np.concatenate of the batches, or call it on each batch.")
 
 
 def _check_real(A, name: str) -> None:
