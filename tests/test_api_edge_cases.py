@@ -187,3 +187,22 @@ def test_inference_and_imputers_name_an_iterable_they_cannot_take(fitted, digits
     imputer.fit(wine_with_holes)
     with pytest.raises(TypeError, match="transform takes an array .*not DataLoader"):
         imputer.transform(DataLoader(TensorDataset(torch.from_numpy(wine_with_holes))))
+
+
+# ------------------------------------------------------ imputers, evaluation
+def test_imputer_score_on_the_dataframe_it_was_fitted_on_does_not_warn(wine_with_holes):
+    """score validated the DataFrame, then passed the bare array to transform, which warned
+    "X does not have valid feature names, but AutoencoderImputer was fitted with feature names"."""
+    import warnings
+
+    import pandas as pd
+
+    df = pd.DataFrame(wine_with_holes, columns=load_wine().feature_names)
+    for est in (AutoencoderImputer(**TINY), ImputerEnsemble(AutoencoderImputer(**TINY), n_members=1)):
+        est.fit(df)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            score = est.score(df)
+        assert np.isfinite(score) and score < 0
+        with pytest.warns(UserWarning, match="does not have valid feature names"):  # still warns when due
+            est.score(wine_with_holes)

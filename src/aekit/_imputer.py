@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -49,7 +51,10 @@ class ImputerMixin(OneToOneFeatureMixin):
         score : float
         """
         check_is_fitted(self)
-        return -hidden_entry_error(self.transform, self._validate_X(X, reset=False), SCORE_HIDDEN)
+        X = self._validate_X(X, reset=False)  # the feature names are checked here, once
+        with warnings.catch_warnings():  # transform sees the bare array
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+            return -hidden_entry_error(self.transform, X, SCORE_HIDDEN)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
