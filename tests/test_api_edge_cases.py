@@ -206,3 +206,45 @@ def test_imputer_score_on_the_dataframe_it_was_fitted_on_does_not_warn(wine_with
         assert np.isfinite(score) and score < 0
         with pytest.warns(UserWarning, match="does not have valid feature names"):  # still warns when due
             est.score(wine_with_holes)
+
+
+def test_evaluate_takes_seeds_as_scikit_learn_does(digits):
+    """evaluate(denoiser, X, random_state=None) raised torch's "manual_seed expected a long", and
+    np.int64(3) "an integer is required"; an imputer took both."""
+    from aekit import DenoisingAutoencoder
+    from aekit.evaluation import evaluate
+
+    dae = DenoisingAutoencoder(**TINY).fit(digits)
+    assert evaluate(dae, digits, random_state=np.int64(3)) == evaluate(dae, digits, random_state=3)
+    assert evaluate(dae, digits, random_state=None)["noisy_mse"] > 0
+    with pytest.raises(TypeError, match="random_state must be an int or None; got 'a'"):
+        evaluate(dae, digits, random_state="a")
+
+
+def test_evaluate_names_hide_when_it_is_out_of_range(wine_with_holes):
+    """The error said "fraction must be in [0, 1]", a parameter evaluate does not have."""
+    from aekit.evaluation import evaluate
+
+    imp = AutoencoderImputer(**TINY).fit(wine_with_holes)
+    for hide in (1.5, -0.1):
+        with pytest.raises(ValueError, match=f"hide must be a fraction in \\[0, 1\\]; got {hide}"):
+            evaluate(imp, wine_with_holes, hide=hide)
+
+
+def test_evaluate_checks_dataframe_columns_like_the_model(digits):
+    """evaluate dropped the column names: a DataFrame with its columns in another order was scored
+    silently (transform refuses it), and the right one warned that it had no feature names."""
+    import warnings
+
+    import pandas as pd
+
+    from aekit.evaluation import evaluate
+
+    df = pd.DataFrame(digits, columns=[f"pixel{i}" for i in range(64)])
+    ae = Autoencoder(**TINY).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = evaluate(ae, df)
+    assert result["error_per_sample"] == pytest.approx(-ae.score(df))
+    with pytest.raises(ValueError, match="same order"):
+        evaluate(ae, df[df.columns[::-1]])

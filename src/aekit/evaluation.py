@@ -19,8 +19,12 @@
 
 from __future__ import annotations
 
+import numbers
+import warnings
+
 import numpy as np
 import torch
+from sklearn.utils.validation import validate_data
 
 from ._imputer import ImputerMixin
 from .corruption import make_corruption
@@ -56,7 +60,11 @@ def _corrupted(estimator, X, noise_level, random_state):
     level = estimator.corruption_level if noise_level is None else noise_level
     options = {"low": float(X.min()), "high": float(X.max())} if estimator.corruption == "salt_and_pepper" else {}
     corrupt = make_corruption(estimator.corruption, level, **options)
-    generator = torch.Generator().manual_seed(random_state)
+    generator = torch.Generator()
+    if random_state is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(random_state))
     return level, corrupt(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), generator).numpy()
 
 
@@ -84,8 +92,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         fraction of entries otherwise); default its ``corruption_level``.
     hide : float, default=0.2
         An imputer's fraction of observed entries hidden and scored.
-    random_state : int, default=0
-        Seed of the noise or of the hidden entries.
+    random_state : int or None, default=0
+        Seed of the noise or of the hidden entries (None: fresh ones).
 
     Returns
     -------
@@ -102,6 +110,15 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         observed mean, for scale; None when no observed entry is left to
         take a mean from, as with ``hide=1``) for an imputer.
 
+    Raises
+    ------
+    ValueError
+        If X is not 2-D, has NaN for a model that is not an imputer, has
+        other columns than the model was fitted on, or ``hide`` is not in
+        [0, 1].
+    TypeError
+        If ``random_state`` is not an int or None.
+
     Examples
     --------
     >>> from aekit import Autoencoder
@@ -111,9 +128,21 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
     >>> result["kind"], result["n_samples"], result["error_per_sample"] > 0
     ('autoencoder', 64, True)
     """
+    if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)):
+        raise TypeError(f"random_state must be an int or None; got {random_state!r}.")
+    if isinstance(hide, bool) or not isinstance(hide, numbers.Real) or not 0 <= hide <= 1:
+        raise ValueError(f"hide must be a fraction in [0, 1]; got {hide!r}.")
+    if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
+        validate_data(estimator, X, reset=False, skip_check_array=True)  # the names, as transform checks them
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    with warnings.catch_warnings():  # the names were checked above; the model sees the bare array
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        return _evaluate(estimator, X, noise_level, hide, random_state)
+
+
+def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     kind = _kind(estimator)
     result = {"kind": kind, "model": type(estimator).__name__, "n_samples": int(X.shape[0]),
               "n_features": int(X.shape[1])}
