@@ -379,7 +379,7 @@ def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     """
     X = np.asarray(X)
     hide = hide_observed(X, fraction, seed)
-    X_hidden = X.copy()
+    X_hidden = X.astype(np.result_type(X.dtype, np.float32))  # a copy that can hold NaN
     X_hidden[hide] = np.nan
     err = np.where(hide, (np.asarray(fill(X_hidden), dtype=np.float64) - X) ** 2, 0.0)
     return float(err.sum(axis=1).mean())
