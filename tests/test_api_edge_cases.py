@@ -248,3 +248,34 @@ def test_evaluate_checks_dataframe_columns_like_the_model(digits):
     assert result["error_per_sample"] == pytest.approx(-ae.score(df))
     with pytest.raises(ValueError, match="same order"):
         evaluate(ae, df[df.columns[::-1]])
+
+
+def test_hidden_entry_error_on_integer_data():
+    """Hiding entries of an int array failed with "cannot convert float NaN to integer"."""
+    from aekit.metrics import hidden_entry_error
+
+    X = np.array([[1, 2], [3, 4]])
+    assert hidden_entry_error(lambda A: np.where(np.isnan(A), 0.0, A), X, fraction=1.0) == 15.0
+
+
+# -------------------------------------------------------------------- images
+def test_images_refuse_integer_pixels_instead_of_clipping_them(tmp_path):
+    """The functions take floats in [0, 1]; skimage's uint8 images (0..255) came back from
+    denoise_image as values up to 255 and were written by write_image as a white image."""
+    import skimage.data
+
+    from aekit import DenoisingAutoencoder
+    from aekit.images import denoise_image, write_image
+
+    camera = skimage.data.camera()[::8, ::8]  # uint8
+    with pytest.raises(ValueError, match=r"image has dtype uint8 .*image / 255"):
+        write_image(tmp_path / "camera.png", camera)
+    assert not (tmp_path / "camera.png").exists()
+    rng = np.random.default_rng(0)
+    patches = np.stack([(camera[r:r + 8, c:c + 8] / 255.0).ravel() for r, c in rng.integers(0, 56, (100, 2))])
+    dae = DenoisingAutoencoder(**TINY, image_shape=(8, 8)).fit(patches)
+    with pytest.raises(ValueError, match=r"image has dtype uint8 .*image / 255"):
+        denoise_image(dae, camera)
+    assert denoise_image(dae, camera / 255.0).max() <= 2.0
+    write_image(tmp_path / "mask.png", camera > 128)  # booleans and 0/1 integers are pixels already
+    write_image(tmp_path / "mask.png", (camera > 128).astype(np.uint8))

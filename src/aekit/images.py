@@ -30,6 +30,16 @@ IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 _CHUNK = 4096  # patches per model call: bounds memory on large images
 
 
+def _float_pixels(image) -> np.ndarray:
+    """``image`` as float32, refusing integer pixels beyond [0, 1] (0..255 would be clipped or misread)."""
+    image = np.asarray(image)
+    if image.dtype.kind in "iu" and image.size and (image.min() < 0 or image.max() > 1):
+        top = {np.dtype(np.uint8): "255", np.dtype(np.uint16): "65535"}.get(image.dtype, "its maximum value")
+        raise ValueError(f"image has dtype {image.dtype} (values {image.min()}..{image.max()}); aekit's images are "
+                         f"floats in [0, 1]: pass image / {top} (as skimage.img_as_float does).")
+    return image.astype(np.float32)
+
+
 def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     """Read a PNG or JPEG file as float32 pixels in [0, 1].
 
@@ -91,6 +101,8 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
     path : str or Path
         Ends in .png, .jpg or .jpeg.
     image : array-like of shape (H, W) or (H, W, 3)
+        Floats in [0, 1] (or booleans); integer pixels such as uint8
+        0..255 raise ``ValueError``: divide them by 255 first.
     bit_depth : {8, 16}, default=8
         16 writes a 16-bit grey PNG (what scientific cameras and scanners
         produce); JPEG and colour images are 8-bit only.
@@ -105,7 +117,7 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
     fmt = IMAGE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"image files must end in one of {sorted(IMAGE_SUFFIXES)}; got {path}.")
-    image = np.asarray(image, dtype=np.float64)
+    image = _float_pixels(image).astype(np.float64)
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
     if bit_depth not in (8, 16):
@@ -331,10 +343,11 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
     Raises
     ------
     ValueError
-        If the image's channels do not match the model's, or the model has
-        no image_shape.
+        If the image's channels do not match the model's, the model has
+        no image_shape, or the image has integer pixels beyond [0, 1]
+        (uint8 0..255: pass ``image / 255``).
     """
-    image = np.asarray(image, dtype=np.float32)
+    image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
     stride = _default_stride(ph, pw) if stride is None else int(stride)
     if stride < 1:
@@ -384,7 +397,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     """
     from .impute import impute_with
 
-    image = np.asarray(image, dtype=np.float32)
+    image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
     missing = np.isnan(image)
     if not missing.any():
