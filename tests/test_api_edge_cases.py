@@ -279,3 +279,29 @@ def test_images_refuse_integer_pixels_instead_of_clipping_them(tmp_path):
     assert denoise_image(dae, camera / 255.0).max() <= 2.0
     write_image(tmp_path / "mask.png", camera > 128)  # booleans and 0/1 integers are pixels already
     write_image(tmp_path / "mask.png", (camera > 128).astype(np.uint8))
+
+
+# ------------------------------------------------------------------ plotting
+def test_figures_are_saved_into_new_folders_like_every_other_output(digits, tmp_path):
+    """With a path in a folder that did not exist yet the error named a hidden temporary file
+    ("No such file or directory: '.../.rows.png.1a2b3c4d.tmp'"); models and images make their folders."""
+    from aekit.plotting import image_rows, loss_curve
+
+    path = tmp_path / "figures" / "run1" / "rows.png"
+    assert image_rows([("digits", digits[:5])], (8, 8), path=path) == path
+    assert path.stat().st_size > 0
+    assert loss_curve([1.0, 0.5], path=tmp_path / "curves" / "loss.svg").is_file()
+
+
+def test_code_scatter_names_class_names_that_do_not_cover_the_labels():
+    """class_names shorter than the labels raised a bare IndexError; a negative label took a
+    name from the end of the list."""
+    from aekit.plotting import code_scatter
+
+    codes = np.random.default_rng(0).normal(size=(30, 2))
+    y = np.arange(30) % 3
+    with pytest.raises(ValueError, match=r"class_names has 1 names, but y has labels up to 2"):
+        code_scatter([("pca", codes)], y, class_names=["zero"])
+    with pytest.raises(ValueError, match="class_names names labels 0, 1, ...; y has a negative label -1"):
+        code_scatter([("pca", codes)], y - 1, class_names=["a", "b", "c"])
+    assert len(code_scatter([("pca", codes)], y, class_names=["a", "b", "c"]).axes) == 1

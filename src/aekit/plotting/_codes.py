@@ -54,8 +54,9 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
     Raises
     ------
     ValueError
-        If there is no panel, codes are not (n_samples, 2), or y does not
-        have one integer label per sample.
+        If there is no panel, codes are not (n_samples, 2), y does not
+        have one integer label per sample, or ``class_names`` has no name
+        for a label.
 
     Examples
     --------
@@ -79,6 +80,12 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
             raise ValueError(f"the codes of {label!r} must have shape ({y.shape[0]}, 2), one 2-D code per label; "
                              f"got {Z.shape}.")
         codes.append((str(label), Z))
+    if class_names is not None and y.size:
+        if y.min() < 0:
+            raise ValueError(f"class_names names labels 0, 1, ...; y has a negative label {y.min()}.")
+        if y.max() >= len(class_names):
+            raise ValueError(f"class_names has {len(class_names)} names, but y has labels up to {y.max()}; "
+                             "give one name per label value 0, 1, ...")
     if max_per_class is not None:
         max_per_class = _check_positive_int(max_per_class, "max_per_class")
     # all classes in one random drawing order, so no class is hidden under the last one drawn

@@ -55,6 +55,7 @@ def _finish(fig, target):
     if target is None:
         return fig
     path, fmt = target
+    path.parent.mkdir(parents=True, exist_ok=True)  # as aekit's other outputs (models, images) do
     tmp, fd = _open_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
