@@ -3,9 +3,9 @@
 Every function builds a :class:`matplotlib.figure.Figure` directly (never
 through ``pyplot``), so no global state is touched and no display is needed.
 With ``path=None`` the figure is returned; with a path it is saved atomically
-(written to a temporary file in the same folder, then renamed over ``path``)
-and the path is returned as a :class:`pathlib.Path`. The file format follows
-the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).
+(written to a temporary file in the same folder, created if missing, then
+renamed over ``path``) and the path is returned as a :class:`pathlib.Path`.
+The file format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).
 """
 
 from ._codes import code_scatter
