@@ -305,3 +305,15 @@ def test_code_scatter_names_class_names_that_do_not_cover_the_labels():
     with pytest.raises(ValueError, match="class_names names labels 0, 1, ...; y has a negative label -1"):
         code_scatter([("pca", codes)], y - 1, class_names=["a", "b", "c"])
     assert len(code_scatter([("pca", codes)], y, class_names=["a", "b", "c"]).axes) == 1
+
+
+def test_a_16_bit_grey_image_read_as_rgb_keeps_its_levels(tmp_path):
+    """mode="rgb" went through Pillow's 8-bit conversion, which clips 16-bit levels: every pixel
+    above 255 of 65535 came back white."""
+    from aekit.images import read_image, write_image
+
+    ramp = np.linspace(0, 1, 64).reshape(8, 8)
+    write_image(tmp_path / "ramp.png", ramp, bit_depth=16)
+    rgb = read_image(tmp_path / "ramp.png", mode="rgb")
+    assert rgb.shape == (8, 8, 3)
+    np.testing.assert_allclose(rgb[..., 1], ramp, atol=1e-4)

@@ -79,8 +79,9 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
         with Image.open(path) as img:
             img.load()
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-            if mode == "grey" or (mode is None and grey):
-                if img.mode in ("I", "I;16", "F"):
+            wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
+            if mode == "grey" or (mode is None and grey) or wide:
+                if wide:
                     arr = np.asarray(img, dtype=np.float64)
                     peak = 65535.0 if arr.max(initial=0) > 255 or img.mode == "I;16" else 255.0
                 else:
@@ -90,7 +91,9 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
     image = np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
-    return (image, 16 if peak > 255 else 8) if return_bit_depth else image
+    if mode == "rgb" and image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return (image, 16 if peak > 255 and image.ndim == 2 else 8) if return_bit_depth else image
 
 
 def write_image(path, image, bit_depth: int = 8) -> Path:
