@@ -147,3 +147,24 @@ def test_epoch_data_replaces_the_training_data_per_epoch():
                 epoch_data=lambda e: None if e == 0 else torch.zeros(32, 6)).fit(X)
     with pytest.raises(ValueError, match="epoch_data cannot be combined with a mask"):
         Trainer(_net(), max_epochs=1, epoch_data=lambda e: None).fit(X, mask=torch.ones_like(X))
+
+
+def test_device_may_be_a_torch_device():
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from aekit import Autoencoder, load
+
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0, device=torch.device("cpu")).fit(X)
+    assert ae.device_ == "cpu"
+    with tempfile.TemporaryDirectory() as tmp:
+        ae.save(Path(tmp) / "m")
+        assert json.loads((Path(tmp) / "m" / "config.json").read_text())["params"]["device"] == "cpu"
+        np.testing.assert_array_equal(load(Path(tmp) / "m").transform(X), ae.transform(X))
+    with pytest.raises(TypeError, match="device must be a string or a torch.device; got int"):
+        Autoencoder(device=0).fit(X)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            Autoencoder(device=torch.device("cuda")).fit(X)

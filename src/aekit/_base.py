@@ -174,7 +174,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
-        "device": Param("str", "cpu, cuda, cuda:N or auto"),
+        "device": Param("device", "cpu, cuda, cuda:N or auto"),
         "random_state": Param("seed", "seed for exact reproducibility", low=0, none_ok=True),
         "verbose": Param("bool", "progress bar"),
     }

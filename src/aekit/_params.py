@@ -23,11 +23,11 @@ class Param:
 
     Parameters
     ----------
-    kind : {"int", "float", "str", "bool", "int_tuple", "shape", "seed"}
+    kind : {"int", "float", "str", "bool", "int_tuple", "shape", "seed", "device"}
         Type of the value. ``"int_tuple"`` is a sequence of positive ints
         (such as ``hidden_layer_sizes``); ``"shape"`` an image shape;
         ``"seed"`` an int or a ``numpy.random.RandomState`` (scikit-learn's
-        ``random_state``).
+        ``random_state``); ``"device"`` a string or a ``torch.device``.
     help : str
         One-line description, reused by ``--help``.
     choices : tuple of str, optional
@@ -53,6 +53,12 @@ class Param:
             if self.none_ok:
                 return
             raise TypeError(f"{name} must not be None.")
+        if self.kind == "device":  # a name, or a torch.device as PyTorch users write it
+            if type(value).__name__ == "device" and type(value).__module__.split(".")[0] == "torch":
+                return
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string or a torch.device; got {type(value).__name__}.")
+            return
         if self.kind == "str":
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string; got {type(value).__name__}.")

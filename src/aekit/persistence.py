@@ -42,6 +42,8 @@ def _jsonable(value):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, torch.device):
+        return str(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):

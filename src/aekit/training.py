@@ -485,14 +485,16 @@ class Trainer:
         self._bad_epochs = int(state["bad_epochs"])
 
 
-def resolve_device(device: str) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a usable ``torch.device``.
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (or a ``torch.device``) into a usable ``torch.device``.
 
     Raises
     ------
     ValueError
         If the device is unknown or CUDA is asked for but not available.
     """
+    if isinstance(device, torch.device):
+        device = str(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -28,7 +28,7 @@ def models() -> dict[str, type]:
 
 
 def _flag_type(kind):
-    return {"int": int, "float": float, "str": str, "int_tuple": int, "shape": int, "seed": int}[kind]
+    return {"int": int, "float": float, "str": str, "int_tuple": int, "shape": int, "seed": int, "device": str}[kind]
 
 
 def _random_state(text: str):
