@@ -85,6 +85,8 @@ def test_held_out_refuses_an_empty_side(fraction):
     ds = Dataset(np.zeros((20, 2)), np.zeros((0, 2)), None, None, None, "toy", "twenty rows")
     with pytest.raises(ValueError, match=r"test_fraction must be in \(0, 1\) and leave at least one of the 20"):
         ds.held_out(fraction)
+    with pytest.raises(TypeError, match=r"test_fraction must be a number in \(0, 1\); got '0.2'"):
+        ds.held_out("0.2")
 
 
 def test_digits():

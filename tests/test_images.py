@@ -150,8 +150,10 @@ def test_denoise_image_errors():
         denoise_image(Identity((8, 8)), image)
     with pytest.raises(ValueError, match="has no image_shape, so it does not know its patch size"):
         denoise_image(Identity(None), image)
-    with pytest.raises(ValueError, match="stride must be >= 1"):
-        denoise_image(Identity((8, 8, 3)), image, stride=0)
+    for bad in (0, 0.5, 2.7, "2", True):  # 0.5 and 2.7 used to become 0 and 2 silently
+        with pytest.raises(ValueError, match=r"stride must be an int >= 1; got " + repr(bad).replace(".", r"\.")):
+            denoise_image(Identity((8, 8, 3)), image, stride=bad)
+    assert denoise_image(Identity((8, 8, 3)), image, stride=np.int64(3)).shape == image.shape
 
 
 @pytest.fixture(scope="module")

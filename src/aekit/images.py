@@ -11,6 +11,7 @@ aekit estimator whose ``image_shape`` is its patch shape; it is used through
 from __future__ import annotations
 
 import logging
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +317,13 @@ def _undo_dihedral(image: np.ndarray, k: int) -> np.ndarray:
     return out[:, ::-1] if k >= 4 else out
 
 
+def _check_stride(stride) -> int:
+    """``stride`` as a positive int; 0.5 or 2.7 used to become 0 or 2 silently."""
+    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
+        raise ValueError(f"stride must be an int >= 1; got {stride!r}.")
+    return int(stride)
+
+
 def denoise_image(model, image, stride: int | None = None, ensemble: bool = False) -> np.ndarray:
     """Denoise an image of any size with a patch model.
 
@@ -352,9 +360,7 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
     """
     image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
-    stride = _default_stride(ph, pw) if stride is None else int(stride)
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1; got {stride}.")
+    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
     if ensemble:
         outs = [_undo_dihedral(denoise_image(model, _dihedral(image, k), stride), k) for k in range(8)]
         return np.mean(outs, axis=0, dtype=np.float64).astype(np.float32)
@@ -405,9 +411,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     missing = np.isnan(image)
     if not missing.any():
         raise ValueError("the image has no missing pixel (NaN) to fill; mark missing pixels with NaN or a mask.")
-    stride = _default_stride(ph, pw) if stride is None else int(stride)
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1; got {stride}.")
+    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
     H, W = image.shape[:2]
     padded = _pad_to(image, ph, pw)
     patches, positions = extract_patches(padded, (ph, pw), stride)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,8 @@ class Dataset:
         ((7, 2), (3, 2))
         """
         n = len(self.X_train)
+        if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+            raise TypeError(f"test_fraction must be a number in (0, 1); got {test_fraction!r}.")
         n_test = round(test_fraction * n) if 0.0 < test_fraction < 1.0 else 0
         if not 1 <= n_test < n:
             raise ValueError(f"test_fraction must be in (0, 1) and leave at least one of the {n} samples on each "
