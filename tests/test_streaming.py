@@ -242,3 +242,12 @@ def test_inference_on_a_memmap_equals_in_memory_and_checks_every_block(memmap, t
     np.save(tmp_path / "wide.npy", np.zeros((5, X.shape[1] + 1), dtype=np.float32))
     with pytest.raises(ValueError, match="features"):
         est.transform(np.load(tmp_path / "wide.npy", mmap_mode="r"))
+
+
+def test_bce_range_is_checked_on_the_first_batch_of_an_iterable():
+    rng = np.random.default_rng(0)
+    batches = [rng.random((16, 6)).astype(np.float32) * 255 for _ in range(3)]  # pixels not divided by 255
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; the first batch of X has values in"):
+        Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches(batches))
+    tensors = [torch.from_numpy(b / 255) for b in batches]  # scaled, as tensors: trains
+    assert Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches(tensors)).n_iter_ == 1

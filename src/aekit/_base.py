@@ -305,9 +305,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _check_input_range(self, X) -> None:
         rng = LOSSES[self.loss].target_range
-        if rng is None or isinstance(X, Batches):
+        if rng is None:
             return
-        if isinstance(X, ArraySource):  # one streamed pass over the file
+        where = "X has"
+        if isinstance(X, Batches):  # no second pass over an iterable: its first batch shows unscaled data
+            batch = next(iter(X), None)
+            first = (batch.detach().float().cpu().numpy() if isinstance(batch, torch.Tensor)
+                     else np.asarray(batch if batch is not None else [], dtype=np.float32))
+            lo, hi = (first.min(), first.max()) if first.size else (None, None)
+            where = "the first batch of X has"
+        elif isinstance(X, ArraySource):  # one streamed pass over the file
             lo = hi = None
             for xb, _ in X.chunks():
                 if xb.size:
@@ -318,7 +325,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             lo, hi = (X.min(), X.max()) if X.size else (None, None)
         if lo is not None and (lo < rng[0] or hi > rng[1]):
             raise ValueError(
-                f"loss={self.loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; X has values in "
+                f"loss={self.loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; {where} values in "
                 f"[{lo:g}, {hi:g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
             )
 
