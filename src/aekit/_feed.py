@@ -36,11 +36,20 @@ def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device)
 
 
-def _nonfinite(source: str) -> ValueError:
-    # streamed data are checked batch by batch as read (in memory, fit checks X up front); without this
-    # a NaN surfaced as a diverged loss, with advice to lower the learning rate
-    return ValueError(f"the training data contain NaN or infinity (in a batch read from {source}); aekit needs "
-                      "complete data: clean them, or fill missing values with an AutoencoderImputer.")
+def _check_finite(x, m=None, source: str = "the memory-mapped array") -> None:
+    """Refuse a streamed batch with NaN/inf in its observed entries (``m``: 1 where observed).
+
+    Streamed data are checked batch by batch as read (in memory, fit checks X up front); without this a NaN
+    surfaced as a diverged loss, with advice to lower the learning rate. A tensor on a GPU is not checked:
+    it would cost a host sync a step.
+    """
+    if isinstance(x, torch.Tensor):
+        finite = x.device.type != "cpu" or bool(torch.isfinite(x).all())
+    else:
+        finite = bool(np.isfinite(x if m is None else np.where(m > 0, x, 0)).all())
+    if not finite:
+        raise ValueError(f"the training data contain NaN or infinity (in a batch read from {source}); aekit "
+                         "needs complete data: clean them, or fill missing values with an AutoencoderImputer.")
 
 
 def _float_tensor(a) -> torch.Tensor:
@@ -121,8 +130,7 @@ class Streamed(Feed):
                 lo, hi = shard_bounds(idx.shape[0], share[0], share[1])
                 idx = idx[lo:hi]
             x, m = self.source.take(idx)
-            if not np.isfinite(x if m is None else np.where(m > 0, x, 0)).all():
-                raise _nonfinite("the memory-mapped array")
+            _check_finite(x, m)
             yield x, m, min(batch_size, perm.shape[0] - start), full
 
     def epoch(self, perm, batch_size, share):
@@ -136,8 +144,7 @@ class Streamed(Feed):
     def chunks(self, size):
         try:
             for x, m in prefetch(self.source.chunks(size), self.depth):
-                if not np.isfinite(x if m is None else np.where(m > 0, x, 0)).all():
-                    raise _nonfinite("the memory-mapped array")
+                _check_finite(x, m)
                 yield (_to_device(torch.from_numpy(x), self.device),
                        None if m is None else _to_device(torch.from_numpy(m), self.device))
         finally:
@@ -164,8 +171,7 @@ class Sequential(Feed):
     def epoch(self, perm, batch_size, share):
         for batch in self.source:
             x = _float_tensor(batch)
-            if x.device.type == "cpu" and not torch.isfinite(x).all():  # (on a GPU it would cost a sync a step)
-                raise _nonfinite("the iterable of batches")
+            _check_finite(x, source="the iterable of batches")
             global_n = x.shape[0]
             full = share is None or share[2]
             if not full:
@@ -176,8 +182,7 @@ class Sequential(Feed):
     def chunks(self, size):
         for batch, _ in self.source.chunks(size):
             x = _float_tensor(batch)
-            if x.device.type == "cpu" and not torch.isfinite(x).all():
-                raise _nonfinite("the iterable of batches")
+            _check_finite(x, source="the iterable of batches")
             yield _to_device(x, self.device), None
 
 
