@@ -11,7 +11,7 @@
   and the denoised data against the clean;
 - an imputer (:class:`~aekit.AutoencoderImputer`,
   :class:`~aekit.ImputerEnsemble`): a fraction of the observed entries
-  hidden (:func:`aekit.metrics.hide_observed`), filled, and scored.
+  hidden (:func:`aekit.metrics.hide_entries`), filled, and scored.
 
 :func:`evaluation_images` gives the matching rows of images for
 :func:`aekit.plotting.image_rows`.
@@ -29,7 +29,7 @@ from sklearn.utils.validation import validate_data
 from ._imputer import ImputerMixin
 from .corruption import make_corruption
 from .denoising import DenoisingAutoencoder
-from .metrics import code_statistics, hide_observed, mean_squared_error, psnr, squared_error_per_sample
+from .metrics import code_statistics, hide_entries, mean_squared_error, psnr, squared_error_per_sample
 
 __all__ = ["evaluate", "evaluation_images"]
 
@@ -66,13 +66,6 @@ def _corrupted(estimator, X, noise_level, random_state):
     else:
         generator.manual_seed(int(random_state))
     return level, corrupt(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), generator).numpy()
-
-
-def _hidden(X, hide, random_state):
-    mask = hide_observed(X, hide, random_state)
-    X_hidden = np.array(X, dtype=np.float64 if X.dtype == np.float64 else np.float32)
-    X_hidden[mask] = np.nan
-    return mask, X_hidden
 
 
 def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
@@ -147,7 +140,7 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     result = {"kind": kind, "model": type(estimator).__name__, "n_samples": int(X.shape[0]),
               "n_features": int(X.shape[1])}
     if kind == "imputer":
-        mask, X_hidden = _hidden(X, hide, random_state)
+        X_hidden, mask = hide_entries(X, hide, random_state)
         filled = np.asarray(estimator.transform(X_hidden), dtype=np.float64)
         kept = np.where(mask, np.nan, X)
         n_kept = (~np.isnan(kept)).sum(axis=0)
@@ -196,7 +189,7 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
     X = np.asarray(X)[:n_images]
     kind = _kind(estimator)
     if kind == "imputer":
-        mask, X_hidden = _hidden(X, hide, random_state)
+        X_hidden, mask = hide_entries(X, hide, random_state)
         mid = 0.5 * (np.nanmin(X) + np.nanmax(X))
         shown = np.where(np.isnan(X_hidden), mid, X_hidden)
         return [(f"{hide:.0%} hidden", shown), ("filled", estimator.transform(X_hidden)),

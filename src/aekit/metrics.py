@@ -22,6 +22,7 @@ __all__ = [
     "ssim",
     "rmse_on_mask",
     "hide_observed",
+    "hide_entries",
     "hidden_entry_error",
     "code_statistics",
 ]
@@ -350,6 +351,36 @@ def hide_observed(X, fraction=0.2, seed=0):
     return hide
 
 
+def hide_entries(X, fraction=0.2, seed=0):
+    """X with the entries of :func:`hide_observed` set to NaN, and their mask.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        NaN marks missing entries; any real dtype (integers give a float copy).
+    fraction : float, default=0.2
+    seed : int, default=0
+
+    Returns
+    -------
+    X_hidden : ndarray of X's shape
+        A float copy of X (float32 stays float32) with the hidden entries NaN.
+    hide : ndarray of bool of X's shape
+        The hidden entries.
+
+    Examples
+    --------
+    >>> X_hidden, hide = hide_entries(np.array([[1.0, 2.0], [3.0, 4.0]]), fraction=0.5)
+    >>> int(np.isnan(X_hidden).sum()), int(hide.sum())
+    (2, 2)
+    """
+    X = np.asarray(X)
+    hide = hide_observed(X, fraction, seed)
+    X_hidden = X.astype(np.result_type(X.dtype, np.float32))  # a copy that can hold NaN
+    X_hidden[hide] = np.nan
+    return X_hidden, hide
+
+
 def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     """Squared error of ``fill`` on observed entries of X hidden for the purpose, per sample.
 
@@ -378,9 +409,7 @@ def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     15.0
     """
     X = np.asarray(X)
-    hide = hide_observed(X, fraction, seed)
-    X_hidden = X.astype(np.result_type(X.dtype, np.float32))  # a copy that can hold NaN
-    X_hidden[hide] = np.nan
+    X_hidden, hide = hide_entries(X, fraction, seed)
     err = np.where(hide, (np.asarray(fill(X_hidden), dtype=np.float64) - X) ** 2, 0.0)
     return float(err.sum(axis=1).mean())
 

@@ -87,7 +87,7 @@ def _image_shape(estimator, data_shape):
 
 def run_evaluate(args) -> int:
     from .._atomic import write_json
-    from ..evaluation import evaluate, evaluation_images
+    from ..evaluation import _in_unit_range, evaluate, evaluation_images
     from ..persistence import load
     from ..plotting import image_rows
 
@@ -109,7 +109,7 @@ def run_evaluate(args) -> int:
         shape = _image_shape(estimator, data_shape)
         if shape is None or int(np.prod(shape)) != X.shape[1]:
             raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
-        unit_range = np.nanmin(X) >= 0.0 and np.nanmax(X) <= 1.0
+        unit_range = _in_unit_range(X)
         image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
                    title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
         logger.info("wrote %s", args.figure)
