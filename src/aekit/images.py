@@ -20,8 +20,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ._atomic import atomic_path
 
 __all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "patch_positions", "extract_patches",
-           "average_patches", "sample_patches", "model_patch_shape", "check_model_image", "denoise_image",
-           "inpaint_image"]
+           "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image", "denoise_image",
+           "inpaint_image", "output_bit_depth"]
 
 logger = logging.getLogger(__name__)
 
@@ -265,17 +265,22 @@ def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.nda
     return out
 
 
-def model_patch_shape(model) -> tuple[int, int, int]:
-    """``(ph, pw, channels)`` of the images a fitted model takes."""
+def model_image_shape(model) -> tuple[int, ...] | None:
+    """The ``image_shape`` a fitted model takes (an ImputerEnsemble's members'), or None."""
     shape = getattr(model, "image_shape", None)
     if shape is None and getattr(model, "estimators_", None):  # an ImputerEnsemble: its members' patches
         shape = getattr(model.estimators_[0], "image_shape", None)
+    return None if shape is None else tuple(int(s) for s in shape)
+
+
+def model_patch_shape(model) -> tuple[int, int, int]:
+    """``(ph, pw, channels)`` of the images a fitted model takes."""
+    shape = model_image_shape(model)
     if shape is None:
         raise ValueError(
             f"the model ({type(model).__name__}) has no image_shape, so it does not know its patch size; "
             "train it with image_shape (aekit train-denoiser sets it)."
         )
-    shape = tuple(int(s) for s in shape)
     return shape[0], shape[1], (shape[2] if len(shape) == 3 else 1)
 
 

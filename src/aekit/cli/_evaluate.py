@@ -78,16 +78,10 @@ def _evaluation_data(args):
     return np.asarray(X), data.image_shape, where
 
 
-def _image_shape(estimator, data_shape):
-    shape = data_shape or getattr(estimator, "image_shape", None)
-    if shape is None and hasattr(estimator, "estimators_"):  # an ensemble: its members know
-        shape = estimator.estimators_[0].image_shape
-    return tuple(shape) if shape else None
-
-
 def run_evaluate(args) -> int:
     from .._atomic import write_json
     from ..evaluation import _in_unit_range, evaluate, evaluation_images
+    from ..images import model_image_shape
     from ..persistence import load
     from ..plotting import image_rows
 
@@ -106,7 +100,7 @@ def run_evaluate(args) -> int:
             raise ValueError(f"--noise-level {args.noise_level}: {err}") from None
         raise
     if args.figure is not None:
-        shape = _image_shape(estimator, data_shape)
+        shape = data_shape or model_image_shape(estimator)
         if shape is None or int(np.prod(shape)) != X.shape[1]:
             raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
         unit_range = _in_unit_range(X)
