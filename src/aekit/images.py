@@ -19,9 +19,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._atomic import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "patch_positions", "extract_patches",
-           "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image", "denoise_image",
-           "inpaint_image", "output_bit_depth"]
+__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "output_bit_depth", "patch_positions", "extract_patches",
+           "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
+           "denoise_image", "inpaint_image"]
 
 logger = logging.getLogger(__name__)
 
