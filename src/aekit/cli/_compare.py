@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       estimator_from_args, load_source, models, warn_if_scales_differ)
+                       estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -48,11 +48,7 @@ def run(args) -> int:
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
-        if not 0.0 < args.test_fraction < 1.0:
-            raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
-        data = data.held_out(args.test_fraction, seed)
-        logger.info("%s has no test split: %d samples held out at random for testing (--test-fraction %g)",
-                    data.name, len(data.X_test), args.test_fraction)
+        data = hold_out(args, data, seed)
     if args.standardize:
         data = _standardized(data)
     elif data.image_shape is None:  # pixels share their units; a table's columns may not

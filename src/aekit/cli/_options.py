@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "chosen_split", "check_output", "check_has_code", "add_common_arguments", "warn_if_scales_differ"]
+           "chosen_split", "hold_out", "check_output", "check_has_code", "add_common_arguments",
+           "warn_if_scales_differ"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -134,6 +135,16 @@ def load_source(args, mmap: bool = False):
 def chosen_split(args, data):
     """The samples a command works on: ``--split`` of a named ``--dataset``, else every sample of DATA."""
     return data.X_test if (args.dataset and args.split == "test") else data.X_train
+
+
+def hold_out(args, data, seed: int):
+    """``data`` with ``--test-fraction`` of its rows held out at random (``seed``), for DATA without a test split."""
+    if not 0.0 < args.test_fraction < 1.0:
+        raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
+    data = data.held_out(args.test_fraction, seed)
+    logger.info("%s: %d of %d samples held out at random for testing (--test-fraction %g)", data.name,
+                len(data.X_test), len(data.X_train) + len(data.X_test), args.test_fraction)
+    return data
 
 
 def check_has_code(estimator, model_dir) -> None:

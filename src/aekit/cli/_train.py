@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_output, chosen_split, estimator_from_args, load_source, models, warn_if_scales_differ)
+                       check_output, chosen_split, estimator_from_args, hold_out, load_source, models,
+                       warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -182,13 +183,7 @@ def _held_out(args, data, estimator, streamed):
     if streamed:
         raise ValueError("--test-fraction needs DATA in memory; with --mmap, keep the test rows in a file of "
                          "their own and measure them with aekit evaluate MODEL_DIR TEST.npy.")
-    if not 0.0 < args.test_fraction < 1.0:
-        raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
-    seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
-    data = data.held_out(args.test_fraction, seed)
-    logger.info("held out %d of %d samples for testing (--test-fraction %g)", data.X_test.shape[0],
-                data.X_train.shape[0] + data.X_test.shape[0], args.test_fraction)
-    return data
+    return hold_out(args, data, estimator.random_state if isinstance(estimator.random_state, int) else 0)
 
 
 def run_apply(args) -> int:
