@@ -108,3 +108,12 @@ def test_newer_format_version_and_shape_mismatch(fitted, tmp_path):
 def test_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="not an aekit model directory"):
         load(tmp_path / "nope")
+
+
+def test_file_format_check_docstring_runs():
+    import doctest
+
+    from aekit import _fileformat
+
+    result = doctest.testmod(_fileformat)
+    assert result.attempted > 0 and result.failed == 0

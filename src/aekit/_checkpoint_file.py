@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from ._atomic import atomic_path
+from ._fileformat import check_format
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "load_checkpoint", "read_checkpoint_info", "save_checkpoint"]
 
@@ -142,16 +143,7 @@ def _read_header(path: Path) -> dict:
         header = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"{path} has a corrupt checkpoint header ({type(err).__name__}).") from None
-    if not isinstance(header, dict) or header.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not an aekit checkpoint (no 'format': '{_FORMAT}').")
-    version = header.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{path} has an invalid format_version {version!r}.")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has checkpoint format_version {version}; this aekit ({__version__}) reads up to "
-            f"{FORMAT_VERSION}. Upgrade aekit to resume it."
-        )
+    check_format(header, _FORMAT, FORMAT_VERSION, path, "an aekit checkpoint", "resume")
     if not isinstance(header.get("meta"), dict) or not isinstance(header.get("state"), dict):
         raise ValueError(f"{path} is missing its 'meta' or 'state' section; expected an aekit checkpoint.")
     return header

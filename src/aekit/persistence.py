@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from ._atomic import atomic_directory
+from ._fileformat import check_format
 
 __all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
 
@@ -226,16 +227,7 @@ def _read_json(file: Path, fmt: str, what: str) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(f"{file} is not valid JSON ({first}); expected {what}.") from None
-    if not isinstance(config, dict) or config.get("format") != fmt:
-        raise ValueError(f"{file} is not {what} (no 'format': '{fmt}').")
-    version = config.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{file} has an invalid format_version {version!r}; expected an int >= 1.")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{file} has format_version {version!r}; this aekit ({__version__}) reads up to "
-            f"{FORMAT_VERSION}. Upgrade aekit to load it."
-        )
+    check_format(config, fmt, FORMAT_VERSION, file, what, "load")
     return config
 
 
