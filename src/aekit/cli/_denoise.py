@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
 
-from ._options import add_common_arguments, add_estimator_arguments, check_output, estimator_from_args
+from ._options import add_common_arguments, add_estimator_arguments, check_output, estimator_from_args, json_safe
 
 logger = logging.getLogger("aekit.cli")
 
@@ -190,9 +189,9 @@ def run_train_denoiser(args) -> int:
                "final_loss": estimator.loss_curve_[-1]}
     if holes is not None:
         metrics["practice_mask"] = str(args.practice_mask)
-    if n_held:  # a PSNR is inf where the noise changed nothing (level 0); JSON has no inf: null there
+    if n_held:
         psnrs = _held_out_psnr(estimator, held, holes)
-        metrics.update({k: v if math.isfinite(v) else None for k, v in psnrs.items()})
+        metrics.update(json_safe(psnrs))
 
     def extras(directory: Path) -> None:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -227,6 +226,11 @@ def _expand_inputs(paths) -> list[Path]:
     return files
 
 
+def _check_stride_flag(args) -> None:
+    if args.stride is not None and args.stride < 1:
+        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
+
+
 def run_denoise(args) -> int:
     from ..images import (check_model_image, denoise_image, model_patch_shape, output_bit_depth, read_image,
                           write_image)
@@ -237,8 +241,7 @@ def run_denoise(args) -> int:
         raise ValueError(f"{args.model_dir} holds an {type(model).__name__}, which fills holes (aekit inpaint); "
                          "it does not denoise.")
     model_patch_shape(model)
-    if args.stride is not None and args.stride < 1:
-        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
+    _check_stride_flag(args)
     files = _expand_inputs(args.inputs)
     if args.out.exists() and not args.out.is_dir():
         raise NotADirectoryError(f"--out {args.out} exists and is not a folder.")
@@ -269,8 +272,7 @@ def run_inpaint(args) -> int:
     out = check_output(args.out, args.overwrite)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"--out must end in one of {sorted(IMAGE_SUFFIXES)}; got {out}.")
-    if args.stride is not None and args.stride < 1:
-        raise ValueError(f"--stride must be >= 1; got {args.stride}.")
+    _check_stride_flag(args)
     model = load(args.model_dir)
     image, bits = read_image(args.image, return_bit_depth=True)
     check_model_image(model, image, str(args.image))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
 
-from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
+from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, json_safe,
+                       load_source)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -107,8 +107,7 @@ def run_evaluate(args) -> int:
         image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
                    title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
         logger.info("wrote %s", args.figure)
-    # JSON has no inf or NaN (a PSNR is inf when the noise changed nothing): null stands for them there
-    as_json = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in result.items()}
+    as_json = json_safe(result)
     if args.out is not None:
         write_json(args.out, as_json)
         logger.info("wrote %s", args.out)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "chosen_split", "hold_out", "check_output", "check_has_code", "add_common_arguments",
+           "chosen_split", "hold_out", "json_safe", "check_output", "check_has_code", "add_common_arguments",
            "warn_if_scales_differ"]
 
 logger = logging.getLogger("aekit.cli")
@@ -145,6 +146,11 @@ def hold_out(args, data, seed: int):
     logger.info("%s: %d of %d samples held out at random for testing (--test-fraction %g)", data.name,
                 len(data.X_test), len(data.X_train) + len(data.X_test), args.test_fraction)
     return data
+
+
+def json_safe(values: dict) -> dict:
+    """``values`` with NaN and infinite floats as None: JSON has neither (a PSNR is inf where noise changed nothing)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
 def check_has_code(estimator, model_dir) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_output, chosen_split, estimator_from_args, hold_out, load_source, models,
-                       warn_if_scales_differ)
+                       check_output, chosen_split, estimator_from_args, hold_out, json_safe, load_source,
+                       models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -99,16 +98,12 @@ def _checkpoint_options(args) -> tuple:
     return args.checkpoint_dir, every, args.resume
 
 
-def _finite(value):
-    return value if not isinstance(value, float) or math.isfinite(value) else None
-
-
 def _save_model(estimator, data, out, **more) -> dict:
     from ..persistence import save
     from ..plotting import loss_curve
 
     estimator.verbose = False  # a saved model should not draw progress bars when reloaded
-    metrics = {k: _finite(v) for k, v in _metrics(estimator, data).items()}
+    metrics = json_safe(_metrics(estimator, data))
     metrics["dataset"] = data.description
     metrics.update(more)
 
@@ -216,7 +211,7 @@ def run_info(args) -> int:
     config = json.loads((Path(args.model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     metrics_file = Path(args.model_dir) / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    metrics = {k: _finite(v) for k, v in metrics.items()}  # an older file may hold Infinity/NaN, not JSON
+    metrics = json_safe(metrics)  # an older file may hold Infinity/NaN, not JSON
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
     info = {"class": config["class"], "aekit_version": config["aekit_version"],
