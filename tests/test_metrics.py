@@ -17,10 +17,17 @@ from aekit.metrics import (
 )
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(metrics)
+@pytest.mark.parametrize("module", ["_errors", "_missing", "_codes"])
+def test_docstring_examples_run(module):
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"aekit.metrics.{module}"))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_public_functions_are_the_packages():
+    assert all(callable(getattr(metrics, name)) for name in metrics.__all__) and len(metrics.__all__) == 9
 
 
 # ------------------------------------------------------------ squared errors
