@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import aekit  # noqa: E402
-import aekit._base  # noqa: E402
+import aekit._fitting  # noqa: E402
 from aekit import Autoencoder, distributed  # noqa: E402
 from aekit.nets import MLPAutoencoder  # noqa: E402
 from aekit.training import Trainer  # noqa: E402
@@ -218,7 +218,7 @@ def time_to_quality(data, target, max_epochs, old=False, precision="float32"):
         est = _OldInit(learning_rate=1e-3, lr_schedule="constant", batch_size=256, **params)
     else:
         est = Autoencoder(**params)
-    with mock.patch.object(aekit._base, "_Progress", Check):
+    with mock.patch.object(aekit._fitting, "_Progress", Check):
         state["tic"] = time.perf_counter()
         est.fit(data.X_train)
     reached = [s for s, e in zip(record["train_seconds"], record["test_error"]) if e < target]

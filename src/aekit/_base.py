@@ -9,25 +9,23 @@ behaviour through four hooks: :meth:`Autoencoder._code_activation`,
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
 from ._builders import ARCHITECTURES
-from ._callbacks import chain, time_budget
+from ._fitting import fit_run
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
-from .distributed import is_main_process
+from ._validation import check_input_range, check_not_streamed, check_real
 from .losses import LOSSES
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from .pretraining import PRETRAINERS, pretrain
-from .streaming import ArraySource, Batches, BatchSource, as_source, is_streamable
-from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS, Trainer, TrainingDivergedError, resolve_device
+from .pretraining import PRETRAINERS
+from .streaming import ArraySource, BatchSource, as_source, is_streamable
+from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS
 
 __all__ = ["Autoencoder"]
 
@@ -117,6 +115,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         noise; an int gives bit-identical results on CPU.
     verbose : bool, default=False
         Show a progress bar with epoch, loss and validation loss.
+    warm_start : bool, default=False
+        When the estimator is already fitted, ``fit`` trains its network
+        further (up to ``max_epochs`` more epochs, with a fresh optimiser
+        and schedule) instead of starting from new random weights: to
+        fine-tune on new data, or to train longer. The parameters that
+        shape the network must be the same as when it was fitted.
 
     Attributes
     ----------
@@ -177,6 +181,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "device": Param("device", "cpu, cuda, cuda:N or auto"),
         "random_state": Param("seed", "seed for exact reproducibility", low=0, none_ok=True),
         "verbose": Param("bool", "progress bar"),
+        "warm_start": Param("bool", "fit continues from the fitted network instead of a fresh one"),
     }
 
     def __init__(
@@ -205,6 +210,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         device="auto",
         random_state=None,
         verbose=False,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -229,6 +235,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ hooks
     def _code_activation(self):
@@ -304,34 +311,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
 
     def _check_input_range(self, X) -> None:
-        rng = LOSSES[self.loss].target_range
-        if rng is None:
-            return
-        where = "X has"
-        if isinstance(X, Batches):  # no second pass over an iterable: its first batch shows unscaled data
-            batch = next(iter(X), None)
-            first = (batch.detach().float().cpu().numpy() if isinstance(batch, torch.Tensor)
-                     else np.asarray(batch if batch is not None else [], dtype=np.float32))
-            lo, hi = (first.min(), first.max()) if first.size else (None, None)
-            where = "the first batch of X has"
-        elif isinstance(X, ArraySource):  # one streamed pass over the file
-            lo = hi = None
-            for xb, _ in X.chunks():
-                if xb.size:
-                    lo = xb.min() if lo is None else min(lo, xb.min())
-                    hi = xb.max() if hi is None else max(hi, xb.max())
-            X.release()
-        else:
-            lo, hi = (X.min(), X.max()) if X.size else (None, None)
-        if lo is not None and (lo < rng[0] or hi > rng[1]):
-            raise ValueError(
-                f"loss={self.loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; {where} values in "
-                f"[{lo:g}, {hi:g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
-            )
+        check_input_range(X, self.loss)
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
-        _check_real(X, "X")
+        check_real(X, "X")
         try:
             return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
         except ValueError as err:
@@ -347,14 +331,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """Whether ``_fit`` takes a streamed source; a subclass overriding ``_fit`` must say so itself."""
         return cls._fit is Autoencoder._fit or bool(cls.__dict__.get("_streaming", False))
 
-    def _validate_source(self, X) -> BatchSource:
+    def _validate_source(self, X, reset: bool = True) -> BatchSource:
         """Check a streamed input on its first rows (reading it all would defeat streaming)."""
         source = as_source(X)
         if isinstance(source, ArraySource):
             head = np.asarray(source.X[:2] if source.indices is None else source.X[source.indices[:2]])
         else:
             head = np.asarray(next(iter(source)), dtype=np.float32)
-        self._validate_X(head, reset=True)
+        self._validate_X(head, reset=reset)
         return source
 
     def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
@@ -392,116 +376,117 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         from .checkpoint import checkpointing
 
+        self.__dict__.pop("_partial_state", None)  # a fit starts a new run: partial_fit's optimiser state goes
+        X = self._checked_training_input(X, partial=False)
+        with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
+            return self._fit(X)
+
+    def _partial_fit_available(self) -> bool:
+        # as MLPRegressor's partial_fit is absent for solver="lbfgs": hasattr(est, "partial_fit") tells
+        if type(self).fit is not Autoencoder.fit:  # the imputer: its fit scales the data and masks the holes
+            raise AttributeError(f"{type(self).__name__} has no partial_fit: it trains with fit (warm_start=True "
+                                 "continues a fitted one).")
+        if self.pretraining != "none":
+            raise AttributeError(f"partial_fit is not available with pretraining={self.pretraining!r}: it trains "
+                                 "one epoch at a time, with no pretraining stage. Use pretraining='none'.")
+        return True
+
+    @available_if(_partial_fit_available)
+    def partial_fit(self, X, y=None):
+        """Train one epoch on X, continuing from the current network (incremental learning).
+
+        The scikit-learn idiom for data that arrives in chunks or does not
+        fit in memory (as :class:`sklearn.decomposition.IncrementalPCA`):
+        call it once per chunk, as many passes as wanted. The first call
+        builds the network, unless the estimator is fitted already (by
+        ``fit``, :func:`aekit.load` or an earlier call), in which case it
+        continues from its weights. The optimiser's state (Adam's moments),
+        the shuffling and noise generators and ``loss_curve_`` carry over
+        from one call to the next. There is no validation split, early
+        stopping, learning-rate schedule, pretraining or ``max_time``: the
+        step size is ``learning_rate`` throughout, as in
+        ``MLPRegressor.partial_fit``. ``n_iter_`` counts the calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), memmap or iterable of batches
+            This call's data, shuffled and seen once.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Autoencoder
+
+        Raises
+        ------
+        ValueError
+            If X's number of features differs from the earlier calls', or
+            the parameters that shape the network changed since.
+        AttributeError
+            With ``pretraining`` other than "none", and on
+            :class:`AutoencoderImputer` (``hasattr(est, "partial_fit")`` is
+            False there).
+        """
+        X = self._checked_training_input(X, partial=True)
+        self._partial = True
+        try:
+            return self._fit(X)
+        finally:
+            del self._partial
+
+    def _warm(self) -> bool:
+        """Whether ``fit`` continues from the fitted network (``warm_start``)."""
+        return bool(self.warm_start) and hasattr(self, "net_")
+
+    def _continues(self, partial: bool) -> bool:
+        """Whether this fit (``partial``: partial_fit) trains the fitted ``net_`` further; checks that it can."""
+        going_on = hasattr(self, "net_") and (partial or self._warm())
+        if going_on:
+            self._check_net_matches_params(
+                "warm_start and partial_fit train that network further. Set them back, or fit with "
+                "warm_start=False to start over.")
+        return going_on
+
+    def _checked_training_input(self, X, partial: bool):
+        """Validate parameters and X for training; when continuing, X must have ``n_features_in_`` features."""
         self._check_params()
+        warm = self._continues(partial)
         if is_streamable(X) and self._streams():
-            X = self._validate_source(X)
+            X = self._validate_source(X, reset=not warm)
         elif is_streamable(X) and not isinstance(X, np.memmap):
             raise TypeError(f"{type(self).__name__} cannot train from {type(X).__name__}; pass an array or a "
                             "memory-mapped .npy.")
         else:
-            X = self._validate_X(X, reset=True)
+            X = self._validate_X(X, reset=not warm)
         self._check_input_range(X)
-        with checkpointing(self, checkpoint_dir, checkpoint_every, resume):
-            return self._fit(X)
+        return X
 
-    def _split_seeds(self):
-        rng = check_random_state(self.random_state)
-        return rng, [int(s) for s in rng.randint(0, 2**31 - 1, size=2)]
+    def _check_net_matches_params(self, consequence: str) -> None:
+        """Refuse parameters changed by ``set_params`` since fit: they describe another network than ``net_``."""
+        try:
+            with torch.device("meta"):  # costs nothing, whatever the size
+                described = repr(self._build_net(self.n_features_in_))
+        except Exception:  # a network that cannot be built on "meta": its weights are checked where loaded
+            return
+        if described != repr(self.net_):
+            raise ValueError(
+                f"{type(self).__name__}'s parameters no longer describe its fitted network (set_params after "
+                f"fit?); {consequence}"
+            )
 
     def _fit(self, X, mask: np.ndarray | None = None):
-        """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given."""
-        tic = time.perf_counter()
-        rng, (init_seed, train_seed) = self._split_seeds()
-        device = resolve_device(self.device)
-        checkpoints = self.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)
-        if isinstance(X, Batches):  # no random access: validation only if the source brings it
-            if checkpoints is not None:
-                raise ValueError("checkpoint_dir needs array data (an array or a memory-mapped .npy), "
-                                 "not an iterable of batches.")
-            train_data, val_data, n_features = X, X.validation, X.n_features
-        else:
-            # rows are selected by index, not copied: a memmap stays on disk, an array in place
-            source = X if isinstance(X, ArraySource) else ArraySource(
-                X, None if mask is None else np.ascontiguousarray(mask, dtype=np.float32))
-            n, n_features = source.n_samples, source.n_features
-            n_val = int(round(self.validation_fraction * n))
-            if n_val >= n:
-                n_val = 0
-            perm = rng.permutation(n)
-            val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-            if checkpoints is not None:
-                if source.indices is not None:
-                    raise ValueError("checkpoint_dir needs the whole array, not an ArraySource of some of its rows.")
-                val_idx, train_idx = checkpoints.begin(self, source.X, source.mask, val_idx, train_idx)
-                n_val = val_idx.size
-            train_data = source.subset(train_idx) if n_val else source
-            val_data = source.subset(val_idx) if n_val else None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(init_seed)
-            net = self._build_net(n_features)
-        if self.pretraining != "none" and (checkpoints is None or checkpoints.state is None):  # not when resuming
-            self._pretrain(net, train_data, init_seed + 1, device)
-        # only rank 0 shows progress under torchrun
-        progress = _Progress(self.max_epochs) if self.verbose and is_main_process() else None
-        trainer = Trainer(
-            net,
-            loss=self.loss,
-            penalty=self._make_penalty(),
-            corruption=self._make_corruption(),
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            momentum=self.momentum,
-            lr_schedule=self.lr_schedule,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            device=device,
-            precision=self.precision,
-            seed=train_seed,
-            callback=chain(progress if checkpoints is None else checkpoints.callback(progress),
-                           self._fit_callback(), time_budget(self.max_time, tic)),
-            epoch_data=self._epoch_data(),
-        )
-        try:
-            if checkpoints is not None:
-                tic -= checkpoints.resume(trainer, train_data.n_samples, progress)
-            trainer.fit(train_data, val_data)
-        except TrainingDivergedError:
-            self._set_fitted(trainer, device, time.perf_counter() - tic)
-            self.best_epoch_ = self.n_iter_  # net_ holds the weights from before the diverging epoch
-            raise
-        finally:
-            if progress is not None:
-                progress.close()
-        self._set_fitted(trainer, device, time.perf_counter() - tic)
-        return self
+        """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given.
 
-    def _pretrain(self, net, train_data, seed: int, device) -> None:
-        """Greedy layer-wise pretraining of ``net`` on the training rows (unobserved entries zeroed)."""
-        if isinstance(train_data, Batches):
-            raise ValueError(f"pretraining={self.pretraining!r} needs array data (an array or a memory-mapped "
-                             ".npy), not an iterable of batches; use pretraining='none'.")
-        parts = [x if m is None else x * m for x, m in train_data.chunks()]
-        pretrain(net, np.concatenate(parts), self.pretraining, activation=self.activation,
-                 output_activation=self._resolved_output_activation(), epochs=self._pretraining_epochs(),
-                 batch_size=self.batch_size, seed=seed, device=device, precision=self.precision)
-
-    def _set_fitted(self, trainer: Trainer, device: torch.device, seconds: float) -> None:
-        result = trainer.result
-        self.net_ = trainer.net.eval()
-        self.loss_curve_ = list(result.loss_curve)
-        self.validation_scores_ = list(result.validation_curve)
-        self.n_iter_ = int(result.n_iter)
-        self.best_epoch_ = int(result.best_epoch)
-        self.fit_time_ = float(seconds)
-        self.device_ = str(device)
+        Subclasses wrap it (before: statistics of X; after: diagnostics); the
+        training itself is :func:`aekit._fitting.fit_run`.
+        """
+        return fit_run(self, X, mask)
 
     # -------------------------------------------------------------- inference
     def _inference_X(self, X):
         """``_validate_X`` for inference; a memory map is checked on its first rows and stays on disk."""
-        _check_not_streamed(self, X, fitting=False)
+        check_not_streamed(self, X, fitting=False)
         if isinstance(X, np.memmap) and X.ndim == 2 and X.shape[0] > 0:
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
@@ -544,7 +529,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "net_")
         from sklearn.utils import check_array
 
-        _check_real(Z, "Z")
+        check_real(Z, "Z")
         Z = check_array(Z, dtype=np.float32, order="C")
         code_size = getattr(self.net_, "code_size", self.n_components)
         if Z.shape[1] != code_size:
@@ -611,25 +596,3 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .persistence import save
 
         return save(self, path)
-
-
-def _check_not_streamed(estimator, X, fitting: bool) -> None:
-    """Refuse an iterable of batches (DataLoader, Batches) where an array is needed, naming it."""
-    if is_streamable(X) and not isinstance(X, np.memmap):
-        name = type(estimator).__name__
-        if fitting:
-            raise TypeError(f"{name} cannot train from {type(X).__name__}; pass an array or a memory-mapped .npy.")
-        raise TypeError(f"{name}.transform takes an array (or a memory-mapped .npy), not {type(X).__name__}, "
-                        "as do reconstruct and score; only Autoencoder.fit streams batches. Pass "
-                        "np.concatenate of the batches, or call it on each batch.")
-
-
-def _check_real(A, name: str) -> None:
-    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
-    dtype = getattr(A, "dtype", None)
-    kind = getattr(dtype, "kind", None)
-    if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
-                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
-    if kind in ("M", "m"):
-        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")

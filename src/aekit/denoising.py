@@ -107,6 +107,7 @@ class DenoisingAutoencoder(Autoencoder):
         device="auto",
         random_state=None,
         verbose=False,
+        warm_start=False,
         corruption="gaussian",
         corruption_level=0.1,
         random_level=False,
@@ -136,6 +137,7 @@ class DenoisingAutoencoder(Autoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.corruption = corruption
         self.corruption_level = corruption_level

@@ -235,6 +235,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         device="auto",
         random_state=None,
         verbose=False,
+        warm_start=False,
         corruption="masking",
         corruption_level=0.25,
         random_level=False,
@@ -267,6 +268,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
             corruption=corruption,
             corruption_level=corruption_level,
             random_level=random_level,
@@ -367,7 +369,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             boolean, has the wrong number of features or hides nothing.
         """
         self._check_params()
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=not self._continues(partial=False))
         practice = None if patterns is None else self._check_patterns(patterns, X.shape[1])
         missing = np.isnan(X)
         empty = np.flatnonzero(missing.all(axis=0))

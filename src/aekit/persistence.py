@@ -52,20 +52,6 @@ def _jsonable(value):
     return value
 
 
-def _check_params_describe_net(estimator) -> None:
-    """Refuse parameters changed by ``set_params`` since fit: they would load as another network than ``net_``."""
-    try:
-        with torch.device("meta"):  # costs nothing, whatever the size
-            described = repr(estimator._build_net(estimator.n_features_in_))
-    except Exception:  # a network that cannot be built on "meta": load checks the weights against it
-        return
-    if described != repr(estimator.net_):
-        raise ValueError(
-            f"{type(estimator).__name__}'s parameters no longer describe its fitted network (set_params after "
-            "fit?); saved, they would load as a different model. Refit, or set them back, before saving."
-        )
-
-
 def _check_replaceable(path: Path) -> None:
     """Refuse to replace a file, or a directory that is neither empty nor an aekit model: save swaps it whole."""
     if path.is_dir():
@@ -99,7 +85,8 @@ def save(estimator, path, extras=None) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "net_")
-    _check_params_describe_net(estimator)
+    estimator._check_net_matches_params(
+        "saved, they would load as a different model. Refit, or set them back, before saving.")
     params = {k: _jsonable(v) for k, v in estimator.get_params(deep=False).items()}
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState object has no JSON form

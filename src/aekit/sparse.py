@@ -229,6 +229,7 @@ class SparseAutoencoder(Autoencoder):
         device="auto",
         random_state=None,
         verbose=False,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -254,6 +255,7 @@ class SparseAutoencoder(Autoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

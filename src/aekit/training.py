@@ -365,6 +365,18 @@ class Trainer:
             self.net.load_state_dict(self._best_state)
         return self.result
 
+    def fit_epoch(self, X, mask=None) -> TrainResult:
+        """One more epoch over ``X``, with no validation and no early stopping (``partial_fit``).
+
+        Successive calls carry the optimiser's state, the shuffling and
+        noise generators and the loss curve over, so a stream of chunks
+        trains as one long run over them.
+        """
+        self.max_epochs = self.epoch + 1
+        self._bad_epochs = 0
+        self.result.stopped_early = False
+        return self.fit(X, mask=mask)
+
     def _run(self, train, val, n_features: int | None = None) -> None:
         base = train
         per_step = self.lr_schedule in ("cosine", "onecycle")

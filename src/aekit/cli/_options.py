@@ -49,7 +49,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
     seen = set()
     for cls in classes:
         for name, spec in cls._param_specs.items():
-            if name in seen or name == "verbose":
+            if name in seen or name in ("verbose", "warm_start"):  # aekit train --warm-start takes a model
                 continue
             seen.add(name)
             flag = "--" + name.replace("_", "-")
@@ -84,6 +84,15 @@ def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", da
     With ``data`` (a :class:`aekit.datasets.Dataset`), a convolutional
     ``--architecture`` without ``--image-shape`` takes the data's image shape.
     """
+    chosen = chosen_params(args, model, data)
+    chosen.update(overrides)
+    estimator = models()[model](**chosen)
+    estimator._check_params()
+    return estimator
+
+
+def chosen_params(args: argparse.Namespace, model: str, data=None) -> dict:
+    """The estimator parameters given as flags in ``args``, checked to apply to ``model``."""
     table = models()
     if model not in table:
         allowed = "{" + ", ".join(repr(k) for k in table) + "}"
@@ -102,10 +111,7 @@ def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", da
     if (data is not None and data.image_shape is not None and "image_shape" not in chosen
             and chosen.get("architecture", "mlp") != "mlp"):
         chosen["image_shape"] = tuple(data.image_shape)
-    chosen.update(overrides)
-    estimator = cls(**chosen)
-    estimator._check_params()
-    return estimator
+    return chosen
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:

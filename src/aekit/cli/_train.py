@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_output, chosen_split, estimator_from_args, hold_out, json_safe, load_source,
-                       models, warn_if_scales_differ)
+                       check_output, chosen_params, chosen_split, estimator_from_args, hold_out, json_safe,
+                       load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -35,6 +35,10 @@ def register(sub) -> None:
     p.add_argument("--mmap", action="store_true",
                    help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
                         "it: for data larger than memory (other files are read as usual)")
+    p.add_argument("--warm-start", type=Path, metavar="MODEL_DIR", dest="warm_start_from",
+                   help="train this saved model further on DATA (fine-tuning, or more epochs) instead of a new "
+                        "one: its parameters, updated by the flags given (--max-epochs, --learning-rate, ...; "
+                        "not those that shape the network)")
     p.add_argument("--test-fraction", type=float, metavar="F",
                    help="DATA without a test split (your own file): hold out this fraction of its rows at random "
                         "(seeded by --random-state) and report their error in metrics.json")
@@ -102,7 +106,8 @@ def _save_model(estimator, data, out, **more) -> dict:
     from ..persistence import save
     from ..plotting import loss_curve
 
-    estimator.verbose = False  # a saved model should not draw progress bars when reloaded
+    # a saved model should neither draw progress bars nor (after --warm-start) keep training when refitted
+    estimator.set_params(verbose=False, warm_start=False)
     metrics = json_safe(_metrics(estimator, data))
     metrics["dataset"] = data.description
     metrics.update(more)
@@ -134,7 +139,10 @@ def _train(args, main_process: bool) -> int:
     out = check_output(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
-    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
+    if args.warm_start_from is None:
+        estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
+    else:
+        estimator = _warm_estimator(args)
     streamed = isinstance(data.X_train, np.memmap)
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
@@ -162,12 +170,45 @@ def _train(args, main_process: bool) -> int:
         return 3
     if not main_process:
         return 0
-    metrics = _save_model(estimator, data, out)
+    more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
+    metrics = _save_model(estimator, data, out, **more)
     msg = f"saved {out}: train error {metrics['train_error_per_sample']}"
     if "test_error_per_sample" in metrics:
         msg += f", test error {metrics['test_error_per_sample']}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
     return 0
+
+
+def _warm_estimator(args):
+    """The model in ``--warm-start``, its parameters updated by the flags given, set to train further."""
+    from ..persistence import load
+
+    estimator = load(args.warm_start_from)
+    name = getattr(type(estimator), "_cli_name", None)
+    if not hasattr(estimator, "net_") or models().get(name) is not type(estimator):
+        raise ValueError(f"--warm-start {args.warm_start_from} holds an {type(estimator).__name__}, which aekit "
+                         "train cannot train further; train a new model instead.")
+    if args.model not in ("autoencoder", name):  # "autoencoder" is --model's default: not given, or the same
+        raise ValueError(f"--model {args.model} but --warm-start {args.warm_start_from} holds an "
+                         f"{type(estimator).__name__} (--model {name}); leave --model out.")
+    given = chosen_params(args, name)
+    before = estimator.get_params(deep=False)
+    shaping = []
+    for key, value in given.items():  # one at a time: which of the changed flags would make another network
+        if value != before[key]:
+            estimator.set_params(**{key: value})
+            try:
+                estimator._check_params()
+                estimator._check_net_matches_params("")
+            except ValueError:
+                shaping.append(f"--{key.replace('_', '-')} (the model has {before[key]!r})")
+            estimator.set_params(**{key: before[key]})
+    if shaping:
+        raise ValueError(f"--warm-start trains the network of {args.warm_start_from} further, so the flags that "
+                         f"shape it cannot change: {', '.join(shaping)}; leave them out, or train a new model.")
+    estimator.set_params(**given, warm_start=True, verbose=not args.quiet)
+    estimator._check_params()
+    return estimator
 
 
 def _held_out(args, data, estimator, streamed):

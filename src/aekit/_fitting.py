@@ -1,0 +1,169 @@
+"""How an :class:`~aekit.Autoencoder` trains: data split, network, trainer, fitted attributes.
+
+``Autoencoder._fit`` hands its validated data here. :func:`fit_run` is a
+whole ``fit`` (validation split, checkpoints, pretraining, early stopping,
+warm start); :func:`fit_epoch` is one ``partial_fit`` call, whose trainer
+state is kept on the estimator between calls. Both build one
+:class:`aekit.training.Trainer` from the estimator's parameters and hooks.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
+from ._callbacks import chain, time_budget
+from .distributed import is_main_process
+from .pretraining import pretrain
+from .streaming import ArraySource, Batches
+from .training import Trainer, TrainingDivergedError, resolve_device
+
+__all__ = ["fit_epoch", "fit_run", "new_net", "pretrain_net", "set_fitted", "split_seeds"]
+
+
+
+def split_seeds(est):
+    """``(rng, [init_seed, train_seed])`` from the estimator's ``random_state``."""
+    rng = check_random_state(est.random_state)
+    return rng, [int(s) for s in rng.randint(0, 2**31 - 1, size=2)]
+
+
+def fit_run(est, X, mask: np.ndarray | None = None):
+    """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given."""
+    tic = time.perf_counter()
+    rng, (init_seed, train_seed) = split_seeds(est)
+    device = resolve_device(est.device)
+    if est.__dict__.get("_partial"):  # set by partial_fit
+        return fit_epoch(est, X, mask, init_seed, train_seed, device, tic)
+    checkpoints = est.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)
+    if isinstance(X, Batches):  # no random access: validation only if the source brings it
+        if checkpoints is not None:
+            raise ValueError("checkpoint_dir needs array data (an array or a memory-mapped .npy), "
+                             "not an iterable of batches.")
+        train_data, val_data, n_features = X, X.validation, X.n_features
+    else:
+        # rows are selected by index, not copied: a memmap stays on disk, an array in place
+        source = X if isinstance(X, ArraySource) else ArraySource(
+            X, None if mask is None else np.ascontiguousarray(mask, dtype=np.float32))
+        n, n_features = source.n_samples, source.n_features
+        n_val = int(round(est.validation_fraction * n))
+        if n_val >= n:
+            n_val = 0
+        perm = rng.permutation(n)
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        if checkpoints is not None:
+            if source.indices is not None:
+                raise ValueError("checkpoint_dir needs the whole array, not an ArraySource of some of its rows.")
+            val_idx, train_idx = checkpoints.begin(est, source.X, source.mask, val_idx, train_idx)
+            n_val = val_idx.size
+        train_data = source.subset(train_idx) if n_val else source
+        val_data = source.subset(val_idx) if n_val else None
+    warm = est._warm()
+    net = est.net_ if warm else new_net(est, n_features, init_seed)
+    if est.pretraining != "none" and not warm and (checkpoints is None or checkpoints.state is None):
+        # not when resuming, nor when warm-starting
+        pretrain_net(est, net, train_data, init_seed + 1, device)
+    # only rank 0 shows progress under torchrun
+    progress = _Progress(est.max_epochs) if est.verbose and is_main_process() else None
+    trainer = Trainer(
+        net,
+        loss=est.loss,
+        penalty=est._make_penalty(),
+        corruption=est._make_corruption(),
+        optimizer=est.optimizer,
+        learning_rate=est.learning_rate,
+        weight_decay=est.weight_decay,
+        momentum=est.momentum,
+        lr_schedule=est.lr_schedule,
+        batch_size=est.batch_size,
+        max_epochs=est.max_epochs,
+        n_iter_no_change=est.n_iter_no_change,
+        tol=est.tol,
+        device=device,
+        precision=est.precision,
+        seed=train_seed,
+        callback=chain(progress if checkpoints is None else checkpoints.callback(progress),
+                       est._fit_callback(), time_budget(est.max_time, tic)),
+        epoch_data=est._epoch_data(),
+    )
+    try:
+        if checkpoints is not None:
+            tic -= checkpoints.resume(trainer, train_data.n_samples, progress)
+        trainer.fit(train_data, val_data)
+    except TrainingDivergedError:
+        set_fitted(est, trainer, device, time.perf_counter() - tic)
+        est.best_epoch_ = est.n_iter_  # net_ holds the weights from before the diverging epoch
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
+    set_fitted(est, trainer, device, time.perf_counter() - tic)
+    return est
+
+
+def new_net(est, n_features: int, seed: int) -> torch.nn.Module:
+    """The estimator's network for ``n_features`` inputs, initialised from ``seed`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return est._build_net(n_features)
+
+
+def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float):
+    """``partial_fit``'s epoch: one pass over X, the optimiser state carried over from the last call."""
+    state = est.__dict__.get("_partial_state")
+    fitted = hasattr(est, "net_")
+    if isinstance(X, Batches):
+        data = X
+    else:
+        data = X if isinstance(X, ArraySource) else ArraySource(
+            X, None if mask is None else np.ascontiguousarray(mask, dtype=np.float32))
+    net = est.net_ if fitted else new_net(est, data.n_features, init_seed)
+    trainer = Trainer(
+        net, loss=est.loss, penalty=est._make_penalty(), corruption=est._make_corruption(),
+        optimizer=est.optimizer, learning_rate=est.learning_rate, weight_decay=est.weight_decay,
+        momentum=est.momentum, lr_schedule="constant", batch_size=est.batch_size, max_epochs=1,
+        n_iter_no_change=est.n_iter_no_change, tol=est.tol, device=device, precision=est.precision,
+        seed=train_seed,
+    )
+    seconds = 0.0
+    if state is not None:
+        trainer.load_state_dict(state, steps_per_epoch=1)
+        seconds = est.fit_time_
+    elif fitted:  # after fit or load: a fresh optimiser, the history kept
+        trainer.result.loss_curve = list(est.loss_curve_)
+        trainer.result.validation_curve = list(est.validation_scores_)
+        trainer.epoch = trainer.result.n_iter = est.n_iter_
+        seconds = est.fit_time_
+    try:
+        trainer.fit_epoch(data)
+    finally:
+        set_fitted(est, trainer, device, seconds + time.perf_counter() - tic)
+    est._partial_state = trainer.state_dict()
+    return est
+
+
+def pretrain_net(est, net, train_data, seed: int, device) -> None:
+    """Greedy layer-wise pretraining of ``net`` on the training rows (unobserved entries zeroed)."""
+    if isinstance(train_data, Batches):
+        raise ValueError(f"pretraining={est.pretraining!r} needs array data (an array or a memory-mapped "
+                         ".npy), not an iterable of batches; use pretraining='none'.")
+    parts = [x if m is None else x * m for x, m in train_data.chunks()]
+    pretrain(net, np.concatenate(parts), est.pretraining, activation=est.activation,
+             output_activation=est._resolved_output_activation(), epochs=est._pretraining_epochs(),
+             batch_size=est.batch_size, seed=seed, device=device, precision=est.precision)
+
+
+def set_fitted(est, trainer: Trainer, device: torch.device, seconds: float) -> None:
+    """Copy the trainer's network and history onto the estimator's fitted attributes."""
+    result = trainer.result
+    est.net_ = trainer.net.eval()
+    est.loss_curve_ = list(result.loss_curve)
+    est.validation_scores_ = list(result.validation_curve)
+    est.n_iter_ = int(result.n_iter)
+    est.best_epoch_ = int(result.best_epoch)
+    est.fit_time_ = float(seconds)
+    est.device_ = str(device)

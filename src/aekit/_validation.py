@@ -1,0 +1,64 @@
+"""Input checks shared by the estimators: real dtypes, no iterable where an array is needed, loss ranges.
+
+NumPy in, clear one-line errors out; nothing here trains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .losses import LOSSES
+from .streaming import ArraySource, Batches, is_streamable
+
+__all__ = ["check_input_range", "check_not_streamed", "check_real"]
+
+
+def check_input_range(X, loss: str) -> None:
+    """Refuse X outside the range ``loss`` needs (bce: [0, 1]), reading a streamed source once or its first batch."""
+    rng = LOSSES[loss].target_range
+    if rng is None:
+        return
+    where = "X has"
+    if isinstance(X, Batches):  # no second pass over an iterable: its first batch shows unscaled data
+        batch = next(iter(X), None)
+        first = (batch.detach().float().cpu().numpy() if isinstance(batch, torch.Tensor)
+                 else np.asarray(batch if batch is not None else [], dtype=np.float32))
+        lo, hi = (first.min(), first.max()) if first.size else (None, None)
+        where = "the first batch of X has"
+    elif isinstance(X, ArraySource):  # one streamed pass over the file
+        lo = hi = None
+        for xb, _ in X.chunks():
+            if xb.size:
+                lo = xb.min() if lo is None else min(lo, xb.min())
+                hi = xb.max() if hi is None else max(hi, xb.max())
+        X.release()
+    else:
+        lo, hi = (X.min(), X.max()) if X.size else (None, None)
+    if lo is not None and (lo < rng[0] or hi > rng[1]):
+        raise ValueError(
+            f"loss={loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; {where} values in "
+            f"[{lo:g}, {hi:g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+        )
+
+
+def check_not_streamed(estimator, X, fitting: bool) -> None:
+    """Refuse an iterable of batches (DataLoader, Batches) where an array is needed, naming it."""
+    if is_streamable(X) and not isinstance(X, np.memmap):
+        name = type(estimator).__name__
+        if fitting:
+            raise TypeError(f"{name} cannot train from {type(X).__name__}; pass an array or a memory-mapped .npy.")
+        raise TypeError(f"{name}.transform takes an array (or a memory-mapped .npy), not {type(X).__name__}, "
+                        "as do reconstruct and score; only Autoencoder.fit streams batches. Pass "
+                        "np.concatenate of the batches, or call it on each batch.")
+
+
+def check_real(A, name: str) -> None:
+    """Refuse complex and date/time arrays in one line (sklearn would print the whole array)."""
+    dtype = getattr(A, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; aekit needs real numbers "
+                         f"(pass {name}.real, or np.abs({name}) for magnitudes).")
+    if kind in ("M", "m"):
+        raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
