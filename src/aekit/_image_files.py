@@ -1,4 +1,4 @@
-"""Image files: PNG/JPEG read as float32 pixels in [0, 1] and written back, 8 or 16 bits (Pillow).
+"""Image files: PNG/JPEG read as float32 pixels in [0, 1] and written back, 8 or 16 bits per channel (Pillow).
 
 ``(H, W)`` grey or ``(H, W, 3)`` RGB; :mod:`aekit.images` re-exports these
 with the patch machinery built on them.
@@ -7,6 +7,8 @@ with the patch machinery built on them.
 from __future__ import annotations
 
 import logging
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 #: File suffixes read and written, with Pillow's format name.
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+#: Pillow's weights of R, G, B in a grey value (ITU-R 601-2 luma), for the colour images it cannot convert.
+LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _float_pixels(image) -> np.ndarray:
@@ -42,8 +46,9 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
         dropped); "grey" or "rgb" converts.
     return_bit_depth : bool, default=False
         Also return the bit depth the pixels were scaled from: 16 for a
-        16-bit grey image read as grey, else 8 (write the result back with
-        ``write_image(..., bit_depth=...)`` to keep it).
+        16-bit image (grey, or colour PNG/TIFF: 48 or 64 bits a pixel), else 8
+        (write the result back with ``write_image(..., bit_depth=...)`` to
+        keep it).
 
     Returns
     -------
@@ -60,6 +65,8 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     """
     from PIL import Image, UnidentifiedImageError
 
+    from .datasets._pixels import deep_colour_pixels
+
     if mode not in (None, "grey", "rgb"):
         raise ValueError(f"mode must be None, 'grey' or 'rgb'; got {mode!r}.")
     path = Path(path)
@@ -68,10 +75,16 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     peak = 255.0
     try:
         with Image.open(path) as img:
+            deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
             img.load()
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
             wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
-            if mode == "grey" or (mode is None and grey) or wide:
+            if deep is not None:
+                peak = 65535.0
+                arr = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
+                if mode == "grey" and arr.ndim == 3:
+                    arr = arr @ LUMA
+            elif mode == "grey" or (mode is None and grey) or wide:
                 if wide:
                     arr = np.asarray(img, dtype=np.float64)
                     peak = 65535.0 if arr.max(initial=0) > 255 or img.mode == "I;16" else 255.0
@@ -84,7 +97,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     image = np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    return (image, 16 if peak > 255 and image.ndim == 2 else 8) if return_bit_depth else image
+    return (image, 16 if peak > 255 else 8) if return_bit_depth else image
 
 
 def write_image(path, image, bit_depth: int = 8) -> Path:
@@ -98,8 +111,8 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         Floats in [0, 1] (or booleans); integer pixels such as uint8
         0..255 raise ``ValueError``: divide them by 255 first.
     bit_depth : {8, 16}, default=8
-        16 writes a 16-bit grey PNG (what scientific cameras and scanners
-        produce); JPEG and colour images are 8-bit only.
+        16 writes a 16-bit PNG, grey or colour (what scientific cameras,
+        scanners and raw converters produce); JPEG is 8-bit only.
 
     Returns
     -------
@@ -116,19 +129,36 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}.")
-    if bit_depth == 16 and (fmt != "PNG" or image.ndim == 3):
-        raise ValueError(f"bit_depth=16 is for grey PNG images; got a {'colour' if image.ndim == 3 else 'grey'} "
-                         f"image to {path.name}.")
+    if bit_depth == 16 and fmt != "PNG":
+        raise ValueError(f"bit_depth=16 is for PNG images; got {path.name} (write a .png, or bit_depth=8).")
     top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
     with atomic_path(path, suffix=path.suffix) as tmp:
-        Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        if pixels.dtype == np.uint16 and pixels.ndim == 3:  # Pillow has no 16-bit colour mode
+            Path(tmp).write_bytes(_png16_rgb(pixels))
+        else:
+            Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return path
+
+
+def _png16_rgb(pixels: np.ndarray) -> bytes:
+    """A 48-bit RGB PNG file of ``pixels`` (H, W, 3) uint16, each row filtered with "Up" (PNG filter 2)."""
+    h, w, _ = pixels.shape
+    rows = pixels.astype(">u2").reshape(h, -1).view(np.uint8)  # (H, W * 6) bytes, big-endian as PNG wants
+    up = np.diff(rows, axis=0, prepend=np.zeros((1, rows.shape[1]), np.uint8))  # uint8 wraps: mod 256
+    data = np.hstack([np.full((h, 1), 2, np.uint8), up])
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB), no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data.tobytes(), 6))
+            + chunk(b"IEND", b""))
 
 
 def output_bit_depth(path, image, bit_depth: int) -> int:
     """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8."""
-    if bit_depth == 16 and (IMAGE_SUFFIXES.get(Path(path).suffix.lower()) != "PNG" or np.ndim(image) == 3):
-        logger.warning("%s: written with 8 bits per channel (16 bits are kept for grey PNG output only)", path)
+    if bit_depth == 16 and IMAGE_SUFFIXES.get(Path(path).suffix.lower()) != "PNG":
+        logger.warning("%s: written with 8 bits per channel (16 bits are kept for PNG output only)", path)
         return 8
     return bit_depth
