@@ -152,3 +152,37 @@ def test_denoise_and_inpaint_keep_16_bit_colour(models, tmp_path, capsys):
     observed = mask == 0
     np.testing.assert_array_equal(np.round(filled.astype(np.float64) * 65535)[observed], clean[observed])
     assert "8 bits" not in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ EXIF orientation
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_as_viewers_do(tmp_path, orientation):
+    from PIL import ImageOps
+
+    pixels = np.random.default_rng(orientation).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(tmp_path / "photo.png", exif=exif)
+    with Image.open(tmp_path / "photo.png") as img:
+        shown = np.asarray(ImageOps.exif_transpose(img))
+    np.testing.assert_array_equal(np.round(read_image(tmp_path / "photo.png") * 255), shown)
+
+
+def test_denoise_and_inpaint_an_exif_rotated_jpeg_come_out_as_viewers_show_it(models, tmp_path):
+    photo = np.round(smooth((16, 24, 3), seed=5) * 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: viewers show it turned a quarter clockwise, 24 high and 16 wide
+    Image.fromarray(photo).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    with Image.open(tmp_path / "phone.jpg") as img:
+        shown = np.rot90(np.asarray(img), -1)
+    assert main(["denoise", str(models / "model_colour"), str(tmp_path / "phone.jpg"), "--out",
+                 str(tmp_path / "out"), "-q"]) == 0
+    with Image.open(tmp_path / "out" / "phone.jpg") as out:
+        assert out.getexif().get(0x0112, 1) == 1 and out.size == (16, 24)
+    mask = np.pad(np.ones((4, 4)), ((10, 10), (6, 6)))  # drawn on the photo as shown
+    write_image(tmp_path / "mask.png", mask)
+    assert main(["inpaint", str(models / "model_colour"), str(tmp_path / "phone.jpg"), "--mask",
+                 str(tmp_path / "mask.png"), "--out", str(tmp_path / "filled.png"), "-q"]) == 0
+    with Image.open(tmp_path / "filled.png") as out:
+        filled = np.asarray(out)
+    np.testing.assert_array_equal(filled[mask == 0], shown[mask == 0])  # the kept pixels, where they are shown

@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 #: Pillow's weights of R, G, B in a grey value (ITU-R 601-2 luma), for the colour images it cannot convert.
 LUMA = np.array([0.299, 0.587, 0.114])
+#: EXIF orientation (tag 0x0112) -> the turn that shows the stored pixels as cameras meant (as viewers do).
+EXIF_ORIENTATIONS = {
+    1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
 
 
 def _float_pixels(image) -> np.ndarray:
@@ -43,7 +49,8 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     path : str or Path
     mode : {None, "grey", "rgb"}, default=None
         None keeps grey images grey and makes everything else RGB (alpha is
-        dropped); "grey" or "rgb" converts.
+        dropped); "grey" or "rgb" converts. An EXIF orientation (a phone
+        photo taken upright) is applied, so the pixels are as viewers show them.
     return_bit_depth : bool, default=False
         Also return the bit depth the pixels were scaled from: 16 for a
         16-bit image (grey, or colour PNG/TIFF: 48 or 64 bits a pixel), else 8
@@ -76,6 +83,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     try:
         with Image.open(path) as img:
             deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
+            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
             img.load()
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
             wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
@@ -94,7 +102,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
                 arr = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
-    image = np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
+    image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     return (image, 16 if peak > 255 else 8) if return_bit_depth else image
