@@ -186,3 +186,39 @@ def test_denoise_and_inpaint_an_exif_rotated_jpeg_come_out_as_viewers_show_it(mo
     with Image.open(tmp_path / "filled.png") as out:
         filled = np.asarray(out)
     np.testing.assert_array_equal(filled[mask == 0], shown[mask == 0])  # the kept pixels, where they are shown
+
+
+# ------------------------------------------------------------------ TIFF, BMP, WebP
+@pytest.mark.parametrize("shape", [(6, 5), (6, 5, 3)])
+def test_16_bit_tiff_round_trip_is_exact(tmp_path, shape):
+    deep = deep_pattern(shape)
+    path = write_image(tmp_path / "out.tif", deep / 65535, bit_depth=16)
+    image, bits = read_image(path, return_bit_depth=True)
+    assert bits == 16
+    np.testing.assert_array_equal(np.round(image.astype(np.float64) * 65535), deep)
+
+
+def test_denoise_takes_and_writes_tiff_bmp_and_webp(models, tmp_path):
+    photo = np.round(smooth((12, 14, 3), seed=6) * 255).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    for suffix in (".bmp", ".webp"):
+        Image.fromarray(photo).save(tmp_path / "in" / f"photo{suffix}")
+    png16(tmp_path / "deep.png", photo.astype(np.uint16) * 257 + 1)
+    write_image(tmp_path / "in" / "deep.tif", read_image(tmp_path / "deep.png"), bit_depth=16)
+    assert main(["denoise", str(models / "model_colour"), str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                 "-q"]) == 0
+    for name, fmt in (("photo.bmp", "BMP"), ("photo.webp", "WEBP"), ("deep.tif", "TIFF")):
+        with Image.open(tmp_path / "out" / name) as out:
+            assert out.format == fmt and out.size == (14, 12)
+    assert read_image(tmp_path / "out" / "deep.tif", return_bit_depth=True)[1] == 16
+
+
+def test_train_denoiser_reads_a_folder_of_tiff_and_bmp(tmp_path):
+    (tmp_path / "clean").mkdir()
+    Image.fromarray(np.round(smooth((20, 20)) * 255).astype(np.uint8)).save(tmp_path / "clean" / "a.bmp")
+    write_image(tmp_path / "clean" / "b.tif", smooth((20, 24), seed=1))
+    with torch.random.fork_rng():
+        torch.set_num_threads(1)
+        assert main(["train-denoiser", str(tmp_path / "clean"), "--out", str(tmp_path / "model"), "--patch-size", "8",
+                     "--n-patches", "50", "--max-epochs", "1", "--device", "cpu", "-q"]) == 0
+    assert "2 images in" in (tmp_path / "model" / "metrics.json").read_text()

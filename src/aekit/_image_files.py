@@ -1,4 +1,4 @@
-"""Image files: PNG/JPEG read as float32 pixels in [0, 1] and written back, 8 or 16 bits per channel (Pillow).
+"""Image files: PNG, JPEG, TIFF, BMP, WebP read as float32 pixels in [0, 1] and written back, 8 or 16 bits a channel.
 
 ``(H, W)`` grey or ``(H, W, 3)`` RGB; :mod:`aekit.images` re-exports these
 with the patch machinery built on them.
@@ -15,12 +15,19 @@ import numpy as np
 
 from ._atomic import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "output_bit_depth"]
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth"]
 
 logger = logging.getLogger(__name__)
 
 #: File suffixes read and written, with Pillow's format name.
-IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
+                  ".webp": "WEBP"}
+#: The formats, as messages name them.
+IMAGE_KINDS = "PNG/JPEG/TIFF/BMP/WebP"
+#: Formats written with 16 bits a channel when asked; the others have 8.
+DEEP_FORMATS = ("PNG", "TIFF")
+#: Pillow's save options per format: WebP lossless, as PNG, TIFF and BMP are (a denoised image is not recompressed).
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
 #: Pillow's weights of R, G, B in a grey value (ITU-R 601-2 luma), for the colour images it cannot convert.
 LUMA = np.array([0.299, 0.587, 0.114])
 #: EXIF orientation (tag 0x0112) -> the turn that shows the stored pixels as cameras meant (as viewers do).
@@ -42,7 +49,7 @@ def _float_pixels(image) -> np.ndarray:
 
 
 def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
-    """Read a PNG or JPEG file as float32 pixels in [0, 1].
+    """Read an image file (PNG, JPEG, TIFF, BMP, WebP...) as float32 pixels in [0, 1].
 
     Parameters
     ----------
@@ -101,7 +108,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
             else:
                 arr = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
+        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
     image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
@@ -109,18 +116,19 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
 
 
 def write_image(path, image, bit_depth: int = 8) -> Path:
-    """Write pixels in [0, 1] (clipped) as a PNG or JPEG, atomically.
+    """Write pixels in [0, 1] (clipped) as a PNG, JPEG, TIFF, BMP or WebP (lossless), atomically.
 
     Parameters
     ----------
     path : str or Path
-        Ends in .png, .jpg or .jpeg.
+        Ends in .png, .jpg, .jpeg, .tif, .tiff, .bmp or .webp.
     image : array-like of shape (H, W) or (H, W, 3)
         Floats in [0, 1] (or booleans); integer pixels such as uint8
         0..255 raise ``ValueError``: divide them by 255 first.
     bit_depth : {8, 16}, default=8
-        16 writes a 16-bit PNG, grey or colour (what scientific cameras,
-        scanners and raw converters produce); JPEG is 8-bit only.
+        16 writes a 16-bit PNG or TIFF, grey or colour (what scientific
+        cameras, scanners and raw converters produce); JPEG, BMP and WebP
+        are 8-bit only.
 
     Returns
     -------
@@ -137,15 +145,19 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}.")
-    if bit_depth == 16 and fmt != "PNG":
-        raise ValueError(f"bit_depth=16 is for PNG images; got {path.name} (write a .png, or bit_depth=8).")
+    if bit_depth == 16 and fmt not in DEEP_FORMATS:
+        raise ValueError(f"bit_depth=16 is for PNG and TIFF images; got {path.name} (write a .png, or bit_depth=8).")
     top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
     with atomic_path(path, suffix=path.suffix) as tmp:
-        if pixels.dtype == np.uint16 and pixels.ndim == 3:  # Pillow has no 16-bit colour mode
+        if pixels.dtype == np.uint16 and fmt == "TIFF":  # Pillow has no 16-bit colour mode
+            import tifffile
+
+            tifffile.imwrite(tmp, pixels, photometric="rgb" if pixels.ndim == 3 else "minisblack")
+        elif pixels.dtype == np.uint16 and pixels.ndim == 3:
             Path(tmp).write_bytes(_png16_rgb(pixels))
         else:
-            Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+            Image.fromarray(pixels).save(tmp, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
     return path
 
 
@@ -166,7 +178,7 @@ def _png16_rgb(pixels: np.ndarray) -> bytes:
 
 def output_bit_depth(path, image, bit_depth: int) -> int:
     """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8."""
-    if bit_depth == 16 and IMAGE_SUFFIXES.get(Path(path).suffix.lower()) != "PNG":
-        logger.warning("%s: written with 8 bits per channel (16 bits are kept for PNG output only)", path)
+    if bit_depth == 16 and IMAGE_SUFFIXES.get(Path(path).suffix.lower()) not in DEEP_FORMATS:
+        logger.warning("%s: written with 8 bits per channel (16 bits are kept for PNG and TIFF output only)", path)
         return 8
     return bit_depth
