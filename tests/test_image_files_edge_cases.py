@@ -222,3 +222,13 @@ def test_train_denoiser_reads_a_folder_of_tiff_and_bmp(tmp_path):
         assert main(["train-denoiser", str(tmp_path / "clean"), "--out", str(tmp_path / "model"), "--patch-size", "8",
                      "--n-patches", "50", "--max-epochs", "1", "--device", "cpu", "-q"]) == 0
     assert "2 images in" in (tmp_path / "model" / "metrics.json").read_text()
+
+
+def test_float_tiff_in_0_1_is_read_as_is(tmp_path):
+    import tifffile
+
+    values = np.random.default_rng(7).random((6, 5)).astype(np.float32)  # as scientific pipelines save them
+    tifffile.imwrite(tmp_path / "f.tif", values)
+    image, bits = read_image(tmp_path / "f.tif", return_bit_depth=True)
+    np.testing.assert_array_equal(image, values)
+    assert bits == 16  # written back with the most precision a file here keeps

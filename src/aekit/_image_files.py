@@ -60,7 +60,8 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
         photo taken upright) is applied, so the pixels are as viewers show them.
     return_bit_depth : bool, default=False
         Also return the bit depth the pixels were scaled from: 16 for a
-        16-bit image (grey, or colour PNG/TIFF: 48 or 64 bits a pixel), else 8
+        16-bit image (grey, or colour PNG/TIFF: 48 or 64 bits a pixel) or a
+        float TIFF (read as is when in [0, 1]), else 8
         (write the result back with ``write_image(..., bit_depth=...)`` to
         keep it).
 
@@ -86,7 +87,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file.")
-    peak = 255.0
+    peak, bits = 255.0, 8
     try:
         with Image.open(path) as img:
             deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
@@ -95,14 +96,17 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
             wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
             if deep is not None:
-                peak = 65535.0
+                peak, bits = 65535.0, 16
                 arr = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
                 if mode == "grey" and arr.ndim == 3:
                     arr = arr @ LUMA
             elif mode == "grey" or (mode is None and grey) or wide:
                 if wide:
                     arr = np.asarray(img, dtype=np.float64)
-                    peak = 65535.0 if arr.max(initial=0) > 255 or img.mode == "I;16" else 255.0
+                    if img.mode == "F" and arr.size and 0 <= arr.min() and arr.max() <= 1:  # floats in [0, 1]
+                        peak, bits = 1.0, 16
+                    elif arr.max(initial=0) > 255 or img.mode == "I;16":
+                        peak, bits = 65535.0, 16
                 else:
                     arr = np.asarray(img.convert("L"))
             else:
@@ -112,7 +116,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    return (image, 16 if peak > 255 else 8) if return_bit_depth else image
+    return (image, bits) if return_bit_depth else image
 
 
 def write_image(path, image, bit_depth: int = 8) -> Path:
