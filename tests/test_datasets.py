@@ -18,7 +18,7 @@ from aekit.datasets import DATASETS, Dataset, load_data, load_dataset, load_digi
 
 SHARED = Path(os.environ.get("AEKIT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PACKAGE_DIR = Path(aekit.datasets.__file__).parent
-ALLOWED_IMPORTS = {"numpy", "scipy", "sklearn", "skimage", "PIL"}
+ALLOWED_IMPORTS = {"numpy", "scipy", "sklearn", "skimage", "PIL", "tifffile"}  # tifffile: scikit-image needs it too
 
 
 @pytest.fixture(autouse=True)

@@ -50,9 +50,9 @@ def test_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such image file"):
         read_image(tmp_path / "missing.png")
     (tmp_path / "fake.png").write_text("not an image")
-    with pytest.raises(ValueError, match="fake.png is not a readable PNG/JPEG image"):
+    with pytest.raises(ValueError, match="fake.png is not a readable PNG/JPEG/TIFF/BMP/WebP image"):
         read_image(tmp_path / "fake.png")
-    with pytest.raises(ValueError, match=r"image files must end in one of \['.jpeg', '.jpg', '.png'\]"):
+    with pytest.raises(ValueError, match=r"image files must end in one of \['.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp'\]"):
         write_image(tmp_path / "a.gif", np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"image must have shape \(H, W\) or \(H, W, 3\)"):
         write_image(tmp_path / "a.png", np.zeros((2, 2, 2)))

@@ -1,4 +1,4 @@
-"""Image files: PNG/JPEG read as float32 pixels in [0, 1] and written back, 8 or 16 bits (Pillow).
+"""Image files: PNG, JPEG, TIFF, BMP, WebP read as float32 pixels in [0, 1] and written back, 8 or 16 bits a channel.
 
 ``(H, W)`` grey or ``(H, W, 3)`` RGB; :mod:`aekit.images` re-exports these
 with the patch machinery built on them.
@@ -7,18 +7,35 @@ with the patch machinery built on them.
 from __future__ import annotations
 
 import logging
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ._atomic import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "output_bit_depth"]
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth"]
 
 logger = logging.getLogger(__name__)
 
 #: File suffixes read and written, with Pillow's format name.
-IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
+                  ".webp": "WEBP"}
+#: The formats, as messages name them.
+IMAGE_KINDS = "PNG/JPEG/TIFF/BMP/WebP"
+#: Formats written with 16 bits a channel when asked; the others have 8.
+DEEP_FORMATS = ("PNG", "TIFF")
+#: Pillow's save options per format: WebP lossless, as PNG, TIFF and BMP are (a denoised image is not recompressed).
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+#: Pillow's weights of R, G, B in a grey value (ITU-R 601-2 luma), for the colour images it cannot convert.
+LUMA = np.array([0.299, 0.587, 0.114])
+#: EXIF orientation (tag 0x0112) -> the turn that shows the stored pixels as cameras meant (as viewers do).
+EXIF_ORIENTATIONS = {
+    1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
 
 
 def _float_pixels(image) -> np.ndarray:
@@ -32,18 +49,21 @@ def _float_pixels(image) -> np.ndarray:
 
 
 def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
-    """Read a PNG or JPEG file as float32 pixels in [0, 1].
+    """Read an image file (PNG, JPEG, TIFF, BMP, WebP...) as float32 pixels in [0, 1].
 
     Parameters
     ----------
     path : str or Path
     mode : {None, "grey", "rgb"}, default=None
         None keeps grey images grey and makes everything else RGB (alpha is
-        dropped); "grey" or "rgb" converts.
+        dropped); "grey" or "rgb" converts. An EXIF orientation (a phone
+        photo taken upright) is applied, so the pixels are as viewers show them.
     return_bit_depth : bool, default=False
         Also return the bit depth the pixels were scaled from: 16 for a
-        16-bit grey image read as grey, else 8 (write the result back with
-        ``write_image(..., bit_depth=...)`` to keep it).
+        16-bit image (grey, or colour PNG/TIFF: 48 or 64 bits a pixel) or a
+        float TIFF (read as is when in [0, 1]), else 8
+        (write the result back with ``write_image(..., bit_depth=...)`` to
+        keep it).
 
     Returns
     -------
@@ -60,46 +80,59 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     """
     from PIL import Image, UnidentifiedImageError
 
+    from .datasets._pixels import deep_colour_pixels
+
     if mode not in (None, "grey", "rgb"):
         raise ValueError(f"mode must be None, 'grey' or 'rgb'; got {mode!r}.")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file.")
-    peak = 255.0
+    peak, bits = 255.0, 8
     try:
         with Image.open(path) as img:
+            deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
+            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
             img.load()
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
             wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
-            if mode == "grey" or (mode is None and grey) or wide:
+            if deep is not None:
+                peak, bits = 65535.0, 16
+                arr = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
+                if mode == "grey" and arr.ndim == 3:
+                    arr = arr @ LUMA
+            elif mode == "grey" or (mode is None and grey) or wide:
                 if wide:
                     arr = np.asarray(img, dtype=np.float64)
-                    peak = 65535.0 if arr.max(initial=0) > 255 or img.mode == "I;16" else 255.0
+                    if img.mode == "F" and arr.size and 0 <= arr.min() and arr.max() <= 1:  # floats in [0, 1]
+                        peak, bits = 1.0, 16
+                    elif arr.max(initial=0) > 255 or img.mode == "I;16":
+                        peak, bits = 65535.0, 16
                 else:
                     arr = np.asarray(img.convert("L"))
             else:
                 arr = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from None
-    image = np.clip(arr / peak, 0.0, 1.0).astype(np.float32)
+        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
+    image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    return (image, 16 if peak > 255 and image.ndim == 2 else 8) if return_bit_depth else image
+    return (image, bits) if return_bit_depth else image
 
 
 def write_image(path, image, bit_depth: int = 8) -> Path:
-    """Write pixels in [0, 1] (clipped) as a PNG or JPEG, atomically.
+    """Write pixels in [0, 1] (clipped) as a PNG, JPEG, TIFF, BMP or WebP (lossless), atomically.
 
     Parameters
     ----------
     path : str or Path
-        Ends in .png, .jpg or .jpeg.
+        Ends in .png, .jpg, .jpeg, .tif, .tiff, .bmp or .webp.
     image : array-like of shape (H, W) or (H, W, 3)
         Floats in [0, 1] (or booleans); integer pixels such as uint8
         0..255 raise ``ValueError``: divide them by 255 first.
     bit_depth : {8, 16}, default=8
-        16 writes a 16-bit grey PNG (what scientific cameras and scanners
-        produce); JPEG and colour images are 8-bit only.
+        16 writes a 16-bit PNG or TIFF, grey or colour (what scientific
+        cameras, scanners and raw converters produce); JPEG, BMP and WebP
+        are 8-bit only.
 
     Returns
     -------
@@ -116,19 +149,40 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         raise ValueError(f"image must have shape (H, W) or (H, W, 3); got {image.shape}.")
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}.")
-    if bit_depth == 16 and (fmt != "PNG" or image.ndim == 3):
-        raise ValueError(f"bit_depth=16 is for grey PNG images; got a {'colour' if image.ndim == 3 else 'grey'} "
-                         f"image to {path.name}.")
+    if bit_depth == 16 and fmt not in DEEP_FORMATS:
+        raise ValueError(f"bit_depth=16 is for PNG and TIFF images; got {path.name} (write a .png, or bit_depth=8).")
     top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
     with atomic_path(path, suffix=path.suffix) as tmp:
-        Image.fromarray(pixels).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        if pixels.dtype == np.uint16 and fmt == "TIFF":  # Pillow has no 16-bit colour mode
+            import tifffile
+
+            tifffile.imwrite(tmp, pixels, photometric="rgb" if pixels.ndim == 3 else "minisblack")
+        elif pixels.dtype == np.uint16 and pixels.ndim == 3:
+            Path(tmp).write_bytes(_png16_rgb(pixels))
+        else:
+            Image.fromarray(pixels).save(tmp, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
     return path
+
+
+def _png16_rgb(pixels: np.ndarray) -> bytes:
+    """A 48-bit RGB PNG file of ``pixels`` (H, W, 3) uint16, each row filtered with "Up" (PNG filter 2)."""
+    h, w, _ = pixels.shape
+    rows = pixels.astype(">u2").reshape(h, -1).view(np.uint8)  # (H, W * 6) bytes, big-endian as PNG wants
+    up = np.diff(rows, axis=0, prepend=np.zeros((1, rows.shape[1]), np.uint8))  # uint8 wraps: mod 256
+    data = np.hstack([np.full((h, 1), 2, np.uint8), up])
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB), no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data.tobytes(), 6))
+            + chunk(b"IEND", b""))
 
 
 def output_bit_depth(path, image, bit_depth: int) -> int:
     """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8."""
-    if bit_depth == 16 and (IMAGE_SUFFIXES.get(Path(path).suffix.lower()) != "PNG" or np.ndim(image) == 3):
-        logger.warning("%s: written with 8 bits per channel (16 bits are kept for grey PNG output only)", path)
+    if bit_depth == 16 and IMAGE_SUFFIXES.get(Path(path).suffix.lower()) not in DEEP_FORMATS:
+        logger.warning("%s: written with 8 bits per channel (16 bits are kept for PNG and TIFF output only)", path)
         return 8
     return bit_depth

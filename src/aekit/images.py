@@ -16,9 +16,9 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._image_files import IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_image, write_image
+from ._image_files import IMAGE_KINDS, IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_image, write_image
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "output_bit_depth", "patch_positions", "extract_patches",
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth", "patch_positions", "extract_patches",
            "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
            "denoise_image", "inpaint_image"]
 

@@ -31,12 +31,12 @@ def register(sub) -> None:
 
     t = sub.add_parser(
         "train-denoiser", help="train a patch denoiser on clean images",
-        description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG files, "
+        description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG/TIFF/BMP/WebP files, "
                     "or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
                     "Unless given, the net is fully convolutional: --architecture fully_conv "
                     "--hidden-layer-sizes 32 --n-components 16 --max-epochs 20. metrics.json holds the "
                     "PSNR of noisy and denoised held-out patches.")
-    t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean PNG/JPEG images")
+    t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean images (PNG, JPEG, TIFF, BMP, WebP)")
     t.add_argument("--dataset", choices=sorted(DATASETS), help="a named image dataset instead of DIR")
     t.add_argument("--out", type=Path, required=True, help="model directory to write")
     t.add_argument("--patch-size", type=int, help="side of the square training patches (default: 16 for a "
@@ -53,8 +53,8 @@ def register(sub) -> None:
     t.set_defaults(func=run_train_denoiser)
 
     d = sub.add_parser(
-        "denoise", help="denoise PNG/JPEG images of any size with a patch model",
-        description="Denoise each image IN (files, or folders of PNG/JPEG files) with MODEL by overlapping "
+        "denoise", help="denoise images of any size with a patch model",
+        description="Denoise each image IN (PNG, JPEG, TIFF, BMP or WebP files, or folders of them) with MODEL by overlapping "
                     "patches of the model's size averaged back together; write DIR/<name> for each.")
     d.add_argument("model_dir", type=Path, metavar="MODEL")
     d.add_argument("inputs", type=Path, nargs="+", metavar="IN")
@@ -73,7 +73,7 @@ def register(sub) -> None:
     i.add_argument("model_dir", type=Path, metavar="MODEL")
     i.add_argument("image", type=Path, metavar="IMAGE")
     i.add_argument("--mask", type=Path, required=True, help="PNG of the image's size; white = missing")
-    i.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg)")
+    i.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg, .tif, .bmp, .webp)")
     i.add_argument("--stride", type=int, help="step between patches (default: a quarter of the patch side)")
     add_common_arguments(i)
     i.set_defaults(func=run_inpaint)
@@ -82,7 +82,7 @@ def register(sub) -> None:
 # ------------------------------------------------------------ train-denoiser
 def _training_patches(args):
     """(patches, image_shape, description) from DIR or --dataset."""
-    from ..images import IMAGE_SUFFIXES, read_image, sample_patches
+    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES, read_image, sample_patches
 
     if args.n_patches < 1:
         raise ValueError(f"--n-patches must be >= 1; got {args.n_patches}.")
@@ -111,7 +111,7 @@ def _training_patches(args):
         raise NotADirectoryError(f"{folder} is not a folder of images.")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"{folder} holds no PNG/JPEG image.")
+        raise FileNotFoundError(f"{folder} holds no {IMAGE_KINDS} image.")
     mode = "rgb" if args.color else "grey"
     images = [read_image(p, mode=mode) for p in files]
     side = args.patch_size or 16
@@ -208,19 +208,19 @@ def run_train_denoiser(args) -> int:
 
 # ------------------------------------------------------------------- denoise
 def _expand_inputs(paths) -> list[Path]:
-    from ..images import IMAGE_SUFFIXES
+    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES
 
     files = []
     for p in paths:
         if p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise FileNotFoundError(f"{p} holds no PNG/JPEG image.")
+                raise FileNotFoundError(f"{p} holds no {IMAGE_KINDS} image.")
             files += found
         elif not p.is_file():
             raise FileNotFoundError(f"{p}: no such image file or folder.")
         elif p.suffix.lower() not in IMAGE_SUFFIXES:
-            raise ValueError(f"{p} is not a PNG/JPEG file (by its suffix).")
+            raise ValueError(f"{p} is not a {IMAGE_KINDS} file (by its suffix: one of {sorted(IMAGE_SUFFIXES)}).")
         else:
             files.append(p)
     return files

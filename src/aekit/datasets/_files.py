@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ._pixels import deep_colour_pixels
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["load_array"]
@@ -165,15 +167,20 @@ def _load_image_dir(path):
     for i, file in enumerate(files):
         try:
             with Image.open(file) as image:
-                if image.mode not in IMAGE_MODES:
+                deep = deep_colour_pixels(file, image)  # Pillow would keep 8 of their 16 bits
+                if deep is not None:
+                    pixels = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
+                    mode, top = ("I;16" if pixels.ndim == 2 else "RGB;16"), 65535
+                elif image.mode not in IMAGE_MODES:
                     raise ValueError(
                         f"{file} has image mode {image.mode!r}; supported modes are "
                         f"{sorted(IMAGE_MODES)} (convert to 'L' or 'RGB')."
                     )
-                convert, top = IMAGE_MODES[image.mode]
-                mode = convert or image.mode
-                # np.asarray reads every 16-bit variant natively; converting them is not needed.
-                pixels = np.asarray(image if convert in (None, "I;16") else image.convert(convert))
+                else:
+                    convert, top = IMAGE_MODES[image.mode]
+                    mode = convert or image.mode
+                    # np.asarray reads every 16-bit variant natively; converting them is not needed.
+                    pixels = np.asarray(image if convert in (None, "I;16") else image.convert(convert))
         except OSError as err:
             raise ValueError(f"{file} is not an image Pillow can read ({err}).") from None
         except Image.DecompressionBombError as err:
@@ -208,8 +215,8 @@ def load_array(path, mmap=False):
           ``?`` is a missing value (NaN), for an imputer to fill;
         - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
           mode, read in file-name order; grey ones give (H, W), colour ones
-          (H, W, 3) (an alpha channel is dropped), 16-bit ones are divided by
-          65535 and 8-bit by 255.
+          (H, W, 3) (an alpha channel is dropped), 16-bit ones (grey, or
+          48/64-bit colour PNG and TIFF) are divided by 65535 and 8-bit by 255.
     mmap : bool, default=False
         Memory-map a ``.npy`` file instead of reading it (other formats are
         always read).
