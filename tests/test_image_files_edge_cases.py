@@ -232,3 +232,18 @@ def test_float_tiff_in_0_1_is_read_as_is(tmp_path):
     image, bits = read_image(tmp_path / "f.tif", return_bit_depth=True)
     np.testing.assert_array_equal(image, values)
     assert bits == 16  # written back with the most precision a file here keeps
+
+
+def test_16_bit_colour_png_falls_back_to_8_bits_if_pillow_changes(tmp_path, monkeypatch, caplog):
+    from aekit.datasets import _pixels
+
+    pixels = deep_pattern((5, 7, 3))
+    png16(tmp_path / "c.png", pixels)
+
+    def changed(path, rawmode):
+        raise ValueError(f"unknown raw mode {rawmode}")
+
+    monkeypatch.setattr(_pixels, "_decoded", changed)
+    image, bits = read_image(tmp_path / "c.png", return_bit_depth=True)
+    assert bits == 8 and "could not be decoded" in caplog.text
+    np.testing.assert_allclose(image, (pixels >> 8) / 255.0, atol=1e-6)  # Pillow's own 8-bit reading

@@ -9,9 +9,13 @@ unfiltering is the same: it depends only on the bytes per pixel), and a
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 __all__ = ["deep_colour_pixels"]
+
+logger = logging.getLogger(__name__)
 
 # 16-bit PNG rawmode (as Pillow names it) -> rawmodes of the same width whose unpacking keeps the high / low bytes
 _PNG_BYTES = {"RGB;16B": ("RGB;16B", "RGB;16L"), "RGBA;16B": ("RGBA;16B", "RGBA;16L")}
@@ -55,12 +59,16 @@ def deep_colour_pixels(path, img) -> np.ndarray | None:
         EXIF orientation.
     """
     rawmode = img.tile[0][3] if len(img.tile) == 1 else None
-    if img.format == "PNG" and rawmode in _PNG_BYTES:
-        high, low = (_decoded(path, r).astype(np.uint16) for r in _PNG_BYTES[rawmode])
-        return high << 8 | low
-    if img.format == "PNG" and rawmode == "LA;16B":
-        raw = _decoded(path, "RGBA")  # the bytes as stored: grey high, low, alpha high, low
-        return raw.view(">u2").astype(np.uint16)
+    try:  # Pillow's tile and unpacker names are its internals: should a release change them, read 8 bits
+        if img.format == "PNG" and rawmode in _PNG_BYTES:
+            high, low = (_decoded(path, r).astype(np.uint16) for r in _PNG_BYTES[rawmode])
+            return high << 8 | low
+        if img.format == "PNG" and rawmode == "LA;16B":
+            raw = _decoded(path, "RGBA")  # the bytes as stored: grey high, low, alpha high, low
+            return raw.view(">u2").astype(np.uint16)
+    except (AttributeError, IndexError, TypeError, ValueError, OSError) as err:
+        logger.warning("%s: its 16-bit colour could not be decoded (%s); read with 8 bits per channel", path, err)
+        return None
     if img.format == "TIFF" and img.mode in ("RGB", "RGBA") and 16 in tuple(img.tag_v2.get(258, ())):
         pixels = _tiff_pixels(path)
         if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
