@@ -1,0 +1,49 @@
+"""Edge cases of sparse autoencoders found by using them as a researcher would (features for another task)."""
+
+import numpy as np
+import pytest
+
+from aekit import SparseAutoencoder
+from aekit.cli import main
+from aekit.datasets import load_digits
+
+FAST = dict(max_epochs=1, batch_size=64, random_state=0, device="cpu", validation_fraction=0.0)
+
+
+@pytest.fixture(scope="module")
+def digits_small():
+    return load_digits().X_train[:300]
+
+
+@pytest.fixture
+def model_12(tmp_path):
+    """A saved sparse model on 12 features (no image shape of its own)."""
+    X = np.random.default_rng(0).random((60, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    SparseAutoencoder(n_components=5, sparsity="topk", k=2, **FAST).fit(X).save(tmp_path / "m")
+    return tmp_path
+
+
+def test_features_refuses_image_shape_with_unplottable_channels_before_writing(model_12, capsys):
+    # 3 2 2 has the model's 12 values, but filters can only be drawn grey (C=1) or RGB (C=3): refused up
+    # front, not after the codes and the histogram were written (which left a rerun facing "exists")
+    tmp = model_12
+    argv = ["features", str(tmp / "m"), str(tmp / "x.npy"), "--out", str(tmp / "c.npy"), "--quiet",
+            "--figures", str(tmp / "figs"), "--image-shape", "3", "2", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--image-shape" in err and "got 3 2 2" in err, err
+    assert not (tmp / "c.npy").exists() and not (tmp / "figs").exists()
+
+
+def test_features_of_rgba_data_skip_the_filter_figure(tmp_path, capsys):
+    # the data's own (H, W, 4) shape (RGBA images) cannot be drawn as filters: no filter figure, the rest works
+    X = np.random.default_rng(0).random((40, 2, 2, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    SparseAutoencoder(n_components=5, **FAST).fit(X.reshape(40, -1)).save(tmp_path / "m")
+    argv = ["features", str(tmp_path / "m"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "c.npy"),
+            "--figures", str(tmp_path / "figs")]
+    assert main(argv) == 0
+    assert "no filter figure" in capsys.readouterr().err
+    assert (tmp_path / "c.npy").exists() and (tmp_path / "figs" / "activations.png").exists()
+    assert not (tmp_path / "figs" / "filters.png").exists()
