@@ -47,3 +47,21 @@ def test_features_of_rgba_data_skip_the_filter_figure(tmp_path, capsys):
     assert "no filter figure" in capsys.readouterr().err
     assert (tmp_path / "c.npy").exists() and (tmp_path / "figs" / "activations.png").exists()
     assert not (tmp_path / "figs" / "filters.png").exists()
+
+
+@pytest.mark.parametrize("architecture", ["conv", "fully_conv"])
+def test_convolutional_architecture_is_refused_clearly(digits_small, architecture):
+    # the input centring, the KL bias start and the unit-norm decoder columns are built on an MLP; a conv
+    # net used to crash inside fit with "AttributeError: '_Upsample' object has no attribute 'bias'"
+    sae = SparseAutoencoder(n_components=8, architecture=architecture, image_shape=(8, 8), hidden_layer_sizes=(4,),
+                            **FAST)
+    with pytest.raises(ValueError, match=rf"architecture must be 'mlp' .*; got architecture='{architecture}'"):
+        sae.fit(digits_small)
+
+
+def test_cli_train_sparse_conv_is_a_one_line_error(tmp_path, capsys):
+    argv = ["train", "--dataset", "digits", "--model", "sparse", "--architecture", "conv", "--hidden-layer-sizes",
+            "4", "--max-epochs", "1", "--out", str(tmp_path / "m"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "architecture must be 'mlp'" in err, err

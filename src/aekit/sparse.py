@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._base import Autoencoder
+from ._builders import ARCHITECTURES
 from ._params import Param
 from .metrics import code_statistics
 from .nets import TopK
@@ -149,6 +150,8 @@ class SparseAutoencoder(Autoencoder):
         code units' filters are the encoder weights (:func:`encoder_filters`).
     weight_decay : float, default=0.0
         L2 penalty on the weights, as in :class:`~aekit.Autoencoder`.
+    architecture : {"mlp"}, default="mlp"
+        Only fully connected networks; "conv" and "fully_conv" are refused.
 
     All other parameters (``loss``, ``learning_rate``, ``max_epochs``,
     ``random_state``...) are those of :class:`~aekit.Autoencoder`.
@@ -308,6 +311,13 @@ class SparseAutoencoder(Autoencoder):
         return make_penalty(self.sparsity, self.sparsity_weight, self.sparsity_target)
 
     def _check_params(self) -> None:
+        if isinstance(self.architecture, str) and self.architecture in ARCHITECTURES and self.architecture != "mlp":
+            # first: the conv checks of the base class would ask for settings that are refused here anyway
+            raise ValueError(
+                "architecture must be 'mlp' for SparseAutoencoder (the input centring, the KL start and the "
+                "unit-norm decoder columns are built on a fully connected net); "
+                f"got architecture={self.architecture!r}."
+            )
         super()._check_params()
         if self.sparsity == "topk" and self.k > self.n_components:
             raise ValueError(
