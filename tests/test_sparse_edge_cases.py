@@ -65,3 +65,26 @@ def test_cli_train_sparse_conv_is_a_one_line_error(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "architecture must be 'mlp'" in err, err
+
+
+def test_pretrained_first_layer_sees_the_raw_input_it_was_trained_on(digits_small, monkeypatch):
+    # greedy pretraining learns the first layer on raw x, but the sparse net feeds it x - mean: the mean
+    # must be folded into its bias, or every pretrained unit starts shifted by W @ mean
+    import aekit._base
+
+    captured = []
+
+    def recording_pretrain(net, X, method, **kw):
+        layers = pretrain(net, X, method, **kw)
+        captured.append(layers)
+        return layers
+
+    pretrain = aekit._base.pretrain
+    monkeypatch.setattr(aekit._base, "pretrain", recording_pretrain)
+    # learning_rate 1e-9: fine-tuning leaves the pretrained weights as they are (Adam moves each by ~lr)
+    sae = SparseAutoencoder(n_components=8, hidden_layer_sizes=(16,), pretraining="denoising", max_epochs=1,
+                            learning_rate=1e-9, batch_size=64, random_state=0, device="cpu").fit(digits_small)
+    first = captured[0][0]
+    expected = np.maximum(digits_small @ first.weight.numpy().T + first.hidden_bias.numpy(), 0)  # (n, 16)
+    hidden = sae._apply(sae.net_.encoder[:3], digits_small)  # shift, first Linear, ReLU
+    np.testing.assert_allclose(hidden, expected, atol=1e-4)

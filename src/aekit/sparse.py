@@ -307,6 +307,15 @@ class SparseAutoencoder(Autoencoder):
             net.decoder[0] = new
         return net
 
+    def _pretrain(self, net, train_data, seed: int, device) -> None:
+        super()._pretrain(net, train_data, seed, device)
+        # The layers were pretrained on raw x, but here the first one reads x - mean: W x + b = W (x - mean)
+        # + (b + W mean), so folding the mean into its bias keeps the pretrained function.
+        shift = net.encoder[0]
+        first = next(m for m in net.encoder if isinstance(m, nn.Linear))
+        with torch.no_grad():
+            first.bias += first.weight @ shift.offset
+
     def _make_penalty(self):
         return make_penalty(self.sparsity, self.sparsity_weight, self.sparsity_target)
 
