@@ -88,3 +88,13 @@ def test_pretrained_first_layer_sees_the_raw_input_it_was_trained_on(digits_smal
     expected = np.maximum(digits_small @ first.weight.numpy().T + first.hidden_bias.numpy(), 0)  # (n, 16)
     hidden = sae._apply(sae.net_.encoder[:3], digits_small)  # shift, first Linear, ReLU
     np.testing.assert_allclose(hidden, expected, atol=1e-4)
+
+
+def test_topk_sigmoid_codes_count_every_kept_unit_as_active(digits_small):
+    # top-k codes are exactly 0 off the k kept units, so a kept sigmoid value of 0.3 is active; the 0.5
+    # threshold of plain sigmoid codes (never exactly 0) reported fewer than k active units per sample
+    sae = SparseAutoencoder(n_components=16, sparsity="topk", k=4, code_activation="sigmoid", **FAST).fit(digits_small)
+    H = sae.transform(digits_small)
+    assert ((H > 0) & (H < 0.5)).any()  # the case in question: kept units below 0.5
+    assert sae.activity_threshold_ == 1e-6
+    assert sae.active_fraction_ == pytest.approx(np.mean(np.abs(H) > 1e-6)) == pytest.approx(4 / 16)

@@ -48,7 +48,8 @@ _OUTPUT_INVERSE = {
 }
 
 #: A unit counts as active on a sample when ``|h| > threshold``. Sigmoid codes
-#: are never exactly 0, so for them "active" means a positive pre-activation.
+#: are never exactly 0, so for them "active" means a positive pre-activation
+#: (but top-k codes are exactly 0 off the kept units, whatever the activation).
 _ACTIVITY_THRESHOLD = {"identity": 1e-6, "relu": 1e-6, "sigmoid": 0.5}
 
 
@@ -170,7 +171,7 @@ class SparseAutoencoder(Autoencoder):
         Mean ``h`` over the training codes (close to ``sparsity_target`` for "kl").
     activity_threshold_ : float
         A unit is active on a sample when ``|h|`` exceeds this: 1e-6, or 0.5
-        for sigmoid codes (a positive pre-activation).
+        for sigmoid codes other than top-k (a positive pre-activation).
 
     Plus every attribute of :class:`~aekit.Autoencoder` (``net_``,
     ``loss_curve_``, ``n_iter_``, ``fit_time_``...).
@@ -355,7 +356,7 @@ class SparseAutoencoder(Autoencoder):
         return self
 
     def _set_diagnostics(self, X: np.ndarray) -> None:
-        threshold = _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
+        threshold = 1e-6 if self.sparsity == "topk" else _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
         stats = code_statistics(self._apply(self.net_.encode, X), threshold=threshold)
         self.active_fraction_ = stats["active_fraction"]
         self.dead_units_ = stats["dead_units"]
