@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._base import Autoencoder
+from ._builders import ARCHITECTURES
 from ._params import Param
 from .metrics import code_statistics
 from .nets import TopK
@@ -47,7 +48,8 @@ _OUTPUT_INVERSE = {
 }
 
 #: A unit counts as active on a sample when ``|h| > threshold``. Sigmoid codes
-#: are never exactly 0, so for them "active" means a positive pre-activation.
+#: are never exactly 0, so for them "active" means a positive pre-activation
+#: (but top-k codes are exactly 0 off the kept units, whatever the activation).
 _ACTIVITY_THRESHOLD = {"identity": 1e-6, "relu": 1e-6, "sigmoid": 0.5}
 
 
@@ -149,6 +151,8 @@ class SparseAutoencoder(Autoencoder):
         code units' filters are the encoder weights (:func:`encoder_filters`).
     weight_decay : float, default=0.0
         L2 penalty on the weights, as in :class:`~aekit.Autoencoder`.
+    architecture : {"mlp"}, default="mlp"
+        Only fully connected networks; "conv" and "fully_conv" are refused.
 
     All other parameters (``loss``, ``learning_rate``, ``max_epochs``,
     ``random_state``...) are those of :class:`~aekit.Autoencoder`.
@@ -167,7 +171,7 @@ class SparseAutoencoder(Autoencoder):
         Mean ``h`` over the training codes (close to ``sparsity_target`` for "kl").
     activity_threshold_ : float
         A unit is active on a sample when ``|h|`` exceeds this: 1e-6, or 0.5
-        for sigmoid codes (a positive pre-activation).
+        for sigmoid codes other than top-k (a positive pre-activation).
 
     Plus every attribute of :class:`~aekit.Autoencoder` (``net_``,
     ``loss_curve_``, ``n_iter_``, ``fit_time_``...).
@@ -306,10 +310,26 @@ class SparseAutoencoder(Autoencoder):
             net.decoder[0] = new
         return net
 
+    def _pretrain(self, net, train_data, seed: int, device) -> None:
+        super()._pretrain(net, train_data, seed, device)
+        # The layers were pretrained on raw x, but here the first one reads x - mean: W x + b = W (x - mean)
+        # + (b + W mean), so folding the mean into its bias keeps the pretrained function.
+        shift = net.encoder[0]
+        first = next(m for m in net.encoder if isinstance(m, nn.Linear))
+        with torch.no_grad():
+            first.bias += first.weight @ shift.offset
+
     def _make_penalty(self):
         return make_penalty(self.sparsity, self.sparsity_weight, self.sparsity_target)
 
     def _check_params(self) -> None:
+        if isinstance(self.architecture, str) and self.architecture in ARCHITECTURES and self.architecture != "mlp":
+            # first: the conv checks of the base class would ask for settings that are refused here anyway
+            raise ValueError(
+                "architecture must be 'mlp' for SparseAutoencoder (the input centring, the KL start and the "
+                "unit-norm decoder columns are built on a fully connected net); "
+                f"got architecture={self.architecture!r}."
+            )
         super()._check_params()
         if self.sparsity == "topk" and self.k > self.n_components:
             raise ValueError(
@@ -338,7 +358,7 @@ class SparseAutoencoder(Autoencoder):
         return self
 
     def _set_diagnostics(self, X: np.ndarray) -> None:
-        threshold = _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
+        threshold = 1e-6 if self.sparsity == "topk" else _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
         stats = code_statistics(self._apply(self.net_.encode, X), threshold=threshold)
         self.active_fraction_ = stats["active_fraction"]
         self.dead_units_ = stats["dead_units"]

@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="output .npy file for the codes")
     p.add_argument("--figures", type=Path, metavar="DIR", help="also write the filter grid and histogram here")
     p.add_argument("--image-shape", type=int, nargs="+", metavar="N",
-                   help="H W [C] of the inputs for the filter grid (default: the data's own, if known)")
+                   help="H W [C] of the inputs for the filter grid, C 1 or 3 (default: the data's own, if known)")
     add_common_arguments(p)
     p.set_defaults(func=run)
 
@@ -47,6 +47,13 @@ def _filter_shape(args, data, n_features: int):
     if len(shape) not in (2, 3) or size != n_features:
         raise ValueError(f"--image-shape must be H W [C] with H*W[*C] = {n_features} (the model's features); "
                          f"got {' '.join(map(str, shape))}.")
+    if len(shape) == 3 and shape[2] not in (1, 3):  # filters are drawn grey or RGB; checked before any output
+        if not args.image_shape:  # the data's own, e.g. RGBA images: no filter figure, the rest still works
+            logger.info("no filter figure: the data's %s images are neither grey nor RGB; pass --image-shape "
+                        "H W [1|3]", "x".join(map(str, shape)))
+            return None
+        raise ValueError(f"--image-shape must be H W, H W 1 or H W 3 (filters are drawn grey or RGB) with "
+                         f"{n_features} values; got {' '.join(map(str, shape))}.")
     return shape
 
 
@@ -98,7 +105,8 @@ def run(args) -> int:
             logger.info("no filter figure: the first layer of a %s network is a convolution, not one filter per "
                         "unit over the input", estimator.architecture)
         elif shape is None:
-            logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
+            if data.image_shape is None:  # (an unplottable shape of its own was reported by _filter_shape)
+                logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
         else:
             W = encoder_filters(estimator)
             filter_grid(W, shape, path=figures[FILTERS_FIGURE],
