@@ -70,7 +70,7 @@ def test_cli_train_sparse_conv_is_a_one_line_error(tmp_path, capsys):
 def test_pretrained_first_layer_sees_the_raw_input_it_was_trained_on(digits_small, monkeypatch):
     # greedy pretraining learns the first layer on raw x, but the sparse net feeds it x - mean: the mean
     # must be folded into its bias, or every pretrained unit starts shifted by W @ mean
-    import aekit._base
+    import aekit._fitting
 
     captured = []
 
@@ -79,8 +79,8 @@ def test_pretrained_first_layer_sees_the_raw_input_it_was_trained_on(digits_smal
         captured.append(layers)
         return layers
 
-    pretrain = aekit._base.pretrain
-    monkeypatch.setattr(aekit._base, "pretrain", recording_pretrain)
+    pretrain = aekit._fitting.pretrain
+    monkeypatch.setattr(aekit._fitting, "pretrain", recording_pretrain)
     # learning_rate 1e-9: fine-tuning leaves the pretrained weights as they are (Adam moves each by ~lr)
     sae = SparseAutoencoder(n_components=8, hidden_layer_sizes=(16,), pretraining="denoising", max_epochs=1,
                             learning_rate=1e-9, batch_size=64, random_state=0, device="cpu").fit(digits_small)

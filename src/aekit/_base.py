@@ -17,7 +17,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
-from ._fitting import fit_run
+from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
 from ._validation import check_input_range, check_not_streamed, check_real
@@ -257,6 +257,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _epoch_data(self):
         """``epoch_data(epoch) -> X or None`` giving fresh training data per epoch, or None."""
         return None
+
+    def _pretrain(self, net, train_data, seed: int, device) -> None:
+        """Greedy layer-wise pretraining of ``net`` before fine-tuning (:func:`aekit._fitting.pretrain_net`)."""
+        pretrain_net(self, net, train_data, seed, device)
 
     def _pretraining_epochs(self) -> int:
         """Epochs per layer of greedy pretraining."""

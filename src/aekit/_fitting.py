@@ -66,7 +66,7 @@ def fit_run(est, X, mask: np.ndarray | None = None):
     net = est.net_ if warm else new_net(est, n_features, init_seed)
     if est.pretraining != "none" and not warm and (checkpoints is None or checkpoints.state is None):
         # not when resuming, nor when warm-starting
-        pretrain_net(est, net, train_data, init_seed + 1, device)
+        est._pretrain(net, train_data, init_seed + 1, device)  # a hook: SparseAutoencoder adjusts after it
     # only rank 0 shows progress under torchrun
     progress = _Progress(est.max_epochs) if est.verbose and is_main_process() else None
     trainer = Trainer(
