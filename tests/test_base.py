@@ -14,9 +14,14 @@ from aekit import Autoencoder
 from aekit.training import TrainingDivergedError
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0, device="cpu")
+SUBSET_REASON = (
+    "score_samples sums the squared errors of a float32 network's outputs: rows computed in batches of different "
+    "sizes differ by float32 ulps, which the sum carries just above the check's tolerance of 1e-7 (measured "
+    "1.7e-7); test_base.py::test_methods_are_subset_invariant_to_float32_precision checks it at 1e-5")
 
 
-@parametrize_with_checks([Autoencoder(n_components=2, **FAST)])
+@parametrize_with_checks([Autoencoder(n_components=2, **FAST)],
+                         expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON})
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -269,3 +274,13 @@ def test_an_imputers_feature_names_are_its_inputs():
         assert imputer.get_feature_names_out().tolist() == ["a", "b", "c", "d"]
         filled = imputer.set_output(transform="pandas").transform(X)
         assert filled.columns.tolist() == ["a", "b", "c", "d"] and not filled.isna().any().any()
+
+
+def test_methods_are_subset_invariant_to_float32_precision(rng):
+    X = rng.random((300, 12)).astype(np.float32)
+    ae = Autoencoder(n_components=3, **FAST).fit(X)
+    rows = rng.random(300) < 0.3
+    for method in ("transform", "reconstruct", "score_samples"):
+        whole, part = getattr(ae, method)(X), getattr(ae, method)(X[rows])
+        np.testing.assert_allclose(part, whole[rows], rtol=1e-5, atol=1e-6, err_msg=method)
+    np.testing.assert_allclose(ae.score(X), ae.score_samples(X).mean(), rtol=1e-12)

@@ -8,13 +8,17 @@ from aekit.metrics import psnr
 
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, device="cpu")
+SUBSET_REASON = (
+    "score_samples sums the squared errors of a float32 network's outputs: rows computed in batches of different "
+    "sizes differ by float32 ulps, which the sum carries just above the check's tolerance of 1e-7 (measured "
+    "1.7e-7); test_base.py::test_methods_are_subset_invariant_to_float32_precision checks it at 1e-5")
 
 
 @parametrize_with_checks(
     [DenoisingAutoencoder(**SMALL), DenoisingAutoencoder(corruption="salt_and_pepper", corruption_level=0.2, **SMALL),
      DenoisingAutoencoder(corruption="masking", corruption_level=0.3, random_level=True, level_power=2.0,
                           **SMALL)],
-    expected_failed_checks=lambda est: {},
+    expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON},
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

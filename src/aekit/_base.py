@@ -431,6 +431,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             With ``pretraining`` other than "none", and on
             :class:`AutoencoderImputer` (``hasattr(est, "partial_fit")`` is
             False there).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from aekit import Autoencoder
+        >>> X = np.random.default_rng(0).random((300, 10))
+        >>> ae = Autoencoder(n_components=3, hidden_layer_sizes=(16,), random_state=0)
+        >>> for chunk in np.array_split(X, 3):
+        ...     ae = ae.partial_fit(chunk)
+        >>> ae.n_iter_, len(ae.loss_curve_)
+        (3, 3)
         """
         X = self._checked_training_input(X, partial=True)
         self._partial = True
@@ -577,11 +588,39 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         score : float
             Higher is better; 0 is a perfect reconstruction.
         """
+        return float(self.score_samples(X).mean())
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample: its squared errors summed over features.
+
+        The lower, the less the sample looks like the training data: train
+        on normal data and the lowest scores flag anomalies (as with
+        scikit-learn's outlier detectors, whose ``score_samples`` has the
+        same sign). ``score(X)`` is their mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), float64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from aekit import Autoencoder
+        >>> X = np.random.default_rng(0).random((200, 10))
+        >>> ae = Autoencoder(n_components=3, hidden_layer_sizes=(16,), max_epochs=5, random_state=0).fit(X)
+        >>> scores = ae.score_samples(np.vstack([X[:3], X[:1] + 5.0]))  # the last row is far off
+        >>> int(np.argmin(scores))
+        3
+        """
         check_is_fitted(self, "net_")
         X = self._inference_X(X)
-        # summed chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
-        total = sum(float(np.square(x.astype(np.float64) - out).sum()) for x, out in self._batches_out(self.net_, X))
-        return -total / X.shape[0]
+        # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
+        parts = [-np.square(x.astype(np.float64) - out).sum(axis=1) for x, out in self._batches_out(self.net_, X)]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     @property
     def _n_features_out(self) -> int:

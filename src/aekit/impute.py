@@ -475,5 +475,9 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         return (self._apply(self.net_, Xs) * self.scale_ + self.center_).astype(X.dtype)
 
     @available_if(lambda est: False)
+    def score_samples(self, X):
+        """Not available: an imputer is scored on hidden entries (``score``), not on reconstructing rows."""
+
+    @available_if(lambda est: False)
     def inverse_transform(self, Z):
         """Not available: an imputer's ``transform`` fills values, it does not encode."""
