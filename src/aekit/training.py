@@ -109,7 +109,14 @@ class Trainer:
     loss : str
         Key of :data:`aekit.losses.LOSSES`.
     penalty : callable, optional
-        ``penalty(code) -> scalar tensor`` added to the loss (sparsity).
+        ``penalty(code) -> scalar tensor`` added to the loss (sparsity). A
+        penalty with the attribute ``needs_input = True`` is called as
+        ``penalty(code, x_in, generator)`` with the (corrupted) input batch
+        made to require gradients, so it can differentiate the code with
+        respect to the input (a contraction penalty on the encoder's
+        Jacobian), and the seeded noise generator for any random projection
+        (checkpointed, so a resumed run draws the same); validation then
+        runs with gradients enabled.
     corruption : callable, optional
         ``corruption(x, generator) -> x_tilde`` applied to each input batch.
     optimizer : str
@@ -285,13 +292,18 @@ class Trainer:
             if full:
                 x, x_in = x[lo:hi], x_in[lo:hi]
                 mask = None if mask is None else mask[lo:hi]
+        needs_input = getattr(self.penalty, "needs_input", False)
+        if needs_input:  # the penalty differentiates the code with respect to the input
+            x_in = x_in.detach().requires_grad_(True)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
             code, out = self.step_module(x_in)
         if x.shape[0] == 0:
             return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
-        if self.penalty is not None:
+        if needs_input:
+            value = value + self.penalty(code.float(), x_in, generator)
+        elif self.penalty is not None:
             value = value + self.penalty(code.float())
         return value if weight is None else value * weight
 
@@ -311,13 +323,17 @@ class Trainer:
                                  patience=max(1, self.n_iter_no_change // 2))
         return None
 
-    @torch.no_grad()
     def evaluate(self, X, mask=None, seed: int = 12345) -> float:
         """Mean objective on ``X`` with fixed corruption noise (comparable across epochs).
 
         ``X`` is anything :meth:`fit` accepts. Every rank evaluates all of
-        ``X``, so all ranks agree without communicating.
+        ``X``, so all ranks agree without communicating. Gradients are off,
+        unless the penalty differentiates the code (``needs_input``).
         """
+        with torch.set_grad_enabled(getattr(self.penalty, "needs_input", False)):
+            return self._evaluate(X, mask, seed)
+
+    def _evaluate(self, X, mask, seed: int) -> float:
         feed = X if isinstance(X, Feed) else self._feed(X, mask, {})
         self.net.eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -326,7 +342,7 @@ class Trainer:
         step_module, self.step_module = self.step_module, self._eval_module  # no DDP hooks, no recompiles
         try:
             for xb, mb in feed.chunks(4 * self.batch_size):
-                total += self._objective(xb, mb, generator) * xb.shape[0]
+                total += self._objective(xb, mb, generator).detach() * xb.shape[0]
                 n += xb.shape[0]
         finally:
             self.step_module = step_module
