@@ -77,3 +77,19 @@ def test_a_signal_to_one_rank_stops_every_rank_at_the_same_epoch_with_a_checkpoi
     # else it waits for a peer that is gone and the epochs since the last checkpoint are lost
     assert _spawn(tmp_path) == ["interrupted after epoch 3"] * 2
     assert read_checkpoint_info(tmp_path / "ckpt")["epoch"] == 3
+
+
+# ----------------------------------------------------------------- partial_fit over time
+SMALL = dict(n_components=2, hidden_layer_sizes=(6,), batch_size=16, random_state=0)
+
+
+def test_partial_fit_uses_the_learning_rate_set_between_calls():
+    # the only schedule partial_fit has is the one the user makes with set_params between calls
+    X = _data()
+    ae = Autoencoder(**SMALL).partial_fit(X)
+    before = [p.detach().clone() for p in ae.net_.parameters()]
+    ae.set_params(learning_rate=1e-12).partial_fit(X)
+    assert max(float((p.detach() - q).abs().max()) for p, q in zip(ae.net_.parameters(), before)) < 1e-7
+    assert ae._partial_state["optimizer"]["param_groups"][0]["lr"] == 1e-12
+    ae.set_params(learning_rate=1e-2, weight_decay=0.5).partial_fit(X)
+    assert ae._partial_state["optimizer"]["param_groups"][0]["weight_decay"] == 0.5

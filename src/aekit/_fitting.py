@@ -131,7 +131,11 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
     )
     seconds = 0.0
     if state is not None:
+        settings = trainer.optimizer.state_dict()["param_groups"]  # this call's learning_rate, weight_decay...
         trainer.load_state_dict(state, steps_per_epoch=1)
+        for group, setting in zip(trainer.optimizer.param_groups, settings):
+            # the saved moments carry over, not the saved step size: set_params between calls is a schedule
+            group.update({k: v for k, v in setting.items() if k != "params"})
         seconds = est.fit_time_
     elif fitted:  # after fit or load: a fresh optimiser, the history kept
         trainer.result.loss_curve = list(est.loss_curve_)
