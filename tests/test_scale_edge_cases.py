@@ -93,3 +93,18 @@ def test_partial_fit_uses_the_learning_rate_set_between_calls():
     assert ae._partial_state["optimizer"]["param_groups"][0]["lr"] == 1e-12
     ae.set_params(learning_rate=1e-2, weight_decay=0.5).partial_fit(X)
     assert ae._partial_state["optimizer"]["param_groups"][0]["weight_decay"] == 0.5
+
+
+@pytest.mark.parametrize("first, then", [("adam", "sgd"), ("sgd", "adam"), ("adam", "adamw")])
+def test_partial_fit_after_changing_the_optimizer_starts_a_fresh_one(first, then):
+    # the moments of one optimiser mean nothing to another: as after fit or load, a fresh optimiser
+    X = _data()
+    ae = Autoencoder(**SMALL, optimizer=first).partial_fit(X)
+    ae.set_params(optimizer=then).partial_fit(X)
+    assert ae.n_iter_ == 2 and np.isfinite(ae.loss_curve_).all()
+    moments = ae._partial_state["optimizer"]["state"][0]
+    if then == "sgd":
+        assert set(moments) == {"momentum_buffer"}
+    else:
+        assert int(moments["step"]) == len(X) // SMALL["batch_size"]  # this call's steps only
+    assert ae.set_params(optimizer=first).partial_fit(X).n_iter_ == 3  # and back

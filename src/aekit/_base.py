@@ -407,7 +407,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         step size is ``learning_rate`` throughout, as in
         ``MLPRegressor.partial_fit``; ``set_params(learning_rate=...)``
         between calls changes it (a schedule by hand) and keeps the
-        optimiser's moments. ``n_iter_`` counts the calls.
+        optimiser's moments; another ``optimizer`` starts afresh.
+        ``n_iter_`` counts the calls.
 
         Parameters
         ----------

@@ -131,7 +131,10 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
     )
     seconds = 0.0
     if state is not None:
-        settings = trainer.optimizer.state_dict()["param_groups"]  # this call's learning_rate, weight_decay...
+        fresh = trainer.optimizer.state_dict()
+        settings = fresh["param_groups"]  # this call's learning_rate, weight_decay...
+        if state.get("optimizer_name", est.optimizer) != est.optimizer:
+            state = {**state, "optimizer": fresh}  # another optimiser (set_params): the old moments mean nothing to it
         trainer.load_state_dict(state, steps_per_epoch=1)
         for group, setting in zip(trainer.optimizer.param_groups, settings):
             # the saved moments carry over, not the saved step size: set_params between calls is a schedule
@@ -146,7 +149,7 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         trainer.fit_epoch(data)
     finally:
         set_fitted(est, trainer, device, seconds + time.perf_counter() - tic)
-    est._partial_state = trainer.state_dict()
+    est._partial_state = dict(trainer.state_dict(), optimizer_name=est.optimizer)
     return est
 
 
