@@ -1,6 +1,7 @@
 """Training at scale and over time: checkpoints, resume, streaming, partial_fit, warm_start, torchrun."""
 
 import os
+import re
 import signal
 import time
 import warnings
@@ -12,6 +13,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from aekit import Autoencoder, distributed
+from aekit.streaming import Batches
 from aekit.checkpoint import TrainingInterrupted, read_checkpoint_info
 
 TIMEOUT = 60
@@ -38,7 +40,17 @@ def _worker(rank, world, init_file, out_dir):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     torch.set_num_threads(1)
     X = _data()
+    lines = []
     try:
+        # each rank its own rows (as a DistributedSampler gives): aekit shards every batch itself, so each
+        # rank would train on half of its half, silently
+        mine = X[rank::world]
+        try:
+            Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, random_state=0).fit(
+                Batches([mine[i:i + 16] for i in range(0, len(mine), 16)]))
+            lines.append("trained on different batches")
+        except ValueError as err:
+            lines.append(str(err))
         est = _SignalledOnRankOne(n_components=2, hidden_layer_sizes=(6,), max_epochs=8, batch_size=16,
                                   random_state=0, device="cpu")
         try:
@@ -46,8 +58,9 @@ def _worker(rank, world, init_file, out_dir):
             stopped = "finished"
         except TrainingInterrupted as stop:
             stopped = f"interrupted after epoch {stop.epoch}"
+        lines.append(stopped)
         with open(os.path.join(out_dir, f"rank{rank}.txt"), "w") as f:
-            f.write(stopped)
+            f.write("\n".join(lines))
         del est
         distributed.leave()
     finally:
@@ -72,11 +85,24 @@ def _spawn(tmp_path, world=2):
     return [f.read_text() for f in files]
 
 
-def test_a_signal_to_one_rank_stops_every_rank_at_the_same_epoch_with_a_checkpoint(tmp_path):
+@pytest.fixture(scope="module")
+def ddp_lines(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ddp")
+    return tmp, [text.splitlines() for text in _spawn(tmp)]
+
+
+def test_a_signal_to_one_rank_stops_every_rank_at_the_same_epoch_with_a_checkpoint(ddp_lines):
     # rank 0 writes the checkpoints: it must learn of a signal that only another rank received,
     # else it waits for a peer that is gone and the epochs since the last checkpoint are lost
-    assert _spawn(tmp_path) == ["interrupted after epoch 3"] * 2
-    assert read_checkpoint_info(tmp_path / "ckpt")["epoch"] == 3
+    tmp, lines = ddp_lines
+    assert [rank[-1] for rank in lines] == ["interrupted after epoch 3"] * 2
+    assert read_checkpoint_info(tmp / "ckpt")["epoch"] == 3
+
+
+def test_ranks_iterating_different_batches_is_an_error_on_every_rank(ddp_lines):
+    for rank in ddp_lines[1]:
+        assert re.fullmatch(r"under torchrun every rank must iterate the same batches.*DistributedSampler.*",
+                            rank[0])
 
 
 # ----------------------------------------------------------------- partial_fit over time

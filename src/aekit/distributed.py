@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
-           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "max_over_ranks", "barrier"]
+           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "max_over_ranks", "same_on_all_ranks", "barrier"]
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,16 @@ def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
     t = torch.tensor([int(value)], dtype=torch.int64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return int(t.item())
+
+
+def same_on_all_ranks(values: torch.Tensor, rtol: float = 1e-6) -> bool:
+    """Whether every rank holds ``values`` (a small float64 tensor), up to ``rtol``; True without a group."""
+    if not is_distributed():
+        return True
+    both = torch.cat([values, -values])
+    dist.all_reduce(both, op=dist.ReduceOp.MAX)
+    high, low = both[:values.numel()], -both[values.numel():]
+    return bool(((high - low).abs() <= rtol * (high.abs() + 1.0)).all())
 
 
 def barrier() -> None:
