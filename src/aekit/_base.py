@@ -409,7 +409,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from one call to the next. There is no validation split, early
         stopping, learning-rate schedule, pretraining or ``max_time``: the
         step size is ``learning_rate`` throughout, as in
-        ``MLPRegressor.partial_fit``. ``n_iter_`` counts the calls.
+        ``MLPRegressor.partial_fit``; ``set_params(learning_rate=...)``
+        between calls changes it (a schedule by hand) and keeps the
+        optimiser's moments; another ``optimizer`` starts afresh.
+        ``n_iter_`` counts the calls.
 
         Parameters
         ----------

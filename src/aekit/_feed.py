@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import torch
 
-from .distributed import shard_bounds
+from .distributed import same_on_all_ranks, shard_bounds
 from .streaming import ArraySource, Batches, BatchSource, prefetch
 
 __all__ = ["Feed", "Resident", "Streamed", "Sequential", "make_feed"]
@@ -169,10 +169,12 @@ class Sequential(Feed):
         return self._len
 
     def epoch(self, perm, batch_size, share):
-        for batch in self.source:
+        for i, batch in enumerate(self.source):
             x = _float_tensor(batch)
             _check_finite(x, source="the iterable of batches")
             global_n = x.shape[0]
+            if share is not None and i == 0:
+                _check_same_batches(x)
             full = share is None or share[2]
             if not full:
                 lo, hi = shard_bounds(global_n, share[0], share[1])
@@ -184,6 +186,18 @@ class Sequential(Feed):
             x = _float_tensor(batch)
             _check_finite(x, source="the iterable of batches")
             yield _to_device(x, self.device), None
+
+
+def _check_same_batches(x: torch.Tensor) -> None:
+    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself."""
+    x64 = x.detach().double()
+    weights = torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
+    fingerprint = torch.stack([torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device),
+                               x64.sum(), (x64 * weights).sum()])  # one collective per epoch, on the first batch
+    if not same_on_all_ranks(fingerprint):
+        raise ValueError("under torchrun every rank must iterate the same batches (aekit gives each rank its share "
+                         "of every batch), but this epoch's first batch differs between ranks; pass every rank the "
+                         "whole data, without a DistributedSampler or a per-rank reader.")
 
 
 def make_feed(X, mask, device: torch.device, cache: dict, prefetch_depth: int = 1) -> Feed | None:

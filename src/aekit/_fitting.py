@@ -131,7 +131,14 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
     )
     seconds = 0.0
     if state is not None:
+        fresh = trainer.optimizer.state_dict()
+        settings = fresh["param_groups"]  # this call's learning_rate, weight_decay...
+        if state.get("optimizer_name", est.optimizer) != est.optimizer:
+            state = {**state, "optimizer": fresh}  # another optimiser (set_params): the old moments mean nothing to it
         trainer.load_state_dict(state, steps_per_epoch=1)
+        for group, setting in zip(trainer.optimizer.param_groups, settings):
+            # the saved moments carry over, not the saved step size: set_params between calls is a schedule
+            group.update({k: v for k, v in setting.items() if k != "params"})
         seconds = est.fit_time_
     elif fitted:  # after fit or load: a fresh optimiser, the history kept
         trainer.result.loss_curve = list(est.loss_curve_)
@@ -142,7 +149,7 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         trainer.fit_epoch(data)
     finally:
         set_fitted(est, trainer, device, seconds + time.perf_counter() - tic)
-    est._partial_state = trainer.state_dict()
+    est._partial_state = dict(trainer.state_dict(), optimizer_name=est.optimizer)
     return est
 
 

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from ._checkpoint_file import CHECKPOINT_FILE, FORMAT_VERSION, load_checkpoint, read_checkpoint_info, save_checkpoint
-from .distributed import is_main_process
+from .distributed import barrier, is_main_process, max_over_ranks
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpointing", "load_checkpoint",
            "read_checkpoint_info", "save_checkpoint"]
@@ -204,10 +204,16 @@ class _Session:
         def on_epoch_end(trainer, epoch, logs):
             stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
             signum = self.signals.received
+            if trainer.distributed:
+                # a signal to any rank (one machine of several preempted) stops all at this epoch; rank 0,
+                # which writes, must know, and the others must not leave before it has written
+                signum = max_over_ranks(signum or 0, trainer.device) or None
             finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
             if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
                 self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
             if signum is not None:
+                if trainer.distributed:
+                    barrier()
                 logger.info("%s: stopped after epoch %d; checkpoint saved to %s",
                                signal.Signals(signum).name, epoch, self.path)
                 raise TrainingInterrupted(signum, epoch, self.path)

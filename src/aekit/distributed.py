@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
-           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag"]
+           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "max_over_ranks", "same_on_all_ranks", "barrier"]
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +184,28 @@ def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
     dist.broadcast(t, src=0)
     return bool(t.item())
+
+
+def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
+    """The largest ``value`` of all ranks on every rank (``value`` itself without a process group)."""
+    if not is_distributed():
+        return int(value)
+    t = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t.item())
+
+
+def same_on_all_ranks(values: torch.Tensor, rtol: float = 1e-6) -> bool:
+    """Whether every rank holds ``values`` (a small float64 tensor), up to ``rtol``; True without a group."""
+    if not is_distributed():
+        return True
+    both = torch.cat([values, -values])
+    dist.all_reduce(both, op=dist.ReduceOp.MAX)
+    high, low = both[:values.numel()], -both[values.numel():]
+    return bool(((high - low).abs() <= rtol * (high.abs() + 1.0)).all())
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (a no-op without a process group)."""
+    if is_distributed():
+        dist.barrier()
