@@ -187,3 +187,13 @@ def test_cli_warm_start_on_other_data_names_the_feature_counts(trained, X, capsy
     assert main(["train", str(trained / "narrow.npy"), "--warm-start", str(trained / "first"), "--quiet",
                  "--out", str(trained / "more")]) == 2
     assert "X has 10 features, but Autoencoder is expecting 64 features" in capsys.readouterr().err
+
+
+def test_salt_and_pepper_partial_fit_uses_the_range_of_every_chunk_seen(X):
+    dae = DenoisingAutoencoder(**SMALL, corruption="salt_and_pepper")
+    dae.partial_fit(X[:200] * 0.5)  # values in [0, 0.5]
+    assert dae._data_range == (0.0, 0.5)
+    dae.partial_fit(X[200:] * 0.5 + 0.5)  # [0.5, 1]: salt is 1 now, pepper still 0
+    assert dae._data_range == (0.0, 1.0)
+    dae.fit(X[:200] * 0.5)  # a fit starts over
+    assert dae._data_range == (0.0, 0.5)

@@ -163,8 +163,10 @@ class DenoisingAutoencoder(Autoencoder):
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
         observed = X if mask is None else X[mask.astype(bool)]
-        # salt and pepper uses the extremes of the (observed) training data
-        self._data_range = (float(observed.min()), float(observed.max())) if observed.size else (0.0, 1.0)
+        # salt and pepper uses the extremes of the (observed) training data; over partial_fit's chunks, all seen
+        low, high = (float(observed.min()), float(observed.max())) if observed.size else (0.0, 1.0)
+        seen = self.__dict__.get("_data_range") if self.__dict__.get("_partial") else None
+        self._data_range = (low, high) if seen is None else (min(low, seen[0]), max(high, seen[1]))
         return super()._fit(X, mask)
 
     def _make_corruption(self):
