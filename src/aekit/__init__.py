@@ -10,6 +10,8 @@ SparseAutoencoder
 DenoisingAutoencoder
     Trained to undo a corruption (gaussian, masking, salt and pepper);
     ``denoise`` cleans inputs.
+ContractiveAutoencoder
+    Penalises the encoder's Jacobian, for locally invariant features.
 AutoencoderImputer
     scikit-learn imputer: learns from data with NaNs and fills them.
 ImputerEnsemble
@@ -29,13 +31,14 @@ _EXPORTS = {
     "Autoencoder": "._base",
     "SparseAutoencoder": ".sparse",
     "DenoisingAutoencoder": ".denoising",
+    "ContractiveAutoencoder": ".contractive",
     "AutoencoderImputer": ".impute",
     "ImputerEnsemble": ".ensemble",
     "load": ".persistence",
 }
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "AutoencoderImputer", "ImputerEnsemble", "load",
-           "__version__"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder", "AutoencoderImputer",
+           "ImputerEnsemble", "load", "__version__"]
 
 
 def __getattr__(name):
