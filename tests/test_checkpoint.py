@@ -331,3 +331,17 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, big_data, interrupt_
     assert read_checkpoint_info(ck)["epoch"] == 2
     assert "aekit train: SIGTERM received: stopped after epoch 2; checkpoint saved to" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_contractive_resume_draws_the_same_projections(tmp_path, X, interrupt_at):
+    from aekit import ContractiveAutoencoder
+
+    kw = dict(TINY, max_epochs=5, contraction_weight=0.05)
+    reference = ContractiveAutoencoder(**kw).fit(X)
+    disarm = interrupt_at(2)
+    with pytest.raises(TrainingInterrupted):
+        ContractiveAutoencoder(**kw).fit(X, checkpoint_dir=tmp_path)
+    disarm()
+    resumed = ContractiveAutoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert _same_weights(reference, resumed)
+    assert resumed.loss_curve_ == reference.loss_curve_
