@@ -4,16 +4,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
+from _ddp import spawn_workers
 from aekit import Autoencoder, distributed
 from aekit.corruption import make_corruption
 from aekit.nets import MLPAutoencoder
@@ -71,23 +69,7 @@ def _worker(rank, world, init_file, out_dir):
 
 
 def _spawn(tmp_path, world=2):
-    ctx = mp.spawn(_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=False)
-    deadline = time.monotonic() + TIMEOUT
-    files = [tmp_path / f"rank{r}.pt" for r in range(world)]
-    try:
-        while not ctx.join(timeout=1):
-            if time.monotonic() > deadline:
-                for p in ctx.processes:
-                    p.terminate()
-                pytest.fail(f"DDP workers did not finish in {TIMEOUT} s")
-    except mp.ProcessExitedException as err:
-        # Rarely (once in CI) a rank aborted in PyTorch's gloo teardown ("terminate called without an active
-        # exception"). Both ranks write their results before the final barrier, so results on disk from every
-        # rank mean the training under test finished; without them the error stands.
-        if not all(f.is_file() for f in files):
-            raise
-        warnings.warn(f"a DDP worker failed after writing its results: {err}", RuntimeWarning, stacklevel=2)
-    return [torch.load(f) for f in files]
+    return [torch.load(f) for f in spawn_workers(_worker, tmp_path, "rank{rank}.pt", world, timeout=TIMEOUT)]
 
 
 @pytest.fixture(scope="module")

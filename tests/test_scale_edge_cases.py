@@ -3,15 +3,13 @@
 import os
 import re
 import signal
-import time
-import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
+from _ddp import spawn_workers
 from aekit import Autoencoder, distributed
 from aekit.streaming import Batches
 from aekit.checkpoint import TrainingInterrupted, read_checkpoint_info
@@ -69,20 +67,7 @@ def _worker(rank, world, init_file, out_dir):
 
 
 def _spawn(tmp_path, world=2):
-    ctx = mp.spawn(_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=False)
-    deadline = time.monotonic() + TIMEOUT
-    files = [tmp_path / f"rank{r}.txt" for r in range(world)]
-    try:
-        while not ctx.join(timeout=1):
-            if time.monotonic() > deadline:
-                for p in ctx.processes:
-                    p.terminate()
-                pytest.fail(f"DDP workers did not finish in {TIMEOUT} s")
-    except mp.ProcessExitedException as err:
-        if not all(f.is_file() for f in files):  # as in test_distributed: a rare abort in gloo's teardown
-            raise
-        warnings.warn(f"a DDP worker failed after writing its results: {err}", RuntimeWarning, stacklevel=2)
-    return [f.read_text() for f in files]
+    return [f.read_text() for f in spawn_workers(_worker, tmp_path, "rank{rank}.txt", world, timeout=TIMEOUT)]
 
 
 @pytest.fixture(scope="module")
