@@ -1,9 +1,11 @@
 """Figures of images: rows of samples and reconstructions, grids of filters."""
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.colors import to_rgb
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -27,18 +29,48 @@ def _unit_ranges(images_per_row, n_cols):
     return [(0.0, 1.0)] * n_cols
 
 
-NORMALIZATIONS = {"joint": _joint_ranges, "none": _unit_ranges}
+def _auto_ranges(images_per_row, n_cols):
+    """[0, 1] for pixel data (then a dim reconstruction looks dim), else joint."""
+    lo, hi = _finite_range(np.concatenate([images.ravel() for images in images_per_row]))
+    if lo >= 0.0 and hi <= 1.0:
+        return _unit_ranges(images_per_row, n_cols)
+    return _joint_ranges(images_per_row, n_cols)
+
+
+NORMALIZATIONS = {"auto": _auto_ranges, "joint": _joint_ranges, "none": _unit_ranges}
+
+# NaN and infinite pixels (entries missing from the data) get a colour no grey image has, so holes stand out
+MISSING_COLOUR = "tab:red"
+LABEL_CHARS = 28  # longer row labels are wrapped onto several lines
+MIN_CELL = 0.2  # inches: the smallest image drawn, however many columns
+LINE_HEIGHT = 1.3 * LABEL_FONTSIZE / 72  # inches per line of a label
 
 
 def _text_width_inches(texts, fontsize):
-    """Width in inches of the widest text when drawn at ``fontsize``."""
+    """Width in inches of the widest line of the texts when drawn at ``fontsize``."""
     renderer = RendererAgg(1, 1, DPI)
     prop = FontProperties(size=fontsize)
     widths = [
-        renderer.get_text_width_height_descent(t, prop, ismath=False)[0]
+        renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
         for t in texts
+        for line in t.split("\n")
     ]
     return max(widths, default=0.0) / DPI
+
+
+def _wrap(label):
+    """The label with each line longer than LABEL_CHARS wrapped at spaces."""
+    lines = []
+    for line in label.split("\n"):
+        lines.extend(textwrap.wrap(line, LABEL_CHARS, break_long_words=False) or [line])
+    return "\n".join(lines)
+
+
+def _mark_missing_rgb(image):
+    """An RGB image with every pixel that has a non-finite channel painted MISSING_COLOUR."""
+    missing = ~np.isfinite(image).all(axis=-1)
+    image = np.where(missing[..., None], to_rgb(MISSING_COLOUR), image)
+    return image
 
 
 def image_rows(
@@ -48,7 +80,7 @@ def image_rows(
     n_images=10,
     title=None,
     cmap="gray",
-    normalize="joint",
+    normalize="auto",
 ):
     """Draw rows of images, one row per data set, with a label on the left.
 
@@ -60,8 +92,11 @@ def image_rows(
     ----------
     rows : dict or list of (str, array-like of shape (n_samples, n_features))
         Ordered ``label -> images`` pairs, drawn top to bottom. Labels such
-        as ``"autoencoder (err 12.3)"`` are shown left of their row. Rows may
-        hold different numbers of images; missing cells stay blank.
+        as ``"autoencoder (err 12.3)"`` are shown left of their row; labels
+        longer than 28 characters are wrapped at spaces. Rows may hold
+        different numbers of images; missing cells stay blank. NaN or
+        infinite entries (missing values) are drawn in red, and a note under
+        the grid says so.
     image_shape : tuple of int
         ``(H, W)`` for grey images or ``(H, W, 3)`` for RGB images;
         ``n_features`` must equal ``prod(image_shape)``.
@@ -73,11 +108,13 @@ def image_rows(
         Title above the grid.
     cmap : str or Colormap, default="gray"
         Colormap for grey images (ignored for RGB).
-    normalize : {"joint", "none"}, default="joint"
-        ``"joint"``: each column is scaled linearly so that the smallest value
-        over its rows is black and the largest white, so mean-subtracted data
-        displays fine and a column's images stay comparable. ``"none"``: the
-        values are shown on a fixed [0, 1] scale (clipped).
+    normalize : {"auto", "joint", "none"}, default="auto"
+        ``"none"``: the values are shown on a fixed [0, 1] scale (clipped),
+        so a faint reconstruction looks faint. ``"joint"``: each column is
+        scaled linearly so that the smallest value over its rows is black and
+        the largest white, so mean-subtracted data displays fine and a
+        column's images stay comparable. ``"auto"``: ``"none"`` when every
+        finite value is in [0, 1] (pixel data), else ``"joint"``.
 
     Returns
     -------
@@ -99,6 +136,8 @@ def image_rows(
     >>> fig = image_rows({"test images": X, "PCA": X.round(1)}, (8, 8), n_images=3)
     >>> len(fig.axes)
     6
+    >>> fig.axes[0].images[0].get_clim()  # pixels in [0, 1]: a fixed scale
+    (0.0, 1.0)
     """
     target = _check_path(path)
     if normalize not in NORMALIZATIONS:
@@ -114,7 +153,7 @@ def image_rows(
         raise TypeError(
             "rows must be a dict {label: images} or a list of (label, images) pairs."
         )
-    labels = [str(label) for label, _ in pairs]
+    labels = [_wrap(str(label)) for label, _ in pairs]
     images_per_row = [
         _as_images(X, shape, f"rows[{label!r}]", n_images) for label, X in pairs
     ]
@@ -123,25 +162,34 @@ def image_rows(
         raise ValueError("rows must hold at least one image; all arrays are empty.")
     ranges = NORMALIZATIONS[normalize](images_per_row, n_cols)
     rgb = len(shape) == 3
+    missing = any(not np.isfinite(images).all() for images in images_per_row)
+    if not rgb:
+        cmap = (colormaps[cmap] if isinstance(cmap, str) else cmap).with_extremes(bad=MISSING_COLOUR)
 
-    # Layout in inches: label margin | n_cols cells, cells keep the image's
-    # aspect ratio; wide grids get smaller cells so the figure stays printable.
-    n_rows = len(pairs)
-    cell_w = min(1.0, max(0.4, 12.0 / n_cols))
-    cell_h = cell_w * shape[0] / shape[1]
+    # Layout in inches: label margin | n_cols cells. The longer side of an
+    # image gets `side` inches (smaller for wide grids, so the figure stays
+    # printable), the other side keeps the image's aspect ratio; a row is at
+    # least as tall as its label, its images centred in it.
+    h, w = shape[:2]
+    side = min(1.0, max(MIN_CELL, 12.0 / n_cols))
+    cell_w, cell_h = side * w / max(h, w), side * h / max(h, w)
+    row_h = [max(cell_h, LINE_HEIGHT * (label.count("\n") + 1)) for label in labels]
     gap = 0.04
     pad = 0.1
     label_w = _text_width_inches(labels, LABEL_FONTSIZE) + 2 * pad
     title_h = 0.45 if title else 0.0
-    fig_w = label_w + n_cols * cell_w + (n_cols - 1) * gap + pad
-    fig_h = title_h + n_rows * cell_h + (n_rows - 1) * gap + 2 * pad
+    note_h = LINE_HEIGHT if missing else 0.0
+    grid_w = n_cols * cell_w + (n_cols - 1) * gap
+    fig_w = max(label_w + grid_w + pad, _text_width_inches([title or ""], TITLE_FONTSIZE) + 2 * pad)
+    fig_h = title_h + sum(row_h) + (len(row_h) - 1) * gap + 2 * pad + note_h
     fig = Figure(figsize=(fig_w, fig_h), dpi=DPI)
 
-    for i, (label, images) in enumerate(zip(labels, images_per_row)):
-        bottom = fig_h - title_h - pad - (i + 1) * cell_h - i * gap
+    top = fig_h - title_h - pad
+    for label, images, height in zip(labels, images_per_row, row_h):
+        bottom = top - height
         fig.text(
             (label_w - pad) / fig_w,
-            (bottom + cell_h / 2) / fig_h,
+            (bottom + height / 2) / fig_h,
             label,
             ha="right",
             va="center",
@@ -150,15 +198,16 @@ def image_rows(
         for j, image in enumerate(images):
             left = label_w + j * (cell_w + gap)
             ax = fig.add_axes(
-                [left / fig_w, bottom / fig_h, cell_w / fig_w, cell_h / fig_h]
+                [left / fig_w, (bottom + (height - cell_h) / 2) / fig_h, cell_w / fig_w, cell_h / fig_h]
             )
             vmin, vmax = ranges[j]
             if rgb:
                 scale = vmax - vmin if vmax > vmin else 1.0
-                ax.imshow(np.clip((image - vmin) / scale, 0.0, 1.0))
+                ax.imshow(np.clip(_mark_missing_rgb((image - vmin) / scale), 0.0, 1.0))
             else:
                 ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_axis_off()
+        top = bottom - gap
     if title:
         fig.text(
             0.5,
@@ -168,6 +217,9 @@ def image_rows(
             va="top",
             fontsize=TITLE_FONTSIZE,
         )
+    if missing:
+        fig.text(label_w / fig_w, pad / 2 / fig_h, "red: missing values (NaN or infinite)", ha="left", va="bottom",
+                 fontsize=LABEL_FONTSIZE - 2, color=MISSING_COLOUR)
     return _finish(fig, target)
 
 
@@ -221,10 +273,14 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     filters = filters / np.where(scale > 0, scale, 1.0)  # each in [-1, 1]
 
     n = len(filters)
-    n_cols = math.ceil(math.sqrt(n))
-    n_rows = math.ceil(n / n_cols)
     h, w = shape[:2]
     gap = 1  # pixels
+    # a near-square grid of cells; for very wide or tall filters, a near-square mosaic instead
+    # (ten 10x40 filters in 2 columns, not a thin strip of 4)
+    cell_aspect = (h + gap) / (w + gap)
+    n_cols = math.ceil(math.sqrt(n * cell_aspect if not 0.5 <= cell_aspect <= 2.0 else n))
+    n_cols = min(n, n_cols)
+    n_rows = math.ceil(n / n_cols)
     mosaic_shape = (n_rows * (h + gap) - gap, n_cols * (w + gap) - gap) + shape[2:]
     # Gaps are NaN (grey) or white (RGB) so cells stay apart from each other.
     mosaic = np.full(mosaic_shape, np.nan if len(shape) == 2 else 1.0)
@@ -237,6 +293,8 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     aspect = mosaic_shape[0] / mosaic_shape[1]
     title_h = 0.4 if title else 0.0
     fig_w, fig_h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
+    if title:  # room for the whole title, however narrow the mosaic
+        fig_w = max(fig_w, _text_width_inches([title], TITLE_FONTSIZE) + 0.2)
     fig = Figure(figsize=(fig_w, fig_h + title_h), dpi=DPI)
     ax = fig.add_axes([0.0, 0.0, 1.0, fig_h / (fig_h + title_h)])
     if len(shape) == 2:
