@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from ._figure import DPI, _check_path, _check_positive_int, _finish
 
@@ -24,8 +24,24 @@ def _as_curve(values, name):
     return values
 
 
-def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=None):
+def _best_epoch(curves, best_epoch):
+    """The 1-based epoch to mark: the lowest finite validation (else training) loss, or the one given."""
+    if best_epoch is not None:
+        if isinstance(best_epoch, bool) or not isinstance(best_epoch, numbers.Integral) or best_epoch < 0:
+            raise ValueError(f"best_epoch must be an epoch number >= 1, 0 for no mark, or None; got {best_epoch!r}.")
+        n_epochs = max(len(c) for c in curves.values())
+        return int(best_epoch) if 0 < best_epoch <= n_epochs else 0
+    monitored = curves.get("validation", curves["train"])
+    finite = np.isfinite(monitored)
+    return int(np.flatnonzero(finite)[np.argmin(monitored[finite])]) + 1 if finite.any() else 0
+
+
+def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=None, title=None, best_epoch=None):
     """Plot loss against epoch for training and, optionally, validation.
+
+    The best epoch is marked with a star and its value written next to it;
+    epochs whose loss is NaN or infinite (a diverging run) are marked with a
+    red cross at the top of the axes rather than silently left out.
 
     Parameters
     ----------
@@ -40,6 +56,13 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     logy : bool, optional
         Log-scale the y-axis. By default it is log-scaled when all finite
         values are positive and span more than 1.5 decades.
+    title : str, optional
+        Axes title.
+    best_epoch : int, optional
+        The epoch to mark as best (e.g. an estimator's ``best_epoch_``), on
+        the validation curve if there is one; 0 for no mark. By default the
+        epoch of the lowest validation loss, or of the lowest training loss
+        without validation.
 
     Returns
     -------
@@ -50,18 +73,22 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     ------
     ValueError
         If a curve is not a non-empty 1-D sequence, ``logy=True`` with a
-        non-positive value, or the path suffix is not a figure format.
+        non-positive value, ``best_epoch`` is negative, or the path suffix is
+        not a figure format.
 
     Examples
     --------
     >>> fig = loss_curve([1.0, 0.1, 0.01], [1.2, 0.2, 0.05])
     >>> fig.axes[0].get_yscale()
     'log'
+    >>> fig.axes[0].texts[0].get_text()
+    '\u2605 best: epoch 3, 0.05'
     """
     target = _check_path(path)
     curves = {"train": _as_curve(train_loss, "train_loss")}
     if validation_loss is not None:
         curves["validation"] = _as_curve(validation_loss, "validation_loss")
+    best = _best_epoch(curves, best_epoch)
     finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
     all_positive = finite.size > 0 and finite.min() > 0
     if logy is None:
@@ -74,17 +101,43 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
 
     fig = Figure(figsize=(6.0, 4.0), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
+    n_epochs = max(len(values) for values in curves.values())
     for name, values in curves.items():
         epochs = np.arange(1, len(values) + 1)
-        ax.plot(epochs, values, marker="o" if len(values) <= 30 else None,
-                markersize=3, label=name)
+        # a point whose neighbours are NaN has no line to show it: always mark points on short curves
+        line, = ax.plot(epochs, values, marker="o" if len(values) <= 30 else None, markersize=3, label=name)
+        bad = ~np.isfinite(values)
+        if bad.any():  # at the top edge, whatever the y-range: a diverged epoch is news, not a gap
+            ax.scatter(epochs[bad], np.ones(bad.sum()), marker="x", color="tab:red", zorder=3, clip_on=False,
+                       transform=ax.get_xaxis_transform(), label="_non-finite")
+    notes = []  # lower left: the corner a falling loss curve leaves empty (the legend takes the upper right)
+    if best:
+        values = curves.get("validation", curves["train"])
+        if best > len(values) or not np.isfinite(values[best - 1]):
+            values = curves["train"]
+        if best <= len(values) and np.isfinite(values[best - 1]):
+            ax.scatter([best], [values[best - 1]], marker="*", s=120, color="black", zorder=4, label="_best")
+            notes.append((f"\u2605 best: epoch {best}, {values[best - 1]:.3g}", "black"))
+    non_finite = sorted({int(e) + 1 for c in curves.values() for e in np.flatnonzero(~np.isfinite(c))})
+    if non_finite:
+        shown = ", ".join(map(str, non_finite[:8])) + (", ..." if len(non_finite) > 8 else "")
+        notes.append((f"\u00d7 NaN or infinite loss at epoch {shown}", "tab:red"))
+    for i, (text, colour) in enumerate(reversed(notes)):
+        ax.text(0.02, 0.03 + 0.07 * i, text, transform=ax.transAxes, color=colour, fontsize=9, ha="left",
+                va="bottom", bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none",
+                                   "alpha": 0.8})
     if logy:
         ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    margin = max(0.5, 0.03 * n_epochs)  # explicit, so a single epoch or an all-NaN curve gets a sane axis
+    ax.set_xlim(1 - margin, n_epochs + margin)
+    # one epoch: the integer locator would still label 0.5, 0.6, ... 1.5
+    ax.xaxis.set_major_locator(FixedLocator([1]) if n_epochs == 1 else MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
     return _finish(fig, target)
 
 
