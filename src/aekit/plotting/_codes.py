@@ -6,6 +6,8 @@ components of digits against a 784-1000-500-250-2 autoencoder's codes.
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -13,14 +15,26 @@ from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, _check_path, _check_po
 
 __all__ = ["code_scatter"]
 
+MAX_LEGEND = 20  # classes with a legend entry and a colour of their own (tab10 / tab20); more get a colour bar
+
 
 def _subsample(y, max_per_class, seed):
     """Indices of at most ``max_per_class`` samples of each class (seeded), in their original order."""
-    if max_per_class is None:
+    if max_per_class is None or len(y) == 0:
         return np.arange(len(y))
     rng = np.random.default_rng(seed)
     keep = [rng.permutation(np.flatnonzero(y == c))[:max_per_class] for c in np.unique(y)]
     return np.sort(np.concatenate(keep))
+
+
+def _limits(values):
+    """(lo, hi) of the central 99 % of the finite values, padded; (-1, 1) if there are none."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return -1.0, 1.0
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    pad = 0.05 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1e-6)  # all equal: a window around them
+    return lo - pad, hi + pad
 
 
 def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_names=None, seed=0):
@@ -43,7 +57,11 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         span the central 99 % of its codes (0.5th to 99.5th percentile), so
         a few far-flung codes do not squeeze the others into a corner.
     class_names : sequence of str, optional
-        Legend entries by label value; default the labels themselves.
+        Legend entries by label value; default the labels themselves. Up to
+        20 classes get a legend entry each (in two columns above 12); more
+        classes are coloured along a continuous colormap with a colour bar.
+        Codes that are NaN or infinite are left out, and counted on their
+        panel.
     seed : int, default=0
 
     Returns
@@ -91,24 +109,39 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
     # all classes in one random drawing order, so no class is hidden under the last one drawn
     shown = np.random.default_rng(seed).permutation(_subsample(y, max_per_class, seed))
     classes = np.unique(y)
-    palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
-    colour_of = {c: palette(i % palette.N) for i, c in enumerate(classes)}
+    many = classes.size > MAX_LEGEND
+    if many:
+        palette, norm = colormaps["viridis"], Normalize(classes.min(), classes.max())
+        colour_of = {c: palette(norm(c)) for c in classes}
+    else:
+        palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
+        colour_of = {c: palette(i % palette.N) for i, c in enumerate(classes)}
     colours = [colour_of[c] for c in y[shown]]
+    size = float(np.clip(3000 / max(shown.size, 1), 4, 25))  # dots for thousands of codes, visible for a few
     fig = Figure(figsize=(4.6 * len(codes), 4.6), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, len(codes), squeeze=False)[0]
     for ax, (label, Z) in zip(axes, codes):
-        ax.scatter(Z[shown, 0], Z[shown, 1], s=4, alpha=0.7, c=colours, rasterized=True)
+        ax.scatter(Z[shown, 0], Z[shown, 1], s=size, alpha=0.7, c=colours, rasterized=True)
         # the central 99 % of the codes fill the panel: a few far-flung codes would squeeze the rest to a dot
-        lo, hi = np.percentile(Z[shown], [0.5, 99.5], axis=0)
-        pad = 0.05 * np.maximum(hi - lo, 1e-12)
-        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-        ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+        ax.set_xlim(*_limits(Z[shown, 0]))
+        ax.set_ylim(*_limits(Z[shown, 1]))
         ax.set_title(label, fontsize=LABEL_FONTSIZE)
         ax.set_xticks([])
         ax.set_yticks([])
-    handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=colour_of[c]) for c in classes]
-    names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
-    fig.legend(handles, names, loc="outside right center", frameon=False)
+        ax.set_xlabel("code 1")
+        ax.set_ylabel("code 2")
+        n_bad = int((~np.isfinite(Z[shown]).all(axis=1)).sum())
+        if n_bad:
+            ax.text(0.02, 0.02, f"{n_bad} non-finite codes not shown", transform=ax.transAxes, color="tab:red",
+                    fontsize=9, ha="left", va="bottom")
+    if many:
+        bar = fig.colorbar(ScalarMappable(norm, palette), ax=axes, shrink=0.8, label="class")
+        bar.ax.yaxis.get_major_locator().set_params(integer=True)
+    elif classes.size:
+        handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=colour_of[c]) for c in classes]
+        names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
+        fig.legend(handles, names, loc="outside right center", frameon=False, title="class",
+                   ncols=1 if classes.size <= 12 else 2)
     if title:
         fig.suptitle(title, fontsize=TITLE_FONTSIZE)
     return _finish(fig, target)
