@@ -23,9 +23,24 @@ from ._atomic import write_json, write_text
 from .metrics import squared_error_per_sample
 from .plotting import code_scatter, image_rows, loss_curve
 
-__all__ = ["compare_with_pca", "write_comparison", "format_table"]
+__all__ = ["compare_with_pca", "write_comparison", "format_table", "draw_loss_curve"]
 
 logger = logging.getLogger(__name__)
+
+
+def draw_loss_curve(estimator, path):
+    """Draw a fitted estimator's loss curve(s) to ``path``, naming the loss and marking its best epoch.
+
+    The epoch marked is the estimator's ``best_epoch_`` (the weights it kept)
+    when it had a validation split, else the one of the lowest training loss.
+    """
+    loss = getattr(estimator, "loss", "loss")
+    penalty = estimator._make_penalty() is not None if hasattr(estimator, "_make_penalty") else False
+    ylabel = f"{loss.upper() if loss in ('mse', 'bce') else loss} per entry" + (" + penalty" if penalty else "")
+    validation = list(getattr(estimator, "validation_scores_", None) or []) or None
+    best = getattr(estimator, "best_epoch_", None) if validation else None
+    return loss_curve(estimator.loss_curve_, validation, path=path, ylabel=ylabel, best_epoch=best,
+                      title=f"{type(estimator).__name__}: training loss by epoch")
 
 
 def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y_test=None) -> dict:
@@ -148,20 +163,20 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
         rows = [("test images", X_test[pick])]
         for name, rec in result["reconstructions"].items():
             err = result["rows"][name]["test_error"]
-            rows.append((f"{name} ({err:.3g})", rec[pick]))
+            rows.append((f"{name}\nerror {err:.3g}", rec[pick]))  # the table's number, named
         # autoencoder before PCA, as in the paper's figure
         rows = [rows[0], *sorted(rows[1:], key=lambda r: not r[0].startswith("autoencoder"))]
         # pixels in [0, 1] are shown on that fixed scale; standardised data column by column
         in_unit_range = X_test.min() >= 0.0 and X_test.max() <= 1.0
         paths["figure"] = image_rows(rows, image_shape, path=out_dir / "figure.png", n_images=len(pick),
                                      normalize="none" if in_unit_range else "joint",
-                                     title=f"{result['n_components']}-D codes: test images, autoencoder, PCA")
+                                     title=f"{result['n_components']}-D codes: test images and their reconstructions "
+                                           "(error: squared error per image, summed over pixels)")
     if "codes" in result and y_test is not None:
         paths["codes"] = code_scatter(result["codes"], y_test, path=out_dir / "codes.png", max_per_class=500,
                                       seed=seed, class_names=class_names,
                                       title="2-D codes of the test set: PCA, autoencoder")
-    paths["loss_curve"] = loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
-                                     path=out_dir / "loss_curve.png")
+    paths["loss_curve"] = draw_loss_curve(estimator, out_dir / "loss_curve.png")
     summary = {
         "aekit_version": __version__,
         "dataset": dataset_description,

@@ -166,8 +166,8 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
 
 
 def run_train_denoiser(args) -> int:
+    from ..compare import draw_loss_curve
     from ..persistence import save
-    from ..plotting import loss_curve
 
     out = check_output(args.out, args.overwrite)
     if "image_shape" in vars(args):
@@ -195,7 +195,7 @@ def run_train_denoiser(args) -> int:
 
     def extras(directory: Path) -> None:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None, path=directory / "loss_curve.png")
+        draw_loss_curve(estimator, directory / "loss_curve.png")
 
     save(estimator, out, extras=extras)
     if n_held:

@@ -119,7 +119,7 @@ def _checkpoint_options(args) -> tuple:
 
 def _save_model(estimator, data, out, **more) -> dict:
     from ..persistence import save
-    from ..plotting import loss_curve
+    from ..compare import draw_loss_curve
 
     # a saved model should neither draw progress bars nor (after --warm-start) keep training when refitted
     estimator.set_params(verbose=False, warm_start=False)
@@ -130,8 +130,7 @@ def _save_model(estimator, data, out, **more) -> dict:
     def extras(directory: Path) -> None:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         if estimator.loss_curve_:
-            loss_curve(estimator.loss_curve_, estimator.validation_scores_ or None,
-                       path=directory / "loss_curve.png")
+            draw_loss_curve(estimator, directory / "loss_curve.png")
 
     save(estimator, out, extras=extras)
     return metrics
