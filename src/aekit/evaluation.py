@@ -183,17 +183,15 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
     -------
     list of (str, ndarray of shape (n_images, n_features))
         An autoencoder: original, reconstruction. A denoiser: clean, noisy,
-        denoised. An imputer: with holes (shown at mid-range), filled,
-        true.
+        denoised. An imputer: with holes (NaN, which image_rows draws in
+        red), filled, true (entries missing from X itself are NaN too).
     """
     X = np.asarray(X)[:n_images]
     kind = _kind(estimator)
     if kind == "imputer":
+        # holes stay NaN: drawn at mid-grey they looked like pixels, and the row like noise
         X_hidden, mask = hide_entries(X, hide, random_state)
-        mid = 0.5 * (np.nanmin(X) + np.nanmax(X))
-        shown = np.where(np.isnan(X_hidden), mid, X_hidden)
-        return [(f"{hide:.0%} hidden", shown), ("filled", estimator.transform(X_hidden)),
-                ("true", np.where(np.isnan(X), mid, X))]
+        return [(f"{hide:.0%} hidden", X_hidden), ("filled", estimator.transform(X_hidden)), ("true", X)]
     if kind == "denoiser":
         level, noisy = _corrupted(estimator, X, noise_level, random_state)
         return [("clean", X), (f"{estimator.corruption} {level:g}", noisy), ("denoised", estimator.denoise(noisy))]
