@@ -267,7 +267,7 @@ def images_part(args, results):
             ratio = scores[ours]["rmse"] / scores[best]["rmse"]
             entry.update(best_sklearn=best, ours=ours, ratio_to_best_sklearn=ratio,
                          target=f"ours <= {TARGET_RATIO} x best scikit-learn", target_met=bool(ratio <= TARGET_RATIO))
-            shown = np.where(test_holes, 0.5, X_test)[: args.n_show]
+            shown = np.where(test_holes, np.nan, X_test)[: args.n_show]  # NaN: image_rows draws the holes red
             figure[label] = [(f"masked ({label})", shown), (ours, filled[ours]), (best, filled[best]),
                              ("true", X_test)]
         results["images"].append(entry)

@@ -41,7 +41,7 @@ NORMALIZATIONS = {"auto": _auto_ranges, "joint": _joint_ranges, "none": _unit_ra
 
 # NaN and infinite pixels (entries missing from the data) get a colour no grey image has, so holes stand out
 MISSING_COLOUR = "tab:red"
-LABEL_CHARS = 28  # longer row labels are wrapped onto several lines
+LABEL_CHARS = 32  # longer row labels are wrapped onto several lines
 MIN_CELL = 0.2  # inches: the smallest image drawn, however many columns
 LINE_HEIGHT = 1.3 * LABEL_FONTSIZE / 72  # inches per line of a label
 
@@ -93,7 +93,7 @@ def image_rows(
     rows : dict or list of (str, array-like of shape (n_samples, n_features))
         Ordered ``label -> images`` pairs, drawn top to bottom. Labels such
         as ``"autoencoder (err 12.3)"`` are shown left of their row; labels
-        longer than 28 characters are wrapped at spaces. Rows may hold
+        longer than 32 characters are wrapped at spaces. Rows may hold
         different numbers of images; missing cells stay blank. NaN or
         infinite entries (missing values) are drawn in red, and a note under
         the grid says so.
