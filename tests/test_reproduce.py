@@ -51,7 +51,7 @@ def test_reproduce_digits_end_to_end(tmp_path, figure_rows, capsys):
     # the figure: three rows of six 8x8 images, test images / autoencoder / PCA, same columns
     (rows, image_shape, kwargs), = figure_rows
     assert image_shape == (8, 8) and kwargs["n_images"] == 6
-    assert [label.split(" ")[0] for label, _ in rows] == ["test", "autoencoder", "PCA"]
+    assert [label.split()[0] for label, _ in rows] == ["test", "autoencoder", "PCA"]
     assert all(np.asarray(X).shape == (6, 64) for _, X in rows)
     with Image.open(out / "figure.png") as im:
         width, height = im.size
