@@ -330,3 +330,16 @@ def test_test_count_is_about_right():
     for number, count in claimed:
         assert abs(count - collected) <= 0.10 * collected, \
             f"README line {number} says about {count} tests; pytest collects {collected}"
+
+
+def _github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.lstrip("#").strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_contents_links_every_section_to_its_heading():
+    contents = next(line for line in LINES if line.startswith("**Contents:**"))
+    linked = re.findall(r"\]\(#([^)]+)\)", contents)
+    sections = [_github_anchor(line) for line in LINES if line.startswith("## ")]
+    assert linked == sections
