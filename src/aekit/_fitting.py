@@ -25,7 +25,6 @@ from .training import Trainer, TrainingDivergedError, resolve_device
 __all__ = ["fit_epoch", "fit_run", "new_net", "pretrain_net", "set_fitted", "split_seeds"]
 
 
-
 def split_seeds(est):
     """``(rng, [init_seed, train_seed])`` from the estimator's ``random_state``."""
     rng = check_random_state(est.random_state)
