@@ -31,7 +31,7 @@ from .corruption import make_corruption
 from .denoising import DenoisingAutoencoder
 from .metrics import code_statistics, hide_entries, mean_squared_error, psnr, squared_error_per_sample
 
-__all__ = ["evaluate", "evaluation_images"]
+__all__ = ["evaluate", "evaluation_images", "extreme_samples"]
 
 
 def _kind(estimator) -> str:
@@ -196,3 +196,43 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
         level, noisy = _corrupted(estimator, X, noise_level, random_state)
         return [("clean", X), (f"{estimator.corruption} {level:g}", noisy), ("denoised", estimator.denoise(noisy))]
     return [("original", X), ("reconstruction", estimator.reconstruct(X))]
+
+
+def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
+    """The rows of the anomaly figure: the samples reconstructed worst and best, with their reconstructions.
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``score_samples`` and ``reconstruct``
+    X : array-like of shape (n_samples, n_features)
+    n_images : int, default=10
+        Samples in each of the two groups (fewer if X has fewer than twice as many).
+    errors : ndarray of shape (n_samples,), optional
+        ``-estimator.score_samples(X)`` if already computed.
+
+    Returns
+    -------
+    list of (str, ndarray of shape (k, n_features))
+        The ``k`` largest errors (most unusual first), their reconstructions,
+        the ``k`` smallest (most typical first), theirs; each label gives
+        its group's range of errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((50, 4))
+    >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    >>> [label.split(" (")[0] for label, _ in extreme_samples(ae, X, n_images=3)]
+    ['largest errors', 'reconstructions', 'smallest errors', 'reconstructions']
+    """
+    errors = -estimator.score_samples(X) if errors is None else np.asarray(errors)
+    k = max(1, min(int(n_images), errors.size // 2))
+    order = np.argsort(errors, kind="stable")
+    worst, best = order[::-1][:k], order[:k]
+    X = np.asarray(X)
+    rows = []
+    for name, idx in (("largest errors", worst), ("smallest errors", best)):
+        rows.append((f"{name} ({errors[idx[0]]:.3g} to {errors[idx[-1]]:.3g})", X[idx]))
+        rows.append(("reconstructions", estimator.reconstruct(X[idx])))
+    return rows
