@@ -5,9 +5,11 @@ about a minute:
 
 1. correctness: the same seeded training on CPU and CUDA (TF32 off) ends with
    the same loss curve and weights to float tolerance; the estimator's
-   ``transform`` agrees; a memory-mapped file streamed to the GPU (pinned
-   memory, non-blocking copies) trains exactly like the same data resident
-   on the GPU;
+   ``transform`` and ``score_samples`` agree; a memory-mapped file streamed
+   to the GPU (pinned memory, non-blocking copies) trains exactly like the
+   same data resident on the GPU; ``partial_fit`` three times equals ``fit``
+   for three epochs; the contractive penalty (a double backward) trains and
+   contracts;
 2. host syncs: with ``torch.cuda.set_sync_debug_mode("warn")`` the number of
    synchronising calls per epoch does not grow with the number of steps;
 3. throughput: matmul rate at the net's sizes, training samples/s and
@@ -35,7 +37,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aekit import Autoencoder  # noqa: E402
+from aekit import Autoencoder, ContractiveAutoencoder  # noqa: E402
+from aekit.contractive import jacobian_norms  # noqa: E402
 from aekit.nets import MLPAutoencoder  # noqa: E402
 from aekit.training import Trainer  # noqa: E402
 
@@ -82,6 +85,26 @@ def check_correctness(X):
     out["estimator_device"] = b.device_
     out["transform_max_abs_diff"] = float(np.abs(a.transform(X) - b.transform(X)).max())
     out["estimator_cpu_vs_cuda_ok"] = out["transform_max_abs_diff"] < 1e-3
+    errors_cpu, errors_gpu = -a.score_samples(X), -b.score_samples(X)
+    out["score_samples_max_rel_diff"] = float(np.max(np.abs(errors_gpu / errors_cpu - 1)))
+    out["score_samples_cpu_vs_cuda_ok"] = out["score_samples_max_rel_diff"] < 1e-2
+
+    # partial_fit on the device: three calls on X are fit for three epochs at the constant rate
+    incremental = Autoencoder(device=DEVICE, **{**est, "max_epochs": 1})
+    for _ in range(3):
+        incremental.partial_fit(X)
+    whole = Autoencoder(device=DEVICE, lr_schedule="constant", validation_fraction=0.0, n_iter_no_change=100,
+                        **est).fit(X)
+    out["partial_fit_vs_fit_max_abs_diff"] = float(np.abs(incremental.transform(X) - whole.transform(X)).max())
+    out["partial_fit_equals_fit_ok"] = out["partial_fit_vs_fit_max_abs_diff"] < 1e-4
+
+    # the contraction penalty's double backward on the device (its projections come from the device's RNG,
+    # so it is compared with the plain model, not with the CPU run)
+    contractive = ContractiveAutoencoder(device=DEVICE, contraction_weight=1e-3, **est).fit(X)
+    plain_norm, contracted_norm = (float(jacobian_norms(m, X[:256]).mean()) for m in (b, contractive))
+    out["jacobian_norm_plain_vs_contractive"] = [plain_norm, contracted_norm]
+    out["contractive_on_device_ok"] = bool(np.isfinite(contractive.loss_curve_).all() and
+                                           contracted_norm < plain_norm)
 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "x.npy", X)
