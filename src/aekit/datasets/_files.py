@@ -16,7 +16,7 @@ from ._pixels import deep_colour_pixels
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_array"]
+__all__ = ["load_array", "csv_header", "csv_cells"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -104,6 +104,12 @@ def _is_number(cell):
     return True
 
 
+def _csv_rows(path):
+    """The non-empty rows of a CSV file as ``(line number, cells)``, header included."""
+    with open(path, newline="") as fh:
+        return [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
+
+
 def csv_header(path):
     """The header row of a CSV file (its first row, when a cell of it is not a number), else None.
 
@@ -120,6 +126,25 @@ def csv_header(path):
     return None if all(_is_number(cell) for cell in first) else first
 
 
+def csv_cells(path):
+    """A CSV file's header (or None) and its data rows as text, in the rows and order ``load_array`` reads.
+
+    ``aekit impute`` writes the observed cells back from these, exactly as they were.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    header : list of str or None
+    rows : list of list of str
+    """
+    rows = [row for _, row in _csv_rows(path)]
+    header = csv_header(path)
+    return header, rows[header is not None:]
+
+
 def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
     header = int(csv_header(path) is not None)
@@ -132,8 +157,7 @@ def _load_csv(path):
             return X
     except ValueError:
         pass
-    with open(path, newline="") as fh:
-        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row][header:]
+    rows = _csv_rows(path)[header:]
     if not rows:
         raise ValueError(f"{path} is empty: no data rows.")
     width = len(rows[0][1])
