@@ -63,3 +63,14 @@ def test_impute_writes_observed_cells_and_header_back_verbatim(diabetes_table, t
                 assert float(b) == pytest.approx(float(expected[i, j]), rel=1e-6)
             else:
                 assert b == a, (i, j)
+
+
+# ---------------------------------------------------------------- the CSV reader: what pandas writes
+def test_a_text_column_is_named_by_its_header(tmp_path):
+    # "row 2, column 15 is not a number: 'lyon'": the user had to count the columns to find 'city'
+    path = tmp_path / "wine.csv"
+    path.write_text("id,alcohol,city\n1001,14.23,lyon\n1002,13.2,paris\n")
+    with pytest.raises(ValueError, match=r"wine.csv: row 2, column 3 is not a number: 'lyon' \(column 'city': "
+                                         r"drop .*or encode"):
+        load_array(path)
+

@@ -147,7 +147,8 @@ def csv_cells(path):
 
 def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
-    header = int(csv_header(path) is not None)
+    names = csv_header(path)
+    header = int(names is not None)
     try:  # fast path; on any problem the slow path below says where it is
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
@@ -172,9 +173,11 @@ def _load_csv(path):
             X[i] = [_cell(cell) for cell in row]
         except ValueError:
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
+            named = f"column {names[col - 1]!r}: " if names else ""
             raise ValueError(
-                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r} (a missing value "
-                "is an empty cell, NA or NaN)."
+                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r} ({named}drop text "
+                "columns such as IDs or names, or encode categories as numbers (one-hot), first; a missing "
+                "value is an empty cell, NA or NaN)."
             ) from None
     return X
 
