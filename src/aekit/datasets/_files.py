@@ -90,6 +90,10 @@ def _load_numpy(path, mmap):
 CSV_MISSING = frozenset({"", "na", "n/a", "#n/a", "<na>", "nan", "-nan", "null", "none", "?"})
 
 
+#: Text encoding of CSV files: UTF-8, with the byte-order mark that Excel's "CSV UTF-8" writes skipped.
+CSV_ENCODING = "utf-8-sig"
+
+
 def _cell(cell):
     """A CSV cell's value: a float, NaN for a missing-value token; ValueError otherwise."""
     text = cell.strip()
@@ -106,7 +110,7 @@ def _is_number(cell):
 
 def _csv_rows(path):
     """The non-empty rows of a CSV file as ``(line number, cells)``, header included."""
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding=CSV_ENCODING) as fh:
         return [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
 
 
@@ -121,7 +125,7 @@ def csv_header(path):
     -------
     list of str or None
     """
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding=CSV_ENCODING) as fh:
         first = next((row for row in csv.reader(fh) if row), [])
     return None if all(_is_number(cell) for cell in first) else first
 
@@ -153,7 +157,7 @@ def _load_csv(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             X = np.loadtxt(path, delimiter=",", skiprows=header, dtype=np.float32, ndmin=2,
-                           comments=None)
+                           comments=None, encoding=CSV_ENCODING)
         if X.size:
             return X
     except ValueError:
