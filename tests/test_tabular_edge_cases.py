@@ -84,3 +84,18 @@ def test_a_utf8_bom_is_not_part_of_the_first_cell(tmp_path):
     np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], [[1.5, 2.5], [3, 4]])
     (tmp_path / "y.csv").write_bytes("\ufeffalcohol,ash\n1,2\n".encode())
     assert csv_header(tmp_path / "y.csv") == ["alcohol", "ash"]
+
+
+@pytest.mark.parametrize("text, options", [
+    ("alcohol;ash\n14,23;2,43\n13,2;2,14\n", "sep=';', decimal=','"),  # Excel in much of Europe
+    ("alcohol;ash\n14.23;2.43\n13.2;2.14\n", "sep=';'"),
+    ("14,23;2,43\n13,2;2,14\n1;2\n", "sep=';', decimal=','"),  # no header
+    ("alcohol,ash\n\"14,23\",\"2,43\"\n", "decimal=','"),  # ',' decimals, quoted
+])
+def test_a_european_csv_is_refused_with_what_to_do(tmp_path, text, options):
+    # "row 2, column 2 is not a number: '23;2'" or "row 2, column 1 is not a number: '14.23;2.43'"
+    path = tmp_path / "euro.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"euro.csv looks like a European CSV .*re-save it .*"
+                                         rf"pd.read_csv\(path, {options}\)"):
+        load_array(path)

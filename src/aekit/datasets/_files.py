@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -149,6 +150,26 @@ def csv_cells(path):
     return header, rows[header is not None:]
 
 
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
+
+
+def _check_not_european(path, *rows):
+    """Refuse, saying how to convert it, a CSV that separates cells with ';' or writes decimals with ','."""
+    cells = [cell for row in rows for cell in row]
+    lines = [",".join(row) for row in rows]  # near enough the lines as written, for their ';'-separated cells
+    semicolons = any(";" in line for line in lines)
+    pieces = cells + ([piece for line in lines for piece in line.split(";")] if semicolons else [])
+    commas = any(_DECIMAL_COMMA.fullmatch(piece) for piece in pieces)
+    if semicolons or commas:
+        what = " and ".join(name for name, found in (("';' between cells", semicolons),
+                                                       ("',' as the decimal mark", commas)) if found)
+        options = ", ".join(option for option, found in (("sep=';'", semicolons), ("decimal=','", commas)) if found)
+        raise ValueError(
+            f"{path} looks like a European CSV ({what}); aekit reads ',' between cells and '.' decimals: "
+            f"re-save it so, e.g. with pandas: pd.read_csv(path, {options}).to_csv(new_path, index=False)."
+        )
+
+
 def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
     names = csv_header(path)
@@ -162,13 +183,16 @@ def _load_csv(path):
             return X
     except ValueError:
         pass
-    rows = _csv_rows(path)[header:]
+    rows = _csv_rows(path)
+    first = rows[0][1] if rows else []  # the header if there is one: its ';' tells a European CSV too
+    rows = rows[header:]
     if not rows:
         raise ValueError(f"{path} is empty: no data rows.")
     width = len(rows[0][1])
     X = np.empty((len(rows), width), dtype=np.float32)
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
+            _check_not_european(path, first, row)
             raise ValueError(
                 f"{path} is ragged: row {line} has {len(row)} columns, expected {width} "
                 f"(as row {rows[0][0]})."
@@ -176,6 +200,7 @@ def _load_csv(path):
         try:
             X[i] = [_cell(cell) for cell in row]
         except ValueError:
+            _check_not_european(path, first, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
             named = f"column {names[col - 1]!r}: " if names else ""
             raise ValueError(
