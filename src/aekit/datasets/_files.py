@@ -180,7 +180,7 @@ def _load_csv(path):
             X = np.loadtxt(path, delimiter=",", skiprows=header, dtype=np.float32, ndmin=2,
                            comments=None, encoding=CSV_ENCODING)
         if X.size:
-            return X
+            return _check_in_range(path, X, names)
     except ValueError:
         pass
     rows = _csv_rows(path)
@@ -198,7 +198,8 @@ def _load_csv(path):
                 f"(as row {rows[0][0]})."
             )
         try:
-            X[i] = [_cell(cell) for cell in row]
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: _check_in_range names it
+                X[i] = [_cell(cell) for cell in row]
         except ValueError:
             _check_not_european(path, first, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
@@ -208,7 +209,24 @@ def _load_csv(path):
                 "columns such as IDs or names, or encode categories as numbers (one-hot), first; a missing "
                 "value is an empty cell, NA or NaN)."
             ) from None
-    return X
+    return _check_in_range(path, X, names)
+
+
+def _check_in_range(path, X, names):
+    """``X``, or a ValueError naming the first cell that is infinite or beyond float32's range (read as inf)."""
+    infinite = np.isinf(X)
+    if not infinite.any():
+        return X
+    i, j = np.argwhere(infinite)[0]
+    line, row = _csv_rows(path)[i + (names is not None)]
+    named, text = f" ({names[j]!r})" if names else "", row[j].strip()
+    if math.isinf(float(text)):  # written as inf
+        raise ValueError(f"{path}: row {line}, column {j + 1}{named} holds {text}; aekit needs finite numbers: "
+                         "replace it, or leave the cell empty to mark a missing value.")
+    raise ValueError(
+        f"{path}: row {line}, column {j + 1}{named} holds {text}, beyond float32's range (+-3.4e38) in "
+        "which aekit computes: rescale that column (e.g. divide it by a power of 10, or take its log) first."
+    )
 
 
 def _load_image_dir(path):
@@ -265,7 +283,8 @@ def load_array(path, mmap=False):
 
         - ``.npy``: an array, memory-mapped read-only if ``mmap``;
         - ``.npz``: the array named ``X``, or the only array;
-        - ``.csv``: comma-separated numbers, one sample per row, with one
+        - ``.csv``: comma-separated numbers with '.' decimals, UTF-8 (a
+          byte-order mark is skipped), one sample per row, with one
           optional header row (detected by a non-numeric cell in row 1);
           an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` or
           ``?`` is a missing value (NaN), for an imputer to fill;
@@ -292,8 +311,11 @@ def load_array(path, mmap=False):
         If ``path`` does not exist.
     ValueError
         If the format is unknown, the file is empty, a .npz is ambiguous, a
-        CSV cell is not a number or its rows are ragged, or images differ
-        in size or mode; the message names the file and the problem.
+        CSV cell is not a number, infinite or beyond float32's range, its
+        rows are ragged or it is a European CSV (';' between cells, ','
+        decimals), or images differ in size or mode; the message names the
+        file and the problem (and a CSV's row and column, by its header
+        name when it has one).
 
     Examples
     --------
