@@ -119,3 +119,25 @@ def test_a_value_beyond_float32_names_its_row_and_column(tmp_path, cell, what):
 def _write(path, text):
     path.write_text(text)
     return path
+
+
+# ---------------------------------------------------------------- a column with no value at all
+def test_imputer_names_an_empty_column_of_a_dataframe():
+    # "X has no observed value in column(s) 4": counted from 0, unlike the CSV reader's columns, and
+    # without the name the DataFrame gave
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame.drop(columns="target")
+    frame["empty"] = np.nan
+    with pytest.raises(ValueError, match=r"column\(s\) 4 \(1 of 5\); .*Drop those columns first \('empty'; "
+                                         r"numbers count from 0\)"):
+        AutoencoderImputer(**TINY).fit(frame)
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_train_names_an_empty_csv_column_by_its_header(tmp_path, capsys):
+    path = _write(tmp_path / "iris.csv", "sepal,petal,empty\n1,2,\n3,,NA\n4,5,\n")
+    assert main(["train", str(path), "--model", "imputer", "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "iris.csv: column 3 ('empty') has no value in any row; drop it first" in err, err
