@@ -141,3 +141,17 @@ def test_train_names_an_empty_csv_column_by_its_header(tmp_path, capsys):
     assert main(["train", str(path), "--model", "imputer", "--out", str(tmp_path / "m"), "--quiet"]) == 2
     err = _one_line_error(capsys, "train")
     assert "iris.csv: column 3 ('empty') has no value in any row; drop it first" in err, err
+
+
+# ---------------------------------------------------------------- DataFrames
+@pytest.mark.parametrize("estimator", ["Autoencoder", "AutoencoderImputer"])
+def test_a_dataframe_text_column_is_named(estimator):
+    # sklearn's "could not convert string to float: 'lyon'" did not say which column
+    pd = pytest.importorskip("pandas")
+    import aekit
+
+    frame = pd.DataFrame({"alcohol": [14.2, 13.2, 13.1], "city": ["lyon", "paris", "lyon"],
+                          "kind": pd.Categorical(["a", "b", "a"]), "ash": [2.4, 2.1, 2.6]})
+    with pytest.raises(ValueError, match=r"X has non-numeric columns \['city', 'kind'\]; encode them .*"
+                                         r"OneHotEncoder.*ColumnTransformer.*or drop them"):
+        getattr(aekit, estimator)(**TINY).fit(frame)
