@@ -155,3 +155,21 @@ def test_a_dataframe_text_column_is_named(estimator):
     with pytest.raises(ValueError, match=r"X has non-numeric columns \['city', 'kind'\]; encode them .*"
                                          r"OneHotEncoder.*ColumnTransformer.*or drop them"):
         getattr(aekit, estimator)(**TINY).fit(frame)
+
+
+# ---------------------------------------------------------------- found right: kept as regression tests
+def test_errors_puts_a_corrupted_row_first(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    np.savetxt(tmp_path / "train.csv", X, delimiter=",")
+    X[100, 5] = 15.0  # one cell 15 standard deviations off
+    np.savetxt(tmp_path / "new.csv", X, delimiter=",")
+    assert main(["train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "m"), "--n-components", "4",
+                 "--hidden-layer-sizes", "16", "--max-epochs", "10", "--random-state", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "new.csv"), "--out", str(tmp_path / "e.npy"),
+                 "--top", "1"]) == 0
+    assert "largest (row: error): 100: " in capsys.readouterr().out
+    assert int(np.argmax(np.load(tmp_path / "e.npy"))) == 100
