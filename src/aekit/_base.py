@@ -20,7 +20,7 @@ from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
-from ._validation import check_input_range, check_not_streamed, check_real
+from ._validation import check_input_range, check_not_streamed, check_numeric_columns, check_real
 from .losses import LOSSES
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
@@ -320,6 +320,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         check_real(X, "X")
+        check_numeric_columns(X)
         try:
             return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
         except ValueError as err:

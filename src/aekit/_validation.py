@@ -11,7 +11,7 @@ import torch
 from .losses import LOSSES
 from .streaming import ArraySource, Batches, is_streamable
 
-__all__ = ["check_input_range", "check_not_streamed", "check_real"]
+__all__ = ["check_input_range", "check_not_streamed", "check_numeric_columns", "check_real"]
 
 
 def check_input_range(X, loss: str) -> None:
@@ -62,3 +62,16 @@ def check_real(A, name: str) -> None:
                          f"(pass {name}.real, or np.abs({name}) for magnitudes).")
     if kind in ("M", "m"):
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
+
+
+def check_numeric_columns(X) -> None:
+    """Refuse a DataFrame's text, categorical or date columns by name (sklearn says only "could not convert")."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):  # not a DataFrame
+        return
+    bad = [str(name) for name, dtype in dtypes.items() if getattr(dtype, "kind", "O") not in "biuf"]
+    if bad:
+        shown = bad[:10] + (["..."] if len(bad) > 10 else [])
+        raise ValueError(f"X has non-numeric columns {shown}; encode them as numbers first (categories with "
+                         "OneHotEncoder in a ColumnTransformer, before the autoencoder in a Pipeline) or drop "
+                         "them (IDs, free text).")

@@ -375,9 +375,12 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         empty = np.flatnonzero(missing.all(axis=0))
         if empty.size:
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+            names = getattr(self, "feature_names_in_", None)
+            named = "" if names is None else ", ".join(repr(str(n)) for n in names[empty[:10]]) + "; "
             raise ValueError(
                 f"X has no observed value in column(s) {shown} ({empty.size} of {X.shape[1]}); "
-                "AutoencoderImputer cannot learn what it never sees. Drop those columns first."
+                f"AutoencoderImputer cannot learn what it never sees. Drop those columns first ({named}"
+                "numbers count from 0)."
             )
         observed = np.where(missing, np.nan, X).astype(np.float64)
         if self.scaling == "standard":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -128,19 +129,32 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def _write_table(path: Path, X: np.ndarray, header) -> None:
+def _write_table(path: Path, X: np.ndarray) -> None:
+    """``X`` as .npy, or as a CSV without header (from a .npy/.npz DATA)."""
     from .._atomic import save_npy, write_text
 
     if path.suffix == ".npy":
         save_npy(path, X)
         return
     text = io.StringIO()
-    if header is not None:
-        text.write(",".join(header) + "\n")
     for row in X.reshape(len(X), -1):
         # the shortest text that reads back as the same value in X's dtype: "17.99", not "17.9899998" (%.9g),
         # so observed cells are written back as they were read
         text.write(",".join(_number(v) for v in row) + "\n")
+    write_text(path, text.getvalue())
+
+
+def _write_filled_csv(path: Path, cells: list, filled: np.ndarray, missing: np.ndarray) -> None:
+    """The CSV's own cells (header, observed values as written) with its missing ones replaced by ``filled``."""
+    from .._atomic import write_text
+
+    header, rows = cells
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")  # quotes a cell (a header name) holding a comma
+    if header is not None:
+        writer.writerow(header)
+    for row, values, holes in zip(rows, filled, missing):
+        writer.writerow([_number(v) if hole else cell for cell, v, hole in zip(row, values, holes)])
     write_text(path, text.getvalue())
 
 
@@ -153,7 +167,7 @@ def _number(value) -> str:
 def run_impute(args) -> int:
     from .._imputer import ImputerMixin
     from ..datasets import load_array
-    from ..datasets._files import csv_header
+    from ..datasets._files import csv_cells
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -168,8 +182,10 @@ def run_impute(args) -> int:
     missing = np.isnan(X)
     if not missing.any():
         logger.warning("%s has no missing value: written back unchanged", args.data)
-    header = csv_header(args.data) if args.data.suffix.lower() == ".csv" and out.suffix == ".csv" else None
-    _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape), header)
+    if args.data.suffix.lower() == ".csv" and out.suffix == ".csv":  # observed cells written back as they were
+        _write_filled_csv(out, csv_cells(args.data), filled, missing)
+    else:
+        _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape))
     logger.info("filled %d missing values in %d of %d rows; wrote %s", int(missing.sum()),
                 int(missing.any(axis=1).sum()), X.shape[0], out)
     return 0

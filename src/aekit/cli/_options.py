@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_has_code", "add_common_arguments",
-           "warn_if_scales_differ"]
+           "warn_if_scales_differ", "check_no_empty_column"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -194,3 +194,19 @@ def warn_if_scales_differ(X, advice: str, ratio: float = 10.0) -> None:
     if sd.size > 1 and sd.max() > ratio * np.median(sd):
         logger.warning("the columns' standard deviations range from %.3g to %.3g (median %.3g), so the squared "
                        "errors are mostly those of the largest; %s", sd.min(), sd.max(), np.median(sd), advice)
+
+
+def check_no_empty_column(args, data) -> None:
+    """Refuse a CSV DATA with a column empty in every row, naming it by its header (the estimators count from 0)."""
+    from ..datasets._files import csv_header
+
+    path = getattr(args, "data", None)
+    if not path or Path(path).suffix.lower() != ".csv" or not data.X_train.size:
+        return
+    empty = np.flatnonzero(np.isnan(data.X_train).all(axis=0))
+    if empty.size:
+        names = csv_header(path)
+        named = f" ({names[empty[0]]!r})" if names else ""
+        more = f" (as are {empty.size - 1} more columns)" if empty.size > 1 else ""
+        raise ValueError(f"{path}: column {empty[0] + 1}{named} has no value in any row{more}; drop it first: "
+                         "no model can learn a column it never sees.")

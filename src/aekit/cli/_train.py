@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_output, chosen_params, chosen_split, estimator_from_args, hold_out, json_safe,
+                       check_no_empty_column, check_output, chosen_params, chosen_split, estimator_from_args, hold_out, json_safe,
                        load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
@@ -153,6 +153,7 @@ def _train(args, main_process: bool) -> int:
     out = check_output(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
+    check_no_empty_column(args, data)
     if args.warm_start_from is None:
         estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from ._pixels import deep_colour_pixels
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_array"]
+__all__ = ["load_array", "csv_header", "csv_cells"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -90,6 +91,10 @@ def _load_numpy(path, mmap):
 CSV_MISSING = frozenset({"", "na", "n/a", "#n/a", "<na>", "nan", "-nan", "null", "none", "?"})
 
 
+#: Text encoding of CSV files: UTF-8, with the byte-order mark that Excel's "CSV UTF-8" writes skipped.
+CSV_ENCODING = "utf-8-sig"
+
+
 def _cell(cell):
     """A CSV cell's value: a float, NaN for a missing-value token; ValueError otherwise."""
     text = cell.strip()
@@ -104,6 +109,12 @@ def _is_number(cell):
     return True
 
 
+def _csv_rows(path):
+    """The non-empty rows of a CSV file as ``(line number, cells)``, header included."""
+    with open(path, newline="", encoding=CSV_ENCODING) as fh:
+        return [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
+
+
 def csv_header(path):
     """The header row of a CSV file (its first row, when a cell of it is not a number), else None.
 
@@ -115,44 +126,107 @@ def csv_header(path):
     -------
     list of str or None
     """
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding=CSV_ENCODING) as fh:
         first = next((row for row in csv.reader(fh) if row), [])
     return None if all(_is_number(cell) for cell in first) else first
 
 
+def csv_cells(path):
+    """A CSV file's header (or None) and its data rows as text, in the rows and order ``load_array`` reads.
+
+    ``aekit impute`` writes the observed cells back from these, exactly as they were.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    header : list of str or None
+    rows : list of list of str
+    """
+    rows = [row for _, row in _csv_rows(path)]
+    header = csv_header(path)
+    return header, rows[header is not None:]
+
+
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
+
+
+def _check_not_european(path, *rows):
+    """Refuse, saying how to convert it, a CSV that separates cells with ';' or writes decimals with ','."""
+    cells = [cell for row in rows for cell in row]
+    lines = [",".join(row) for row in rows]  # near enough the lines as written, for their ';'-separated cells
+    semicolons = any(";" in line for line in lines)
+    pieces = cells + ([piece for line in lines for piece in line.split(";")] if semicolons else [])
+    commas = any(_DECIMAL_COMMA.fullmatch(piece) for piece in pieces)
+    if semicolons or commas:
+        what = " and ".join(name for name, found in (("';' between cells", semicolons),
+                                                       ("',' as the decimal mark", commas)) if found)
+        options = ", ".join(option for option, found in (("sep=';'", semicolons), ("decimal=','", commas)) if found)
+        raise ValueError(
+            f"{path} looks like a European CSV ({what}); aekit reads ',' between cells and '.' decimals: "
+            f"re-save it so, e.g. with pandas: pd.read_csv(path, {options}).to_csv(new_path, index=False)."
+        )
+
+
 def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
-    header = int(csv_header(path) is not None)
+    names = csv_header(path)
+    header = int(names is not None)
     try:  # fast path; on any problem the slow path below says where it is
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             X = np.loadtxt(path, delimiter=",", skiprows=header, dtype=np.float32, ndmin=2,
-                           comments=None)
+                           comments=None, encoding=CSV_ENCODING)
         if X.size:
-            return X
+            return _check_in_range(path, X, names)
     except ValueError:
         pass
-    with open(path, newline="") as fh:
-        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row][header:]
+    rows = _csv_rows(path)
+    first = rows[0][1] if rows else []  # the header if there is one: its ';' tells a European CSV too
+    rows = rows[header:]
     if not rows:
         raise ValueError(f"{path} is empty: no data rows.")
     width = len(rows[0][1])
     X = np.empty((len(rows), width), dtype=np.float32)
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
+            _check_not_european(path, first, row)
             raise ValueError(
                 f"{path} is ragged: row {line} has {len(row)} columns, expected {width} "
                 f"(as row {rows[0][0]})."
             )
         try:
-            X[i] = [_cell(cell) for cell in row]
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: _check_in_range names it
+                X[i] = [_cell(cell) for cell in row]
         except ValueError:
+            _check_not_european(path, first, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
+            named = f"column {names[col - 1]!r}: " if names else ""
             raise ValueError(
-                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r} (a missing value "
-                "is an empty cell, NA or NaN)."
+                f"{path}: row {line}, column {col} is not a number: {row[col - 1]!r} ({named}drop text "
+                "columns such as IDs or names, or encode categories as numbers (one-hot), first; a missing "
+                "value is an empty cell, NA or NaN)."
             ) from None
-    return X
+    return _check_in_range(path, X, names)
+
+
+def _check_in_range(path, X, names):
+    """``X``, or a ValueError naming the first cell that is infinite or beyond float32's range (read as inf)."""
+    infinite = np.isinf(X)
+    if not infinite.any():
+        return X
+    i, j = np.argwhere(infinite)[0]
+    line, row = _csv_rows(path)[i + (names is not None)]
+    named, text = f" ({names[j]!r})" if names else "", row[j].strip()
+    if math.isinf(float(text)):  # written as inf
+        raise ValueError(f"{path}: row {line}, column {j + 1}{named} holds {text}; aekit needs finite numbers: "
+                         "replace it, or leave the cell empty to mark a missing value.")
+    raise ValueError(
+        f"{path}: row {line}, column {j + 1}{named} holds {text}, beyond float32's range (+-3.4e38) in "
+        "which aekit computes: rescale that column (e.g. divide it by a power of 10, or take its log) first."
+    )
 
 
 def _load_image_dir(path):
@@ -209,7 +283,8 @@ def load_array(path, mmap=False):
 
         - ``.npy``: an array, memory-mapped read-only if ``mmap``;
         - ``.npz``: the array named ``X``, or the only array;
-        - ``.csv``: comma-separated numbers, one sample per row, with one
+        - ``.csv``: comma-separated numbers with '.' decimals, UTF-8 (a
+          byte-order mark is skipped), one sample per row, with one
           optional header row (detected by a non-numeric cell in row 1);
           an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` or
           ``?`` is a missing value (NaN), for an imputer to fill;
@@ -236,8 +311,11 @@ def load_array(path, mmap=False):
         If ``path`` does not exist.
     ValueError
         If the format is unknown, the file is empty, a .npz is ambiguous, a
-        CSV cell is not a number or its rows are ragged, or images differ
-        in size or mode; the message names the file and the problem.
+        CSV cell is not a number, infinite or beyond float32's range, its
+        rows are ragged or it is a European CSV (';' between cells, ','
+        decimals), or images differ in size or mode; the message names the
+        file and the problem (and a CSV's row and column, by its header
+        name when it has one).
 
     Examples
     --------

@@ -1,0 +1,175 @@
+"""Tables as a data scientist brings them: CSV files with headers, IDs, text columns and European
+conventions, DataFrames through scikit-learn's pipelines, and the CLI on them.
+
+Each test is a defect found by using aekit on scikit-learn's bundled tables (wine, diabetes, iris,
+breast cancer) written out as pandas writes them; models are tiny.
+"""
+
+import csv
+
+import numpy as np
+import pytest
+
+from aekit import AutoencoderImputer, load
+from aekit.cli import main
+from aekit.datasets import load_array
+
+TINY = {"n_components": 2, "hidden_layer_sizes": (8,), "max_epochs": 2, "random_state": 0, "verbose": False}
+
+
+def _one_line_error(capsys, command):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"aekit {command}: error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def diabetes_table(tmp_path_factory):
+    """Diabetes with an ID column of 9-digit integers, a header name holding a comma, and holes."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame.iloc[:80]
+    frame.insert(0, "zip, code", np.arange(len(frame)) + 123456789)
+    holes = np.random.default_rng(0).random(frame.shape) < 0.1
+    holes[:, 0] = False
+    frame = frame.mask(holes)
+    path = tmp_path_factory.mktemp("tables") / "diabetes.csv"
+    frame.to_csv(path, index=False)  # 17-digit floats, the first header name quoted
+    model = path.parent / "imputer"
+    AutoencoderImputer(**TINY).fit(frame.to_numpy(np.float32)).save(model)
+    assert isinstance(frame, pd.DataFrame)
+    return path, model
+
+
+# ---------------------------------------------------------------- aekit impute writes the table it read
+def test_impute_writes_observed_cells_and_header_back_verbatim(diabetes_table, tmp_path):
+    # it wrote every cell from float32: the IDs became 1.2345679e+08, 0.038075906433423026 became
+    # 0.038075905, and the header name "zip, code" went out unquoted, so the header had one column too many
+    path, model = diabetes_table
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(model), str(path), "--out", str(out), "--quiet"]) == 0
+    with open(path, newline="") as fh:
+        original = list(csv.reader(fh))
+    with open(out, newline="") as fh:
+        filled = list(csv.reader(fh))
+    assert filled[0] == original[0] and len(filled) == len(original)
+    X, _ = load_array(path)
+    expected = load(model).transform(X)
+    for i, (before, after) in enumerate(zip(original[1:], filled[1:])):
+        assert len(after) == len(before)
+        for j, (a, b) in enumerate(zip(before, after)):
+            if a == "":
+                assert float(b) == pytest.approx(float(expected[i, j]), rel=1e-6)
+            else:
+                assert b == a, (i, j)
+
+
+# ---------------------------------------------------------------- the CSV reader: what pandas writes
+def test_a_text_column_is_named_by_its_header(tmp_path):
+    # "row 2, column 15 is not a number: 'lyon'": the user had to count the columns to find 'city'
+    path = tmp_path / "wine.csv"
+    path.write_text("id,alcohol,city\n1001,14.23,lyon\n1002,13.2,paris\n")
+    with pytest.raises(ValueError, match=r"wine.csv: row 2, column 3 is not a number: 'lyon' \(column 'city': "
+                                         r"drop .*or encode"):
+        load_array(path)
+
+
+def test_a_utf8_bom_is_not_part_of_the_first_cell(tmp_path):
+    # Excel's "CSV UTF-8" starts with a BOM: a file without header lost its first row (read as a header,
+    # since '\ufeff1.5' is not a number), and a header's first name began with '\ufeff'
+    from aekit.datasets._files import csv_header
+
+    (tmp_path / "x.csv").write_bytes(b"\xef\xbb\xbf1.5,2.5\r\n3,4\r\n")
+    np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], [[1.5, 2.5], [3, 4]])
+    (tmp_path / "y.csv").write_bytes("\ufeffalcohol,ash\n1,2\n".encode())
+    assert csv_header(tmp_path / "y.csv") == ["alcohol", "ash"]
+
+
+@pytest.mark.parametrize("text, options", [
+    ("alcohol;ash\n14,23;2,43\n13,2;2,14\n", "sep=';', decimal=','"),  # Excel in much of Europe
+    ("alcohol;ash\n14.23;2.43\n13.2;2.14\n", "sep=';'"),
+    ("14,23;2,43\n13,2;2,14\n1;2\n", "sep=';', decimal=','"),  # no header
+    ("alcohol,ash\n\"14,23\",\"2,43\"\n", "decimal=','"),  # ',' decimals, quoted
+])
+def test_a_european_csv_is_refused_with_what_to_do(tmp_path, text, options):
+    # "row 2, column 2 is not a number: '23;2'" or "row 2, column 1 is not a number: '14.23;2.43'"
+    path = tmp_path / "euro.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"euro.csv looks like a European CSV .*re-save it .*"
+                                         rf"pd.read_csv\(path, {options}\)"):
+        load_array(path)
+
+
+@pytest.mark.parametrize("cell, what", [("1e39", "1e39, beyond float32's range .*rescale"),
+                                        ("-1e40", "-1e40, beyond float32's range .*rescale"),
+                                        ("-inf", "-inf; aekit needs finite numbers: replace it, or leave the "
+                                                 "cell empty")])
+def test_a_value_beyond_float32_names_its_row_and_column(tmp_path, cell, what):
+    # 1e39 became inf in float32 without a word; training then failed with sklearn's "Input X contains
+    # infinity or a value too large for dtype('float32')", naming neither the file nor the cell
+    path = tmp_path / "big.csv"
+    path.write_text(f"alcohol,proline\n14.2,1065\n13.2,{cell}\n")
+    with pytest.raises(ValueError, match=rf"big.csv: row 3, column 2 \('proline'\) holds {what}"):
+        load_array(path)
+    np.testing.assert_array_equal(load_array(_write(tmp_path / "ok.csv", "a\n1e30\n-3e38\n"))[0],
+                                  np.float32([[1e30], [-3e38]]))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- a column with no value at all
+def test_imputer_names_an_empty_column_of_a_dataframe():
+    # "X has no observed value in column(s) 4": counted from 0, unlike the CSV reader's columns, and
+    # without the name the DataFrame gave
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame.drop(columns="target")
+    frame["empty"] = np.nan
+    with pytest.raises(ValueError, match=r"column\(s\) 4 \(1 of 5\); .*Drop those columns first \('empty'; "
+                                         r"numbers count from 0\)"):
+        AutoencoderImputer(**TINY).fit(frame)
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_train_names_an_empty_csv_column_by_its_header(tmp_path, capsys):
+    path = _write(tmp_path / "iris.csv", "sepal,petal,empty\n1,2,\n3,,NA\n4,5,\n")
+    assert main(["train", str(path), "--model", "imputer", "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "iris.csv: column 3 ('empty') has no value in any row; drop it first" in err, err
+
+
+# ---------------------------------------------------------------- DataFrames
+@pytest.mark.parametrize("estimator", ["Autoencoder", "AutoencoderImputer"])
+def test_a_dataframe_text_column_is_named(estimator):
+    # sklearn's "could not convert string to float: 'lyon'" did not say which column
+    pd = pytest.importorskip("pandas")
+    import aekit
+
+    frame = pd.DataFrame({"alcohol": [14.2, 13.2, 13.1], "city": ["lyon", "paris", "lyon"],
+                          "kind": pd.Categorical(["a", "b", "a"]), "ash": [2.4, 2.1, 2.6]})
+    with pytest.raises(ValueError, match=r"X has non-numeric columns \['city', 'kind'\]; encode them .*"
+                                         r"OneHotEncoder.*ColumnTransformer.*or drop them"):
+        getattr(aekit, estimator)(**TINY).fit(frame)
+
+
+# ---------------------------------------------------------------- found right: kept as regression tests
+def test_errors_puts_a_corrupted_row_first(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    np.savetxt(tmp_path / "train.csv", X, delimiter=",")
+    X[100, 5] = 15.0  # one cell 15 standard deviations off
+    np.savetxt(tmp_path / "new.csv", X, delimiter=",")
+    assert main(["train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "m"), "--n-components", "4",
+                 "--hidden-layer-sizes", "16", "--max-epochs", "10", "--random-state", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "new.csv"), "--out", str(tmp_path / "e.npy"),
+                 "--top", "1"]) == 0
+    assert "largest (row: error): 100: " in capsys.readouterr().out
+    assert int(np.argmax(np.load(tmp_path / "e.npy"))) == 100
