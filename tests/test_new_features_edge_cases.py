@@ -1,10 +1,13 @@
 """Edge cases of the contractive autoencoder, anomaly scores and partial_fit, as their users meet them."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from aekit import DenoisingAutoencoder
+from aekit.contractive import ContractiveAutoencoder, jacobian_norms
 
 SMALL = dict(n_components=3, hidden_layer_sizes=(8,), random_state=0, device="cpu", batch_size=32)
 
@@ -12,6 +15,11 @@ SMALL = dict(n_components=3, hidden_layer_sizes=(8,), random_state=0, device="cp
 @pytest.fixture(scope="module")
 def X():
     return np.random.default_rng(0).random((120, 16)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def cae(X):
+    return ContractiveAutoencoder(**SMALL, max_epochs=2, contraction_weight=0.01).fit(X)
 
 
 def test_partial_fit_continues_after_the_device_changed(X):
@@ -24,3 +32,21 @@ def test_partial_fit_continues_after_the_device_changed(X):
     again = DenoisingAutoencoder(**SMALL).partial_fit(X)
     again._partial_state["noise_generator"] = torch.zeros(16, dtype=torch.uint8)
     np.testing.assert_array_equal(again.partial_fit(X).transform(X), ae.transform(X))  # still seeded
+
+
+def test_jacobian_norms_refuse_nan_in_a_memory_map_beyond_its_first_rows(cae, X, tmp_path):
+    bad = X.copy()
+    bad[50, 3] = np.nan
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        jacobian_norms(cae, np.load(tmp_path / "bad.npy", mmap_mode="r"), batch_size=16)
+    np.save(tmp_path / "x.npy", X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's "NumPy array is not writable" on every memory map
+        on_disk = jacobian_norms(cae, np.load(tmp_path / "x.npy", mmap_mode="r"), batch_size=16)
+    np.testing.assert_array_equal(on_disk, jacobian_norms(cae, X))
+
+
+def test_jacobian_norms_batch_size_must_be_positive(cae, X):
+    with pytest.raises(ValueError, match="batch_size must be >= 1; got 0"):
+        jacobian_norms(cae, X, batch_size=0)
