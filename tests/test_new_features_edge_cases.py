@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aekit import DenoisingAutoencoder
+from aekit import AutoencoderImputer, DenoisingAutoencoder
 from aekit.contractive import ContractiveAutoencoder, jacobian_norms
 
 SMALL = dict(n_components=3, hidden_layer_sizes=(8,), random_state=0, device="cpu", batch_size=32)
@@ -50,3 +50,12 @@ def test_jacobian_norms_refuse_nan_in_a_memory_map_beyond_its_first_rows(cae, X,
 def test_jacobian_norms_batch_size_must_be_positive(cae, X):
     with pytest.raises(ValueError, match="batch_size must be >= 1; got 0"):
         jacobian_norms(cae, X, batch_size=0)
+
+
+def test_the_imputer_says_why_it_has_no_score_samples(X):
+    imputer = AutoencoderImputer(**SMALL, max_epochs=1, max_iter=1).fit(X)
+    assert not hasattr(imputer, "score_samples")
+    with pytest.raises(AttributeError, match="scored on hidden entries"):
+        imputer.score_samples(X)
+    with pytest.raises(AttributeError, match="fills values, it does not encode"):
+        imputer.inverse_transform(X[:, :3])
