@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from aekit import AutoencoderImputer, DenoisingAutoencoder
+from aekit.cli import main
 from aekit.contractive import ContractiveAutoencoder, jacobian_norms
 
 SMALL = dict(n_components=3, hidden_layer_sizes=(8,), random_state=0, device="cpu", batch_size=32)
@@ -59,3 +60,14 @@ def test_the_imputer_says_why_it_has_no_score_samples(X):
         imputer.score_samples(X)
     with pytest.raises(AttributeError, match="fills values, it does not encode"):
         imputer.inverse_transform(X[:, :3])
+
+
+def test_cli_errors_warns_that_a_u_net_has_no_bottleneck(X, tmp_path, capsys):
+    unet = DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(4,), architecture="unet", image_shape=(4, 4),
+                                max_epochs=1, random_state=0, device="cpu").fit(X)
+    unet.save(tmp_path / "m")
+    np.save(tmp_path / "x.npy", X)
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "e.npy"),
+                 "--quiet"]) == 0
+    assert "no bottleneck" in capsys.readouterr().err
+    assert np.load(tmp_path / "e.npy").shape == (X.shape[0],)
