@@ -1,6 +1,8 @@
 """Edge cases of the contractive autoencoder, anomaly scores and partial_fit, as their users meet them."""
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,3 +73,13 @@ def test_cli_errors_warns_that_a_u_net_has_no_bottleneck(X, tmp_path, capsys):
                  "--quiet"]) == 0
     assert "no bottleneck" in capsys.readouterr().err
     assert np.load(tmp_path / "e.npy").shape == (X.shape[0],)
+
+
+def test_anomaly_benchmark_bolds_only_the_best_mean():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from anomaly import format_table
+    finally:
+        sys.path.pop(0)
+    rows = [dict(normal_class=0, pca_auc=0.9, autoencoder_auc=0.8, isolation_forest_auc=0.7, autoencoder_epochs=5)]
+    assert format_table(rows, ["zero"], "t").splitlines()[-1] == "| mean | **0.900** | 0.800 | 0.700 | |"
