@@ -91,7 +91,9 @@ def format_table(rows: list[dict], names, title: str) -> str:
     for r in rows:
         aucs = " | ".join(f"{r[f'{key}_auc']:.3f}" for key, _ in METHODS)
         lines.append(f"| {names[r['normal_class']]} | {aucs} | {r['autoencoder_epochs']} |")
-    means = " | ".join(f"**{np.mean([r[f'{key}_auc'] for r in rows]):.3f}**" for key, _ in METHODS)
+    mean = {key: np.mean([r[f"{key}_auc"] for r in rows]) for key, _ in METHODS}
+    best = max(mean.values())
+    means = " | ".join(f"**{m:.3f}**" if m == best else f"{m:.3f}" for m in mean.values())  # the best in bold
     lines.append(f"| mean | {means} | |")
     return "\n".join(lines)
 

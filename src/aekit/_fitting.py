@@ -134,6 +134,11 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         settings = fresh["param_groups"]  # this call's learning_rate, weight_decay...
         if state.get("optimizer_name", est.optimizer) != est.optimizer:
             state = {**state, "optimizer": fresh}  # another optimiser (set_params): the old moments mean nothing to it
+        if state["noise_generator"].numel() != trainer.noise_generator.get_state().numel():
+            # saved on another kind of device (a CUDA generator's state is not a CPU one's): set_params(device=...)
+            # or a pickle opened elsewhere; the noise goes on from a seed of its own, still reproducible
+            noise = torch.Generator(device=device).manual_seed(train_seed + 1 + int(state["epoch"]))
+            state = {**state, "noise_generator": noise.get_state()}
         trainer.load_state_dict(state, steps_per_epoch=1)
         for group, setting in zip(trainer.optimizer.param_groups, settings):
             # the saved moments carry over, not the saved step size: set_params between calls is a schedule

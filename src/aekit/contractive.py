@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ._base import Autoencoder
+from ._inference import input_chunks
 from ._params import Param
 
 __all__ = ["ContractiveAutoencoder", "JacobianPenalty", "jacobian_norms"]
@@ -99,6 +100,8 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "net_")
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
     X = estimator._inference_X(X)
     net = estimator.net_
     device = next(net.parameters()).device
@@ -106,16 +109,22 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     was_training = net.training
     net.eval()
     try:
-        for start in range(0, X.shape[0], batch_size):
-            x = torch.as_tensor(np.asarray(X[start:start + batch_size], dtype=np.float32), device=device)
-            x.requires_grad_(True)
-            code = net.encode(x).flatten(1)  # (batch, code_size)
-            basis = torch.eye(code.shape[1], device=device, dtype=code.dtype)[:, None, :].expand(-1, *code.shape)
-            (rows,) = torch.autograd.grad(code, x, grad_outputs=basis, is_grads_batched=True)
-            out.append(rows.square().flatten(2).sum(dim=2).sum(dim=0).double().cpu().numpy())
+        # a memory map is read block by block and each block checked for NaN, as transform does
+        for block in input_chunks(X):
+            for start in range(0, block.shape[0], batch_size):
+                out.append(_exact_norms(net, torch.tensor(block[start:start + batch_size], device=device)))
     finally:
         net.train(was_training)
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def _exact_norms(net, x: torch.Tensor) -> np.ndarray:
+    """``||d code / d x||_F^2`` of each row of ``x`` (batch, n_features), one backward pass per code unit."""
+    x.requires_grad_(True)
+    code = net.encode(x).flatten(1)  # (batch, code_size)
+    basis = torch.eye(code.shape[1], device=x.device, dtype=code.dtype)[:, None, :].expand(-1, *code.shape)
+    (rows,) = torch.autograd.grad(code, x, grad_outputs=basis, is_grads_batched=True)
+    return rows.square().flatten(2).sum(dim=2).sum(dim=0).double().cpu().numpy()
 
 
 class ContractiveAutoencoder(Autoencoder):
@@ -125,8 +134,9 @@ class ContractiveAutoencoder(Autoencoder):
     over the batch), the contractive autoencoder of Rifai et al. (2011),
     with the norm estimated by random projections (see
     :class:`JacobianPenalty`); it works with every ``architecture``.
-    The reconstruction loss is a mean over features, so the useful
-    ``contraction_weight`` scales like ``1 / n_features``.
+    The useful ``contraction_weight`` depends on the data rather than on
+    ``n_features`` (the same weight shrinks the norm about equally on
+    Fashion-MNIST at 7x7 and 28x28 pixels): choose it on held-out data.
 
     Parameters
     ----------

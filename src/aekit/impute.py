@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import Autoencoder
@@ -477,10 +476,16 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         Xs = np.where(np.isnan(X), 0.0, self._scaled(X)).astype(np.float32)
         return (self._apply(self.net_, Xs) * self.scale_ + self.center_).astype(X.dtype)
 
-    @available_if(lambda est: False)
-    def score_samples(self, X):
+    # properties, not available_if: hasattr is False, and the AttributeError says why (available_if's says
+    # only "has no attribute")
+    @property
+    def score_samples(self):
         """Not available: an imputer is scored on hidden entries (``score``), not on reconstructing rows."""
+        raise AttributeError(f"{type(self).__name__} has no score_samples: an imputer is scored on hidden entries "
+                             "(score), not on reconstructing rows.")
 
-    @available_if(lambda est: False)
-    def inverse_transform(self, Z):
+    @property
+    def inverse_transform(self):
         """Not available: an imputer's ``transform`` fills values, it does not encode."""
+        raise AttributeError(f"{type(self).__name__} has no inverse_transform: its transform fills values, it does "
+                             "not encode.")

@@ -258,6 +258,10 @@ def run_apply(args) -> int:
     if args.method == "errors":
         if args.top < 0:
             raise ValueError(f"--top must be >= 0; got {args.top}.")
+        if getattr(estimator, "architecture", None) == "unet":
+            logger.warning("%s holds a U-Net, which has no bottleneck (its skip connections carry the input past "
+                           "it): its errors measure how much it denoises each sample, not how unusual the sample is",
+                           args.model_dir)
         result = -estimator.score_samples(X)
         save_npy(out, result)
         if not args.quiet:
