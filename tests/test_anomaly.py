@@ -77,3 +77,23 @@ def test_cli_errors_refusals(zeros_model, digits, tmp_path, capsys):
     assert main(["errors", str(tmp_path / "imp"), str(tmp_path / "t.npy"), "--out", str(tmp_path / "e2.npy")]) == 2
     assert "fills holes rather than reconstructing rows" in capsys.readouterr().err
     assert not (tmp_path / "e2.npy").exists()
+
+
+def test_cli_errors_figure_shows_the_worst_and_best_samples(zeros_model, digits, tmp_path, capsys):
+    zeros_model.save(tmp_path / "m")
+    assert main(["errors", str(tmp_path / "m"), "--dataset", "digits", "--out", str(tmp_path / "e.npy"),
+                 "--figure", str(tmp_path / "worst.png"), "--quiet"]) == 0
+    assert (tmp_path / "worst.png").stat().st_size > 0
+    errors = np.load(tmp_path / "e.npy")
+    from aekit.evaluation import extreme_samples
+
+    rows = extreme_samples(zeros_model, digits.X_test, errors=errors)
+    worst, best = rows[0][1], rows[2][1]
+    np.testing.assert_array_equal(worst[0], digits.X_test[np.argmax(errors)])
+    np.testing.assert_array_equal(best[0], digits.X_test[np.argmin(errors)])
+    assert rows[0][0] == f"largest errors ({errors.max():.3g} to {np.sort(errors)[-10]:.3g})"
+    np.save(tmp_path / "table.npy", digits.X_test[:, :64])  # a flat .npy: no image shape known
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "table.npy"), "--out", str(tmp_path / "e2.npy"),
+                 "--figure", str(tmp_path / "t.png")]) == 2
+    assert "--figure needs image data" in capsys.readouterr().err
+    assert not (tmp_path / "e2.npy").exists()

@@ -1,4 +1,4 @@
-"""``aekit train``, ``encode``, ``reconstruct``, ``errors`` and ``info``."""
+"""``aekit train``, ``encode``, ``reconstruct`` and ``info``."""
 
 from __future__ import annotations
 
@@ -58,21 +58,6 @@ def register(sub) -> None:
                        help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
-
-    e = sub.add_parser("errors", help="write each sample's reconstruction error (anomaly scores) as .npy",
-                       description="Load MODEL_DIR and write the reconstruction error of each sample of DATA (squared "
-                                   "errors summed over features, = -score_samples) to --out (.npy), and print their "
-                                   "distribution and the samples with the largest: trained on normal data, an "
-                                   "autoencoder reconstructs unusual samples worst.")
-    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    add_data_arguments(e)
-    e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset (default: test)")
-    e.add_argument("--out", type=Path, required=True, help="output .npy file: one error per sample, in DATA's order")
-    e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors")
-    e.add_argument("--mmap", action="store_true",
-                   help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
-    add_common_arguments(e)
-    e.set_defaults(func=run_apply, method="errors")
 
     i = sub.add_parser("info", help="describe a saved model", description="Print a saved model's summary.")
     i.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
@@ -250,40 +235,12 @@ def run_apply(args) -> int:
                          "impute for tables, aekit inpaint for images); it has no code or reconstruction.")
     if args.method == "transform":
         check_has_code(estimator, args.model_dir)
-    if args.method == "errors" and not hasattr(estimator, "score_samples"):
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which fills holes rather than "
-                         "reconstructing rows; aekit evaluate scores it on hidden entries.")
     data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
-    if args.method == "errors":
-        if args.top < 0:
-            raise ValueError(f"--top must be >= 0; got {args.top}.")
-        if getattr(estimator, "architecture", None) == "unet":
-            logger.warning("%s holds a U-Net, which has no bottleneck (its skip connections carry the input past "
-                           "it): its errors measure how much it denoises each sample, not how unusual the sample is",
-                           args.model_dir)
-        result = -estimator.score_samples(X)
-        save_npy(out, result)
-        if not args.quiet:
-            print(_error_summary(result, args.top))
-    else:
-        result = getattr(estimator, args.method)(X)
-        save_npy(out, result)
+    result = getattr(estimator, args.method)(X)
+    save_npy(out, result)
     logger.info("wrote %s: array of shape %s", out, result.shape)
     return 0
-
-
-def _error_summary(errors: np.ndarray, top: int) -> str:
-    """The distribution of per-sample errors and the ``top`` largest, as printed by ``aekit errors``."""
-    if errors.size == 0:
-        return "no samples"
-    q = np.quantile(errors, [0.5, 0.9, 0.99])
-    lines = [f"{errors.size} samples: reconstruction error mean {errors.mean():.6g}, median {q[0]:.6g}, "
-             f"90% {q[1]:.6g}, 99% {q[2]:.6g}, max {errors.max():.6g}"]
-    order = np.argsort(-errors, kind="stable")[:top]
-    if order.size:
-        lines.append("largest (row: error): " + ", ".join(f"{i}: {errors[i]:.6g}" for i in order))
-    return "\n".join(lines)
 
 
 def run_info(args) -> int:

@@ -1,0 +1,87 @@
+"""``aekit errors``: each sample's reconstruction error, the anomaly score of a model trained on normal data."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
+
+logger = logging.getLogger("aekit.cli")
+
+
+def register(sub) -> None:
+    e = sub.add_parser("errors", help="write each sample's reconstruction error (anomaly scores) as .npy",
+                       description="Load MODEL_DIR and write the reconstruction error of each sample of DATA (squared "
+                                   "errors summed over features, = -score_samples) to --out (.npy), and print their "
+                                   "distribution and the samples with the largest: trained on normal data, an "
+                                   "autoencoder reconstructs unusual samples worst. --figure draws the samples "
+                                   "reconstructed worst and best, with their reconstructions (image data).")
+    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    add_data_arguments(e)
+    e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset (default: test)")
+    e.add_argument("--out", type=Path, required=True, help="output .npy file: one error per sample, in DATA's order")
+    e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors")
+    e.add_argument("--figure", type=Path, metavar="PNG",
+                   help="also draw the 10 samples with the largest errors and the 10 with the smallest, with their "
+                        "reconstructions (image data)")
+    e.add_argument("--mmap", action="store_true",
+                   help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
+    add_common_arguments(e)
+    e.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .._atomic import save_npy
+    from ..evaluation import extreme_samples
+    from ..images import model_image_shape
+    from ..persistence import load
+    from ..plotting import image_rows
+
+    out = check_output(args.out, args.overwrite)
+    if out.suffix != ".npy":
+        raise ValueError(f"--out must end in .npy; got {out}.")
+    if args.figure is not None:
+        check_output(args.figure, args.overwrite)
+    if args.top < 0:
+        raise ValueError(f"--top must be >= 0; got {args.top}.")
+    estimator = load(args.model_dir)
+    if not hasattr(estimator, "score_samples"):
+        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which fills holes rather than "
+                         "reconstructing rows; aekit evaluate scores it on hidden entries.")
+    data = load_source(args, mmap=args.mmap)
+    X = chosen_split(args, data)
+    shape = None
+    if args.figure is not None:  # checked before the work, not after it
+        shape = data.image_shape or model_image_shape(estimator)
+        if shape is None or int(np.prod(shape)) != X.shape[1]:
+            raise ValueError(f"--figure needs image data; {data.name} has {X.shape[1]} features and no image shape.")
+    if getattr(estimator, "architecture", None) == "unet":
+        logger.warning("%s holds a U-Net, which has no bottleneck (its skip connections carry the input past "
+                       "it): its errors measure how much it denoises each sample, not how unusual the sample is",
+                       args.model_dir)
+    errors = -estimator.score_samples(X)
+    save_npy(out, errors)
+    if not args.quiet:
+        print(summary(errors, args.top))
+    logger.info("wrote %s: array of shape %s", out, errors.shape)
+    if args.figure is not None:
+        image_rows(extreme_samples(estimator, X, errors=errors), shape, path=args.figure,
+                   title=f"{type(estimator).__name__} on {data.name}: the samples reconstructed worst and best")
+        logger.info("wrote %s", args.figure)
+    return 0
+
+
+def summary(errors: np.ndarray, top: int) -> str:
+    """The distribution of per-sample errors and the ``top`` largest, as printed by ``aekit errors``."""
+    if errors.size == 0:
+        return "no samples"
+    q = np.quantile(errors, [0.5, 0.9, 0.99])
+    lines = [f"{errors.size} samples: reconstruction error mean {errors.mean():.6g}, median {q[0]:.6g}, "
+             f"90% {q[1]:.6g}, 99% {q[2]:.6g}, max {errors.max():.6g}"]
+    order = np.argsort(-errors, kind="stable")[:top]
+    if order.size:
+        lines.append("largest (row: error): " + ", ".join(f"{i}: {errors[i]:.6g}" for i in order))
+    return "\n".join(lines)
