@@ -20,7 +20,7 @@ SUBSET_REASON = (
     "1.7e-7); test_base.py::test_methods_are_subset_invariant_to_float32_precision checks it at 1e-5")
 
 
-@parametrize_with_checks([Autoencoder(n_components=2, **FAST)],
+@parametrize_with_checks([Autoencoder(n_components=2, **FAST), Autoencoder(n_components=2, scaling="standard", **FAST)],
                          expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON})
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -259,7 +259,7 @@ def test_train_test_fraction_holds_out_rows_of_own_data(tmp_path, data_file, cap
 
 def test_train_warns_when_a_tables_columns_differ_in_scale(tmp_path, wide_table, data_file, capsys):
     assert main(["train", str(wide_table), "--out", str(tmp_path / "a"), *FAST]) == 0
-    assert "standardise them first" in capsys.readouterr().err
+    assert "pass --scaling standard" in capsys.readouterr().err
     assert main(["train", str(data_file), "--out", str(tmp_path / "b"), *FAST]) == 0  # columns alike
     assert main(["train", str(wide_table), "--model", "imputer", "--out", str(tmp_path / "c"), *FAST]) == 0
     assert "standard deviations" not in capsys.readouterr().err  # the imputer standardises by itself

@@ -20,6 +20,7 @@ from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
+from ._scaling import SCALINGS, ScaledNet, column_scaling, streamed_column_scaling
 from ._validation import check_input_range, check_not_streamed, check_numeric_columns, check_real
 from .losses import LOSSES
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -121,6 +122,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         and schedule) instead of starting from new random weights: to
         fine-tune on new data, or to train longer. The parameters that
         shape the network must be the same as when it was fitted.
+    scaling : {"none", "standard", "minmax"}, default="none"
+        Per-feature scaling fitted on the training data (``center_``,
+        ``scale_``): the network sees ``(X - center_) / scale_``, by the
+        columns' mean and standard deviation or minimum and range, and
+        ``transform``, ``reconstruct`` and ``inverse_transform`` take and
+        give X's own units. ``score``/``score_samples`` are then errors in
+        scaled units, so columns in large units (a table's, not pixels) do
+        not drown the others; the same as ``make_pipeline(StandardScaler(),
+        Autoencoder())``, but one estimator that saves and loads whole (and
+        ``aekit train --scaling standard``). A memory-mapped X is scaled as
+        it streams; an iterable of batches is refused. ``partial_fit`` fits
+        the scaling on its first call, ``warm_start`` keeps it.
 
     Attributes
     ----------
@@ -154,6 +167,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     """
 
     _cli_name = "autoencoder"
+    _scales_inputs = True  # the ``scaling`` parameter is applied here (AutoencoderImputer scales by itself)
 
     _param_specs = {
         "n_components": Param("int", "size of the code", low=1),
@@ -182,6 +196,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "random_state": Param("seed", "seed for exact reproducibility", low=0, none_ok=True),
         "verbose": Param("bool", "progress bar"),
         "warm_start": Param("bool", "fit continues from the fitted network instead of a fresh one"),
+        "scaling": Param("str", "per-feature scaling of X before the network; errors are then in scaled units "
+                                "(standard: every column counts alike)", choices=SCALINGS),
     }
 
     def __init__(
@@ -211,6 +227,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         random_state=None,
         verbose=False,
         warm_start=False,
+        scaling="none",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -236,6 +253,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.scaling = scaling
 
     # ------------------------------------------------------------------ hooks
     def _code_activation(self):
@@ -298,6 +316,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     f"architecture={self.architecture!r} needs at least one convolutional stage: "
                     "hidden_layer_sizes holds the channels of each, e.g. (32, 64); got ()."
                 )
+        if self.loss == "bce" and self.scaling == "standard" and self._scales_inputs:
+            raise ValueError("loss='bce' needs values in [0, 1]: use scaling='minmax' (or 'none' for data already "
+                             "in [0, 1]); got scaling='standard'.")
         if self.loss == "bce" and self._resolved_output_activation() != "sigmoid":
             raise ValueError(
                 "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
@@ -478,8 +499,36 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                             "memory-mapped .npy.")
         else:
             X = self._validate_X(X, reset=not warm)
+        X = self._fit_scaling(X, keep=warm)
         self._check_input_range(X)
         return X
+
+    def _fit_scaling(self, X, keep: bool):
+        """X as the network sees it: scaled by ``center_``/``scale_``, fitted here unless ``keep`` (continuing)."""
+        if self.scaling == "none" and not (keep and "scale_" in self.__dict__):
+            self.__dict__.pop("center_", None)  # a fit without scaling leaves no stale statistics behind
+            self.__dict__.pop("scale_", None)
+            return X
+        fitted = keep and "scale_" in self.__dict__
+        if isinstance(X, ArraySource):  # a memory-mapped file: one streamed pass for the statistics
+            if not fitted:
+                self.center_, self.scale_ = streamed_column_scaling((x for x, _ in X.chunks()), self.scaling)
+                X.release()
+            return X.scaled(self.center_, self.scale_)
+        if is_streamable(X) and not isinstance(X, np.ndarray):
+            raise ValueError(f"scaling={self.scaling!r} needs array data (an array or a memory-mapped .npy) to fit "
+                             f"its column statistics, not {type(X).__name__}; scale the batches yourself, or use "
+                             "scaling='none'.")
+        X = np.asarray(X)
+        if not fitted:
+            self.center_, self.scale_ = column_scaling(X, self.scaling)
+        return ((X - self.center_) / self.scale_).astype(np.float32)
+
+    def _inference_net(self):
+        """``net_`` as seen from X's own units (its ``scaling`` folded in), for encode, decode and reconstruct."""
+        if self._scales_inputs and "scale_" in self.__dict__:
+            return ScaledNet(self.net_, self.center_, self.scale_)
+        return self.net_
 
     def _check_net_matches_params(self, consequence: str) -> None:
         """Refuse parameters changed by ``set_params`` since fit: they describe another network than ``net_``."""
@@ -532,7 +581,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self, "net_")
         X = self._inference_X(X)
-        return self._apply(self.net_.encode, X)
+        return self._apply(self._inference_net().encode, X)
 
     def inverse_transform(self, Z):
         """Decode codes Z.
@@ -557,7 +606,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"{code_size} features ({'n_components' if code_size == self.n_components else 'the code size'})"
                 " as input."
             )
-        return self._apply(self.net_.decode, Z)
+        return self._apply(self._inference_net().decode, Z)
 
     def reconstruct(self, X):
         """Reconstruct X through the code: ``decode(encode(X))``.
@@ -572,7 +621,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self, "net_")
         X = self._inference_X(X)
-        return self._apply(self.net_, X)
+        return self._apply(self._inference_net(), X)
 
     def predict(self, X):
         """Alias of :meth:`reconstruct`, so the estimator works where predictors do."""
@@ -623,7 +672,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "net_")
         X = self._inference_X(X)
         # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
-        parts = [-np.square(x.astype(np.float64) - out).sum(axis=1) for x, out in self._batches_out(self.net_, X)]
+        scale = self.__dict__.get("scale_") if self._scales_inputs else None
+        weights = 1.0 if scale is None else 1.0 / np.square(scale)  # errors in the units the network learnt in
+        parts = [-(np.square(x.astype(np.float64) - out) * weights).sum(axis=1)
+                 for x, out in self._batches_out(self._inference_net(), X)]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     @property

@@ -70,6 +70,10 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         the test codes by method (for :func:`aekit.plotting.code_scatter`).
     """
     k = estimator.n_components
+    if getattr(estimator, "_scales_inputs", False) and estimator.scaling != "none":
+        raise ValueError(f"scaling={estimator.scaling!r} would score the autoencoder in scaled units and PCA in "
+                         "X's own: standardise X for both instead (aekit compare --standardize) and leave "
+                         "scaling='none'.")
     for name, X in (("X_train", X_train), ("X_test", X_test)):
         if np.isnan(X).any():  # PCA's own message points to scikit-learn's estimators
             raise ValueError(f"{name} contains NaN (missing values); PCA and the autoencoder are compared on "

@@ -75,7 +75,8 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
 
     One vector-Jacobian product per code unit (rows of the Jacobian), so it
     costs ``n_components`` backward passes: for checking a model, not for
-    training.
+    training. The derivative is with respect to the input the network sees:
+    the scaled X of a model with ``scaling``.
 
     Parameters
     ----------
@@ -104,6 +105,7 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
     X = estimator._inference_X(X)
     net = estimator.net_
+    seen = estimator._inference_net()  # with scaling, the Jacobian is taken at the scaled input the network saw
     device = next(net.parameters()).device
     out = []
     was_training = net.training
@@ -112,7 +114,8 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
         # a memory map is read block by block and each block checked for NaN, as transform does
         for block in input_chunks(X):
             for start in range(0, block.shape[0], batch_size):
-                out.append(_exact_norms(net, torch.tensor(block[start:start + batch_size], device=device)))
+                x = torch.tensor(block[start:start + batch_size], device=device)
+                out.append(_exact_norms(net, seen.scale_in(x) if seen is not net else x))
     finally:
         net.train(was_training)
     return np.concatenate(out) if out else np.zeros(0)
@@ -204,6 +207,7 @@ class ContractiveAutoencoder(Autoencoder):
         random_state=None,
         verbose=False,
         warm_start=False,
+        scaling="none",
     ):
         super().__init__(
             n_components,
@@ -230,6 +234,7 @@ class ContractiveAutoencoder(Autoencoder):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            scaling=scaling,
         )
         self.contraction_weight = contraction_weight
         self.contraction_samples = contraction_samples

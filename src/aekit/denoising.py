@@ -108,6 +108,7 @@ class DenoisingAutoencoder(Autoencoder):
         random_state=None,
         verbose=False,
         warm_start=False,
+        scaling="none",
         corruption="gaussian",
         corruption_level=0.1,
         random_level=False,
@@ -138,6 +139,7 @@ class DenoisingAutoencoder(Autoencoder):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            scaling=scaling,
         )
         self.corruption = corruption
         self.corruption_level = corruption_level

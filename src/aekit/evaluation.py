@@ -101,7 +101,10 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         ``hidden_error_per_sample`` (``-score`` at this fraction),
         ``hidden_rmse`` and ``mean_fill_rmse`` (filling with each column's
         observed mean, for scale; None when no observed entry is left to
-        take a mean from, as with ``hide=1``) for an imputer.
+        take a mean from, as with ``hide=1``) for an imputer. A model with
+        ``scaling`` is measured in its scaled units, as its ``score`` is
+        (``scaling`` names them; no PSNR, and a denoiser's noise level is in
+        those units too).
 
     Raises
     ------
@@ -157,15 +160,24 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     if np.isnan(X).any():
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
                          "(an AutoencoderImputer fills them).")
-    unit_range = _in_unit_range(X)
-    result.update(_errors(X, estimator.reconstruct(X), "", unit_range))
+    # a model with ``scaling`` is measured in the units its network learnt in (its score's): scaled X
+    scaler = estimator._inference_net() if getattr(estimator, "_scales_inputs", False) else None
+    scaled = scaler is not None and scaler is not estimator.net_
+    if scaled:
+        result["scaling"] = estimator.scaling
+    to_seen = (lambda A: (A - scaler.center) / scaler.scale) if scaled else (lambda A: A)
+    X_seen = to_seen(np.asarray(X, dtype=np.float64))
+    unit_range = not scaled and _in_unit_range(X)
+    result.update(_errors(X_seen, to_seen(estimator.reconstruct(X)), "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
         result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
     if kind == "denoiser":
-        level, noisy = _corrupted(estimator, X, noise_level, random_state)
+        # the noise at the level the model trained with: in scaled units for a scaled model
+        level, noisy_seen = _corrupted(estimator, X_seen.astype(np.float32), noise_level, random_state)
+        noisy = noisy_seen * scaler.scale + scaler.center if scaled else noisy_seen
         result.update(noise=estimator.corruption, noise_level=float(level))
-        result.update(_errors(X, noisy, "noisy_", unit_range))
-        result.update(_errors(X, estimator.denoise(noisy), "denoised_", unit_range))
+        result.update(_errors(X_seen, noisy_seen, "noisy_", unit_range))
+        result.update(_errors(X_seen, to_seen(estimator.denoise(noisy)), "denoised_", unit_range))
     return result
 
 

@@ -23,6 +23,7 @@ from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
 from ._imputer import ImputerMixin
 from ._params import Param
+from ._scaling import column_scaling
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
 from .observed import ObservedInputNet, pattern_corruption
@@ -31,7 +32,6 @@ from .unet import UNet
 __all__ = ["AutoencoderImputer", "ObservedInputNet", "impute_with", "pattern_corruption"]
 
 #: How features are put on a common scale before training; missing entries become 0 afterwards.
-SCALINGS = ("standard", "minmax", "none")
 
 
 #: Re-corrupted reconstructions averaged in each refinement pass.
@@ -196,11 +196,13 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
 
     _cli_name = "imputer"
 
+    _scales_inputs = False  # its own scaling: NaN-aware statistics, filled values unscaled by transform
+
     _param_specs = {
         **DenoisingAutoencoder._param_specs,
         "corruption": Param("str", "input corruption during training (pattern: other samples' missingness)",
                             choices=(*CORRUPTIONS, "pattern")),
-        "scaling": Param("str", "per-feature scaling before training", choices=SCALINGS),
+        "scaling": Param("str", "per-feature scaling before training", choices=("standard", "minmax", "none")),
         "max_iter": Param("int", "refinement passes at transform time", low=0),
         "architecture": Param("str", "network family (unet: images, needs mask_input)",
                               choices=DenoisingAutoencoder._param_specs["architecture"].choices),
@@ -381,16 +383,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
                 f"AutoencoderImputer cannot learn what it never sees. Drop those columns first ({named}"
                 "numbers count from 0)."
             )
-        observed = np.where(missing, np.nan, X).astype(np.float64)
-        if self.scaling == "standard":
-            center, scale = np.nanmean(observed, axis=0), np.nanstd(observed, axis=0)
-        elif self.scaling == "minmax":
-            center = np.nanmin(observed, axis=0)
-            scale = np.nanmax(observed, axis=0) - center
-        else:
-            center, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        scale[~(scale > 1e-12)] = 1.0  # constant columns stay as they are
-        self.center_, self.scale_ = center, scale
+        self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
         self._check_input_range(Xs[~missing])
         observed = (~missing).astype(np.float32)

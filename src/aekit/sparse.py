@@ -234,6 +234,7 @@ class SparseAutoencoder(Autoencoder):
         random_state=None,
         verbose=False,
         warm_start=False,
+        scaling="none",
     ):
         super().__init__(
             n_components,
@@ -260,6 +261,7 @@ class SparseAutoencoder(Autoencoder):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            scaling=scaling,
         )
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

@@ -112,6 +112,9 @@ class ArraySource(BatchSource):
     indices : array of int, optional
         Rows of ``X`` that make up this source (default: all), e.g. the
         training part of a train/validation split.
+    center, scale : ndarray of shape (n_features,), optional
+        Rows are read as ``(row - center) / scale`` (an estimator's
+        ``scaling``), one batch at a time like everything else.
 
     Examples
     --------
@@ -123,7 +126,7 @@ class ArraySource(BatchSource):
            [ 8.,  9.]], dtype=float32)
     """
 
-    def __init__(self, X, mask=None, indices=None):
+    def __init__(self, X, mask=None, indices=None, center=None, scale=None):
         if not isinstance(X, np.ndarray) or X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got {type(X).__name__} "
                              f"with shape {getattr(X, 'shape', None)}.")
@@ -134,6 +137,8 @@ class ArraySource(BatchSource):
         self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
         self.n_samples = X.shape[0] if self.indices is None else self.indices.shape[0]
         self.n_features = X.shape[1]
+        self.center = None if center is None else np.asarray(center, dtype=np.float64)
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
         self._row_bytes = max(X.itemsize * X.shape[1], 1)
         self._layout = {id(a): _file_rows(a) for a in (X, mask) if a is not None}
         self._touched = 0
@@ -142,7 +147,11 @@ class ArraySource(BatchSource):
         """The source restricted to ``indices`` (positions in this source)."""
         indices = np.asarray(indices, dtype=np.int64)
         rows = indices if self.indices is None else self.indices[indices]
-        return ArraySource(self.X, self.mask, rows)
+        return ArraySource(self.X, self.mask, rows, self.center, self.scale)
+
+    def scaled(self, center, scale) -> "ArraySource":
+        """The same rows, read as ``(row - center) / scale``."""
+        return ArraySource(self.X, self.mask, self.indices, center, scale)
 
     def _read(self, a: np.ndarray, rows: np.ndarray) -> np.ndarray:
         # read in file order, hand back in the requested order
@@ -186,6 +195,8 @@ class ArraySource(BatchSource):
         idx = np.asarray(idx, dtype=np.int64)
         rows = idx if self.indices is None else self.indices[idx]
         x = self._read(self.X, rows)
+        if self.scale is not None:
+            x = ((x - self.center) / self.scale).astype(np.float32)
         m = None if self.mask is None else self._read(self.mask, rows)
         if self._touched >= RELEASE_BYTES:
             self.release()

@@ -117,6 +117,8 @@ def run_evaluate(args) -> int:
         return 0
     print(f"{result['model']} ({args.model_dir}) on {where}: {result['n_samples']} samples x "
           f"{result['n_features']} features")
+    if "scaling" in result:
+        print(f"  errors in the model's scaled units (scaling={result['scaling']!r}), as its score")
     if "noise" in result:
         print(f"  noise: {result['noise']}, level {result['noise_level']:g} (seed {args.random_state})")
     if "hidden_fraction" in result:

@@ -146,9 +146,8 @@ def _train(args, main_process: bool) -> int:
     streamed = isinstance(data.X_train, np.memmap)
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
-    if data.image_shape is None and "scaling" not in estimator.get_params():  # an imputer scales by itself
-        warn_if_scales_differ(data.X_train, "standardise them first (in Python: make_pipeline(StandardScaler(), "
-                                            "Autoencoder(...)))")
+    if data.image_shape is None and estimator.scaling == "none":  # the imputer scales by default
+        warn_if_scales_differ(data.X_train, "pass --scaling standard (the model then standardises its inputs)")
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:

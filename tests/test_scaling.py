@@ -1,0 +1,115 @@
+"""The estimators' ``scaling`` parameter: the network sees scaled X; the estimator takes and gives X's units."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from aekit import Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder, load
+from aekit.cli import main
+from aekit.compare import compare_with_pca
+from aekit.contractive import jacobian_norms
+from aekit.evaluation import evaluate
+from aekit.streaming import Batches
+
+KW = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_breast_cancer().data  # columns from ~1e-3 to ~4e3: the case scaling is for
+
+
+@pytest.mark.parametrize("kind, scaler", [("standard", StandardScaler), ("minmax", MinMaxScaler)])
+def test_scaling_is_a_scaler_in_front_of_the_autoencoder(X, kind, scaler):
+    ae = Autoencoder(scaling=kind, **KW).fit(X)
+    pipe = make_pipeline(scaler(), Autoencoder(**KW)).fit(X)
+    np.testing.assert_allclose(ae.transform(X), pipe.transform(X), atol=1e-4)
+    np.testing.assert_allclose(ae.reconstruct(X), pipe.inverse_transform(pipe.transform(X)),
+                               rtol=1e-4, atol=1e-4 * np.abs(X).max())
+    np.testing.assert_allclose(ae.inverse_transform(ae.transform(X)), ae.reconstruct(X), rtol=1e-5, atol=1e-3)
+    # errors in the scaled units: those of the inner autoencoder on the scaled data
+    np.testing.assert_allclose(ae.score_samples(X), pipe[-1].score_samples(pipe[0].transform(X)), rtol=1e-4)
+    assert ae.score(X) == pytest.approx(ae.score_samples(X).mean())
+
+
+def test_standard_scaling_finds_the_outlier_that_raw_units_hide(X):
+    X = X.copy()
+    small = int(np.argmin(X.std(axis=0)))  # a column in small units: its outlier is invisible in raw errors
+    X[7, small] = X[:, small].mean() + 30 * X[:, small].std()
+    raw = Autoencoder(**{**KW, "max_epochs": 30}).fit(X)
+    scaled = Autoencoder(scaling="standard", **{**KW, "max_epochs": 30}).fit(X)
+    assert int(np.argmin(scaled.score_samples(X))) == 7
+    assert 7 not in np.argsort(raw.score_samples(X))[:5]
+
+
+def test_scaling_persists_and_is_refitted_or_kept(X, tmp_path):
+    ae = Autoencoder(scaling="standard", **KW).fit(X)
+    np.testing.assert_allclose(ae.center_, X.mean(axis=0))
+    np.testing.assert_allclose(ae.scale_, X.std(axis=0))
+    ae.save(tmp_path / "m")
+    back = load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(X), ae.transform(X))
+    center = ae.center_.copy()
+    ae.set_params(warm_start=True).fit(X[:100])  # continuing: the network's scaling is kept
+    np.testing.assert_array_equal(ae.center_, center)
+    ae.set_params(warm_start=False, scaling="none").fit(X)  # a cold fit without scaling leaves none behind
+    assert not hasattr(ae, "center_") and not hasattr(ae, "scale_")
+    first = Autoencoder(scaling="standard", **KW).partial_fit(X[:200])
+    first.partial_fit(X[200:])
+    np.testing.assert_allclose(first.center_, X[:200].mean(axis=0))  # fitted on the first call's data
+
+
+def test_a_memory_mapped_file_is_scaled_as_it_streams(X, tmp_path):
+    np.save(tmp_path / "x.npy", X.astype(np.float32))
+    streamed = Autoencoder(scaling="standard", **KW).fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
+    in_memory = Autoencoder(scaling="standard", **KW).fit(X.astype(np.float32))
+    np.testing.assert_allclose(streamed.center_, in_memory.center_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.scale_, in_memory.scale_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.transform(X), in_memory.transform(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder])
+def test_variants_scale_too(X, cls):
+    est = cls(scaling="standard", **KW).fit(X)
+    assert est.transform(X).shape == (X.shape[0], 4) and np.isfinite(est.score_samples(X)).all()
+    assert hasattr(est, "scale_")
+
+
+def test_evaluate_measures_in_scaled_units_and_jacobian_at_the_scaled_input(X):
+    ae = ContractiveAutoencoder(scaling="standard", **KW).fit(X)
+    result = evaluate(ae, X)
+    assert result["scaling"] == "standard" and "psnr_db" not in result
+    assert result["error_per_sample"] == pytest.approx(-ae.score(X), rel=1e-5)
+    inner = ContractiveAutoencoder(**KW).fit((X - X.mean(axis=0)) / X.std(axis=0))
+    np.testing.assert_allclose(jacobian_norms(ae, X[:20]), jacobian_norms(inner, (X[:20] - X.mean(axis=0))
+                                                                          / X.std(axis=0)), rtol=1e-3)
+
+
+def test_scaling_refusals(X, tmp_path):
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        Autoencoder(scaling="robust").fit(X)
+    with pytest.raises(ValueError, match="loss='bce' needs values in \\[0, 1\\]: use scaling='minmax'"):
+        Autoencoder(scaling="standard", loss="bce").fit(X)
+    with pytest.raises(ValueError, match="scaling='standard' needs array data .* not Batches"):
+        Autoencoder(scaling="standard", **KW).fit(Batches([X[:300], X[300:]]))
+    with pytest.raises(ValueError, match="aekit compare --standardize"):
+        compare_with_pca(Autoencoder(scaling="standard", **KW), X[:400], X[400:])
+
+
+def test_cli_train_with_scaling_and_errors(X, tmp_path, capsys):
+    X = X.copy()
+    small = int(np.argmin(X.std(axis=0)))
+    X[7, small] = X[:, small].mean() + 30 * X[:, small].std()
+    np.save(tmp_path / "x.npy", X)
+    assert main(["train", str(tmp_path / "x.npy"), "--scaling", "standard", "--n-components", "4",
+                 "--hidden-layer-sizes", "16", "--max-epochs", "30", "--random-state", "0", "--quiet",
+                 "--out", str(tmp_path / "m")]) == 0
+    assert "standard deviations range" not in capsys.readouterr().err  # no advice to scale: it is scaled
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["params"]["scaling"] == "standard"
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "e.npy"),
+                 "--top", "1"]) == 0
+    assert "largest (row: error): 7: " in capsys.readouterr().out
