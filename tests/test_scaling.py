@@ -53,6 +53,7 @@ def test_scaling_persists_and_is_refitted_or_kept(X, tmp_path):
     ae.save(tmp_path / "m")
     back = load(tmp_path / "m")
     np.testing.assert_array_equal(back.transform(X), ae.transform(X))
+    assert back.scaling_ == "standard"
     center = ae.center_.copy()
     ae.set_params(warm_start=True).fit(X[:100])  # continuing: the network's scaling is kept
     np.testing.assert_array_equal(ae.center_, center)
@@ -113,3 +114,15 @@ def test_cli_train_with_scaling_and_errors(X, tmp_path, capsys):
     assert main(["errors", str(tmp_path / "m"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "e.npy"),
                  "--top", "1"]) == 0
     assert "largest (row: error): 7: " in capsys.readouterr().out
+
+
+def test_continuing_refuses_another_scaling(X):
+    ae = Autoencoder(scaling="standard", warm_start=True, **KW).fit(X)
+    assert ae.scaling_ == "standard"
+    for other in ("minmax", "none"):
+        ae.set_params(scaling=other)
+        with pytest.raises(ValueError, match=f"scaling='{other}', but the network was trained with scaling='standard'"):
+            ae.fit(X)
+    plain = Autoencoder(**KW).fit(X)
+    with pytest.raises(ValueError, match="trained with scaling='none'"):
+        plain.set_params(scaling="standard").partial_fit(X)

@@ -505,11 +505,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _fit_scaling(self, X, keep: bool):
         """X as the network sees it: scaled by ``center_``/``scale_``, fitted here unless ``keep`` (continuing)."""
-        if self.scaling == "none" and not (keep and "scale_" in self.__dict__):
-            self.__dict__.pop("center_", None)  # a fit without scaling leaves no stale statistics behind
-            self.__dict__.pop("scale_", None)
+        if keep and self.__dict__.get("scaling_", "none") != self.scaling:
+            raise ValueError(f"scaling={self.scaling!r}, but the network was trained with scaling="
+                             f"{self.__dict__.get('scaling_', 'none')!r}; warm_start and partial_fit continue it, so "
+                             "set it back, or fit with warm_start=False to start over.")
+        if self.scaling == "none":
+            for name in ("center_", "scale_", "scaling_"):  # a fit without scaling leaves no stale statistics
+                self.__dict__.pop(name, None)
             return X
-        fitted = keep and "scale_" in self.__dict__
+        fitted = keep
+        self.scaling_ = self.scaling
         if isinstance(X, ArraySource):  # a memory-mapped file: one streamed pass for the statistics
             if not fitted:
                 self.center_, self.scale_ = streamed_column_scaling((x for x, _ in X.chunks()), self.scaling)
