@@ -152,6 +152,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Epoch whose weights ``net_`` holds.
     fit_time_ : float
         Seconds spent in fit.
+    center_, scale_ : ndarray of shape (n_features,)
+        With ``scaling``: the column statistics the network's inputs are
+        scaled by (``scaling_`` names the kind).
 
     Examples
     --------
