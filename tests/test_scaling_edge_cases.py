@@ -28,3 +28,13 @@ def test_impute_with_a_scaled_denoiser_fills_in_x_units():
     error = np.sqrt(np.mean(((filled - X) / ae.scale_)[holes] ** 2))  # in standard deviations of each column
     assert error < 1.0  # the column mean would score about 1
     assert np.array_equal(filled[~holes], X[~holes])
+
+
+def test_evaluate_names_the_scaling_the_model_was_trained_with():
+    from aekit import Autoencoder
+    from aekit.evaluation import evaluate
+
+    X = _table()
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, scaling="standard").fit(X)
+    ae.set_params(scaling="minmax")  # not refitted: its errors are still in standard deviations
+    assert evaluate(ae, X)["scaling"] == "standard"

@@ -164,7 +164,7 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     scaler = estimator._inference_net() if getattr(estimator, "_scales_inputs", False) else None
     scaled = scaler is not None and scaler is not estimator.net_
     if scaled:
-        result["scaling"] = estimator.scaling
+        result["scaling"] = getattr(estimator, "scaling_", estimator.scaling)  # the fitted one, not set_params's
     to_seen = (lambda A: (A - scaler.center) / scaler.scale) if scaled else (lambda A: A)
     X_seen = to_seen(np.asarray(X, dtype=np.float64))
     unit_range = not scaled and _in_unit_range(X)
