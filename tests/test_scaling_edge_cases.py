@@ -38,3 +38,18 @@ def test_evaluate_names_the_scaling_the_model_was_trained_with():
     ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, scaling="standard").fit(X)
     ae.set_params(scaling="minmax")  # not refitted: its errors are still in standard deviations
     assert evaluate(ae, X)["scaling"] == "standard"
+
+
+@pytest.mark.parametrize("continuing", ["partial_fit", "warm_start"])
+def test_bce_with_minmax_names_the_first_fits_range_when_continuing(continuing):
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((120, 4))
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, loss="bce",
+                     scaling="minmax", warm_start=continuing == "warm_start")
+    train = ae.partial_fit if continuing == "partial_fit" else ae.fit
+    train(X[:60])
+    wider = np.vstack([X[60:], [[2.0, 0.5, 0.5, 0.5]]])  # beyond the range the statistics were fitted on
+    with pytest.raises(ValueError, match=r"\[0, 1\].*statistics fitted on the first data") as err:
+        train(wider)
+    assert "\n" not in str(err.value) and "MinMaxScaler" not in str(err.value)

@@ -503,7 +503,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             X = self._validate_X(X, reset=not warm)
         X = self._fit_scaling(X, keep=warm)
-        self._check_input_range(X)
+        try:
+            self._check_input_range(X)
+        except ValueError as err:
+            if not (warm and self._scales_inputs and self.scaling != "none"):
+                raise
+            # the range is the kept statistics', not X's own: scaling X again would not help
+            raise ValueError(str(err).split(". Scale X")[0] + " under the scaling statistics fitted on the first data "
+                             "(warm_start and partial_fit keep center_ and scale_): start with data that spans the "
+                             "whole range, or use loss='mse'.") from None
         return X
 
     def _fit_scaling(self, X, keep: bool):
