@@ -53,3 +53,32 @@ def test_bce_with_minmax_names_the_first_fits_range_when_continuing(continuing):
     with pytest.raises(ValueError, match=r"\[0, 1\].*statistics fitted on the first data") as err:
         train(wider)
     assert "\n" not in str(err.value) and "MinMaxScaler" not in str(err.value)
+
+
+def test_a_float64_column_far_from_zero_is_scaled_before_the_float32_cast():
+    from aekit import Autoencoder
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(300, 1))
+    X = np.hstack([z, -z, 1e8 + z])  # the last: one value in float32 (its spacing there is 8)
+    ae = Autoencoder(n_components=1, hidden_layer_sizes=(8,), max_epochs=200, random_state=0, scaling="standard").fit(X)
+    assert ae.scale_[2] == pytest.approx(z.std(), rel=1e-6)
+    codes = ae.transform(X).ravel()
+    assert abs(np.corrcoef(codes, z.ravel())[0, 1]) > 0.9  # the column's variation reaches the network
+    assert ae.score(X) > -0.5  # errors in standard deviations, not in float32 steps of 8
+
+
+@pytest.mark.parametrize("kind", ["autoencoder", "denoiser"])
+def test_evaluate_of_a_float64_column_far_from_zero_is_the_models_score(kind):
+    from aekit import Autoencoder
+    from aekit.evaluation import evaluate
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(200, 1))
+    X = np.hstack([z, -z, 1e8 + z])
+    cls = DenoisingAutoencoder if kind == "denoiser" else Autoencoder
+    ae = cls(n_components=1, hidden_layer_sizes=(8,), max_epochs=5, random_state=0, scaling="standard").fit(X)
+    result = evaluate(ae, X)
+    assert result["error_per_sample"] == pytest.approx(-ae.score(X), rel=1e-5)
+    if kind == "denoiser":
+        assert result["noisy_error_per_sample"] < 10 * result["error_per_sample"] + 10
