@@ -133,7 +133,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Autoencoder())``, but one estimator that saves and loads whole (and
         ``aekit train --scaling standard``). A memory-mapped X is scaled as
         it streams; an iterable of batches is refused. ``partial_fit`` fits
-        the scaling on its first call, ``warm_start`` keeps it.
+        the scaling on its first call, ``warm_start`` keeps it. In-memory
+        float64 X is scaled before the float32 cast (a memory-mapped one is
+        read as float32). Scores under different ``scaling`` are in different
+        units: a ``GridSearchCV`` over it by ``score`` picks "minmax", whose
+        units are the smallest.
 
     Attributes
     ----------
@@ -342,11 +346,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_input_range(X, self.loss)
 
     # -------------------------------------------------------------------- fit
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
+    def _validate_X(self, X, reset: bool, keep_float64: bool = False) -> np.ndarray:
         check_real(X, "X")
         check_numeric_columns(X)
+        # ``keep_float64``: a scaled model scales float64 X before the float32 cast (a column of 1e8 + N(0, 1)
+        # is one value in float32)
+        dtype = (np.float32, np.float64) if keep_float64 else np.float32
         try:
-            return validate_data(self, X, reset=reset, dtype=np.float32, order="C")
+            return validate_data(self, X, reset=reset, dtype=dtype, order="C")
         except ValueError as err:
             if not str(err).startswith("Input X contains NaN"):
                 raise
@@ -501,9 +508,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise TypeError(f"{type(self).__name__} cannot train from {type(X).__name__}; pass an array or a "
                             "memory-mapped .npy.")
         else:
-            X = self._validate_X(X, reset=not warm)
+            X = self._validate_X(X, reset=not warm, keep_float64=self._scales_inputs and self.scaling != "none")
         X = self._fit_scaling(X, keep=warm)
-        self._check_input_range(X)
+        try:
+            self._check_input_range(X)
+        except ValueError as err:
+            if not (warm and self._scales_inputs and self.scaling != "none"):
+                raise
+            # the range is the kept statistics', not X's own: scaling X again would not help
+            raise ValueError(str(err).split(". Scale X")[0] + " under the scaling statistics fitted on the first data "
+                             "(warm_start and partial_fit keep center_ and scale_): start with data that spans the "
+                             "whole range, or use loss='mse'.") from None
         return X
 
     def _fit_scaling(self, X, keep: bool):
@@ -567,7 +582,21 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
             return X
-        return self._validate_X(X, reset=False)
+        return self._validate_X(X, reset=False, keep_float64=self._prescales())
+
+    def _prescales(self) -> bool:
+        """Whether inference scales X here, in float64, and runs ``net_`` itself (not memory-mapped X)."""
+        return self._scales_inputs and "scale_" in self.__dict__
+
+    def _seen(self, X):
+        """``(A, net, scaled)``: X as ``net`` takes it; ``scaled``: a scaled model's in-memory X, scaled here in
+        float64 and then cast (``net`` is ``net_``, its outputs in scaled units)."""
+        if self._prescales() and not isinstance(X, np.memmap):
+            return ((X - self.center_) / self.scale_).astype(np.float32), self.net_, True
+        return X, self._inference_net(), False
+
+    def _unscaled(self, out: np.ndarray) -> np.ndarray:
+        return (out * self.scale_ + self.center_).astype(np.float32)
 
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
@@ -588,8 +617,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self, "net_")
-        X = self._inference_X(X)
-        return self._apply(self._inference_net().encode, X)
+        A, net, _ = self._seen(self._inference_X(X))
+        return self._apply(net.encode, A)
 
     def inverse_transform(self, Z):
         """Decode codes Z.
@@ -614,6 +643,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"{code_size} features ({'n_components' if code_size == self.n_components else 'the code size'})"
                 " as input."
             )
+        if self._prescales():
+            return self._unscaled(self._apply(self.net_.decode, Z))
         return self._apply(self._inference_net().decode, Z)
 
     def reconstruct(self, X):
@@ -628,8 +659,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X_hat : ndarray of shape (n_samples, n_features), float32
         """
         check_is_fitted(self, "net_")
-        X = self._inference_X(X)
-        return self._apply(self._inference_net(), X)
+        A, net, scaled = self._seen(self._inference_X(X))
+        out = self._apply(net, A)
+        return self._unscaled(out) if scaled else out
 
     def predict(self, X):
         """Alias of :meth:`reconstruct`, so the estimator works where predictors do."""
@@ -678,12 +710,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         3
         """
         check_is_fitted(self, "net_")
-        X = self._inference_X(X)
+        A, net, scaled = self._seen(self._inference_X(X))
         # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
-        scale = self.__dict__.get("scale_") if self._scales_inputs else None
+        scale = self.__dict__.get("scale_") if self._scales_inputs and not scaled else None
         weights = 1.0 if scale is None else 1.0 / np.square(scale)  # errors in the units the network learnt in
         parts = [-(np.square(x.astype(np.float64) - out) * weights).sum(axis=1)
-                 for x, out in self._batches_out(self._inference_net(), X)]
+                 for x, out in self._batches_out(net, A)]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     @property

@@ -24,7 +24,7 @@ class ImputerMixin(OneToOneFeatureMixin):
     """``_validate_X`` (float arrays, NaN allowed), ``score``, the allow-NaN tags of an imputer and its
     feature names (the input's: ``transform`` fills holes column by column)."""
 
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
+    def _validate_X(self, X, reset: bool, keep_float64: bool = True) -> np.ndarray:  # float64 is kept always
         from ._validation import check_not_streamed, check_numeric_columns
 
         check_not_streamed(self, X, fitting=reset)

@@ -103,9 +103,9 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     check_is_fitted(estimator, "net_")
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
-    X = estimator._inference_X(X)
+    # with scaling, the Jacobian is taken at the scaled input the network saw (in-memory X scaled in float64)
+    X, seen, _ = estimator._seen(estimator._inference_X(X))
     net = estimator.net_
-    seen = estimator._inference_net()  # with scaling, the Jacobian is taken at the scaled input the network saw
     device = next(net.parameters()).device
     out = []
     was_training = net.training

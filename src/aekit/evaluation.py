@@ -160,24 +160,28 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     if np.isnan(X).any():
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
                          "(an AutoencoderImputer fills them).")
-    # a model with ``scaling`` is measured in the units its network learnt in (its score's): scaled X
-    scaler = estimator._inference_net() if getattr(estimator, "_scales_inputs", False) else None
-    scaled = scaler is not None and scaler is not estimator.net_
+    # a model with ``scaling`` is measured in the units its network learnt in (its score's): X scaled in float64,
+    # the network's own outputs (X's units in float32 would round a column far from 0)
+    scaled = bool(getattr(estimator, "_scales_inputs", False)) and "scale_" in estimator.__dict__
     if scaled:
-        result["scaling"] = estimator.scaling
-    to_seen = (lambda A: (A - scaler.center) / scaler.scale) if scaled else (lambda A: A)
-    X_seen = to_seen(np.asarray(X, dtype=np.float64))
+        result["scaling"] = getattr(estimator, "scaling_", estimator.scaling)  # the fitted one, not set_params's
+        X_seen = (estimator._inference_X(np.asarray(X)) - estimator.center_) / estimator.scale_
+
+        def seen_out(A):
+            return estimator._apply(estimator.net_, np.asarray(A, dtype=np.float32))
+    else:
+        X_seen = np.asarray(X, dtype=np.float64)
     unit_range = not scaled and _in_unit_range(X)
-    result.update(_errors(X_seen, to_seen(estimator.reconstruct(X)), "", unit_range))
+    result.update(_errors(X_seen, seen_out(X_seen) if scaled else estimator.reconstruct(X), "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
         result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
     if kind == "denoiser":
         # the noise at the level the model trained with: in scaled units for a scaled model
         level, noisy_seen = _corrupted(estimator, X_seen.astype(np.float32), noise_level, random_state)
-        noisy = noisy_seen * scaler.scale + scaler.center if scaled else noisy_seen
         result.update(noise=estimator.corruption, noise_level=float(level))
         result.update(_errors(X_seen, noisy_seen, "noisy_", unit_range))
-        result.update(_errors(X_seen, to_seen(estimator.denoise(noisy)), "denoised_", unit_range))
+        result.update(_errors(X_seen, seen_out(noisy_seen) if scaled else estimator.denoise(noisy_seen),
+                              "denoised_", unit_range))
     return result
 
 

@@ -63,8 +63,9 @@ def impute_with(estimator, X) -> np.ndarray:
 
     Missing entries are set to 0 and X is reconstructed (an
     :class:`AutoencoderImputer` applies its own scaling and refinement, as
-    in its ``transform``). Observed entries are returned unchanged. X must
-    be on the scale the model was trained on.
+    in its ``transform``; a model with ``scaling`` zeroes them in its scaled
+    units). Observed entries are returned unchanged. X must be on the scale
+    the model was trained on.
 
     Parameters
     ----------
@@ -102,8 +103,11 @@ def impute_with(estimator, X) -> np.ndarray:
     if not missing.any():
         raise ValueError("X has no missing entry (NaN) to fill.")
     rows = missing.any(axis=1)
-    filled = _fill(lambda A: estimator._apply(estimator.net_, A), X[rows], missing[rows])
-    X[rows] = np.where(missing[rows], filled, X[rows])
+    # a model with ``scaling`` is filled in its scaled units: the holes are zeroed there, as masking noise did
+    scaled = estimator._inference_net() is not estimator.net_
+    center, scale = (estimator.center_, estimator.scale_) if scaled else (0.0, 1.0)
+    filled = _fill(lambda A: estimator._apply(estimator.net_, A), (X[rows] - center) / scale, missing[rows])
+    X[rows] = np.where(missing[rows], filled * scale + center, X[rows])
     return X
 
 
