@@ -197,3 +197,11 @@ def test_salt_and_pepper_partial_fit_uses_the_range_of_every_chunk_seen(X):
     assert dae._data_range == (0.0, 1.0)
     dae.fit(X[:200] * 0.5)  # a fit starts over
     assert dae._data_range == (0.0, 0.5)
+
+
+def test_cli_warm_start_refuses_another_scaling(trained, capsys):
+    assert main(["train", str(trained / "x.npy"), "--warm-start", str(trained / "first"), "--scaling", "standard",
+                 "--quiet", "--out", str(trained / "more")]) == 2
+    err = capsys.readouterr().err
+    assert "--scaling standard but " in err and "trained with scaling 'none', which --warm-start keeps" in err
+    assert not (trained / "more").exists()

@@ -192,6 +192,10 @@ def _warm_estimator(args):
                          f"{type(estimator).__name__} (--model {name}); leave --model out.")
     given = chosen_params(args, name)
     before = estimator.get_params(deep=False)
+    trained_with = estimator.__dict__.get("scaling_", "none") if estimator._scales_inputs else before["scaling"]
+    if given.get("scaling", trained_with) != trained_with:
+        raise ValueError(f"--scaling {given['scaling']} but {args.warm_start_from} was trained with scaling "
+                         f"{trained_with!r}, which --warm-start keeps; leave --scaling out, or train a new model.")
     shaping = []
     for key, value in given.items():  # one at a time: which of the changed flags would make another network
         if value != before[key]:
