@@ -126,3 +126,12 @@ def test_continuing_refuses_another_scaling(X):
     plain = Autoencoder(**KW).fit(X)
     with pytest.raises(ValueError, match="trained with scaling='none'"):
         plain.set_params(scaling="standard").partial_fit(X)
+
+
+def test_continuing_on_shifted_data_warns(X, caplog):
+    ae = Autoencoder(scaling="standard", warm_start=True, **KW).fit(X)
+    caplog.clear()
+    ae.fit(X[:200])  # the same kind of data: no warning
+    assert "far from the data" not in caplog.text
+    ae.fit(2 * X + 100)
+    assert "X lies far from the data the kept scaling was fitted on" in caplog.text

@@ -545,7 +545,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = np.asarray(X)
         if not fitted:
             self.center_, self.scale_ = column_scaling(X, self.scaling)
-        return ((X - self.center_) / self.scale_).astype(np.float32)
+        seen = ((X - self.center_) / self.scale_).astype(np.float32)
+        if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
+            _warn_if_shifted(seen, self.scaling)
+        return seen
 
     def _inference_net(self):
         """``net_`` as seen from X's own units (its ``scaling`` folded in), for encode, decode and reconstruct."""
@@ -735,3 +738,20 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .persistence import save
 
         return save(self, path)
+
+
+def _warn_if_shifted(seen: np.ndarray, scaling: str) -> None:
+    """Warn when data met while continuing lies far from the data the kept scaling was fitted on."""
+    if scaling == "standard":
+        means = np.abs(seen.mean(axis=0, dtype=np.float64))
+        far, how = int(np.argmax(means)), f"{float(means.max()):.3g} standard deviations"
+        shifted = means.max() > 3.0
+    else:  # minmax: the fitted range is [0, 1]
+        low, high = float(seen.min()), float(seen.max())
+        far, how = int(np.argmax(np.abs(seen - 0.5).max(axis=0))), f"[{low:.3g}, {high:.3g}] where [0, 1] was fitted"
+        shifted = low < -1.0 or high > 2.0
+    if shifted:
+        logger.warning("X lies far from the data the kept scaling was fitted on (column %d: %s); warm_start and "
+                       "partial_fit keep center_ and scale_, so the network meets inputs unlike its training's",
+                       far, how)
+
