@@ -133,7 +133,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Autoencoder())``, but one estimator that saves and loads whole (and
         ``aekit train --scaling standard``). A memory-mapped X is scaled as
         it streams; an iterable of batches is refused. ``partial_fit`` fits
-        the scaling on its first call, ``warm_start`` keeps it. In-memory
+        the scaling on its first call, ``warm_start`` keeps it (with a
+        warning when new data lies far from it). In-memory
         float64 X is scaled before the float32 cast (a memory-mapped one is
         read as float32). Scores under different ``scaling`` are in different
         units: a ``GridSearchCV`` over it by ``score`` picks "minmax", whose
