@@ -173,3 +173,19 @@ def test_errors_puts_a_corrupted_row_first(tmp_path, capsys):
                  "--top", "1"]) == 0
     assert "largest (row: error): 100: " in capsys.readouterr().out
     assert int(np.argmax(np.load(tmp_path / "e.npy"))) == 100
+
+
+def test_a_csv_with_pandas_index_column_is_read_with_a_warning(tmp_path, caplog):
+    import pandas as pd
+
+    from aekit.datasets import load_array
+
+    frame = pd.DataFrame(np.random.default_rng(0).random((6, 3)), columns=["a", "b", "c"])
+    frame.to_csv(tmp_path / "with_index.csv")  # pandas' default: the index first, under an empty header cell
+    X, _ = load_array(tmp_path / "with_index.csv")
+    assert X.shape == (6, 4)
+    assert "the first column (unnamed) counts the rows (0, 1, 2, ...)" in caplog.text
+    caplog.clear()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    load_array(tmp_path / "clean.csv")
+    assert "counts the rows" not in caplog.text

@@ -212,8 +212,24 @@ def _load_csv(path):
     return _check_in_range(path, X, names)
 
 
+def _warn_if_row_index(path, X, names):
+    """Warn when the first column counts the rows: an index or ID written with the data is read as a feature."""
+    n = X.shape[0]
+    if n < 3 or X.shape[1] < 2:
+        return
+    first = X[:, 0]
+    for start in (0, 1):
+        if np.array_equal(first, np.arange(start, start + n, dtype=X.dtype)):
+            named = f" ({names[0]!r})" if names and names[0].strip() else " (unnamed)" if names else ""
+            logger.warning("%s: the first column%s counts the rows (%d, %d, %d, ...): a row index or ID written "
+                           "with the data (pandas' to_csv writes its index unless index=False)? It is read as a "
+                           "feature like the others; drop it if so.", path, named, start, start + 1, start + 2)
+            return
+
+
 def _check_in_range(path, X, names):
     """``X``, or a ValueError naming the first cell that is infinite or beyond float32's range (read as inf)."""
+    _warn_if_row_index(path, X, names)
     infinite = np.isinf(X)
     if not infinite.any():
         return X
