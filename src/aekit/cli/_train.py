@@ -147,7 +147,9 @@ def _train(args, main_process: bool) -> int:
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
     if data.image_shape is None and estimator.scaling == "none":  # the imputer scales by default
-        warn_if_scales_differ(data.X_train, "pass --scaling standard (the model then standardises its inputs)")
+        warn_if_scales_differ(data.X_train, "pass --scaling standard (the model then standardises its inputs)"
+                              if args.warm_start_from is None else  # which keeps the model's scaling
+                              "train a new model with --scaling standard (--warm-start keeps scaling 'none')")
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
     try:
