@@ -1,6 +1,7 @@
 """Findings of walking the README's sections as a new user (scaling, partial_fit/warm_start, anomaly detection)."""
 
 import numpy as np
+import pytest
 from sklearn.datasets import load_wine
 
 from aekit.cli import main
@@ -19,3 +20,14 @@ def test_warm_start_on_unscaled_columns_does_not_advise_a_refused_flag(tmp_path,
     assert "the columns' standard deviations range from" in err
     assert "pass --scaling standard" not in err
     assert "train a new model with --scaling standard" in err
+
+
+def test_jacobian_norms_refuses_a_unet_which_has_no_code():
+    # "for any aekit model with a code": a U-Net's encode is the identity, so the norm was n_features, silently.
+    from aekit import DenoisingAutoencoder
+    from aekit.contractive import jacobian_norms
+
+    X = np.random.default_rng(0).random((40, 16)).astype(np.float32)
+    unet = DenoisingAutoencoder(architecture="unet", image_shape=(4, 4), max_epochs=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="U-Net .* has no code"):
+        jacobian_norms(unet, X[:3])

@@ -101,6 +101,9 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "net_")
+    if getattr(estimator, "architecture", None) == "unet":  # its encode returns X: the norm would be n_features
+        raise ValueError(f"a U-Net {type(estimator).__name__} has no code (its skip connections carry the input "
+                         "past the bottleneck, so its encoder is the identity): jacobian_norms needs a model with one.")
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
     # with scaling, the Jacobian is taken at the scaled input the network saw (in-memory X scaled in float64)
