@@ -317,3 +317,9 @@ def test_a_16_bit_grey_image_read_as_rgb_keeps_its_levels(tmp_path):
     rgb = read_image(tmp_path / "ramp.png", mode="rgb")
     assert rgb.shape == (8, 8, 3)
     np.testing.assert_allclose(rgb[..., 1], ramp, atol=1e-4)
+
+
+def test_a_list_of_batches_says_to_wrap_it_in_batches():
+    X = np.random.default_rng(0).random((64, 5)).astype(np.float32)
+    with pytest.raises(TypeError, match=r"X is a list of 2 2-D arrays \(batches\?\); wrap it in aekit.streaming.Batches"):
+        Autoencoder(max_epochs=1).fit([X[:32], X[32:]])

@@ -21,7 +21,8 @@ from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, ScaledNet, column_scaling, streamed_column_scaling
-from ._validation import check_input_range, check_not_streamed, check_numeric_columns, check_real
+from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
+                          check_real)
 from .losses import LOSSES
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
@@ -349,6 +350,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool, keep_float64: bool = False) -> np.ndarray:
         check_real(X, "X")
+        check_not_list_of_batches(X)
         check_numeric_columns(X)
         # ``keep_float64``: a scaled model scales float64 X before the float32 cast (a column of 1e8 + N(0, 1)
         # is one value in float32)

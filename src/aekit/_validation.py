@@ -11,7 +11,7 @@ import torch
 from .losses import LOSSES
 from .streaming import ArraySource, Batches, is_streamable
 
-__all__ = ["check_input_range", "check_not_streamed", "check_numeric_columns", "check_real"]
+__all__ = ["check_input_range", "check_not_list_of_batches", "check_not_streamed", "check_numeric_columns", "check_real"]
 
 
 def check_input_range(X, loss: str) -> None:
@@ -62,6 +62,14 @@ def check_real(A, name: str) -> None:
                          f"(pass {name}.real, or np.abs({name}) for magnitudes).")
     if kind in ("M", "m"):
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
+
+
+def check_not_list_of_batches(X) -> None:
+    """Refuse a list of 2-D arrays (batches, read as one 3-D array: sklearn says only "dim 3") with what to do."""
+    if isinstance(X, (list, tuple)) and X and all(getattr(b, "ndim", None) == 2 for b in X):
+        raise TypeError(f"X is a {type(X).__name__} of {len(X)} 2-D arrays (batches?); wrap it in "
+                        "aekit.streaming.Batches(...) to train on them batch by batch, or pass "
+                        "np.concatenate(X) as one array.")
 
 
 def check_numeric_columns(X) -> None:
