@@ -173,9 +173,12 @@ def _train(args, main_process: bool) -> int:
         return 0
     more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
     metrics = _save_model(estimator, data, out, **more)
-    msg = f"saved {out}: train error {metrics['train_error_per_sample']}"
+    def shown(value):  # json_safe turned a NaN/inf error into None
+        return "n/a" if value is None else f"{value:.6g}"
+
+    msg = f"saved {out}: train error {shown(metrics['train_error_per_sample'])}"
     if "test_error_per_sample" in metrics:
-        msg += f", test error {metrics['test_error_per_sample']}"
+        msg += f", test error {shown(metrics['test_error_per_sample'])}"
     logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
     return 0
 
