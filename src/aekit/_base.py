@@ -20,7 +20,7 @@ from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
-from ._scaling import SCALINGS, ScaledNet, column_scaling, streamed_column_scaling
+from ._scaling import SCALINGS, ScaledNet, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
                           check_real)
 from .losses import LOSSES
@@ -512,7 +512,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                             "memory-mapped .npy.")
         else:
             X = self._validate_X(X, reset=not warm, keep_float64=self._scales_inputs and self.scaling != "none")
-        X = self._fit_scaling(X, keep=warm)
+        X = fit_scaling(self, X, keep=warm)
         try:
             self._check_input_range(X)
         except ValueError as err:
@@ -523,35 +523,6 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                              "(warm_start and partial_fit keep center_ and scale_): start with data that spans the "
                              "whole range, or use loss='mse'.") from None
         return X
-
-    def _fit_scaling(self, X, keep: bool):
-        """X as the network sees it: scaled by ``center_``/``scale_``, fitted here unless ``keep`` (continuing)."""
-        if keep and self.__dict__.get("scaling_", "none") != self.scaling:
-            raise ValueError(f"scaling={self.scaling!r}, but the network was trained with scaling="
-                             f"{self.__dict__.get('scaling_', 'none')!r}; warm_start and partial_fit continue it, so "
-                             "set it back, or fit with warm_start=False to start over.")
-        if self.scaling == "none":
-            for name in ("center_", "scale_", "scaling_"):  # a fit without scaling leaves no stale statistics
-                self.__dict__.pop(name, None)
-            return X
-        fitted = keep
-        self.scaling_ = self.scaling
-        if isinstance(X, ArraySource):  # a memory-mapped file: one streamed pass for the statistics
-            if not fitted:
-                self.center_, self.scale_ = streamed_column_scaling((x for x, _ in X.chunks()), self.scaling)
-                X.release()
-            return X.scaled(self.center_, self.scale_)
-        if is_streamable(X) and not isinstance(X, np.ndarray):
-            raise ValueError(f"scaling={self.scaling!r} needs array data (an array or a memory-mapped .npy) to fit "
-                             f"its column statistics, not {type(X).__name__}; scale the batches yourself, or use "
-                             "scaling='none'.")
-        X = np.asarray(X)
-        if not fitted:
-            self.center_, self.scale_ = column_scaling(X, self.scaling)
-        seen = ((X - self.center_) / self.scale_).astype(np.float32)
-        if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
-            _warn_if_shifted(seen, self.scaling)
-        return seen
 
     def _inference_net(self):
         """``net_`` as seen from X's own units (its ``scaling`` folded in), for encode, decode and reconstruct."""
@@ -741,20 +712,4 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .persistence import save
 
         return save(self, path)
-
-
-def _warn_if_shifted(seen: np.ndarray, scaling: str) -> None:
-    """Warn when data met while continuing lies far from the data the kept scaling was fitted on."""
-    if scaling == "standard":
-        means = np.abs(seen.mean(axis=0, dtype=np.float64))
-        far, how = int(np.argmax(means)), f"{float(means.max()):.3g} standard deviations"
-        shifted = means.max() > 3.0
-    else:  # minmax: the fitted range is [0, 1]
-        low, high = float(seen.min()), float(seen.max())
-        far, how = int(np.argmax(np.abs(seen - 0.5).max(axis=0))), f"[{low:.3g}, {high:.3g}] where [0, 1] was fitted"
-        shifted = low < -1.0 or high > 2.0
-    if shifted:
-        logger.warning("X lies far from the data the kept scaling was fitted on (column %d: %s); warm_start and "
-                       "partial_fit keep center_ and scale_, so the network meets inputs unlike its training's",
-                       far, how)
 

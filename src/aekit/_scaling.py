@@ -1,16 +1,24 @@
 """Per-feature scaling of an estimator's inputs: the column statistics, and the maps to and from them.
 
 ``AutoencoderImputer`` (NaN-aware statistics of the observed entries) and
-the other estimators' ``scaling`` parameter share these; NumPy and torch
-only, nothing of the estimators.
+the other estimators' ``scaling`` parameter share these. :func:`fit_scaling`
+fits and applies an estimator's scaling to its training data (it reads and
+sets the estimator's attributes, but imports no estimator: only
+:mod:`aekit.streaming`, for memory-mapped files).
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
-__all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "ScaledNet"]
+from .streaming import ArraySource, is_streamable
+
+__all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "fit_scaling", "ScaledNet"]
+
+logger = logging.getLogger(__name__)
 
 #: ``scaling`` values: standardise, map each column's range to [0, 1], or leave X as it is.
 SCALINGS = ("none", "standard", "minmax")
@@ -76,6 +84,56 @@ def streamed_column_scaling(chunks, kind: str) -> tuple[np.ndarray, np.ndarray]:
         center, scale = np.zeros_like(low), np.ones_like(low)
     scale[~(scale > 1e-12)] = 1.0
     return center, scale
+
+
+def fit_scaling(est, X, keep: bool):
+    """X as ``est``'s network sees it: scaled by its ``center_``/``scale_``, fitted here unless ``keep`` (continuing).
+
+    Sets ``est.center_``, ``est.scale_`` and ``est.scaling_`` (or removes them for ``scaling="none"``); a
+    memory-mapped :class:`~aekit.streaming.ArraySource` is scaled as it streams.
+    """
+    if keep and est.__dict__.get("scaling_", "none") != est.scaling:
+        raise ValueError(f"scaling={est.scaling!r}, but the network was trained with scaling="
+                         f"{est.__dict__.get('scaling_', 'none')!r}; warm_start and partial_fit continue it, so "
+                         "set it back, or fit with warm_start=False to start over.")
+    if est.scaling == "none":
+        for name in ("center_", "scale_", "scaling_"):  # a fit without scaling leaves no stale statistics
+            est.__dict__.pop(name, None)
+        return X
+    fitted = keep
+    est.scaling_ = est.scaling
+    if isinstance(X, ArraySource):  # a memory-mapped file: one streamed pass for the statistics
+        if not fitted:
+            est.center_, est.scale_ = streamed_column_scaling((x for x, _ in X.chunks()), est.scaling)
+            X.release()
+        return X.scaled(est.center_, est.scale_)
+    if is_streamable(X) and not isinstance(X, np.ndarray):
+        raise ValueError(f"scaling={est.scaling!r} needs array data (an array or a memory-mapped .npy) to fit "
+                         f"its column statistics, not {type(X).__name__}; scale the batches yourself, or use "
+                         "scaling='none'.")
+    X = np.asarray(X)
+    if not fitted:
+        est.center_, est.scale_ = column_scaling(X, est.scaling)
+    seen = ((X - est.center_) / est.scale_).astype(np.float32)
+    if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
+        _warn_if_shifted(seen, est.scaling)
+    return seen
+
+
+def _warn_if_shifted(seen: np.ndarray, scaling: str) -> None:
+    """Warn when data met while continuing lies far from the data the kept scaling was fitted on."""
+    if scaling == "standard":
+        means = np.abs(seen.mean(axis=0, dtype=np.float64))
+        far, how = int(np.argmax(means)), f"{float(means.max()):.3g} standard deviations"
+        shifted = means.max() > 3.0
+    else:  # minmax: the fitted range is [0, 1]
+        low, high = float(seen.min()), float(seen.max())
+        far, how = int(np.argmax(np.abs(seen - 0.5).max(axis=0))), f"[{low:.3g}, {high:.3g}] where [0, 1] was fitted"
+        shifted = low < -1.0 or high > 2.0
+    if shifted:
+        logger.warning("X lies far from the data the kept scaling was fitted on (column %d: %s); warm_start and "
+                       "partial_fit keep center_ and scale_, so the network meets inputs unlike its training's",
+                       far, how)
 
 
 class ScaledNet:
