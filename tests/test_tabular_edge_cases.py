@@ -189,3 +189,19 @@ def test_a_csv_with_pandas_index_column_is_read_with_a_warning(tmp_path, caplog)
     frame.to_csv(tmp_path / "clean.csv", index=False)
     load_array(tmp_path / "clean.csv")
     assert "counts the rows" not in caplog.text
+
+
+def test_pandas_default_column_names_are_a_header_not_a_row(tmp_path, caplog):
+    import pandas as pd
+
+    from aekit.datasets import load_array
+
+    X = np.random.default_rng(0).random((5, 4))
+    pd.DataFrame(X).to_csv(tmp_path / "plain.csv", index=False)  # header "0,1,2,3": pandas' default names
+    loaded, _ = load_array(tmp_path / "plain.csv")
+    np.testing.assert_allclose(loaded, X, rtol=1e-6)  # 5 rows, not 6 with a first row of 0, 1, 2, 3
+    assert "its first row, 0,1,2,...,3, is read as a header" in caplog.text
+    (tmp_path / "counts.csv").write_text("0,1,2,5\n2,3,4,5\n")  # not exactly 0, 1, 2, 3: data
+    assert load_array(tmp_path / "counts.csv")[0].shape == (2, 4)
+    (tmp_path / "binary.csv").write_text("0,1,2\n1,0,1\n")  # three columns: too few to tell, data
+    assert load_array(tmp_path / "binary.csv")[0].shape == (2, 3)

@@ -115,8 +115,20 @@ def _csv_rows(path):
         return [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
 
 
+def _default_column_names(row) -> bool:
+    """Whether ``row`` is "0,1,2,3,...": the column names pandas gives a DataFrame made from an array.
+
+    Four columns at least: a data row of 0, 1 (a binary table) or 0, 1, 2 is not rare.
+    """
+    return len(row) >= 4 and [cell.strip() for cell in row] == [str(i) for i in range(len(row))]
+
+
 def csv_header(path):
-    """The header row of a CSV file (its first row, when a cell of it is not a number), else None.
+    """The header row of a CSV file, else None.
+
+    The first row is a header when a cell of it is not a number, or when it
+    reads ``0,1,2,3,...`` over four columns or more (pandas' default column
+    names: ``pd.DataFrame(X).to_csv(path, index=False)``); loading it says so.
 
     Parameters
     ----------
@@ -128,6 +140,8 @@ def csv_header(path):
     """
     with open(path, newline="", encoding=CSV_ENCODING) as fh:
         first = next((row for row in csv.reader(fh) if row), [])
+    if _default_column_names(first):
+        return first
     return None if all(_is_number(cell) for cell in first) else first
 
 
@@ -174,6 +188,9 @@ def _load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
     names = csv_header(path)
     header = int(names is not None)
+    if names is not None and _default_column_names(names):
+        logger.warning("%s: its first row, 0,1,2,...,%d, is read as a header (pandas' default column names), not "
+                       "as data", path, len(names) - 1)
     try:  # fast path; on any problem the slow path below says where it is
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
