@@ -20,7 +20,7 @@ from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
 from ._inference import apply, batches_out
 from ._params import Param, validate_params
-from ._scaling import SCALINGS, ScaledNet, fit_scaling
+from ._scaling import SCALINGS, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
                           check_real)
 from .losses import LOSSES
@@ -524,11 +524,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                              "whole range, or use loss='mse'.") from None
         return X
 
-    def _inference_net(self):
-        """``net_`` as seen from X's own units (its ``scaling`` folded in), for encode, decode and reconstruct."""
-        if self._scales_inputs and "scale_" in self.__dict__:
-            return ScaledNet(self.net_, self.center_, self.scale_)
-        return self.net_
+    def _scales(self) -> bool:
+        """Whether the fitted network was trained on scaled X (``center_``/``scale_``, its ``scaling``)."""
+        return self._scales_inputs and "scale_" in self.__dict__
 
     def _check_net_matches_params(self, consequence: str) -> None:
         """Refuse parameters changed by ``set_params`` since fit: they describe another network than ``net_``."""
@@ -559,21 +557,20 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
             return X
-        return self._validate_X(X, reset=False, keep_float64=self._prescales())
+        return self._validate_X(X, reset=False, keep_float64=self._scales())
 
-    def _prescales(self) -> bool:
-        """Whether inference scales X here, in float64, and runs ``net_`` itself (not memory-mapped X)."""
-        return self._scales_inputs and "scale_" in self.__dict__
-
-    def _seen(self, X):
-        """``(A, net, scaled)``: X as ``net`` takes it; ``scaled``: a scaled model's in-memory X, scaled here in
-        float64 and then cast (``net`` is ``net_``, its outputs in scaled units)."""
-        if self._prescales() and not isinstance(X, np.memmap):
-            return ((X - self.center_) / self.scale_).astype(np.float32), self.net_, True
-        return X, self._inference_net(), False
+    def _network_input(self, X):
+        """Validated X as the network takes it: scaled for a model with ``scaling`` (in-memory X in float64 before
+        the float32 cast; a memory map block by block as it is read), else X itself."""
+        if not self._scales():
+            return X
+        if isinstance(X, np.memmap):
+            return ArraySource(X).scaled(self.center_, self.scale_)
+        return ((X - self.center_) / self.scale_).astype(np.float32)
 
     def _unscaled(self, out: np.ndarray) -> np.ndarray:
-        return (out * self.scale_ + self.center_).astype(np.float32)
+        """The network's outputs in X's units."""
+        return (out * self.scale_ + self.center_).astype(np.float32) if self._scales() else out
 
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
@@ -594,8 +591,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self, "net_")
-        A, net, _ = self._seen(self._inference_X(X))
-        return self._apply(net.encode, A)
+        return self._apply(self.net_.encode, self._network_input(self._inference_X(X)))
 
     def inverse_transform(self, Z):
         """Decode codes Z.
@@ -620,9 +616,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"{code_size} features ({'n_components' if code_size == self.n_components else 'the code size'})"
                 " as input."
             )
-        if self._prescales():
-            return self._unscaled(self._apply(self.net_.decode, Z))
-        return self._apply(self._inference_net().decode, Z)
+        return self._unscaled(self._apply(self.net_.decode, Z))
 
     def reconstruct(self, X):
         """Reconstruct X through the code: ``decode(encode(X))``.
@@ -636,9 +630,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X_hat : ndarray of shape (n_samples, n_features), float32
         """
         check_is_fitted(self, "net_")
-        A, net, scaled = self._seen(self._inference_X(X))
-        out = self._apply(net, A)
-        return self._unscaled(out) if scaled else out
+        return self._unscaled(self._apply(self.net_, self._network_input(self._inference_X(X))))
 
     def predict(self, X):
         """Alias of :meth:`reconstruct`, so the estimator works where predictors do."""
@@ -687,12 +679,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         3
         """
         check_is_fitted(self, "net_")
-        A, net, scaled = self._seen(self._inference_X(X))
-        # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once
-        scale = self.__dict__.get("scale_") if self._scales_inputs and not scaled else None
-        weights = 1.0 if scale is None else 1.0 / np.square(scale)  # errors in the units the network learnt in
-        parts = [-(np.square(x.astype(np.float64) - out) * weights).sum(axis=1)
-                 for x, out in self._batches_out(net, A)]
+        # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once; with scaling,
+        # the errors are in the units the network learnt in
+        parts = [-np.square(x.astype(np.float64) - out).sum(axis=1)
+                 for x, out in self._batches_out(self.net_, self._network_input(self._inference_X(X)))]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     @property

@@ -23,12 +23,13 @@ INFERENCE_BATCH = 8192
 
 
 def input_chunks(A) -> Iterator[np.ndarray]:
-    """Float32 row blocks of ``A``; a memory map is read with positioned reads and checked block by block."""
-    if not isinstance(A, np.memmap):
+    """Float32 row blocks of ``A``; a memory map (or an :class:`ArraySource` over one, e.g. scaled as it is read)
+    is read with positioned reads and checked block by block."""
+    if not isinstance(A, (np.memmap, ArraySource)):
         for start in range(0, A.shape[0], INFERENCE_BATCH):
             yield A[start:start + INFERENCE_BATCH]
         return
-    source = ArraySource(A)
+    source = A if isinstance(A, ArraySource) else ArraySource(A)
     try:
         for chunk, _ in source.chunks(INFERENCE_BATCH):
             if not np.isfinite(chunk).all():

@@ -1,4 +1,4 @@
-"""Per-feature scaling of an estimator's inputs: the column statistics, and the maps to and from them.
+"""Per-feature scaling of an estimator's inputs: the column statistics, fitted in memory or streamed.
 
 ``AutoencoderImputer`` (NaN-aware statistics of the observed entries) and
 the other estimators' ``scaling`` parameter share these. :func:`fit_scaling`
@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import torch
 
 from .streaming import ArraySource, is_streamable
 
-__all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "fit_scaling", "ScaledNet"]
+__all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "fit_scaling"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,36 +133,3 @@ def _warn_if_shifted(seen: np.ndarray, scaling: str) -> None:
         logger.warning("X lies far from the data the kept scaling was fitted on (column %d: %s); warm_start and "
                        "partial_fit keep center_ and scale_, so the network meets inputs unlike its training's",
                        far, how)
-
-
-class ScaledNet:
-    """A trained network seen from X's own units: inputs scaled on the way in, outputs unscaled on the way out.
-
-    Not a module and never trained: inference only (``transform``,
-    ``reconstruct``, ``inverse_transform`` of an estimator whose network was
-    trained on scaled X).
-    """
-
-    def __init__(self, net, center: np.ndarray, scale: np.ndarray):
-        self.net = net
-        self.center, self.scale = np.asarray(center, np.float32), np.asarray(scale, np.float32)
-
-    def _stats(self, t: torch.Tensor):
-        return (torch.as_tensor(self.center, device=t.device), torch.as_tensor(self.scale, device=t.device))
-
-    def scale_in(self, x: torch.Tensor) -> torch.Tensor:
-        center, scale = self._stats(x)
-        return (x - center) / scale
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encode(self.scale_in(x))
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.net.decode(z)
-        center, scale = self._stats(out)
-        return out * scale + center
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(self.scale_in(x))
-        center, scale = self._stats(out)
-        return out * scale + center

@@ -106,8 +106,8 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
                          "past the bottleneck, so its encoder is the identity): jacobian_norms needs a model with one.")
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}.")
-    # with scaling, the Jacobian is taken at the scaled input the network saw (in-memory X scaled in float64)
-    X, seen, _ = estimator._seen(estimator._inference_X(X))
+    # with scaling, the Jacobian is taken at the scaled input the network saw
+    X = estimator._network_input(estimator._inference_X(X))
     net = estimator.net_
     device = next(net.parameters()).device
     out = []
@@ -118,7 +118,7 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
         for block in input_chunks(X):
             for start in range(0, block.shape[0], batch_size):
                 x = torch.tensor(block[start:start + batch_size], device=device)
-                out.append(_exact_norms(net, seen.scale_in(x) if seen is not net else x))
+                out.append(_exact_norms(net, x))
     finally:
         net.train(was_training)
     return np.concatenate(out) if out else np.zeros(0)

@@ -162,7 +162,7 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
                          "(an AutoencoderImputer fills them).")
     # a model with ``scaling`` is measured in the units its network learnt in (its score's): X scaled in float64,
     # the network's own outputs (X's units in float32 would round a column far from 0)
-    scaled = bool(getattr(estimator, "_scales_inputs", False)) and "scale_" in estimator.__dict__
+    scaled = estimator._scales()
     if scaled:
         result["scaling"] = getattr(estimator, "scaling_", estimator.scaling)  # the fitted one, not set_params's
         X_seen = (estimator._inference_X(np.asarray(X)) - estimator.center_) / estimator.scale_

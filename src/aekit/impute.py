@@ -104,8 +104,7 @@ def impute_with(estimator, X) -> np.ndarray:
         raise ValueError("X has no missing entry (NaN) to fill.")
     rows = missing.any(axis=1)
     # a model with ``scaling`` is filled in its scaled units: the holes are zeroed there, as masking noise did
-    scaled = estimator._inference_net() is not estimator.net_
-    center, scale = (estimator.center_, estimator.scale_) if scaled else (0.0, 1.0)
+    center, scale = (estimator.center_, estimator.scale_) if estimator._scales() else (0.0, 1.0)
     filled = _fill(lambda A: estimator._apply(estimator.net_, A), (X[rows] - center) / scale, missing[rows])
     X[rows] = np.where(missing[rows], filled * scale + center, X[rows])
     return X
