@@ -202,6 +202,8 @@ class Trainer:
         self.net = net.to(self.device)
         self.loss = LOSSES[loss]
         self.penalty = penalty
+        # such a penalty differentiates the code with respect to the input (see ``penalty`` above)
+        self._penalty_needs_input = bool(getattr(penalty, "needs_input", False))
         self.corruption = corruption
         self.batch_size = int(batch_size)
         self.max_epochs = int(max_epochs)
@@ -292,8 +294,7 @@ class Trainer:
             if full:
                 x, x_in = x[lo:hi], x_in[lo:hi]
                 mask = None if mask is None else mask[lo:hi]
-        needs_input = getattr(self.penalty, "needs_input", False)
-        if needs_input:  # the penalty differentiates the code with respect to the input
+        if self._penalty_needs_input:
             x_in = x_in.detach().requires_grad_(True)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
@@ -301,7 +302,7 @@ class Trainer:
         if x.shape[0] == 0:
             return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
-        if needs_input:
+        if self._penalty_needs_input:
             value = value + self.penalty(code.float(), x_in, generator)
         elif self.penalty is not None:
             value = value + self.penalty(code.float())
@@ -330,7 +331,7 @@ class Trainer:
         ``X``, so all ranks agree without communicating. Gradients are off,
         unless the penalty differentiates the code (``needs_input``).
         """
-        with torch.set_grad_enabled(getattr(self.penalty, "needs_input", False)):
+        with torch.set_grad_enabled(self._penalty_needs_input):
             return self._evaluate(X, mask, seed)
 
     def _evaluate(self, X, mask, seed: int) -> float:
