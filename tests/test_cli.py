@@ -64,6 +64,25 @@ def test_compare_digits_writes_table_and_figure(tmp_path, capsys):
     assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("model, name", [("sparse", "sparse autoencoder"), ("contractive", "contractive autoencoder"),
+                                         ("imputer", "autoencoder imputer")])
+def test_compare_names_the_model_in_table_json_and_figure(tmp_path, capsys, monkeypatch, model, name):
+    # every model's row was called "autoencoder"
+    from aekit import compare
+
+    drawn = []
+    monkeypatch.setattr(compare, "image_rows", lambda rows, *a, path, **k: drawn.append([label for label, _ in rows]) or path)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--dataset", "digits", "--model", model, "--n-components", "4", "--out", str(out),
+                 *FAST]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["rows"]) == {"PCA", name}
+    table = capsys.readouterr().out
+    assert f"| {name} |" in table and f"{name} / PCA test error" in table and "| autoencoder |" not in table
+    assert f"| {name} |" in (out / "results.md").read_text()
+    assert [label.split("\n")[0] for label in drawn[0]] == ["test images", name, "PCA"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

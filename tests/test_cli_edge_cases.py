@@ -171,7 +171,7 @@ def test_compare_an_imputer_on_one_measure(files, tmp_path, digits):
     from aekit.datasets import Dataset
 
     held = Dataset(digits, digits[:0], None, None, None, "d", "d").held_out(0.2, 0)
-    row = result["rows"]["autoencoder"]
+    row = result["rows"]["autoencoder imputer"]
     assert row["train_error"] == pytest.approx(squared_error_per_sample(held.X_train, model.reconstruct(held.X_train)),
                                                rel=1e-5)
 

@@ -11,6 +11,7 @@ reconstructions.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ._atomic import write_json, write_text
 from .metrics import squared_error_per_sample
 from .plotting import code_scatter, image_rows, loss_curve
 
-__all__ = ["compare_with_pca", "write_comparison", "format_table", "draw_loss_curve"]
+__all__ = ["compare_with_pca", "write_comparison", "format_table", "draw_loss_curve", "method_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,15 @@ def draw_loss_curve(estimator, path):
     best = getattr(estimator, "best_epoch_", None) if validation else None
     return loss_curve(estimator.loss_curve_, validation, path=path, ylabel=ylabel, best_epoch=best,
                       title=f"{type(estimator).__name__}: training loss by epoch")
+
+
+def method_name(estimator) -> str:
+    """The row name of ``estimator`` in a comparison: its class name in words ("sparse autoencoder").
+
+    A private subclass (an experiment's) is named by the public class it extends.
+    """
+    cls = next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
 
 
 def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y_test=None) -> dict:
@@ -64,8 +74,9 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     -------
     result : dict
         ``rows``: per method, ``train_error``, ``test_error``,
-        ``fit_seconds`` and, with labels, ``knn_accuracy``; ``ratio``:
-        autoencoder / PCA test error; ``reconstructions``: test
+        ``fit_seconds`` and, with labels, ``knn_accuracy`` (the estimator's
+        row is named by :func:`method_name`, e.g. "sparse autoencoder");
+        ``ratio``: estimator / PCA test error; ``method``: that name; ``reconstructions``: test
         reconstructions by method; with labels and 2-D codes, ``codes``:
         the test codes by method (for :func:`aekit.plotting.code_scatter`).
     """
@@ -93,32 +104,34 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         "fit_seconds": pca_seconds,
     }
     logger.info("PCA-%d: test error %.4g (%.2f s)", k, rows["PCA"]["test_error"], pca_seconds)
+    name = method_name(estimator)
     estimator.fit(X_train)
-    recon["autoencoder"] = estimator.reconstruct(X_test)
-    rows["autoencoder"] = {
+    recon[name] = estimator.reconstruct(X_test)
+    rows[name] = {
         # the same measure as the test error and PCA's: an imputer's score is its error on hidden entries
         "train_error": squared_error_per_sample(X_train, estimator.reconstruct(X_train)),
-        "test_error": squared_error_per_sample(X_test, recon["autoencoder"]),
+        "test_error": squared_error_per_sample(X_test, recon[name]),
         "fit_seconds": estimator.fit_time_,
         "epochs": estimator.n_iter_,
     }
-    logger.info("autoencoder: test error %.4g (%.1f s, %d epochs)", rows["autoencoder"]["test_error"],
+    logger.info("%s: test error %.4g (%.1f s, %d epochs)", name, rows[name]["test_error"],
                 estimator.fit_time_, estimator.n_iter_)
     result = {
         "n_components": k,
         "n_train": int(X_train.shape[0]),
+        "method": name,
         "rows": rows,
-        "ratio": rows["autoencoder"]["test_error"] / rows["PCA"]["test_error"],
+        "ratio": rows[name]["test_error"] / rows["PCA"]["test_error"],
         "reconstructions": recon,
     }
     if y_train is not None and y_test is not None and _has_code(estimator):
         codes = {"PCA": (pca.transform(X_train), pca.transform(X_test)),
-                 "autoencoder": (estimator.transform(X_train), estimator.transform(X_test))}
+                 name: (estimator.transform(X_train), estimator.transform(X_test))}
         for name, (Z_train, Z_test) in codes.items():
             knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
             rows[name]["knn_accuracy"] = float(knn.score(Z_test, y_test))
-        logger.info("5-NN accuracy of the codes: PCA %.3f, autoencoder %.3f", rows["PCA"]["knn_accuracy"],
-                    rows["autoencoder"]["knn_accuracy"])
+        logger.info("5-NN accuracy of the codes: PCA %.3f, %s %.3f", rows["PCA"]["knn_accuracy"], name,
+                    rows[name]["knn_accuracy"])
         if all(Z_test.shape[1] == 2 for _, Z_test in codes.values()):
             result["codes"] = {name: Z_test for name, (_, Z_test) in codes.items()}
     return result
@@ -144,7 +157,8 @@ def format_table(result: dict, title: str = "") -> str:
     for name, row in result["rows"].items():
         line = f"| {name} | {row['test_error']:.4f} | {row['train_error']:.4f} | {row['fit_seconds']:.1f} |"
         lines.append(line + (f" {row['knn_accuracy']:.3f} |" if knn else ""))
-    lines += ["", f"autoencoder / PCA test error: **{result['ratio']:.3f}**", ""]
+    name = result.get("method", "autoencoder")
+    lines += ["", f"{name} / PCA test error: **{result['ratio']:.3f}**", ""]
     return "\n".join(lines).lstrip("\n")
 
 
@@ -169,7 +183,7 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
             err = result["rows"][name]["test_error"]
             rows.append((f"{name}\nerror {err:.3g}", rec[pick]))  # the table's number, named
         # autoencoder before PCA, as in the paper's figure
-        rows = [rows[0], *sorted(rows[1:], key=lambda r: not r[0].startswith("autoencoder"))]
+        rows = [rows[0], *sorted(rows[1:], key=lambda r: r[0].startswith("PCA"))]
         # pixels in [0, 1] are shown on that fixed scale; standardised data column by column
         in_unit_range = X_test.min() >= 0.0 and X_test.max() <= 1.0
         paths["figure"] = image_rows(rows, image_shape, path=out_dir / "figure.png", n_images=len(pick),
@@ -179,7 +193,7 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
     if "codes" in result and y_test is not None:
         paths["codes"] = code_scatter(result["codes"], y_test, path=out_dir / "codes.png", max_per_class=500,
                                       seed=seed, class_names=class_names,
-                                      title="2-D codes of the test set: PCA, autoencoder")
+                                      title=f"2-D codes of the test set: {', '.join(result['codes'])}")
     paths["loss_curve"] = draw_loss_curve(estimator, out_dir / "loss_curve.png")
     summary = {
         "aekit_version": __version__,
@@ -187,6 +201,7 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
         "n_train": result["n_train"],
         "n_test": int(X_test.shape[0]),
         "n_components": result["n_components"],
+        "method": result.get("method", "autoencoder"),
         "ratio": result["ratio"],
         "rows": result["rows"],
         "params": {k: (list(v) if isinstance(v, tuple) else v)

@@ -19,7 +19,8 @@ def register(sub) -> None:
         description="Fit PCA and an autoencoder with the same --n-components on the same split; print the "
                     "test error per sample (squared errors summed over features, averaged over samples) and "
                     "fit times, and write results.md, results.json, figure.png (test images / autoencoder / "
-                    "PCA) and loss_curve.png to --out.")
+                    "PCA) and loss_curve.png to --out. The autoencoder's row is named by --model (e.g. "
+                    "'sparse autoencoder').")
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
