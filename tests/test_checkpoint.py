@@ -345,3 +345,54 @@ def test_contractive_resume_draws_the_same_projections(tmp_path, X, interrupt_at
     resumed = ContractiveAutoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
     assert _same_weights(reference, resumed)
     assert resumed.loss_curve_ == reference.loss_curve_
+
+
+# ------------------------------------------------------------ across device kinds
+_PHILOX_STATE = torch.tensor([0] * 8 + [4, 0, 0, 0, 0, 0, 0, 0], dtype=torch.uint8)  # a CUDA generator's 16 bytes
+
+
+def test_a_cuda_checkpoint_resumes_on_cpu_with_a_warning(tmp_path, X, interrupt_at, caplog):
+    # a checkpoint written by a device="cuda" run: its noise generator's state is a CUDA (Philox) one, which a
+    # CPU generator cannot take; resuming on CPU failed ('does not fit this training run' / other parameters)
+    disarm = interrupt_at(2)
+    with pytest.raises(TrainingInterrupted), checkpointing(_Noisy(**TINY, max_epochs=5), tmp_path) as first:
+        first.fit(X)
+    disarm()
+    state, meta = load_checkpoint(tmp_path)
+    state["noise_generator"] = _PHILOX_STATE
+    meta["params"]["device"], meta["device"] = "cuda", "cuda"
+    save_checkpoint(tmp_path, state, meta)
+    with caplog.at_level("WARNING", logger="aekit"):
+        resumed = _Noisy(**TINY, max_epochs=5, device="cpu").fit(X, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.n_iter_ == 5 and len(resumed.loss_curve_) == 5
+    assert resumed.loss_curve_[:2] == [float(v) for v in state["result"]["loss_curve"]]
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "noise generator" in warned and "cuda" in warned and "not bit for bit" in warned
+    # other parameters are still refused
+    with pytest.raises(ValueError, match="other parameters"):
+        _Noisy(**TINY, max_epochs=5, device="cpu", learning_rate=0.5).fit(X, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_trainer_takes_a_generator_state_of_another_device_kind(X, caplog):
+    # the other way round (a CPU checkpoint resumed on CUDA), at the trainer: the generator kinds differ
+    import torch.nn as nn
+
+    def trainer():
+        return Trainer(nn.Sequential(nn.Linear(10, 10)), max_epochs=1, batch_size=16, seed=0)
+
+    saved = trainer().state_dict()
+
+    class _CudaLikeGenerator:  # what torch.Generator("cuda") does with a CPU state: refuse its size
+        def get_state(self):
+            return _PHILOX_STATE.clone()
+
+        def set_state(self, state):
+            if state.numel() != 16:
+                raise RuntimeError("RNG state is wrong size")
+
+    target = trainer()
+    target.noise_generator = _CudaLikeGenerator()
+    with caplog.at_level("WARNING", logger="aekit"):
+        target.load_state_dict(saved, steps_per_epoch=5)
+    assert "noise generator" in caplog.text
+    assert torch.equal(target.shuffle_generator.get_state(), saved["shuffle_generator"])  # CPU on both

@@ -133,6 +133,7 @@ class _Session:
         self.signals = _Signals()
         self.state: dict | None = None
         self.seconds_before = 0.0
+        self.saved_device: str | None = None
         self.meta: dict = {}
         self._start = time.perf_counter()
 
@@ -173,6 +174,7 @@ class _Session:
         self.val_idx = split
         self.state = state
         self.seconds_before = float(saved.get("seconds", 0.0))
+        self.saved_device = saved.get("device")  # None in checkpoints from before it was recorded
         return val_idx, train_idx
 
     def _check_compatible(self, saved: dict) -> None:
@@ -184,8 +186,9 @@ class _Session:
         theirs, ours = saved.get("params"), self.meta["params"]
         if not isinstance(theirs, dict):
             raise ValueError(f"{self.path} has no parameters; expected an aekit checkpoint.")
+        # the device is where a run trains, not what it trains: a CUDA checkpoint may resume on CPU
         diff = [f"{k}={theirs.get(k)!r} there, {ours.get(k)!r} here" for k in sorted(set(theirs) | set(ours))
-                if theirs.get(k) != ours.get(k)]
+                if theirs.get(k) != ours.get(k) and k != "device"]
         if diff:
             raise ValueError(
                 f"{self.path} was written with other parameters ({'; '.join(diff)}); "
@@ -222,7 +225,7 @@ class _Session:
         return on_epoch_end
 
     def save(self, trainer) -> Path:
-        meta = dict(self.meta, epoch=int(trainer.epoch), val_idx=self.val_idx,
+        meta = dict(self.meta, epoch=int(trainer.epoch), val_idx=self.val_idx, device=trainer.device.type,
                     seconds=self.seconds_before + time.perf_counter() - self._start)
         path = save_checkpoint(self.directory, trainer.state_dict(), meta)
         logger.debug("saved checkpoint at epoch %d to %s", trainer.epoch, path)
@@ -239,6 +242,9 @@ class _Session:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ValueError(f"{self.path} does not fit this training run: {first}") from None
         logger.info("resumed from %s at epoch %d", self.path, trainer.epoch)
+        if self.saved_device not in (None, trainer.device.type):
+            logger.info("the checkpoint was written on %s and training continues on %s", self.saved_device,
+                        trainer.device.type)
         if progress is not None and hasattr(progress, "bar"):
             progress.bar.update(trainer.epoch)
         self.state = None

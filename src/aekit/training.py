@@ -505,13 +505,30 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.shuffle_generator.set_state(state["shuffle_generator"])
-        self.noise_generator.set_state(state["noise_generator"])
+        self.shuffle_generator.set_state(state["shuffle_generator"])  # always a CPU generator
+        _set_noise_state(self.noise_generator, state["noise_generator"], self.device)
         self.epoch = int(state["epoch"])
         self.result = TrainResult(**copy.deepcopy(state["result"]))
         self._best_value = float(state["best_value"])
         self._best_state = state["best_state"]
         self._bad_epochs = int(state["bad_epochs"])
+
+
+def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> None:
+    """Restore the noise generator, or keep it freshly seeded if ``state`` is another device kind's.
+
+    A CPU generator's state (Mersenne Twister, 5056 bytes) and a CUDA one's
+    (Philox seed and offset, 16 bytes) cannot stand for each other: a run
+    resumed on the other kind cannot draw the noise it would have drawn.
+    """
+    if state.numel() == generator.get_state().numel():
+        generator.set_state(state)
+        return
+    theirs = "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
+    logger.warning("the checkpoint's noise generator is a %s generator and this run's a %s one, which cannot take "
+                   "its state: corruption noise and random projections restart from the seed, so the resumed fit "
+                   "is not bit for bit the one an uninterrupted run would give (the weights, optimiser, schedule "
+                   "and data order are restored)", theirs, device.type)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
