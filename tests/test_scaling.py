@@ -73,6 +73,21 @@ def test_a_memory_mapped_file_is_scaled_as_it_streams(X, tmp_path):
     np.testing.assert_allclose(streamed.transform(X), in_memory.transform(X), atol=1e-5)
 
 
+def test_a_float64_memory_map_is_scaled_in_float64_like_an_array(tmp_path):
+    # the rows of a memory map were read as float32 before scaling: a column 1e8 + N(0, 1) became steps of 8
+    # (float32's spacing there), so its statistics and codes differed from the same float64 array's
+    rng = np.random.default_rng(0)
+    X = np.column_stack([1e8 + rng.normal(size=300), rng.normal(size=300), rng.random(300)])
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    streamed = Autoencoder(scaling="standard", **KW).fit(mapped)
+    in_memory = Autoencoder(scaling="standard", **KW).fit(X)
+    np.testing.assert_allclose(streamed.center_, in_memory.center_, rtol=1e-12)
+    np.testing.assert_allclose(streamed.scale_, in_memory.scale_, rtol=1e-9)
+    np.testing.assert_allclose(streamed.transform(mapped), in_memory.transform(X), atol=1e-5)
+    np.testing.assert_allclose(in_memory.transform(mapped), in_memory.transform(X), atol=1e-6)
+
+
 @pytest.mark.parametrize("cls", [SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder])
 def test_variants_scale_too(X, cls):
     est = cls(scaling="standard", **KW).fit(X)

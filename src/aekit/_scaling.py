@@ -103,7 +103,7 @@ def fit_scaling(est, X, keep: bool):
     est.scaling_ = est.scaling
     if isinstance(X, ArraySource):  # a memory-mapped file: one streamed pass for the statistics
         if not fitted:
-            est.center_, est.scale_ = streamed_column_scaling((x for x, _ in X.chunks()), est.scaling)
+            est.center_, est.scale_ = streamed_column_scaling((x for x, _ in X.chunks(dtype=np.float64)), est.scaling)
             X.release()
         return X.scaled(est.center_, est.scale_)
     if is_streamable(X) and not isinstance(X, np.ndarray):
