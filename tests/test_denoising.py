@@ -72,6 +72,23 @@ def test_salt_and_pepper_uses_the_range_of_the_training_data():
     assert values == {0.0, 255.0}
 
 
+@pytest.mark.parametrize("partial", [False, True])
+def test_scaled_salt_and_pepper_uses_each_columns_own_extremes(partial):
+    # under scaling, salt and pepper were the extremes over all columns of the scaled X: a column's pepper could
+    # lie far below anything it holds; as on unscaled data, pepper is the column's minimum and salt its maximum
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=200), rng.exponential(size=200) * 50, rng.uniform(-3, 1, size=200)])
+    dae = DenoisingAutoencoder(**SMALL, corruption="salt_and_pepper", corruption_level=1.0, scaling="standard")
+    if partial:
+        dae.partial_fit(X[:100]).partial_fit(X[100:])  # the statistics of the first call, the extremes of all
+    else:
+        dae.fit(X)
+    scaled = (X - dae.center_) / dae.scale_
+    out = dae._make_corruption()(torch.zeros(5000, 3), torch.Generator().manual_seed(0)).numpy()
+    for j in range(3):
+        np.testing.assert_allclose(np.unique(out[:, j]), [scaled[:, j].min(), scaled[:, j].max()], rtol=1e-6)
+
+
 def test_save_and_load_keep_class_parameters_and_outputs(tmp_path):
     X = np.random.default_rng(0).random((80, 12))
     dae = DenoisingAutoencoder(**SMALL, corruption="masking", corruption_level=0.4, random_level=True,

@@ -55,7 +55,8 @@ def salt_and_pepper(
     """Set a random fraction ``level`` of the entries to ``low`` or ``high`` (a fair coin each).
 
     ``low`` and ``high`` are the extremes of the data's range: 0 and 1 for
-    images scaled to [0, 1], 0 and 255 for 8-bit pixels.
+    images scaled to [0, 1], 0 and 255 for 8-bit pixels; or arrays of shape
+    (n_features,), one range per column (standardised columns each have their own).
     """
     hit = _uniform_like(x, generator) < level
     salt = _uniform_like(x, generator) < 0.5
@@ -136,7 +137,8 @@ def make_corruption(
     if unknown:
         allowed = "{" + ", ".join(repr(k) for k in sorted(_options_of(fn))) + "}"
         raise TypeError(f"corruption {name!r} takes the options {allowed}; got {sorted(unknown)}.")
-    if name == "salt_and_pepper" and not options.get("low", 0.0) <= options.get("high", 1.0):
+    lo, hi = (torch.as_tensor(options.get(k, v)) for k, v in (("low", 0.0), ("high", 1.0)))
+    if name == "salt_and_pepper" and not bool(torch.all(lo <= hi)):
         raise ValueError(
             f"salt_and_pepper needs low <= high (the data's range); got low={options.get('low', 0.0)!r}, "
             f"high={options.get('high', 1.0)!r}."

@@ -11,14 +11,40 @@ fixed noise, so epochs compare). At inference nothing is corrupted:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._base import Autoencoder
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
+from .streaming import ArraySource
 from .unet import UNetDenoiser
 
 __all__ = ["DenoisingAutoencoder"]
+
+
+def _extremes(X, mask, by_column: bool):
+    """Smallest and largest observed value of X: overall (pixels share a range), or of each column (scaled X,
+    where every column has its own); (0, 1) without observed values."""
+    blocks = X.chunks() if isinstance(X, ArraySource) else [(X, mask)]
+    low = high = None
+    for x, m in blocks:
+        x = np.asarray(x, dtype=np.float64)
+        if m is not None:
+            x = np.where(np.asarray(m) > 0, x, np.nan)
+        x = x if by_column else x.reshape(-1, 1)
+        if not x.size:
+            continue
+        with warnings.catch_warnings():  # a column with no observed value in this block
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+        low = lo if low is None else np.fmin(low, lo)
+        high = hi if high is None else np.fmax(high, hi)
+    if low is None:
+        return 0.0, 1.0
+    low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
+    return (low, high) if by_column else (float(low[0]), float(high[0]))
 
 
 class DenoisingAutoencoder(Autoencoder):
@@ -164,11 +190,10 @@ class DenoisingAutoencoder(Autoencoder):
                             activation=self.activation)
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
-        observed = X if mask is None else X[mask.astype(bool)]
         # salt and pepper uses the extremes of the (observed) training data; over partial_fit's chunks, all seen
-        low, high = (float(observed.min()), float(observed.max())) if observed.size else (0.0, 1.0)
+        low, high = _extremes(X, mask, by_column=self._scales())
         seen = self.__dict__.get("_data_range") if self.__dict__.get("_partial") else None
-        self._data_range = (low, high) if seen is None else (min(low, seen[0]), max(high, seen[1]))
+        self._data_range = (low, high) if seen is None else (np.minimum(low, seen[0]), np.maximum(high, seen[1]))
         return super()._fit(X, mask)
 
     def _make_corruption(self):
