@@ -98,7 +98,23 @@ def test_diagnostics_match_training_codes(digits_small):
     }
     assert isinstance(sae.dead_units_, int) and 0 <= sae.dead_units_ <= 48
     assert sae.activity_threshold_ == 1e-6
-    assert _fit(digits_small, sparsity="kl", max_epochs=1).activity_threshold_ == 0.5
+    assert _fit(digits_small, sparsity="kl", max_epochs=1, sparsity_target=0.1).activity_threshold_ == 0.1
+
+
+def test_kl_codes_count_units_active_above_the_target_rate(digits_small):
+    # KL codes start at (and are held near) the target mean rho = 0.05, far below 0.5: the old 'active means
+    # h > 0.5' rule called every unit dead after a few epochs, though every unit responds to the input
+    sae = _fit(digits_small, sparsity="kl", sparsity_weight=1e-3, loss="bce", max_epochs=1)
+    H = sae.transform(digits_small)
+    assert H.max() < 0.5 and H.std(axis=0).min() > 1e-3  # no unit above 0.5, none constant
+    assert sae.activity_threshold_ == sae.sparsity_target
+    assert sae.dead_units_ == 0 and 0.0 < sae.active_fraction_ < 1.0
+    # a unit shut off (its sigmoid stuck near 0 on every sample) is dead
+    code_layer = [m for m in sae.net_.encoder if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        code_layer.bias[:3] = -30.0
+    sae._set_diagnostics(digits_small)
+    assert sae.dead_units_ == 3
 
 
 def test_input_is_centred_on_training_mean(digits_small):

@@ -47,9 +47,11 @@ _OUTPUT_INVERSE = {
     "sigmoid": lambda m: torch.logit(m.clamp(1e-3, 1 - 1e-3)),
 }
 
-#: A unit counts as active on a sample when ``|h| > threshold``. Sigmoid codes
-#: are never exactly 0, so for them "active" means a positive pre-activation
-#: (but top-k codes are exactly 0 off the kept units, whatever the activation).
+#: A unit counts as active on a sample when ``|h| > threshold``: above its resting
+#: level. ReLU and top-k codes rest at exactly 0. Sigmoid codes are never 0: under
+#: "kl" they rest at the target rate rho (where training starts them and the penalty
+#: holds their mean), so "active" is h > rho (see ``_activity_threshold``); under "l1"
+#: it is a positive pre-activation, h > 0.5.
 _ACTIVITY_THRESHOLD = {"identity": 1e-6, "relu": 1e-6, "sigmoid": 0.5}
 
 
@@ -170,8 +172,10 @@ class SparseAutoencoder(Autoencoder):
     mean_activation_ : float
         Mean ``h`` over the training codes (close to ``sparsity_target`` for "kl").
     activity_threshold_ : float
-        A unit is active on a sample when ``|h|`` exceeds this: 1e-6, or 0.5
-        for sigmoid codes other than top-k (a positive pre-activation).
+        A unit is active on a sample when ``|h|`` exceeds this, its resting
+        level: 1e-6 for ReLU, linear and top-k codes; ``sparsity_target`` for
+        "kl" (its sigmoid codes are held near that mean, rarely above 0.5);
+        0.5 for sigmoid codes under "l1" (a positive pre-activation).
 
     Plus every attribute of :class:`~aekit.Autoencoder` (``net_``,
     ``loss_curve_``, ``n_iter_``, ``fit_time_``...).
@@ -359,8 +363,16 @@ class SparseAutoencoder(Autoencoder):
         self._set_diagnostics(X if mask is None else X * mask)
         return self
 
+    def _activity_threshold(self) -> float:
+        """``|h|`` above which a code unit counts as active on a sample (dead: active on none)."""
+        if self.sparsity == "topk":  # exactly 0 off the kept units, whatever the activation
+            return 1e-6
+        if self.sparsity == "kl":  # a unit never above the target rate never fires; h > 0.5 is rare at rho = 0.05
+            return float(self.sparsity_target)
+        return _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
+
     def _set_diagnostics(self, X: np.ndarray) -> None:
-        threshold = 1e-6 if self.sparsity == "topk" else _ACTIVITY_THRESHOLD[self._resolved_code_activation()]
+        threshold = self._activity_threshold()
         stats = code_statistics(self._apply(self.net_.encode, X), threshold=threshold)
         self.active_fraction_ = stats["active_fraction"]
         self.dead_units_ = stats["dead_units"]
