@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import sklearn.datasets
-from sklearn.model_selection import train_test_split
 
 from ._dataset import Dataset
 
@@ -28,6 +26,9 @@ def load_digits():
     >>> ds.X_train.shape, ds.X_test.shape, ds.image_shape
     ((1437, 64), (360, 64), (8, 8))
     """
+    import sklearn.datasets  # here, not at import: the command line's start-up does not pay for it
+    from sklearn.model_selection import train_test_split
+
     digits = sklearn.datasets.load_digits()
     X = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)

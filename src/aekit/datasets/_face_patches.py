@@ -15,7 +15,6 @@ import time
 import zipfile
 
 import numpy as np
-from scipy import ndimage
 
 from ._fetch import atomic_write, get_data_home
 from ._olivetti import N_PER_PERSON, N_TRAIN_PEOPLE, olivetti_faces
@@ -126,6 +125,8 @@ def sample_face_patches(faces, n_per_face, patch_size=25, rng=None):
     cos = (np.cos(angles) * scales)[:, None, None]  # (n, 1, 1)
     sin = (np.sin(angles) * scales)[:, None, None]
     rows, cols = rows[:, None, None], cols[:, None, None]
+    from scipy import ndimage  # here: importing aekit.datasets stays quick
+
     out = np.empty((n_faces, n_per_face, patch_size, patch_size), dtype=np.float32)
     coords = np.empty((2, n_per_face, patch_size, patch_size))  # (row, col) of each sample
     for i in range(n_faces):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from . import _fetch
 from ._dataset import Dataset
@@ -190,6 +189,8 @@ def _load(name, data_dir, download):
 
 
 def _test_only_mnist(images_path, labels_path):
+    from sklearn.model_selection import train_test_split  # here: importing aekit.datasets stays quick
+
     X, y = _read_split(images_path, labels_path)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=FALLBACK_TEST_SIZE, stratify=y, random_state=FALLBACK_SEED

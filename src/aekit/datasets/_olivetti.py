@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from ._dataset import Dataset
 from ._fetch import get_data_home
@@ -33,6 +32,8 @@ def _candidates(path):
 
 def _read_mat(path):
     """Return the faces of an ``olivettifaces.mat`` as uint8 of shape (400, 64, 64)."""
+    import scipy.io  # here: importing aekit.datasets stays quick
+
     try:
         mat = scipy.io.loadmat(path)
     except Exception as err:  # scipy raises ValueError, MatReadError, OSError, ...

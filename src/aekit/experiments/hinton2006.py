@@ -40,7 +40,6 @@ import numpy as np
 from .. import __version__
 from .._atomic import atomic_directory, write_json, write_text
 from .._base import Autoencoder
-from ..compare import compare_with_pca, write_comparison
 from .augment import FlippedImages, FreshFacePatches
 from .budget import WallClockBudget
 
@@ -306,6 +305,8 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
             return None if epoch == 0 else fresh(fresh_patches, epoch)
     est = make_estimator(dataset, params, budget_seconds=60.0 * budget_minutes, epoch_data=epoch_data,
                          pretraining_epochs=pretraining_epochs)
+    from ..compare import compare_with_pca, write_comparison  # PCA, k-NN, figures: not needed to build the CLI
+
     result = compare_with_pca(est, X_train, X_test, random_state=seed)
     experiment = {
         "experiment": "hinton2006",
