@@ -317,3 +317,18 @@ def test_compare_without_labels_or_code_has_no_code_scores(tmp_path, data_file):
                  str(tmp_path / "i"), *FAST]) == 0  # an imputer's transform fills holes: no code to score
     assert "knn_accuracy" not in json.loads((tmp_path / "i" / "results.json").read_text())["rows"]["PCA"]
     assert not (tmp_path / "i" / "codes.png").exists()
+
+
+def test_building_the_parser_leaves_heavy_modules_unimported():
+    # aekit --help took 3.2 s: datasets, PCA, k-NN and matplotlib were imported only to build the parser
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    heavy = ("matplotlib", "sklearn.datasets", "sklearn.decomposition", "aekit.compare")
+    code = ("import sys; from aekit.cli import build_parser; build_parser(); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": src}).stdout
+    assert out.strip() == "[]"
