@@ -151,12 +151,14 @@ def main(argv=None) -> int:
     Z = np.array([[a, b] for b in u[::-1] for a in u], dtype=np.float32)
     small, large = args.components
     manifold = vaes[small].inverse_transform(Z) if small == 2 else vaes[small].sample(grid * grid, random_state=0)
-    draw_figure(vaes[large].sample(64, random_state=args.seed), manifold, grid, shape, figure, args.components, data.name)
+    draw_figure(vaes[large].sample(64, random_state=args.seed), manifold, grid, shape, figure, args.components,
+                data.name)
 
     lines = [f"### Variational autoencoders, {data.name} ({X_train.shape[0]} training images, "
              f"{X_test.shape[0]} test images; {'-'.join(map(str, [X_train.shape[1], *args.hidden]))}-k, "
              f"{args.max_epochs} epochs at most)", "",
-             "| method | k | test −ELBO (nats) | KL (nats) | reconstruction error | linear-probe accuracy | fit (s) |",
+             "| method | k | test −ELBO (nats) | KL (nats) | reconstruction error | linear-probe accuracy "
+             "| fit (s) |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         elbo = f"{r['test_negative_elbo']:.1f}" if "test_negative_elbo" in r else "–"
