@@ -201,7 +201,7 @@ def test_fresh_process_knows_every_model(tmp_path):
 
     out = subprocess.run([sys.executable, "-m", "aekit", "train", "--help"], capture_output=True, text=True,
                          timeout=120)
-    assert out.returncode == 0 and "{autoencoder,contractive,denoising,imputer,sparse}" in out.stdout
+    assert out.returncode == 0 and "{autoencoder,contractive,denoising,imputer,sparse,variational}" in out.stdout
     from aekit import SparseAutoencoder
 
     SparseAutoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(

@@ -12,6 +12,8 @@ DenoisingAutoencoder
     ``denoise`` cleans inputs.
 ContractiveAutoencoder
     Penalises the encoder's Jacobian, for locally invariant features.
+VariationalAutoencoder
+    Gaussian encoder trained on the negative ELBO; ``sample`` draws new data.
 AutoencoderImputer
     scikit-learn imputer: learns from data with NaNs and fills them.
 ImputerEnsemble
@@ -32,13 +34,14 @@ _EXPORTS = {
     "SparseAutoencoder": ".sparse",
     "DenoisingAutoencoder": ".denoising",
     "ContractiveAutoencoder": ".contractive",
+    "VariationalAutoencoder": ".variational",
     "AutoencoderImputer": ".impute",
     "ImputerEnsemble": ".ensemble",
     "load": ".persistence",
 }
 
 __all__ = ["Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder", "AutoencoderImputer",
-           "ImputerEnsemble", "load", "__version__"]
+           "ImputerEnsemble", "VariationalAutoencoder", "load", "__version__"]
 
 
 def __getattr__(name):

@@ -86,16 +86,24 @@ class TrainResult:
 
 
 class _Step(nn.Module):
-    """Wrap ``encode``/``decode`` in one ``forward`` so DDP and compile see a single call."""
+    """Wrap ``encode``/``decode`` in one ``forward`` so DDP and compile see a single call.
+
+    A net with a stochastic encoder defines ``encode_train(x, generator) -> (code, z)``: ``z`` (drawn with
+    ``generator``) is decoded and ``code`` goes to the penalty (a variational autoencoder's [mu, logvar]).
+    """
 
     def __init__(self, net: nn.Module, from_logits: bool):
         super().__init__()
         self.net = net
         self.from_logits = from_logits
+        self.stochastic = hasattr(net, "encode_train")
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        code = self.net.encode(x)  # (batch, n_components)
-        out = self.net.decode_logits(code) if self.from_logits else self.net.decode(code)
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.stochastic:
+            code, z = self.net.encode_train(x, generator)
+        else:
+            code = z = self.net.encode(x)  # (batch, n_components)
+        out = self.net.decode_logits(z) if self.from_logits else self.net.decode(z)
         return code, out
 
 
@@ -106,6 +114,11 @@ class Trainer:
     ----------
     net : nn.Module
         Has ``encode``, ``decode`` and, for losses on logits, ``decode_logits``.
+        A stochastic encoder also has ``encode_train(x, generator) -> (code,
+        z)``: training and validation decode ``z``, drawn with the seeded
+        noise generator (so a resumed run draws the same), and hand ``code``
+        to the penalty (a variational autoencoder's mean and log-variance,
+        :mod:`aekit.variational`).
     loss : str
         Key of :data:`aekit.losses.LOSSES`.
     penalty : callable, optional
@@ -298,7 +311,8 @@ class Trainer:
             x_in = x_in.detach().requires_grad_(True)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            code, out = self.step_module(x_in)
+            # a stochastic encoder draws from the seeded (checkpointed) generator; others get none (compile guards)
+            code, out = self.step_module(x_in, generator) if self._eval_module.stochastic else self.step_module(x_in)
         if x.shape[0] == 0:
             return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
@@ -325,7 +339,7 @@ class Trainer:
         return None
 
     def evaluate(self, X, mask=None, seed: int = 12345) -> float:
-        """Mean objective on ``X`` with fixed corruption noise (comparable across epochs).
+        """Mean objective on ``X`` with fixed corruption noise and code draws (comparable across epochs).
 
         ``X`` is anything :meth:`fit` accepts. Every rank evaluates all of
         ``X``, so all ranks agree without communicating. Gradients are off,

@@ -19,7 +19,7 @@ from .. import __version__
 __all__ = ["main", "COMMAND_MODULES"]
 
 #: Modules (relative to this package) that register sub-commands, in --help order.
-COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_features", "_denoise", "_reproduce"]
+COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_features", "_denoise", "_reproduce", "_sample"]
 
 #: Exceptions that mean "the user asked for something wrong", reported in one line.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
