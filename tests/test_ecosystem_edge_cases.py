@@ -1,0 +1,41 @@
+"""aekit among pandas, NumPy and scikit-learn, as a data scientist meets it.
+
+Each test pins a defect found by a bug hunt from that angle: a DataFrame,
+a parameter from ``np.arange`` or ``np.array``, a helper function called on
+what the estimators take. Real data (scikit-learn's bundled breast cancer
+and digits), tiny trainings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits
+
+import aekit
+from aekit import Autoencoder
+
+TINY = dict(n_components=3, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data[:200] / 16.0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    """The breast cancer table as a DataFrame (30 named float columns)."""
+    return load_breast_cancer(as_frame=True).data
+
+
+@pytest.mark.parametrize("params", [dict(hidden_layer_sizes=np.array([8])),
+                                    dict(architecture="conv", hidden_layer_sizes=(4,), image_shape=np.array([8, 8]))])
+def test_save_takes_parameters_given_as_numpy_arrays(digits, tmp_path, params):
+    # the sequences may be arrays (as MLPRegressor's hidden_layer_sizes may): save said "Object of type ndarray
+    # is not JSON serializable"
+    ae = Autoencoder(**{**TINY, **params}).fit(digits)
+    ae.save(tmp_path / "m")
+    loaded = aekit.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.transform(digits[:5]), ae.transform(digits[:5]))
