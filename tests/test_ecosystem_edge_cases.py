@@ -39,3 +39,31 @@ def test_save_takes_parameters_given_as_numpy_arrays(digits, tmp_path, params):
     ae.save(tmp_path / "m")
     loaded = aekit.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.transform(digits[:5]), ae.transform(digits[:5]))
+
+
+@pytest.fixture(scope="module")
+def cancer_with_holes(cancer):
+    """Standardised, 10 % of the entries missing; "mean area" a nullable Int64 column with pd.NA in it."""
+    X = (cancer - cancer.mean()) / cancer.std()
+    X = X.mask(np.random.default_rng(0).random(X.shape) < 0.1)
+    X["mean area"] = (X["mean area"] * 100).round().astype("Int64")
+    return X
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_impute_with_takes_the_dataframe_the_model_was_fitted_on(cancer, cancer_with_holes):
+    from aekit.impute import impute_with
+
+    imputer = aekit.AutoencoderImputer(**TINY).fit(cancer_with_holes)
+    # it warned "X does not have valid feature names" (the DataFrame was made an array before transform)
+    # and a nullable column's pd.NA made it fail in np.isnan
+    np.testing.assert_array_equal(impute_with(imputer, cancer_with_holes), imputer.transform(cancer_with_holes))
+    denoiser = aekit.DenoisingAutoencoder(**TINY, corruption="masking", scaling="standard").fit(
+        cancer_with_holes.astype("float64").fillna(0.0))
+    filled = impute_with(denoiser, cancer_with_holes)
+    observed = cancer_with_holes.notna().to_numpy()
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[observed], cancer_with_holes.astype("float64").to_numpy()[observed])
+    # columns in another order were filled as if in the fitted order
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        impute_with(denoiser, cancer_with_holes[cancer_with_holes.columns[::-1]])
