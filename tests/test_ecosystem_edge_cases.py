@@ -67,3 +67,15 @@ def test_impute_with_takes_the_dataframe_the_model_was_fitted_on(cancer, cancer_
     # columns in another order were filled as if in the fitted order
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         impute_with(denoiser, cancer_with_holes[cancer_with_holes.columns[::-1]])
+
+
+def test_compare_with_pca_takes_dataframes(cancer):
+    from aekit.compare import compare_with_pca
+
+    X = (cancer - cancer.mean()) / cancer.std()
+    y = load_breast_cancer().target
+    # it failed with "The truth value of a Series is ambiguous" in its NaN check
+    result = compare_with_pca(Autoencoder(**TINY), X.iloc[:400], X.iloc[400:], y_train=y[:400], y_test=y[400:])
+    assert set(result["rows"]) == {"PCA", "autoencoder"}
+    assert result["reconstructions"]["PCA"].shape == (169, 30)
+    assert 0.5 < result["rows"]["PCA"]["knn_accuracy"] <= 1.0
