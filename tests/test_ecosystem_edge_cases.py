@@ -79,3 +79,15 @@ def test_compare_with_pca_takes_dataframes(cancer):
     assert set(result["rows"]) == {"PCA", "autoencoder"}
     assert result["reconstructions"]["PCA"].shape == (169, 30)
     assert 0.5 < result["rows"]["PCA"]["knn_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("cls", [Autoencoder, aekit.AutoencoderImputer])
+def test_an_object_column_of_numbers_is_numeric(cancer, cls):
+    X = cancer.iloc[:, :5].copy()
+    X["mean area"] = X["mean area"].astype(object)  # as pandas builds a column from Python objects
+    # it was refused as "X has non-numeric columns ['mean area']", though StandardScaler and PCA take it
+    fitted = cls(**TINY).fit(X)
+    np.testing.assert_array_equal(fitted.transform(X), fitted.transform(cancer.iloc[:, :5]))
+    X["mean area"] = X["mean area"].where(X.index != 3, "n/a")  # a stray text cell is named still
+    with pytest.raises(ValueError, match=r"non-numeric columns \['mean area'\]"):
+        cls(**TINY).fit(X)
