@@ -77,9 +77,22 @@ def check_numeric_columns(X) -> None:
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(dtypes, "items"):  # not a DataFrame
         return
-    bad = [str(name) for name, dtype in dtypes.items() if getattr(dtype, "kind", "O") not in "biuf"]
+    bad = [str(name) for i, (name, dtype) in enumerate(dtypes.items())
+           if getattr(dtype, "kind", "O") not in "biuf" and not _numbers(dtype, X.iloc[:, i])]
     if bad:
         shown = bad[:10] + (["..."] if len(bad) > 10 else [])
         raise ValueError(f"X has non-numeric columns {shown}; encode them as numbers first (categories with "
                          "OneHotEncoder in a ColumnTransformer, before the autoencoder in a Pipeline) or drop "
                          "them (IDs, free text).")
+
+
+def _numbers(dtype, column) -> bool:
+    """Whether an object column holds numbers (as pandas gives a column built from Python objects); scikit-learn's
+    estimators take it."""
+    if getattr(dtype, "kind", None) != "O":
+        return False
+    try:
+        np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True

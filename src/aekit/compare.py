@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.utils import check_array
 
 from . import __version__
 from ._atomic import write_json, write_text
@@ -60,8 +61,8 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     ----------
     estimator : Autoencoder
         An unfitted aekit estimator (fitted in place).
-    X_train : ndarray of shape (n_train, n_features)
-    X_test : ndarray of shape (n_test, n_features)
+    X_train : array-like of shape (n_train, n_features)
+    X_test : array-like of shape (n_test, n_features)
     random_state : int
         Seed for PCA's randomised solver.
     y_train, y_test : ndarray of shape (n_train,) and (n_test,), optional
@@ -85,6 +86,9 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         raise ValueError(f"scaling={estimator.scaling!r} would score the autoencoder in scaled units and PCA in "
                          "X's own: standardise X for both instead (aekit compare --standardize) and leave "
                          "scaling='none'.")
+    # a DataFrame or a list as an array (PCA's and the estimator's fits would take it, the checks here not)
+    X_train, X_test = (X if isinstance(X, np.ndarray) else check_array(X, ensure_all_finite="allow-nan")
+                       for X in (X_train, X_test))
     for name, X in (("X_train", X_train), ("X_test", X_test)):
         if np.isnan(X).any():  # PCA's own message points to scikit-learn's estimators
             raise ValueError(f"{name} contains NaN (missing values); PCA and the autoencoder are compared on "

@@ -14,10 +14,13 @@ aekit autoencoder (for instance a denoising one trained with masking noise).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
@@ -87,18 +90,21 @@ def impute_with(estimator, X) -> np.ndarray:
     """
     from .ensemble import ImputerEnsemble  # it imports this module
 
+    # check_array reads a DataFrame's pd.NA as NaN; X itself goes on, so that its column names are checked
+    as_array = functools.partial(check_array, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan",
+                                 ensure_2d=False)
     if isinstance(estimator, (AutoencoderImputer, ImputerEnsemble)):
-        X = np.asarray(X)
-        if not np.isnan(X).any():
+        if not np.isnan(as_array(X)).any():
             raise ValueError("X has no missing entry (NaN) to fill.")
         return estimator.transform(X)
     check_is_fitted(estimator, "net_")
-    X = np.array(X, dtype=np.result_type(np.asarray(X).dtype, np.float32), copy=True)
+    X, columns = as_array(X, copy=True), X
     if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
         raise ValueError(
             f"X has shape {X.shape}, but {type(estimator).__name__} is expecting "
             f"(n_samples, {estimator.n_features_in_})."
         )
+    validate_data(estimator, columns, reset=False, skip_check_array=True)  # the names of a DataFrame's columns
     missing = np.isnan(X)
     if not missing.any():
         raise ValueError("X has no missing entry (NaN) to fill.")

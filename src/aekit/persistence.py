@@ -39,7 +39,7 @@ def _estimator_classes() -> dict[str, type]:
 
 
 def _jsonable(value):
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list, np.ndarray)):  # hidden_layer_sizes=np.array([64, 32]) is a valid parameter
         return [_jsonable(v) for v in value]
     if isinstance(value, np.bool_):
         return bool(value)
