@@ -93,3 +93,11 @@ def test_lower_bound_has_the_apis_used(distribution, version, api, pattern):
         f"src/aekit uses {api}, new in {distribution} {'.'.join(map(str, version))}; "
         f"pyproject.toml allows {distribution}>={'.'.join(map(str, _lower_bound(distribution)))}"
     )
+
+
+def test_license_file_is_shipped_and_matches_the_declared_license():
+    assert PROJECT["license"] == "BSD-3-Clause"
+    assert PROJECT["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License") and "Neither the name of the copyright holder" in text
+
