@@ -101,3 +101,8 @@ def test_license_file_is_shipped_and_matches_the_declared_license():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("BSD 3-Clause License") and "Neither the name of the copyright holder" in text
 
+
+
+def test_package_is_marked_typed():
+    """PEP 561: without py.typed, mypy ignores aekit's annotations ("missing library stubs or py.typed marker")."""
+    assert (SRC / "py.typed").is_file()
