@@ -95,12 +95,24 @@ def test_lower_bound_has_the_apis_used(distribution, version, api, pattern):
     )
 
 
+def test_version_is_written_once_and_reported_by_the_cli(capsys):
+    import aekit
+    from aekit.cli import main
+
+    assert "version" not in PROJECT and "version" in PROJECT["dynamic"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "aekit.__version__"}
+    assert re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?", aekit.__version__)  # PEP 440
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"aekit {aekit.__version__}"
+
+
 def test_license_file_is_shipped_and_matches_the_declared_license():
     assert PROJECT["license"] == "BSD-3-Clause"
     assert PROJECT["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("BSD 3-Clause License") and "Neither the name of the copyright holder" in text
-
 
 
 def test_package_is_marked_typed():
