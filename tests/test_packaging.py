@@ -118,3 +118,14 @@ def test_license_file_is_shipped_and_matches_the_declared_license():
 def test_package_is_marked_typed():
     """PEP 561: without py.typed, mypy ignores aekit's annotations ("missing library stubs or py.typed marker")."""
     assert (SRC / "py.typed").is_file()
+
+
+def test_descriptions_name_every_kind_of_autoencoder():
+    """PyPI's summary and 'aekit --help' list the estimators aekit exports (SparseAutoencoder -> 'sparse')."""
+    import aekit
+    from aekit.cli import build_parser
+
+    kinds = ["deep"] + [name[: -len("Autoencoder")].lower() for name in aekit.__all__
+                        if name.endswith("Autoencoder") and name != "Autoencoder"]
+    for text in (PROJECT["description"], build_parser().description):
+        assert [kind for kind in kinds if kind not in text] == [], text

@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, all sub-commands registered."""
     parser = argparse.ArgumentParser(
         prog="aekit",
-        description="Autoencoders (deep, sparse, denoising) on PyTorch: train, evaluate, compare with PCA.",
+        description="Autoencoders (deep, sparse, denoising, contractive, variational) on PyTorch: train, "
+                    "evaluate, compare with PCA.",
     )
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
