@@ -129,3 +129,53 @@ def test_descriptions_name_every_kind_of_autoencoder():
                         if name.endswith("Autoencoder") and name != "Autoencoder"]
     for text in (PROJECT["description"], build_parser().description):
         assert [kind for kind in kinds if kind not in text] == [], text
+
+
+def _setuptools_new_enough():
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    return tuple(int(p) for p in re.findall(r"\d+", setuptools.__version__)[:1]) >= (77,)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _setuptools_new_enough(), reason="building the wheel needs setuptools>=77 installed")
+def test_wheel_holds_the_package_and_nothing_else(tmp_path):
+    """Build the wheel as pip does (setuptools' PEP 517 hooks, ~2 s) from a copy of the tree, and read it."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    import aekit
+
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("*.egg-info"))  # __pycache__ kept
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+        shutil.copy(ROOT / name, tree / name)
+    build = "import sys; from setuptools import build_meta; print(build_meta.build_wheel(sys.argv[1]))"
+    result = subprocess.run([sys.executable, "-c", build, str(tmp_path)], cwd=tree, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = tmp_path / result.stdout.strip().splitlines()[-1]
+    assert wheel.name == f"aekit-{aekit.__version__}-py3-none-any.whl"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    info = f"aekit-{aekit.__version__}.dist-info"
+
+    expected = {f"aekit/{p.relative_to(SRC).as_posix()}" for p in SRC.rglob("*.py") if "__pycache__" not in p.parts}
+    assert expected - names == set()  # every module and subpackage (cli, datasets, metrics, ...)
+    assert {"aekit/py.typed", f"{info}/licenses/LICENSE", f"{info}/entry_points.txt"} <= names
+    extra = {n for n in names - expected if not n.startswith(info + "/")} - {"aekit/py.typed"}
+    assert extra == set(), "files in the wheel that are not aekit's modules"
+    assert not [n for n in names if n.endswith((".pyc", ".pyo")) or "__pycache__" in n]
+
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = zf.read(f"{info}/METADATA").decode()
+        entry_points = zf.read(f"{info}/entry_points.txt").decode()
+    assert f"\nVersion: {aekit.__version__}\n" in metadata
+    assert "\nDescription-Content-Type: text/markdown\n" in metadata
+    assert "\nLicense-Expression: BSD-3-Clause\n" in metadata
+    assert metadata.split("\n\n", 1)[1].strip() == (ROOT / "README.md").read_text().strip()
+    assert {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")
+            and "extra ==" not in line} == set(PROJECT["dependencies"])
+    assert "aekit = aekit.cli:main" in entry_points
