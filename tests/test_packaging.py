@@ -179,3 +179,19 @@ def test_wheel_holds_the_package_and_nothing_else(tmp_path):
     assert {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")
             and "extra ==" not in line} == set(PROJECT["dependencies"])
     assert "aekit = aekit.cli:main" in entry_points
+
+
+def test_missing_data_messages_say_how_to_point_aekit_at_the_files(tmp_path, monkeypatch):
+    """A user of the installed package has neither the repo's data nor the Debian package."""
+    from aekit.cli import main
+    from aekit.datasets import _mnist, load_fashion_mnist, load_olivetti
+
+    monkeypatch.setattr(_mnist, "SYSTEM_DIRS", {"fashion-mnist": [], "mnist": []})
+    with pytest.raises(FileNotFoundError, match=r"(?s)Searched, in order:.*--data-dir on the command line"):
+        load_fashion_mnist(data_dir=tmp_path, download=False)
+    with pytest.raises(FileNotFoundError, match=r"(?s)olivettifaces.mat.*--data-dir on the command line.*"
+                                                r"allow downloading \(download=True; no --no-download\)"):
+        load_olivetti(path=tmp_path, download=False)
+    assert main(["reproduce", "hinton2006", "--dataset", "faces", "--data-dir", str(tmp_path), "--no-download",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()

@@ -152,7 +152,7 @@ def _not_found(name, dirs, missing, failures, download):
         f"{source.title} files not found: {wanted} (or the same without .gz). "
         f"Searched, in order:\n{searched}\n{tried}.\n"
         f"To get them: {source.how_to_get}, or download {urls} "
-        f"into {get_data_home() / name} (or any directory passed as data_dir)."
+        f"into {get_data_home() / name} (or any directory passed as data_dir, --data-dir on the command line)."
     )
 
 

@@ -96,7 +96,8 @@ def olivetti_faces(path=None, download=True):
         raise FileNotFoundError(
             f"Olivetti faces ({FILENAME}) not found. Searched, in order:\n{searched}\n"
             f"  {tried}\nTo get them: download {URL} (it is {FILENAME}) and put it "
-            f"in {data_home} or pass its path, or call with download=True when online."
+            f"in {data_home} or pass its path or directory (path=..., --data-dir on the command line)"
+            + ("." if download else ", or allow downloading (download=True; no --no-download).")
         ) from None
     return np.ascontiguousarray(faces.images, dtype=np.float32), f"scikit-learn cache {data_home}"
 
