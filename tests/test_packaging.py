@@ -195,3 +195,9 @@ def test_missing_data_messages_say_how_to_point_aekit_at_the_files(tmp_path, mon
     assert main(["reproduce", "hinton2006", "--dataset", "faces", "--data-dir", str(tmp_path), "--no-download",
                  "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_readme_commands_name_no_path_of_the_development_machine():
+    """The README is the wheel's description: a user installing it has no /work/shared."""
+    blocks = re.findall(r"```(?:bash|python)?\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert [line for block in blocks for line in block.splitlines() if "/work/" in line] == []
