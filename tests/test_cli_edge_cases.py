@@ -271,3 +271,19 @@ def test_train_denoiser_without_noise_and_info_json(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Infinity" not in printed and "NaN" not in printed
     assert json.loads(printed)["metrics"] == {"psnr_noisy": None, "psnr_denoised": None}
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--dataset", "digits", "--out", "{out}"],
+    ["compare", "--dataset", "digits", "--out", "{out}"],
+    ["reproduce", "hinton2006", "--dataset", "digits", "--out", "{out}"],
+])
+def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys, argv):
+    # a typo in --data-dir used to be ignored: the loaders fell back to the system folder, cache or download
+    argv = [a.format(out=tmp_path / "out") for a in argv] + ["--data-dir", str(tmp_path / "typo")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --data-dir: {tmp_path / 'typo'} does not exist" in err
+    assert not (tmp_path / "out").exists()

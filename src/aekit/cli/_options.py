@@ -114,6 +114,14 @@ def chosen_params(args: argparse.Namespace, model: str, data=None) -> dict:
     return chosen
 
 
+def existing_path(value: str) -> Path:
+    """``--data-dir``'s type: a path that exists (a typo must not fall back silently to other places)."""
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{value} does not exist")
+    return path
+
+
 def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:
     """DATA (a file or folder) or ``--dataset NAME``, plus ``--data-dir``."""
     from ..datasets import DATASETS
@@ -122,7 +130,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = True)
         parser.add_argument("data", nargs="?", metavar="DATA",
                             help="data file (.npy, .npz, .csv) or folder of images")
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="a named dataset instead of DATA")
-    parser.add_argument("--data-dir", type=Path, help="where to look for the dataset's files first")
+    parser.add_argument("--data-dir", type=existing_path, help="where to look for the dataset's files first")
 
 
 def load_source(args, mmap: bool = False):

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ._options import add_common_arguments, add_estimator_arguments, check_output
+from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path
 
 logger = logging.getLogger("aekit.cli")
 
@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--budget-minutes", type=float, default=30.0,
                    help="wall-clock budget for training the autoencoder, pretraining included (default: 30)")
-    p.add_argument("--data-dir", type=Path, help="where to look for the dataset's files first")
+    p.add_argument("--data-dir", type=existing_path, help="where to look for the dataset's files first")
     p.add_argument("--pretraining-epochs", type=int, help="epochs per layer of greedy pretraining "
                    "(default: min(10, max_epochs))")
     p.add_argument("--fresh-patches", type=int, default=FRESH_PATCHES,
