@@ -214,3 +214,15 @@ def test_fresh_face_patches_are_normalised_like_the_training_set():
     # a training set built another way is refused rather than silently mis-normalised
     with pytest.raises(RuntimeError, match="could not recover the face patches' normalisation"):
         FreshFacePatches(path, seed=2, X_train=X_train, n_per_face=8)
+
+
+def test_help_shows_the_recipes_defaults_not_the_estimators(capsys):
+    # --help said "--n-components (default: 2)" and "--activation (default: 'relu')": the plain estimator's
+    # defaults, while the recipe trains 30-D codes with GELU units
+    with pytest.raises(SystemExit):
+        main(["reproduce", "hinton2006", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "size of the code (default: faces 30, mnist 30, fashion-mnist 30, digits 10)" in text
+    assert "hidden activation (default: 'gelu')" in text
+    assert "minibatch size (default: 256)" in text
+    assert "(default: faces (2000, 1000, 500), mnist (1000, 500, 250)" in text

@@ -37,12 +37,15 @@ def _random_state(text: str):
     return None if text.lower() == "none" else int(text)
 
 
-def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> None:
+def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown_defaults=None) -> None:
     """Add one flag per estimator parameter of ``classes`` (default: every model).
 
     Flags default to ``argparse.SUPPRESS``, so only flags the user gave reach
-    the estimator; the rest keep the estimator's own defaults.
+    the estimator; the rest keep the estimator's own defaults, which the help
+    shows, or, for a parameter in ``shown_defaults`` (name -> text), the text
+    (a command whose recipe sets its own values).
     """
+    shown_defaults = shown_defaults or {}
     classes = list(models().values()) if classes is None else list(classes)
     group = parser.add_argument_group("estimator parameters (same names as the Python API)")
     defaults = {cls: cls().get_params(deep=False) for cls in classes}
@@ -56,7 +59,9 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None) -> No
             owners = [c for c in classes if name in defaults[c]]
             owner = "" if len(owners) == len(classes) else f" [--model {', '.join(c._cli_name for c in owners)}]"
             values = {c._cli_name: defaults[c][name] for c in owners}
-            if len(set(map(repr, values.values()))) == 1:
+            if name in shown_defaults:
+                default_text = shown_defaults[name]
+            elif len(set(map(repr, values.values()))) == 1:
                 default_text = repr(next(iter(values.values())))
             else:  # the models disagree: show each one's default
                 default_text = ", ".join(f"{model} {value!r}" for model, value in values.items())

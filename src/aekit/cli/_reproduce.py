@@ -13,7 +13,7 @@ logger = logging.getLogger("aekit.cli")
 
 def register(sub) -> None:
     from ..experiments import EXPERIMENTS
-    from ..experiments.hinton2006 import DATASETS, FACE_LIGHTING, FACE_MIRROR, FRESH_PATCHES
+    from ..experiments.hinton2006 import DATASETS, FACE_LIGHTING, FACE_MIRROR, FRESH_PATCHES, recipe_defaults
 
     p = sub.add_parser(
         "reproduce", help="reproduce a published experiment (hinton2006)",
@@ -50,7 +50,7 @@ def register(sub) -> None:
                    "than 2 on a machine busy with other work)")
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
     add_common_arguments(p)
-    add_estimator_arguments(p, classes=[_autoencoder()])
+    add_estimator_arguments(p, classes=[_autoencoder()], shown_defaults=recipe_defaults())
     p.set_defaults(func=run)
 
 

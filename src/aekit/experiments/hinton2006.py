@@ -44,7 +44,7 @@ from .augment import FlippedImages, FreshFacePatches
 from .budget import WallClockBudget
 
 __all__ = ["DATASETS", "PAPER_ERRORS", "SETTINGS", "FreshFacePatches", "FlippedImages", "WallClockBudget", "run",
-           "make_estimator", "format_table"]
+           "make_estimator", "format_table", "recipe_defaults"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,21 @@ DEFAULT_PARAMS = {
     "n_iter_no_change": 1000,
     "random_state": 0,
 }
+
+def recipe_defaults() -> dict[str, str]:
+    """What the recipe uses for each estimator parameter it sets, as text for ``--help`` (per data set where it varies).
+
+    Examples
+    --------
+    >>> recipe_defaults()["n_components"]
+    'faces 30, mnist 30, fashion-mnist 30, digits 10'
+    """
+    shown = {name: repr(value) for name, value in DEFAULT_PARAMS.items()}
+    shown["precision"] = "'bfloat16' where the device runs it fast, else 'float32'"
+    for name in ("hidden_layer_sizes", "n_components", "loss"):
+        shown[name] = ", ".join(f"{key} {getattr(setting, name)!r}" for key, setting in SETTINGS.items())
+    return shown
+
 
 #: Fresh face patches per epoch after the first.
 FRESH_PATCHES = 32_768
