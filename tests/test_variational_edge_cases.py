@@ -6,6 +6,7 @@ import pytest
 from aekit import VariationalAutoencoder
 from aekit.cli import main
 from aekit.datasets import load_digits
+from aekit.streaming import Batches
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0, device="cpu")
 
@@ -14,6 +15,18 @@ SMALL = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, random_state
 def pixels():
     """Digits pixels in [0, 1]."""
     return load_digits().X_train[:300]
+
+
+def test_trains_from_an_iterable_of_batches_and_a_memory_map(pixels, tmp_path):
+    """_fit handles streamed sources, but the class did not say so: a DataLoader / Batches was refused with
+    'cannot train from Batches' and a memory-mapped .npy was read into memory whole."""
+    vae = VariationalAutoencoder(**{**SMALL, "loss": "bce", "max_epochs": 2})
+    vae.fit(Batches(lambda: iter(np.array_split(pixels, 4))))
+    assert vae.n_iter_ == 2 and vae.diagnostics() == {}  # no second pass over a one-pass iterable
+    np.save(tmp_path / "x.npy", pixels)
+    mapped = vae.fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
+    in_memory = VariationalAutoencoder(**{**SMALL, "loss": "bce", "max_epochs": 2}).fit(pixels)
+    assert mapped.training_negative_elbo_ == in_memory.training_negative_elbo_
 
 
 @pytest.fixture(scope="module")

@@ -225,6 +225,7 @@ class VariationalAutoencoder(Autoencoder):
     """
 
     _cli_name = "variational"
+    _streaming = True  # _fit measures the ELBO on an array or memory map, and skips it for a one-pass iterable
 
     _param_specs = {
         **Autoencoder._param_specs,
