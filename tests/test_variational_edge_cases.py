@@ -73,3 +73,10 @@ def test_sample_more_than_memory_holds_is_one_line(model_dir, tmp_path, capsys):
     assert main(["sample", str(model_dir), "--n", str(10**13), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert "do not fit in memory; draw fewer" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_infinite_beta_is_refused_up_front(pixels):
+    """beta=inf passed validation and the fit died with 'Training diverged at epoch 1: the training loss became
+    nan ... try a lower learning_rate'."""
+    with pytest.raises(ValueError, match="beta must be finite; got inf"):
+        VariationalAutoencoder(**{**SMALL, "beta": float("inf")}).fit(pixels)
