@@ -318,14 +318,14 @@ class VariationalAutoencoder(Autoencoder):
 
     def _fit(self, X, mask=None):
         first = not (self.__dict__.get("_partial") and hasattr(self, "net_"))  # not each partial_fit chunk
-        if first and self.loss == "mse" and self.scaling == "none" and isinstance(X, np.ndarray) and X.size:
-            if X.min() >= 0.0 and X.max() <= 1.0:
-                # benchmarks/variational_collapse.py: Fashion-MNIST, k=20: 4 of 20 units active (bce: 9), error x1.8
-                logger.warning("%s: loss='mse' is a unit-variance Gaussian likelihood, far wider than the spread "
-                               "of X (values in [0, 1]), so the KL term switches most code units off (posterior "
-                               "collapse; Fashion-MNIST, k=20: 4 of 20 active, 1.8 times bce's reconstruction "
-                               "error). For pixels use loss='bce'; for other data scaling='standard'.",
-                               type(self).__name__)
+        # X is what the network sees: pixels as they are, or any data after scaling="minmax"
+        if first and self.loss == "mse" and isinstance(X, np.ndarray) and X.size and X.min() >= 0 and X.max() <= 1:
+            # benchmarks/variational_collapse.py: Fashion-MNIST, k=20: 4 of 20 units active (bce: 9), error x1.8
+            logger.warning("%s: loss='mse' is a unit-variance Gaussian likelihood, far wider than the spread of %s "
+                           "(values in [0, 1]), so the KL term switches most code units off (posterior collapse; "
+                           "Fashion-MNIST, k=20: 4 of 20 active, 1.8 times bce's reconstruction error). For pixels "
+                           "use loss='bce'; for other data scaling='standard'.", type(self).__name__,
+                           "X" if self.scaling == "none" else f"X after scaling={self.scaling!r}")
         super()._fit(X, mask)
         if isinstance(X, (np.ndarray, ArraySource)):  # X is what the network sees (scaled); not a one-pass iterable
             nll, kl = self._elbo_terms(X, n_draws=1, random_state=0)
