@@ -61,7 +61,13 @@ def run(args) -> int:
         if shape is None:
             raise ValueError(f"--figure needs image data; {args.model_dir} takes {estimator.n_features_in_} features "
                              "and has no image_shape.")
-    X = estimator.sample(args.n, random_state=args.random_state)
+    try:
+        X = estimator.sample(args.n, random_state=args.random_state)
+    except MemoryError:
+        size = args.n * estimator.n_features_in_ * 4 / 2**30
+        raise ValueError(f"--n {args.n}: {args.n} samples of {estimator.n_features_in_} features ({size:,.1f} GiB "
+                         "as float32) do not fit in memory; draw fewer (another --random-state draws others)."
+                         ) from None
     save_npy(out, X)
     logger.info("wrote %s: array of shape %s", out, X.shape)
     if args.figure is not None:
