@@ -323,3 +323,28 @@ def test_a_list_of_batches_says_to_wrap_it_in_batches():
     X = np.random.default_rng(0).random((64, 5)).astype(np.float32)
     with pytest.raises(TypeError, match=r"X is a list of 2 2-D arrays \(batches\?\); wrap it in aekit.streaming.Batches"):
         Autoencoder(max_epochs=1).fit([X[:32], X[32:]])
+
+
+def _float_params():
+    from aekit import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder, VariationalAutoencoder
+
+    for cls in (Autoencoder, SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder,
+                VariationalAutoencoder, AutoencoderImputer):
+        for name, spec in cls._param_specs.items():
+            if spec.kind == "float" and name != "max_time":
+                yield cls, name
+
+
+@pytest.mark.parametrize("cls, name", list(_float_params()), ids=lambda v: getattr(v, "__name__", v))
+def test_an_infinite_float_parameter_is_refused_up_front(cls, name):
+    # tol=inf or sparsity_weight=inf passed the bounds check (inf >= 0) and training then failed with a
+    # message about the learning rate, or stopped after one epoch without saying why
+    X = np.random.default_rng(0).random((20, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match=f"{name} must be finite; got inf"):
+        cls(hidden_layer_sizes=(4,), n_components=2, max_epochs=1, **{name: float("inf")}).fit(X)
+
+
+def test_an_infinite_time_budget_means_none():
+    X = np.random.default_rng(0).random((20, 4), dtype=np.float32)
+    est = Autoencoder(hidden_layer_sizes=(4,), n_components=2, max_epochs=2, max_time=float("inf")).fit(X)
+    assert est.n_iter_ == 2

@@ -192,7 +192,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "batch_size": Param("int", "minibatch size", low=1),
         "max_epochs": Param("int", "maximum number of epochs", low=1),
         "max_time": Param("float", "time budget in seconds (checked after each epoch)", low=0, low_open=True,
-                          none_ok=True),
+                          none_ok=True, infinite_ok=True),
         "validation_fraction": Param("float", "fraction held out for early stopping (0: none)", low=0, high=1,
                                      high_open=True),
         "n_iter_no_change": Param("int", "epochs without improvement before stopping", low=1),

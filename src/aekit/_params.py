@@ -36,6 +36,10 @@ class Param:
         Bounds for numbers; ``low_open``/``high_open`` make them strict.
     none_ok : bool
         Whether ``None`` is allowed.
+    infinite_ok : bool
+        Whether a float may be infinite (a time budget of ``inf``: none);
+        otherwise ``inf`` is refused up front, as a weight or rate of ``inf``
+        makes training fail later with a message about the wrong setting.
     """
 
     kind: str
@@ -46,6 +50,7 @@ class Param:
     low_open: bool = False
     high_open: bool = False
     none_ok: bool = False
+    infinite_ok: bool = False
 
     def check(self, name: str, value: Any) -> None:
         """Raise ``TypeError``/``ValueError`` if ``value`` does not fit."""
@@ -92,6 +97,8 @@ class Param:
             raise TypeError(f"{name} must be a number; got {value!r}.")
         if value != value:  # NaN
             raise ValueError(f"{name} must be a number; got nan.")
+        if self.kind == "float" and not self.infinite_ok and abs(value) == float("inf"):
+            raise ValueError(f"{name} must be finite; got {value!r}.")
         self._check_bounds(name, value)
 
     def _check_bounds(self, name: str, value: float) -> None:

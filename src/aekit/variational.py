@@ -298,8 +298,6 @@ class VariationalAutoencoder(Autoencoder):
     # ------------------------------------------------------------------ hooks
     def _check_params(self) -> None:
         super()._check_params()
-        if not math.isfinite(self.beta):  # an infinite weight makes the objective inf or nan from the first batch
-            raise ValueError(f"beta must be finite; got {self.beta!r}.")
         if self.architecture not in _LINEAR_CODE:
             raise ValueError(f"{type(self).__name__} needs a linear code layer for its mean and log-variance heads: "
                              f"architecture must be one of {set(_LINEAR_CODE)}; got {self.architecture!r}.")
