@@ -43,3 +43,12 @@ def test_a_seed_numpy_cannot_take_is_refused_by_name(X, X_missing, seed):
     with pytest.raises(ValueError, match=r"random_state must be <= 4294967295; got \d+"):
         ImputerEnsemble(AutoencoderImputer(**SMALL), random_state=seed).fit(X_missing)
     Autoencoder(**SMALL, random_state=2**32 - 1).fit(X)  # the largest one works
+
+
+def test_a_numpy_integer_seed_fills_like_the_same_int(X_missing):
+    # seeds from np.arange are np.int64: the imputer's refinement noise fell back to seed 0 for them
+    kw = dict(SMALL, max_iter=3, random_level=True)
+    plain = AutoencoderImputer(**kw, random_state=5).fit(X_missing)
+    numpy_int = AutoencoderImputer(**kw, random_state=np.int64(5)).fit(X_missing)
+    assert _same_weights(plain, numpy_int)
+    np.testing.assert_array_equal(plain.transform(X_missing), numpy_int.transform(X_missing))
