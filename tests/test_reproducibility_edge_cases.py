@@ -52,3 +52,16 @@ def test_a_numpy_integer_seed_fills_like_the_same_int(X_missing):
     numpy_int = AutoencoderImputer(**kw, random_state=np.int64(5)).fit(X_missing)
     assert _same_weights(plain, numpy_int)
     np.testing.assert_array_equal(plain.transform(X_missing), numpy_int.transform(X_missing))
+
+
+def test_a_saved_ensemble_keeps_numpy_integer_seeds(X_missing, tmp_path):
+    # they were written as None, so a loaded ensemble refitted (or cloned) was no longer reproducible
+    ens = ImputerEnsemble(AutoencoderImputer(**SMALL, random_state=np.int64(4)), random_state=np.int64(3))
+    ens.fit(X_missing).save(tmp_path / "ens")
+    config = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
+    assert config["params"]["random_state"] == 3 and config["estimator_random_state"] == 4
+    loaded = load(tmp_path / "ens")
+    assert loaded.random_state == 3 and loaded.estimator.random_state == 4
+    refit = loaded.fit(X_missing)
+    again = ImputerEnsemble(AutoencoderImputer(**SMALL, random_state=4), random_state=3).fit(X_missing)
+    assert all(_same_weights(a, b) for a, b in zip(refit.estimators_, again.estimators_))
