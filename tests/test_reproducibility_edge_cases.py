@@ -65,3 +65,16 @@ def test_a_saved_ensemble_keeps_numpy_integer_seeds(X_missing, tmp_path):
     refit = loaded.fit(X_missing)
     again = ImputerEnsemble(AutoencoderImputer(**SMALL, random_state=4), random_state=3).fit(X_missing)
     assert all(_same_weights(a, b) for a, b in zip(refit.estimators_, again.estimators_))
+
+
+def test_a_checkpoint_resumes_under_the_same_seed_as_a_plain_int(X, tmp_path):
+    # a run started with np.int64(5) (or hidden_layer_sizes of numpy ints) was refused on resume with 5:
+    # "random_state='np.int64(5)' there, 5 here"
+    kw = dict(SMALL, max_epochs=4)
+    Autoencoder(**{**kw, "max_epochs": 2, "hidden_layer_sizes": (np.int64(16),)}, random_state=np.int64(5)) \
+        .fit(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="max_epochs=2 there, 4 here"):  # a real difference is still refused
+        Autoencoder(**kw, random_state=5).fit(X, checkpoint_dir=tmp_path, resume=True)
+    Autoencoder(**kw, random_state=np.int64(5)).fit(X, checkpoint_dir=tmp_path / "b", checkpoint_every=2)
+    resumed = Autoencoder(**kw, random_state=5).fit(X, checkpoint_dir=tmp_path / "b", resume=True)
+    assert _same_weights(resumed, Autoencoder(**kw, random_state=5).fit(X))
