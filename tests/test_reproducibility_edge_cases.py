@@ -78,3 +78,18 @@ def test_a_checkpoint_resumes_under_the_same_seed_as_a_plain_int(X, tmp_path):
     Autoencoder(**kw, random_state=np.int64(5)).fit(X, checkpoint_dir=tmp_path / "b", checkpoint_every=2)
     resumed = Autoencoder(**kw, random_state=5).fit(X, checkpoint_dir=tmp_path / "b", resume=True)
     assert _same_weights(resumed, Autoencoder(**kw, random_state=5).fit(X))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64])
+def test_evaluate_refuses_a_seed_out_of_range_by_name(X, X_missing, seed):
+    # an imputer's hidden entries said numpy's "expected non-negative integer", a denoiser's noise took -1
+    # and failed on 2**64 with "Overflow when unpacking long long"
+    from aekit import DenoisingAutoencoder
+    from aekit.evaluation import evaluate
+
+    denoiser = DenoisingAutoencoder(**SMALL, random_state=0).fit(X)
+    imputer = AutoencoderImputer(**SMALL, random_state=0).fit(X_missing)
+    for model, data in [(denoiser, X), (imputer, X_missing)]:
+        with pytest.raises(ValueError, match=r"random_state must be >= 0 and < 2\*\*64; got -?\d+"):
+            evaluate(model, data, random_state=seed)
+    assert evaluate(denoiser, X, random_state=2**64 - 1) == evaluate(denoiser, X, random_state=2**64 - 1)
