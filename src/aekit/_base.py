@@ -202,7 +202,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
         "device": Param("device", "cpu, cuda, cuda:N or auto"),
-        "random_state": Param("seed", "seed for exact reproducibility", low=0, none_ok=True),
+        "random_state": Param("seed", "seed for exact reproducibility", low=0, high=2**32 - 1, none_ok=True),
         "verbose": Param("bool", "progress bar"),
         "warm_start": Param("bool", "fit continues from the fitted network instead of a fresh one"),
         "scaling": Param("str", "per-feature scaling of X before the network; errors are then in scaled units "

@@ -94,11 +94,19 @@ def _json_params(estimator) -> dict:
         if isinstance(value, tuple):
             value = list(value)
         try:
-            json.dumps(value, allow_nan=False)
+            # numpy scalars (seeds from np.arange) as the Python numbers they equal: a run started with
+            # random_state=np.int64(5) resumes with random_state=5, as the CLI passes it
+            value = json.loads(json.dumps(value, allow_nan=False, default=_numpy_scalar))
         except (TypeError, ValueError):
             value = repr(value)
         params[name] = value
     return params
+
+
+def _numpy_scalar(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 class _Signals:

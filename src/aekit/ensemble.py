@@ -90,6 +90,7 @@ class ImputerEnsemble(ImputerMixin, TransformerMixin, BaseEstimator):
         if isinstance(self.n_members, bool) or not isinstance(self.n_members, (int, np.integer)) \
                 or self.n_members < 1:
             raise ValueError(f"n_members must be an int >= 1; got {self.n_members!r}.")
+        AutoencoderImputer._param_specs["random_state"].check("random_state", self.random_state)  # numpy's bounds
         base = self._base()
         for method in ("fit", "transform"):
             if not callable(getattr(base, method, None)):

@@ -110,8 +110,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
     ------
     ValueError
         If X is not 2-D, has NaN for a model that is not an imputer, has
-        other columns than the model was fitted on, or ``hide`` is not in
-        [0, 1].
+        other columns than the model was fitted on, ``hide`` is not in
+        [0, 1], or ``random_state`` is negative or 2**64 or more.
     TypeError
         If ``random_state`` is not an int or None.
 
@@ -126,6 +126,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
     """
     if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)):
         raise TypeError(f"random_state must be an int or None; got {random_state!r}.")
+    if random_state is not None and not 0 <= random_state < 2**64:  # what numpy and torch both take
+        raise ValueError(f"random_state must be >= 0 and < 2**64; got {random_state!r}.")
     if isinstance(hide, bool) or not isinstance(hide, numbers.Real) or not 0 <= hide <= 1:
         raise ValueError(f"hide must be a fraction in [0, 1]; got {hide!r}.")
     if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):

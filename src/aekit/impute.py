@@ -15,6 +15,7 @@ aekit autoencoder (for instance a denoising one trained with masking noise).
 from __future__ import annotations
 
 import functools
+import numbers
 
 import numpy as np
 import torch
@@ -450,7 +451,8 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         rows = missing.any(axis=1)
         if rows.any():
             recorrupt = self._recorruption(missing[rows]) if self.max_iter else None
-            seed = self.random_state if isinstance(self.random_state, int) else 0
+            # np.int64 too (seeds from np.arange); a RandomState or None: a fixed 0
+            seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else 0
             filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[rows]), missing[rows],
                            self.max_iter, recorrupt, seed)
             values = filled * self.scale_ + self.center_

@@ -145,8 +145,10 @@ def save_ensemble(ensemble, path) -> Path:
     if foreign:
         raise TypeError(f"only ensembles of aekit estimators can be saved; the members are {foreign[0]}. "
                         "Save those with joblib instead (it runs code on loading: trusted files only).")
-    random_state = ensemble.random_state if isinstance(ensemble.random_state, (int, type(None))) else None
-    base_state = ensemble._base().get_params(deep=False)["random_state"]
+    # _jsonable: a numpy integer seed (from np.arange) is an int; a RandomState object has no JSON form
+    random_state = _jsonable(ensemble.random_state)
+    random_state = random_state if isinstance(random_state, (int, type(None))) else None
+    base_state = _jsonable(ensemble._base().get_params(deep=False)["random_state"])
     config = {
         "format": _ENSEMBLE_FORMAT,
         "format_version": FORMAT_VERSION,

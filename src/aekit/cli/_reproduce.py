@@ -29,7 +29,9 @@ def register(sub) -> None:
                    help=f"one of {', '.join(DATASETS)} (digits: 8x8, offline, seconds)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--budget-minutes", type=float, default=30.0,
-                   help="wall-clock budget for training the autoencoder, pretraining included (default: 30)")
+                   help="wall-clock budget for training the autoencoder, pretraining included (default: 30); "
+                        "the epochs that fit in it vary from run to run: for a run that repeats exactly, also "
+                        "pass --max-epochs N and an --lr-schedule other than constant, with a budget they fit in")
     p.add_argument("--data-dir", type=existing_path, help="where to look for the dataset's files first")
     p.add_argument("--pretraining-epochs", type=int, help="epochs per layer of greedy pretraining "
                    "(default: min(10, max_epochs))")
