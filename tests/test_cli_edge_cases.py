@@ -287,3 +287,26 @@ def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys, argv):
     err = capsys.readouterr().err
     assert f"argument --data-dir: {tmp_path / 'typo'} does not exist" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_threads_flag_sets_torch_threads_for_the_command_and_is_recorded(tmp_path, monkeypatch):
+    # only reproduce had --threads; aekit train neither took it nor recorded the count, which conv nets'
+    # results depend on
+    import torch
+
+    before = torch.get_num_threads()
+    seen = []
+    real_fit = Autoencoder.fit
+
+    def fit(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Autoencoder, "fit", fit)
+    threads = 2 if before == 1 else 1
+    assert main(["train", "--dataset", "digits", "--max-epochs", "1", "--threads", str(threads), "-q",
+                 "--out", str(tmp_path / "m")]) == 0
+    assert seen == [threads]
+    assert torch.get_num_threads() == before  # put back after the command
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["torch_threads"] == threads
+    assert main(["train", "--dataset", "digits", "--threads", "0", "--out", str(tmp_path / "n")]) == 2

@@ -60,12 +60,27 @@ def _setup_logging(args):
     return restore
 
 
+def _set_threads(threads):
+    """Apply ``--threads`` for the command; returns a function that puts torch's thread count back."""
+    if threads is None:
+        return lambda: None
+    if threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {threads}.")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return lambda: torch.set_num_threads(before)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     restore_logging = _setup_logging(args)
+    restore_threads = lambda: None  # noqa: E731
     try:
+        restore_threads = _set_threads(getattr(args, "threads", None))
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
         # one line, but all of it: a missing file's message says where to get it on later lines
@@ -80,4 +95,5 @@ def main(argv=None) -> int:
         print(f"aekit {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
+        restore_threads()
         restore_logging()

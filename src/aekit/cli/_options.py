@@ -193,9 +193,12 @@ def check_output(path: Path, overwrite: bool) -> Path:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--quiet`` and ``--overwrite``."""
+    """``--quiet``, ``--overwrite`` and ``--threads``."""
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch CPU threads (default: torch's choice, one per core; 1 is much faster than 2 on "
+                             "a machine busy with other work; results of conv nets differ between counts)")
 
 
 def warn_if_scales_differ(X, advice: str, ratio: float = 10.0) -> None:

@@ -48,8 +48,6 @@ def register(sub) -> None:
                         "(without a validation split) (default: for fashion-mnist only)")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download missing data files (default: download when online)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is much faster "
-                   "than 2 on a machine busy with other work)")
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
     add_common_arguments(p)
     add_estimator_arguments(p, classes=[_autoencoder()], shown_defaults=recipe_defaults())
@@ -69,17 +67,11 @@ def run(args) -> int:
         raise ValueError(f"--dataset must be one of {', '.join(hinton2006.DATASETS)}; got {args.dataset!r}.")
     if args.n_show < 1:
         raise ValueError(f"--n-show must be >= 1; got {args.n_show}.")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1; got {args.threads}.")
     if not args.budget_minutes > 0:
         raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
     if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
     out = check_output(args.out, args.overwrite)
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     specs = _autoencoder()._param_specs
     params = {name: (tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()
               if name in specs and name != "verbose"}

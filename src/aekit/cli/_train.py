@@ -66,6 +66,8 @@ def register(sub) -> None:
 
 
 def _metrics(estimator, data) -> dict:
+    import torch
+
     metrics = {
         "train_error_per_sample": -estimator.score(data.X_train),
         "n_train": int(data.X_train.shape[0]),
@@ -73,6 +75,7 @@ def _metrics(estimator, data) -> dict:
         "best_epoch": estimator.best_epoch_,
         "fit_seconds": estimator.fit_time_,
         "final_loss": estimator.loss_curve_[-1] if estimator.loss_curve_ else None,
+        "torch_threads": torch.get_num_threads(),  # conv nets' results differ between thread counts
     }
     if data.X_test.shape[0]:
         metrics["test_error_per_sample"] = -estimator.score(data.X_test)
