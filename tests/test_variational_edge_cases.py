@@ -91,3 +91,15 @@ def test_infinite_beta_is_refused_up_front(pixels):
     nan ... try a lower learning_rate'."""
     with pytest.raises(ValueError, match="beta must be finite; got inf"):
         VariationalAutoencoder(**{**SMALL, "beta": float("inf")}).fit(pixels)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--random-state", "-1"], "--random-state must be in 0 .. 2**32 - 1; got -1"),
+    (["--random-state", str(2**32)], "--random-state must be in 0 .. 2**32 - 1; got 4294967296"),
+    (["--image-shape", "8", "8"], "--image-shape shapes the images of --figure; give --figure PNG too"),
+])
+def test_sample_flags_refused_by_name(model_dir, tmp_path, capsys, flags, message):
+    # a negative seed got numpy's message, naming no flag; --image-shape without --figure was ignored silently
+    assert main(["sample", str(model_dir), "--out", str(tmp_path / "s.npy"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s.npy").exists()

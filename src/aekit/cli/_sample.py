@@ -45,6 +45,11 @@ def run(args) -> int:
         check_output(args.figure, args.overwrite)
     if args.n < 1:
         raise ValueError(f"--n must be >= 1; got {args.n}.")
+    if not 0 <= args.random_state < 2**32:  # numpy's seed range; its own message names no flag
+        raise ValueError(f"--random-state must be in 0 .. 2**32 - 1; got {args.random_state}.")
+    if args.image_shape and args.figure is None:
+        raise ValueError("--image-shape shapes the images of --figure; give --figure PNG too (the .npy holds "
+                         "one flat row per sample).")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "sample"):
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which cannot draw new samples; "
@@ -74,6 +79,6 @@ def run(args) -> int:
         cols = math.ceil(math.sqrt(args.n))
         rows = [("", X[i:i + cols]) for i in range(0, args.n, cols)]
         image_rows(rows, shape, path=args.figure, n_images=cols,
-                   title=f"{args.n} samples from {Path(args.model_dir).name} ({type(estimator).__name__})")
+                   title=f"{args.n} sample{'s' if args.n > 1 else ''} from {Path(args.model_dir).name} ({type(estimator).__name__})")
         logger.info("wrote %s", args.figure)
     return 0
