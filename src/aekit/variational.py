@@ -325,6 +325,13 @@ class VariationalAutoencoder(Autoencoder):
                            "Fashion-MNIST, k=20: 4 of 20 active, 1.8 times bce's reconstruction error). For pixels "
                            "use loss='bce'; for other data scaling='standard'.", type(self).__name__,
                            "X" if self.scaling == "none" else f"X after scaling={self.scaling!r}")
+        elif first and self.loss == "mse" and isinstance(X, np.ndarray) and X.size and self.scaling != "standard":
+            sd = X.std(axis=0, dtype=np.float64)
+            if sd.max() > 5.0 or np.median(sd) < 0.2:  # breast cancer unscaled: KL 76,600 nats, samples 7 sd off
+                logger.warning("%s: loss='mse' is a Gaussian likelihood of variance 1 for every feature, but X's "
+                               "columns have standard deviations from %.3g to %.3g (median %.3g), so the ELBO "
+                               "and the samples are poor; pass scaling='standard'.", type(self).__name__,
+                               sd.min(), sd.max(), np.median(sd))
         super()._fit(X, mask)
         if isinstance(X, (np.ndarray, ArraySource)):  # X is what the network sees (scaled); not a one-pass iterable
             nll, kl = self._elbo_terms(X, n_draws=1, random_state=0)
