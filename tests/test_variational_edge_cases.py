@@ -120,3 +120,17 @@ def test_mse_on_unscaled_columns_of_other_units_warns(caplog):
         VariationalAutoencoder(**{**SMALL, "scaling": "standard"}).fit(X)
         VariationalAutoencoder(**SMALL).fit(np.random.default_rng(0).normal(size=(200, 6)))  # already unit scale
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_evaluate_reports_the_elbo_of_a_variational_model(model_dir, pixels, capsys):
+    # aekit evaluate gave a VAE's reconstruction error only, not the objective it was trained on
+    from aekit import load
+    from aekit.evaluation import evaluate
+
+    vae = load(model_dir)
+    result = evaluate(vae, pixels, random_state=3)
+    assert result["negative_elbo_per_sample"] == pytest.approx(-vae.elbo_samples(pixels, random_state=3).mean())
+    assert result["kl_per_sample"] == pytest.approx(vae.kl_samples(pixels).mean())
+    assert main(["evaluate", str(model_dir), "--dataset", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "negative ELBO per sample (nats)" in out and "KL per sample (nats)" in out

@@ -96,6 +96,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         summed over features, averaged over samples), ``mse`` (per entry),
         ``psnr_db`` (data in [0, 1] only); sparsity statistics of the codes
         (``active_fraction``, ``dead_units``, ...) for a sparse model;
+        ``negative_elbo_per_sample`` and ``kl_per_sample`` (nats, 10 draws
+        of z seeded by ``random_state``) for a variational model;
         ``noise``, ``noise_level`` and ``noisy_`` / ``denoised_`` errors for
         a denoiser; ``hidden_fraction``, ``n_hidden``, ``n_missing``,
         ``hidden_error_per_sample`` (``-score`` at this fraction),
@@ -177,6 +179,10 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     result.update(_errors(X_seen, seen_out(X_seen) if scaled else estimator.reconstruct(X), "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
         result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
+    if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
+        elbo = estimator.elbo_samples(X, random_state=0 if random_state is None else random_state % 2**32)
+        result.update(negative_elbo_per_sample=float(-elbo.mean()),
+                      kl_per_sample=float(estimator.kl_samples(X).mean()))
     if kind == "denoiser":
         # the noise at the level the model trained with: in scaled units for a scaled model
         level, noisy_seen = _corrupted(estimator, X_seen.astype(np.float32), noise_level, random_state)

@@ -23,6 +23,8 @@ LABELS = {
     "active_fraction": "active units per sample (fraction)",
     "dead_units": "dead units",
     "mean_abs": "mean |code|",
+    "negative_elbo_per_sample": "negative ELBO per sample (nats)",
+    "kl_per_sample": "KL per sample (nats)",
     "noisy_error_per_sample": "noisy input: error per sample",
     "noisy_mse": "noisy input: error per entry (MSE)",
     "noisy_psnr_db": "noisy input: PSNR (dB)",
