@@ -211,8 +211,9 @@ class VariationalAutoencoder(Autoencoder):
     ----------
     training_negative_elbo_ : float
         Mean negative ELBO (nats per sample, beta=1, one draw per sample) on
-        the training data (not set for an iterable of batches); also in
-        ``aekit train``'s metrics.
+        the training data (not set for an iterable of batches; after
+        ``partial_fit``, on the last call's chunk); also in ``aekit train``'s
+        metrics.
     training_kl_ : float
         Its KL part (nats per sample): how much information the codes carry.
 
