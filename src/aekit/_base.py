@@ -114,7 +114,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split, shuffling and
-        noise; an int gives bit-identical results on CPU.
+        noise; an int gives bit-identical results on CPU at a fixed number
+        of torch threads (conv, fully_conv and unet nets differ between 1
+        and 2 threads).
     verbose : bool, default=False
         Show a progress bar with epoch, loss and validation loss.
     warm_start : bool, default=False
@@ -160,7 +162,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Seconds spent in fit.
     center_, scale_ : ndarray of shape (n_features,)
         With ``scaling``: the column statistics the network's inputs are
-        scaled by (``scaling_`` names the kind).
+        scaled by.
+    scaling_ : str
+        With ``scaling`` other than "none": the kind the statistics were
+        fitted for (``warm_start`` and ``partial_fit`` refuse another).
+    device_ : str
+        Device the network was trained on (``device="auto"`` resolved),
+        e.g. "cpu" or "cuda:0".
+    feature_names_in_ : ndarray of str
+        Only when X had string column names (a pandas DataFrame).
 
     Examples
     --------

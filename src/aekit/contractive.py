@@ -144,6 +144,12 @@ class ContractiveAutoencoder(Autoencoder):
     ``n_features`` (the same weight shrinks the norm about equally on
     Fashion-MNIST at 7x7 and 28x28 pixels): choose it on held-out data.
 
+    Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
+    describes them) plus the two below, and has its fitted attributes.
+    ``score`` is the reconstruction error alone (the penalty is in
+    ``loss_curve_`` and ``validation_scores_``); :func:`jacobian_norms`
+    measures the contraction on any data.
+
     Parameters
     ----------
     n_components : int, default=2
@@ -153,12 +159,6 @@ class ContractiveAutoencoder(Autoencoder):
     contraction_samples : int, default=1
         Random projections per batch for the Jacobian norm; each costs one
         more backward pass through the encoder.
-
-    All other parameters (``hidden_layer_sizes``, ``activation``, ``loss``,
-    ``learning_rate``, ``max_epochs``, ``random_state``...) are those of
-    :class:`~aekit.Autoencoder`. ``score`` is the reconstruction error
-    alone (the penalty is in ``loss_curve_`` and ``validation_scores_``);
-    :func:`jacobian_norms` measures the contraction on any data.
 
     Examples
     --------

@@ -101,7 +101,7 @@ class DenoisingAutoencoder(Autoencoder):
                               choices=(*Autoencoder._param_specs["architecture"].choices, "unet")),
         "corruption": Param("str", "input corruption during training", choices=tuple(CORRUPTIONS)),
         "corruption_level": Param("float", "noise std (gaussian) or corrupted fraction (masking, "
-                                           "salt_and_pepper)", low=0),
+                                           "salt_and_pepper; pattern: of the samples)", low=0),
         "random_level": Param("bool", "draw each sample's noise level uniformly in [0, corruption_level]"),
         "level_power": Param("float", "random_level draws corruption_level * u**level_power (>1: more weak "
                                       "noise)", low=0, low_open=True),

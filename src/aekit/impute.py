@@ -134,9 +134,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     ``fit(X, patterns=...)`` half of the time one of the holes you will fill
     (their positions only), when those differ from the training data's.
 
-    Takes every parameter of :class:`~aekit.DenoisingAutoencoder` (with
-    ``corruption="masking"``, ``corruption_level=0.25`` as defaults) plus
-    the three below. For images use ``architecture="fully_conv"``,
+    Takes every parameter of :class:`~aekit.DenoisingAutoencoder` plus
+    ``max_iter`` and ``mask_input``; those listed below have other
+    defaults or meanings here, and it has the fitted attributes of
+    :class:`~aekit.Autoencoder`. For images use ``architecture="fully_conv"``,
     ``"conv"`` or ``"unet"`` (:class:`aekit.unet.UNet`: skip connections and
     a coarsest stage that sees the whole image; needs ``mask_input``) with
     ``image_shape``; for pixels in [0, 1], ``mask_input=True`` with
@@ -144,6 +145,18 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
 
     Parameters
     ----------
+    corruption : {"masking", "pattern", "gaussian", "salt_and_pepper"}, default="masking"
+        How observed entries are hidden in training (see above); "pattern"
+        is only here.
+    corruption_level : float, default=0.25
+        Fraction of the entries ("masking") or of the samples ("pattern")
+        hidden in each batch; the standard deviation for "gaussian".
+    learning_rate : float, default=1e-3
+        Step size (2e-3 in :class:`~aekit.Autoencoder`).
+    lr_schedule : {"constant", "cosine", "onecycle", "plateau", "warmup_plateau"}, default="constant"
+        Learning-rate schedule ("warmup_plateau" in :class:`~aekit.Autoencoder`).
+    batch_size : int, default=256
+        Minibatch size (128 in :class:`~aekit.Autoencoder`).
     scaling : {"standard", "minmax", "none"}, default="standard"
         Per-feature scaling from the observed entries: zero mean and unit
         variance (then a missing entry enters the network as the feature's

@@ -131,6 +131,13 @@ class SparseAutoencoder(Autoencoder):
     - with "kl", every unit starts at the target activation ``rho``
       (code bias ``logit(rho)``).
 
+    Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
+    describes them) plus ``sparsity``, ``sparsity_weight``,
+    ``sparsity_target``, ``k`` and ``code_activation``; the other
+    parameters listed below have other defaults here. Fitted, it has every
+    attribute of :class:`~aekit.Autoencoder` (``net_``, ``loss_curve_``...)
+    plus those below.
+
     Parameters
     ----------
     n_components : int, default=256
@@ -153,11 +160,14 @@ class SparseAutoencoder(Autoencoder):
         code units' filters are the encoder weights (:func:`encoder_filters`).
     weight_decay : float, default=0.0
         L2 penalty on the weights, as in :class:`~aekit.Autoencoder`.
+    learning_rate : float, default=1e-3
+        Step size (2e-3 in :class:`~aekit.Autoencoder`).
+    lr_schedule : {"constant", "cosine", "onecycle", "plateau", "warmup_plateau"}, default="constant"
+        Learning-rate schedule ("warmup_plateau" in :class:`~aekit.Autoencoder`).
+    batch_size : int, default=256
+        Minibatch size (128 in :class:`~aekit.Autoencoder`).
     architecture : {"mlp"}, default="mlp"
         Only fully connected networks; "conv" and "fully_conv" are refused.
-
-    All other parameters (``loss``, ``learning_rate``, ``max_epochs``,
-    ``random_state``...) are those of :class:`~aekit.Autoencoder`.
 
     Attributes
     ----------
@@ -176,9 +186,6 @@ class SparseAutoencoder(Autoencoder):
         level: 1e-6 for ReLU, linear and top-k codes; ``sparsity_target`` for
         "kl" (its sigmoid codes are held near that mean, rarely above 0.5);
         0.5 for sigmoid codes under "l1" (a positive pre-activation).
-
-    Plus every attribute of :class:`~aekit.Autoencoder` (``net_``,
-    ``loss_curve_``, ``n_iter_``, ``fit_time_``...).
 
     Examples
     --------

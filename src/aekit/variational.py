@@ -194,6 +194,10 @@ class VariationalAutoencoder(Autoencoder):
     so a VAE's errors compare with a plain autoencoder's and PCA's.
     Validation (``validation_scores_``) draws ``z`` too, with a fixed seed.
 
+    Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
+    describes them) plus ``beta``, and has its fitted attributes plus
+    those below.
+
     Parameters
     ----------
     n_components : int, default=2
@@ -202,10 +206,11 @@ class VariationalAutoencoder(Autoencoder):
         Weight of the KL term (>= 0): 1 is the ELBO; above 1 a beta-VAE
         (more regular codes, blurrier reconstructions); 0 leaves an
         autoencoder whose codes are noisy only as far as it wants them to be.
-
-    All other parameters are those of :class:`~aekit.Autoencoder`, except
-    that ``architecture`` must be "mlp" or "conv" (a linear code layer) and
-    ``pretraining`` "none".
+    architecture : {"mlp", "conv"}, default="mlp"
+        Network family, as in :class:`~aekit.Autoencoder`, limited to those
+        with a linear code layer.
+    pretraining : {"none"}, default="none"
+        Only "none": the Gaussian encoder trains from scratch.
 
     Attributes
     ----------

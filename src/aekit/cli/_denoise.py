@@ -49,7 +49,8 @@ def register(sub) -> None:
                    help="with --model imputer --corruption pattern: a PNG of the patch's size whose white pixels are "
                         "the hole to practise on (the hole you will fill)")
     add_common_arguments(t)
-    add_estimator_arguments(t, classes=[DenoisingAutoencoder, AutoencoderImputer])
+    add_estimator_arguments(t, classes=[DenoisingAutoencoder, AutoencoderImputer],
+                            shown_defaults={k: repr(v) for k, v in TRAIN_DEFAULTS.items()})
     t.set_defaults(func=run_train_denoiser)
 
     d = sub.add_parser(

@@ -23,7 +23,7 @@ def register(sub) -> None:
     add_data_arguments(e)
     e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset (default: test)")
     e.add_argument("--out", type=Path, required=True, help="output .npy file: one error per sample, in DATA's order")
-    e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors")
+    e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors (default: 5)")
     e.add_argument("--figure", type=Path, metavar="PNG",
                    help="also draw the 10 samples with the largest errors and the 10 with the smallest, with their "
                         "reconstructions (image data)")

@@ -37,6 +37,14 @@ def _random_state(text: str):
     return None if text.lower() == "none" else int(text)
 
 
+def _choice_owners(name, owners) -> str:
+    """Help text naming the models that alone take some of ``name``'s choices ("; unet: --model denoising")."""
+    choices = {c: [o._cli_name for o in owners if c in (o._param_specs[name].choices or ())]
+               for o in owners for c in o._param_specs[name].choices or ()}
+    partial = [f"{c}: --model {', '.join(models_)}" for c, models_ in choices.items() if len(models_) < len(owners)]
+    return f" [{'; '.join(partial)}]" if partial else ""
+
+
 def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown_defaults=None) -> None:
     """Add one flag per estimator parameter of ``classes`` (default: every model).
 
@@ -65,7 +73,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown
                 default_text = repr(next(iter(values.values())))
             else:  # the models disagree: show each one's default
                 default_text = ", ".join(f"{model} {value!r}" for model, value in values.items())
-            help_text = f"{spec.help}{owner} (default: {default_text})"
+            help_text = f"{spec.help}{owner}{_choice_owners(name, owners)} (default: {default_text})"
             kwargs = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
             if spec.kind == "bool":
                 parser_kwargs = {"action": argparse.BooleanOptionalAction}
