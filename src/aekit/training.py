@@ -64,18 +64,25 @@ class TrainingDivergedError(FloatingPointError, ValueError):
 class TrainResult:
     """What a training run produced.
 
-    Attributes
+    :meth:`Trainer.fit` returns one; each parameter is an attribute of the
+    same name.
+
+    Parameters
     ----------
-    loss_curve : list of float
-        Mean training objective per epoch.
-    validation_curve : list of float
-        Mean validation objective per epoch (empty without validation data).
-    n_iter : int
-        Epochs run.
-    best_epoch : int
-        1-based epoch whose weights the network holds at the end.
-    stopped_early : bool
-        Whether early stopping (or the callback) ended training.
+    loss_curve : list of float, optional
+        Mean training objective per epoch (loss plus penalty, on corrupted
+        inputs when there is corruption). Empty by default.
+    validation_curve : list of float, optional
+        Mean validation objective per epoch, with fixed noise (empty without
+        validation data).
+    n_iter : int, default=0
+        Epochs run, counting those of earlier calls when resumed.
+    best_epoch : int, default=0
+        1-based epoch whose weights the network holds at the end: the best
+        validation epoch with validation data, else the last epoch.
+    stopped_early : bool, default=False
+        Whether early stopping (or the callback) ended training before
+        ``max_epochs``.
     """
 
     loss_curve: list = field(default_factory=list)
@@ -119,9 +126,11 @@ class Trainer:
         noise generator (so a resumed run draws the same), and hand ``code``
         to the penalty (a variational autoencoder's mean and log-variance,
         :mod:`aekit.variational`).
-    loss : str
-        Key of :data:`aekit.losses.LOSSES`.
-    penalty : callable, optional
+    loss : {"mse", "bce"}, default="mse"
+        Key of :data:`aekit.losses.LOSSES`: ``"mse"`` compares
+        :meth:`decode`'s output with the clean batch, ``"bce"`` compares
+        ``decode_logits``' pre-activations with targets in [0, 1].
+    penalty : callable, default=None
         ``penalty(code) -> scalar tensor`` added to the loss (sparsity). A
         penalty with the attribute ``needs_input = True`` is called as
         ``penalty(code, x_in, generator)`` with the (corrupted) input batch
@@ -129,58 +138,112 @@ class Trainer:
         respect to the input (a contraction penalty on the encoder's
         Jacobian), and the seeded noise generator for any random projection
         (checkpointed, so a resumed run draws the same); validation then
-        runs with gradients enabled.
-    corruption : callable, optional
-        ``corruption(x, generator) -> x_tilde`` applied to each input batch.
-    optimizer : str
-        Key of :data:`OPTIMIZERS`.
-    learning_rate, weight_decay, momentum : float
-        Optimiser settings (``momentum`` is used by SGD only).
-    lr_schedule : str
-        One of :data:`LR_SCHEDULES`.
-    batch_size, max_epochs : int
-        Minibatch size and epoch budget.
-    n_iter_no_change : int
+        runs with gradients enabled. None adds nothing.
+    corruption : callable, default=None
+        ``corruption(x, generator) -> x_tilde`` applied to each input batch
+        (:func:`aekit.corruption.make_corruption`); the loss compares the
+        reconstruction with the clean batch. None trains on clean inputs.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Key of :data:`OPTIMIZERS`. SGD uses Nesterov momentum when
+        ``momentum > 0``.
+    learning_rate : float, default=1e-3
+        Initial (peak, for "onecycle") step size.
+    weight_decay : float, default=0.0
+        L2 penalty coefficient handed to the optimiser (decoupled for
+        "adamw").
+    momentum : float, default=0.9
+        SGD momentum; ignored by "adam" and "adamw".
+    lr_schedule : {"constant", "cosine", "onecycle", "plateau", \
+"warmup_plateau"}, default="constant"
+        One of :data:`LR_SCHEDULES`. "cosine" and "onecycle" step every
+        batch over ``max_epochs`` epochs; "plateau" halves the rate after
+        ``max(1, n_iter_no_change // 2)`` epochs without improvement of the
+        monitored loss; "warmup_plateau" first rises linearly over
+        ``min(WARMUP_STEPS, batches per epoch)`` steps.
+    batch_size : int, default=256
+        Samples per gradient step (the global batch under data
+        parallelism).
+    max_epochs : int, default=100
+        Epoch budget; :meth:`fit` resumes counting from :attr:`epoch`.
+    n_iter_no_change : int, default=10
         Stop after this many epochs without a relative improvement of
         ``tol`` in the monitored loss (validation if given, else training).
-    tol : float
-        Relative improvement that counts.
-    device : torch.device or str
-        Where to train.
-    precision : {"float32", "bfloat16"}
-        ``"bfloat16"`` runs forward passes under autocast.
-    seed : int
-        Seeds the shuffling and corruption generators.
-    callback : callable, optional
-        ``callback(trainer, epoch, logs)`` after each epoch; returning True
+    tol : float, default=1e-4
+        Relative improvement that counts: a new loss must be below
+        ``best - tol * |best|``.
+    device : torch.device or str, default="cpu"
+        Where to train; the net is moved there. ``"cuda"`` means the
+        current CUDA device. Use :func:`resolve_device` for ``"auto"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` runs forward passes under autocast (weights and the
+        loss stay float32).
+    seed : int, default=0
+        Seeds the shuffling generator (``seed``) and the corruption and
+        code-noise generator (``seed + 1``).
+    callback : callable, default=None
+        ``callback(trainer, epoch, logs)`` after each epoch (``epoch``
+        1-based; ``logs`` a dict with ``"loss"``, ``"val_loss"`` (None
+        without validation data), ``"lr"`` and ``"seconds"``); returning True
         stops training. Under data parallelism rank 0's answer counts.
-    num_threads : int, optional
+    num_threads : int, default=None
         Intra-op CPU threads while :meth:`fit` runs (restored afterwards).
-        Default: leave PyTorch's setting alone (``torch.get_num_threads()``,
+        None leaves PyTorch's setting alone (``torch.get_num_threads()``,
         which is the number of physical cores unless ``OMP_NUM_THREADS`` or
         ``torch.set_num_threads`` said otherwise).
-    compile : bool
+    compile : bool, default=False
         Run the forward pass through :func:`torch.compile`. Off by default:
         on the MLPs here it did not pay for its compile time (see
         ``benchmarks/throughput.py``).
-    distributed : bool, optional
+    distributed : bool, default=None
         Data-parallel training over the active process group
-        (:mod:`aekit.distributed`). Default: when a group with more than one
+        (:mod:`aekit.distributed`). None: when a group with more than one
         process is initialised.
-    prefetch : int
+    prefetch : int, default=1
         Batches read ahead in a background thread when streaming from a file.
-    epoch_data : callable, optional
+    epoch_data : callable, default=None
         ``epoch_data(epoch) -> X or None`` called before each epoch (0-based);
-        a returned array replaces the training data for that epoch (fresh
-        samples from a generator), None keeps the data given to :meth:`fit`.
-        Not combinable with a mask; with a per-step schedule ("cosine",
-        "onecycle") it must keep the number of rows.
+        a returned array of shape (n, n_features) replaces the training data
+        for that epoch (fresh samples from a generator), None keeps the data
+        given to :meth:`fit`. Not combinable with a mask; with a per-step
+        schedule ("cosine", "onecycle") it must keep the number of rows.
+
+    Attributes
+    ----------
+    net : nn.Module
+        The module being trained, on ``device``.
+    optimizer : torch.optim.Optimizer
+        The optimiser built from ``optimizer``.
+    epoch : int
+        Epochs completed so far (restored by :meth:`load_state_dict`).
+    result : TrainResult
+        Curves and stopping information, updated every epoch.
+
+    Raises
+    ------
+    ValueError
+        If ``distributed=True`` without an initialised process group of more
+        than one process.
+    KeyError
+        If ``loss``, ``optimizer`` or ``precision`` is not a known name (the
+        estimators validate these before building a trainer).
 
     Notes
     -----
     ``fit`` takes in-memory arrays or tensors (copied once to ``device``),
     memory-mapped arrays and :class:`~aekit.streaming.BatchSource` objects
     (streamed one batch at a time, see :mod:`aekit.streaming`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from aekit.nets import MLPAutoencoder
+    >>> X = torch.rand(64, 6, generator=torch.Generator().manual_seed(0))
+    >>> trainer = Trainer(MLPAutoencoder(6, (4,), 2), batch_size=16, max_epochs=3)
+    >>> result = trainer.fit(X)
+    >>> result.n_iter, len(result.loss_curve)
+    (3, 3)
+    >>> trainer.evaluate(X) > 0
+    True
     """
 
     def __init__(
@@ -341,9 +404,26 @@ class Trainer:
     def evaluate(self, X, mask=None, seed: int = 12345) -> float:
         """Mean objective on ``X`` with fixed corruption noise and code draws (comparable across epochs).
 
-        ``X`` is anything :meth:`fit` accepts. Every rank evaluates all of
-        ``X``, so all ranks agree without communicating. Gradients are off,
-        unless the penalty differentiates the code (``needs_input``).
+        Every rank evaluates all of ``X``, so all ranks agree without
+        communicating. Gradients are off, unless the penalty differentiates
+        the code (``needs_input``). The network is left in eval mode.
+
+        Parameters
+        ----------
+        X : array-like, tensor or BatchSource of shape (n_samples, n_features)
+            Anything :meth:`fit` accepts.
+        mask : array-like or tensor of shape (n_samples, n_features), default=None
+            1 for observed entries: only they count, and the others are
+            zeroed at the input. None counts every entry.
+        seed : int, default=12345
+            Seeds the corruption noise and code draws, so that two calls
+            (two epochs) see the same noise.
+
+        Returns
+        -------
+        float
+            The loss plus penalty averaged over samples (each batch's mean
+            weighted by its size).
         """
         with torch.set_grad_enabled(self._penalty_needs_input):
             return self._evaluate(X, mask, seed)
@@ -365,14 +445,44 @@ class Trainer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, X_val=None, mask=None, mask_val=None) -> TrainResult:
-        """Train on ``X`` (n_samples, n_features) until the budget or early stopping.
+        """Train on ``X`` until the budget or early stopping.
 
-        ``X`` and ``X_val`` are arrays or tensors (copied once to the
-        device), memory-mapped arrays or :class:`~aekit.streaming.BatchSource`
-        objects (streamed). ``mask``/``mask_val`` (same shapes, 1 for
-        observed entries) restrict the loss to observed entries and zero the
-        rest at the input. Resumes from :attr:`epoch` when the trainer's
-        state was loaded.
+        Resumes from :attr:`epoch` when the trainer's state was loaded. With
+        validation data the network ends holding the weights of the best
+        validation epoch.
+
+        Parameters
+        ----------
+        X : array-like, tensor or BatchSource of shape (n_samples, n_features)
+            Training data: arrays or tensors (copied once to the device),
+            memory-mapped arrays or :class:`~aekit.streaming.BatchSource`
+            objects (streamed; a :class:`~aekit.streaming.Batches` iterable
+            is used in its own order).
+        X_val : same kinds as X, of shape (n_val, n_features), default=None
+            Validation data, evaluated after each epoch with fixed noise;
+            early stopping and the "plateau" schedules then monitor it. None
+            (or an empty array) monitors the training loss.
+        mask : array-like or tensor of shape (n_samples, n_features), default=None
+            1 for observed entries of ``X``: the loss counts only them and the
+            others are zeroed at the input. None counts every entry.
+        mask_val : array-like or tensor of shape (n_val, n_features), default=None
+            The same for ``X_val``.
+
+        Returns
+        -------
+        TrainResult
+            :attr:`result`, the curves and stopping information (the same
+            object, updated by later calls).
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the loss or the weights become NaN or infinite; the weights
+            from before that epoch are restored.
+        ValueError
+            If ``epoch_data`` is combined with ``mask``, or ``epoch_data``
+            returns an array of the wrong shape; if a streamed batch holds
+            NaN or infinity.
         """
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
@@ -401,7 +511,26 @@ class Trainer:
 
         Successive calls carry the optimiser's state, the shuffling and
         noise generators and the loss curve over, so a stream of chunks
-        trains as one long run over them.
+        trains as one long run over them. Sets ``max_epochs`` to
+        ``epoch + 1``.
+
+        Parameters
+        ----------
+        X : array-like, tensor or BatchSource of shape (n_samples, n_features)
+            This epoch's data; anything :meth:`fit` accepts.
+        mask : array-like or tensor of shape (n_samples, n_features), default=None
+            1 for observed entries; see :meth:`fit`.
+
+        Returns
+        -------
+        TrainResult
+            :attr:`result`, with one more entry in ``loss_curve``.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the epoch made the loss or the weights non-finite (the
+            weights from before it are restored).
         """
         self.max_epochs = self.epoch + 1
         self._bad_epochs = 0
@@ -496,7 +625,18 @@ class Trainer:
 
     # ----------------------------------------------------------- checkpoint
     def state_dict(self) -> dict:
-        """Everything needed to continue training exactly where it stopped."""
+        """Everything needed to continue training exactly where it stopped.
+
+        Returns
+        -------
+        dict
+            Copies (not views) of the network's weights, the optimiser's
+            and schedule's states, both random generators' states, the epoch
+            count, the :class:`TrainResult` fields and the early-stopping
+            state (best value, best weights, epochs without improvement).
+            Tensors stay on their device; :mod:`aekit.checkpoint` writes
+            them to disk.
+        """
         return {
             "net": self._snapshot(),
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
@@ -511,7 +651,27 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict, steps_per_epoch: int) -> None:
-        """Restore a :meth:`state_dict`; ``steps_per_epoch`` rebuilds the schedule."""
+        """Restore a :meth:`state_dict`, so that :meth:`fit` continues the saved run.
+
+        The trainer must have been built with the same network shape and
+        settings as the one that saved ``state``.
+
+        Parameters
+        ----------
+        state : dict
+            A :meth:`state_dict` of a trainer with the same network and
+            settings.
+        steps_per_epoch : int
+            Batches per epoch of the data the run continues on: rebuilds the
+            per-step schedules ("cosine", "onecycle", "warmup_plateau")
+            before their saved state is loaded into them.
+
+        Notes
+        -----
+        A noise generator state saved on the other device kind (CPU vs
+        CUDA) cannot be restored; the noise then restarts from the seed and a
+        warning is logged.
+        """
         self.net.load_state_dict(state["net"])
         # scheduler first: building one (OneCycleLR) resets the optimiser's lr and momentum,
         # which the optimiser's saved state then restores
@@ -548,10 +708,25 @@ def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> No
 def resolve_device(device: str | torch.device) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (or a ``torch.device``) into a usable ``torch.device``.
 
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` picks CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+        A CPU device or an existing CUDA device.
+
     Raises
     ------
     ValueError
         If the device is unknown or CUDA is asked for but not available.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
     """
     if isinstance(device, torch.device):
         device = str(device)
