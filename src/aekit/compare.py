@@ -35,6 +35,20 @@ def draw_loss_curve(estimator, path):
 
     The epoch marked is the estimator's ``best_epoch_`` (the weights it kept)
     when it had a validation split, else the one of the lowest training loss.
+
+    Parameters
+    ----------
+    estimator : Autoencoder
+        A fitted aekit estimator (it has ``loss_curve_``); its
+        ``validation_scores_``, when not empty, are drawn as a second curve.
+    path : str or path-like, or None
+        Image file to write (the format follows the suffix, e.g. ``.png``),
+        atomically; None returns the figure instead.
+
+    Returns
+    -------
+    pathlib.Path or matplotlib.figure.Figure
+        The path written, or the figure when ``path`` is None.
     """
     loss = getattr(estimator, "loss", "loss")
     penalty = estimator._make_penalty() is not None if hasattr(estimator, "_make_penalty") else False
@@ -49,6 +63,22 @@ def method_name(estimator) -> str:
     """The row name of ``estimator`` in a comparison: its class name in words ("sparse autoencoder").
 
     A private subclass (an experiment's) is named by the public class it extends.
+
+    Parameters
+    ----------
+    estimator : object
+        Any estimator (fitted or not); only its class is read.
+
+    Returns
+    -------
+    str
+        The class name split at capitals and lower-cased.
+
+    Examples
+    --------
+    >>> from aekit import SparseAutoencoder
+    >>> method_name(SparseAutoencoder())
+    'sparse autoencoder'
     """
     cls = next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
     return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
@@ -60,13 +90,18 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     Parameters
     ----------
     estimator : Autoencoder
-        An unfitted aekit estimator (fitted in place).
+        An aekit estimator with ``scaling="none"``, fitted in place on
+        ``X_train`` (a fitted one is refitted). Its ``n_components`` is PCA's.
     X_train : array-like of shape (n_train, n_features)
+        Complete (no NaN) training data; both methods are fitted on it.
     X_test : array-like of shape (n_test, n_features)
-    random_state : int
+        Complete held-out data on which test errors are measured.
+    random_state : int, default=0
         Seed for PCA's randomised solver.
-    y_train, y_test : ndarray of shape (n_train,) and (n_test,), optional
-        Class labels. With them, each method's codes are also scored by how
+    y_train : ndarray of shape (n_train,), default=None
+        Class labels of ``X_train``; used only together with ``y_test``.
+    y_test : ndarray of shape (n_test,), default=None
+        Class labels of ``X_test``. With them, each method's codes are also scored by how
         well they keep the classes apart: the test accuracy of a 5-nearest-
         neighbour classifier fitted on the training codes (not for models
         without a code: imputers, U-Nets).
@@ -79,7 +114,28 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         row is named by :func:`method_name`, e.g. "sparse autoencoder");
         ``ratio``: estimator / PCA test error; ``method``: that name; ``reconstructions``: test
         reconstructions by method; with labels and 2-D codes, ``codes``:
-        the test codes by method (for :func:`aekit.plotting.code_scatter`).
+        the test codes by method (for :func:`aekit.plotting.code_scatter`);
+        ``n_components`` and ``n_train``. Errors are squared errors summed
+        over features, averaged over samples, in ``X``'s units squared.
+
+    Raises
+    ------
+    ValueError
+        If the estimator scales its inputs (``scaling`` other than
+        ``"none"``), ``X_train`` or ``X_test`` contains NaN, or
+        ``n_components`` exceeds ``min(n_train, n_features)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import Autoencoder
+    >>> X = np.random.default_rng(0).random((60, 5))
+    >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    >>> result = compare_with_pca(ae, X[:40], X[40:])
+    >>> list(result["rows"]), result["method"]
+    (['PCA', 'autoencoder'], 'autoencoder')
+    >>> print(format_table(result).splitlines()[0])
+    | method (2-D code) | test error per sample | train error per sample | fit time (s) |
     """
     k = estimator.n_components
     if getattr(estimator, "_scales_inputs", False) and estimator.scaling != "none":
@@ -149,7 +205,23 @@ def _has_code(estimator) -> bool:
 
 
 def format_table(result: dict, title: str = "") -> str:
-    """Markdown table of a :func:`compare_with_pca` result."""
+    """Markdown table of a :func:`compare_with_pca` result.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`compare_with_pca` returned (``n_components``, ``rows``,
+        ``ratio`` and ``method`` are read). A ``5-NN accuracy`` column is
+        added when every row has ``knn_accuracy``.
+    title : str, default=""
+        Written above the table as a ``###`` heading; empty for none.
+
+    Returns
+    -------
+    str
+        The Markdown: one row per method (test and train error per sample,
+        fit seconds), then the estimator-to-PCA test error ratio in bold.
+    """
     k = result["n_components"]
     lines = [f"### {title}" if title else "", "",
              f"| method ({k}-D code) | test error per sample | train error per sample | fit time (s) |",
@@ -170,11 +242,47 @@ def write_comparison(result: dict, out_dir, X_test, image_shape, estimator, data
                      n_show: int = 10, seed: int = 0, y_test=None, class_names=None) -> dict:
     """Write ``results.json``, ``results.md``, ``figure.png`` and ``loss_curve.png`` into ``out_dir``.
 
-    Returns the paths written, by kind. The figure is skipped for data
-    without an image shape. With 2-D codes in ``result`` and the test labels
-    ``y_test``, ``codes.png`` shows them: PCA's and the autoencoder's, side
-    by side, coloured by class (at most 500 per class; ``class_names`` for
-    the legend).
+    The figure is skipped for data without an image shape. With 2-D codes
+    in ``result`` and the test labels ``y_test``, ``codes.png`` shows them:
+    PCA's and the autoencoder's, side by side, coloured by class (at most
+    500 per class). Files are written atomically; existing ones are
+    replaced.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`compare_with_pca` returned.
+    out_dir : str or path-like
+        Directory to write into; created (with its parents) if missing.
+    X_test : ndarray of shape (n_test, n_features)
+        The test data ``result`` was computed on: the figure shows some of
+        its rows next to their reconstructions from ``result``.
+    image_shape : tuple of int or None
+        Shape of one sample as an image, e.g. ``(28, 28)``; None skips
+        ``figure.png``. Test data within [0, 1] are drawn on that fixed
+        scale, other data with a scale shared by all rows.
+    estimator : Autoencoder
+        The fitted estimator of ``result``: its loss curve is drawn and its
+        ``get_params()`` are written to ``results.json``.
+    dataset_description : str, default=""
+        Written to ``results.json`` as ``dataset`` and used as the
+        Markdown table's title.
+    n_show : int, default=10
+        Test images in the figure (fewer if ``X_test`` has fewer rows).
+    seed : int, default=0
+        Seeds which test images the figure shows and which samples the code
+        scatter plot draws.
+    y_test : ndarray of shape (n_test,), default=None
+        Test labels; with 2-D codes in ``result`` they colour ``codes.png``.
+    class_names : sequence of str, default=None
+        Legend names of the classes ``0, 1, ...`` in ``codes.png``; None
+        shows the label values.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The paths written, by kind: ``"figure"``, ``"codes"`` (when drawn),
+        ``"loss_curve"``, ``"json"`` and ``"markdown"``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
