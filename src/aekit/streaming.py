@@ -53,8 +53,19 @@ def release_pages(a: np.ndarray) -> bool:
     """Unmap the resident pages of a memory-mapped array from this process.
 
     The data stay in the operating system's page cache (and on disk); the
-    next access maps them again. Returns whether anything could be released
-    (False for in-memory arrays and on systems without ``madvise``).
+    next access maps them again.
+
+    Parameters
+    ----------
+    a : ndarray
+        A ``np.memmap`` opened read-only or read-write (or a view of one);
+        other arrays are left alone.
+
+    Returns
+    -------
+    bool
+        Whether anything could be released (False for in-memory arrays,
+        copy-on-write mappings and on systems without ``madvise``).
     """
     mm = _mapping(a)
     if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
@@ -112,14 +123,24 @@ class ArraySource(BatchSource):
     X : ndarray of shape (n_rows, n_features)
         Typically ``np.load(path, mmap_mode="r", allow_pickle=False)``; any real dtype, read as
         float32 one batch at a time.
-    mask : ndarray of shape (n_rows, n_features), optional
-        Observed entries (1) of ``X``, same access pattern.
-    indices : array of int, optional
-        Rows of ``X`` that make up this source (default: all), e.g. the
-        training part of a train/validation split.
-    center, scale : ndarray of shape (n_features,), optional
-        Rows are read as ``(row - center) / scale`` (an estimator's
-        ``scaling``), one batch at a time like everything else.
+    mask : ndarray of shape (n_rows, n_features), default=None
+        Observed entries (1) of ``X``, same access pattern, read as float32.
+        None: every entry is observed.
+    indices : array-like of int of shape (n_samples,), default=None
+        Rows of ``X`` that make up this source, in this order, e.g. the
+        training part of a train/validation split. None: all rows.
+    center : array-like of shape (n_features,), default=None
+        Subtracted from each row as it is read (an estimator's
+        ``scaling``); used only together with ``scale``.
+    scale : array-like of shape (n_features,), default=None
+        Rows are read as ``(row - center) / scale``, in float64 for a
+        float64 file, one batch at a time like everything else. None reads
+        rows unscaled.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a 2-D ndarray or ``mask`` has another shape.
 
     Examples
     --------
@@ -149,13 +170,40 @@ class ArraySource(BatchSource):
         self._touched = 0
 
     def subset(self, indices) -> "ArraySource":
-        """The source restricted to ``indices`` (positions in this source)."""
+        """The source restricted to ``indices`` (positions in this source).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Positions in this source (not rows of the underlying file), in
+            the order the new source lists them.
+
+        Returns
+        -------
+        ArraySource
+            A new source over the same file, mask and scaling; nothing is
+            read.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         rows = indices if self.indices is None else self.indices[indices]
         return ArraySource(self.X, self.mask, rows, self.center, self.scale)
 
     def scaled(self, center, scale) -> "ArraySource":
-        """The same rows, read as ``(row - center) / scale``."""
+        """The same rows, read as ``(row - center) / scale``.
+
+        Parameters
+        ----------
+        center : array-like of shape (n_features,)
+            Subtracted from each row.
+        scale : array-like of shape (n_features,)
+            Divides each centred row.
+
+        Returns
+        -------
+        ArraySource
+            A new source over the same rows (any earlier scaling is
+            replaced, not composed).
+        """
         return ArraySource(self.X, self.mask, self.indices, center, scale)
 
     def _read(self, a: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -196,10 +244,25 @@ class ArraySource(BatchSource):
         return buf.astype(_read_dtype(a), copy=False)
 
     def take(self, idx, dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rows ``idx`` (positions in this source) as arrays ``(x, mask or None)`` of ``dtype`` (float32).
+        """Rows ``idx`` (positions in this source) as arrays ``(x, mask or None)``.
 
         A float64 file is scaled in float64 before the cast, as an in-memory
         float64 array is: cast first, a column 1e8 + N(0, 1) would be steps of 8.
+
+        Parameters
+        ----------
+        idx : array-like of int of shape (n_rows,)
+            Positions in this source, in the order wanted (any order; the
+            file is read in ascending order).
+        dtype : numpy dtype, optional
+            dtype of the returned ``x``; ``np.float32`` by default.
+
+        Returns
+        -------
+        x : ndarray of shape (n_rows, n_features)
+            The rows, scaled if the source is.
+        mask : ndarray of shape (n_rows, n_features) or None
+            The rows of the mask as float32, or None without a mask.
         """
         idx = np.asarray(idx, dtype=np.int64)
         rows = idx if self.indices is None else self.indices[idx]
@@ -213,7 +276,23 @@ class ArraySource(BatchSource):
         return x, m
 
     def chunks(self, size: int | None = None, dtype=np.float32) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """All rows in order, ``size`` at a time (default: about :data:`CHUNK_BYTES` per chunk), as ``dtype``."""
+        """All rows in order, ``size`` at a time.
+
+        Parameters
+        ----------
+        size : int, default=None
+            Rows per chunk (the last may be shorter). None: about
+            :data:`CHUNK_BYTES` (8 MiB) of the file per chunk.
+        dtype : numpy dtype, optional
+            dtype of each chunk's ``x``; ``np.float32`` by default.
+
+        Yields
+        ------
+        x : ndarray of shape (size, n_features)
+            The next rows; see :meth:`take`.
+        mask : ndarray of shape (size, n_features) or None
+            Their mask, or None without one.
+        """
         if size is None:
             size = max(1, CHUNK_BYTES // self._row_bytes)
         for start in range(0, self.n_samples, size):
@@ -239,10 +318,20 @@ class Batches(BatchSource):
         chunks). Each batch is an array or tensor of shape
         (batch_size, n_features), or a tuple/list whose first item is (as a
         ``DataLoader`` over a ``TensorDataset`` yields).
-    validation : array-like or iterable, optional
+    validation : array-like or iterable, default=None
         Held-out data for early stopping and best-weights restore: an array
         of shape (n, n_features) or another iterable of batches. Without
         it, training stops on the training loss.
+
+    Raises
+    ------
+    TypeError
+        If ``batches`` is a one-shot iterator (it could feed only one
+        epoch), or neither iterable nor callable.
+    ValueError
+        If ``batches`` yields nothing, a batch is not 2-D, or ``validation``
+        is not complete 2-D data with the batches' width. Batches after the
+        first are checked as they are read.
 
     Examples
     --------
@@ -285,7 +374,21 @@ class Batches(BatchSource):
             yield batch
 
     def chunks(self, size: int) -> Iterator[tuple[np.ndarray | torch.Tensor, None]]:
-        """The batches as they come (``size`` is ignored), without masks."""
+        """The batches as they come, without masks.
+
+        Parameters
+        ----------
+        size : int
+            Ignored: the batches keep the sizes they were given (the method
+            has :meth:`ArraySource.chunks`' signature).
+
+        Yields
+        ------
+        x : ndarray or tensor of shape (batch_size, n_features)
+            The next batch.
+        mask : None
+            Always None.
+        """
         for batch in self:
             yield batch, None
 
@@ -315,14 +418,50 @@ def _looks_like_array(obj) -> bool:
 
 
 def is_streamable(X) -> bool:
-    """Whether ``fit`` should stream ``X`` instead of loading it: a memmap, a :class:`BatchSource` or a DataLoader."""
+    """Whether ``fit`` should stream ``X`` instead of loading it: a memmap, a :class:`BatchSource` or a DataLoader.
+
+    Parameters
+    ----------
+    X : object
+        Training data as given to ``fit``.
+
+    Returns
+    -------
+    bool
+        True for a ``np.memmap``, a :class:`BatchSource` or a
+        ``torch.utils.data.DataLoader``.
+
+    Examples
+    --------
+    >>> is_streamable(np.zeros((2, 3))), is_streamable(Batches([np.zeros((2, 3))]))
+    (False, True)
+    """
     if isinstance(X, (BatchSource, np.memmap)):
         return True
     return isinstance(X, torch.utils.data.DataLoader)
 
 
 def as_source(X, mask=None) -> BatchSource:
-    """Wrap a streamable input (see :func:`is_streamable`) in a :class:`BatchSource`."""
+    """Wrap a streamable input (see :func:`is_streamable`) in a :class:`BatchSource`.
+
+    Parameters
+    ----------
+    X : np.memmap, BatchSource or torch.utils.data.DataLoader
+        The data; a :class:`BatchSource` is returned as it is.
+    mask : ndarray of shape (n_samples, n_features), default=None
+        Observed entries (1) of a memmap ``X``; ignored for the other kinds.
+
+    Returns
+    -------
+    BatchSource
+        An :class:`ArraySource` for a memmap, :class:`Batches` for a
+        DataLoader.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is none of these.
+    """
     if isinstance(X, BatchSource):
         return X
     if isinstance(X, np.memmap):
@@ -339,6 +478,24 @@ def prefetch(iterable: Iterable, depth: int = 1) -> Iterator:
     Reading the next batch (disk, page faults, gathering rows) overlaps with
     training on the current one. Exceptions in the producer are re-raised
     here; closing the generator early stops the producer.
+
+    Parameters
+    ----------
+    iterable : iterable
+        Iterated once, in a daemon thread.
+    depth : int, default=1
+        Items produced ahead at most; 0 or less iterates in the calling
+        thread, with no read-ahead.
+
+    Yields
+    ------
+    object
+        The items of ``iterable``, in order.
+
+    Examples
+    --------
+    >>> list(prefetch(range(4), depth=2))
+    [0, 1, 2, 3]
     """
     if depth <= 0:
         yield from iterable
