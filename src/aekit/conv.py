@@ -37,6 +37,20 @@ __all__ = ["ConvAutoencoder", "stage_sizes"]
 def stage_sizes(height: int, width: int, n_stages: int) -> list[tuple[int, int]]:
     """Spatial size at the input of each stride-2 stage, then after the last one.
 
+    Each stage halves height and width, rounding up.
+
+    Parameters
+    ----------
+    height, width : int
+        Image size in pixels.
+    n_stages : int
+        Number of stride-2 stages.
+
+    Returns
+    -------
+    list of tuple of int
+        ``n_stages + 1`` pairs ``(height, width)``, the input's first.
+
     Examples
     --------
     >>> stage_sizes(28, 28, 2)
@@ -119,8 +133,9 @@ class ConvAutoencoder(nn.Module):
         Hidden activation, a key of :data:`aekit.nets.ACTIVATIONS`.
     output_activation : {"identity", "sigmoid"}, default="identity"
         Applied by :meth:`decode`.
-    code_activation : nn.Module, optional
-        Applied to the code.
+    code_activation : nn.Module, default=None
+        Applied to the code (e.g. :class:`aekit.nets.TopK`); None leaves it
+        linear.
     fully_convolutional : bool, default=False
         Code as a feature map instead of a linear bottleneck (see module
         docstring).
@@ -199,16 +214,62 @@ class ConvAutoencoder(nn.Module):
         return h.permute(0, 2, 3, 1).reshape(h.shape[0], self.n_features)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map images (batch, n_features) to codes (batch, code_size)."""
+        """Map images to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flattened images, channels last (``H * W * C`` features).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, code_size)
+            Codes; a fully convolutional code's feature map is flattened
+            channels first (``(n_components, h, w)``).
+        """
         return self.encoder(self._to_maps(x))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder pre-activations (batch, n_features), before ``output``."""
+        """Decoder pre-activations, before ``output`` (what ``loss="bce"`` trains on).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, code_size)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Flattened images, channels last, before the output activation.
+        """
         return self._to_rows(self.decoder(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes (batch, code_size) to images (batch, n_features)."""
+        """Map codes to images.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, code_size)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Flattened images, channels last, after the output activation.
+        """
         return self.output(self.decode_logits(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x``: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flattened images.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Reconstructions.
+        """
         return self.decode(self.encode(x))

@@ -51,11 +51,24 @@ class TopK(nn.Module):
         self.k = int(k)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Zero all but the ``k`` largest entries of each row.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (batch, n_components)
+            Codes; ``k`` must not exceed ``n_components``.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            ``h`` with all but each row's ``k`` largest values set to 0.
+        """
         # (batch, n_components)
         values, indices = torch.topk(h, self.k, dim=-1)
         return torch.zeros_like(h).scatter(-1, indices, values)
 
     def extra_repr(self) -> str:
+        """``"k=..."``, shown in the module's ``repr``."""
         return f"k={self.k}"
 
 
@@ -71,17 +84,34 @@ class MLPAutoencoder(nn.Module):
     ----------
     n_features : int
         Input and output width.
-    hidden_layer_sizes : sequence of int
+    hidden_layer_sizes : sequence of int, default=()
         Encoder hidden widths, outermost first; ``()`` gives a shallow
         autoencoder with a single code layer.
-    n_components : int
+    n_components : int, default=2
         Code width.
-    activation : str
-        Hidden activation, a key of :data:`ACTIVATIONS`.
-    output_activation : {"identity", "sigmoid"}
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`ACTIVATIONS`; it also picks the
+        weight initialisation (see :meth:`reset_parameters`).
+    output_activation : {"identity", "sigmoid"}, default="identity"
         Applied by :meth:`decode` to the decoder's pre-activations.
-    code_activation : nn.Module, optional
-        Applied to the code (e.g. ``nn.Sigmoid()`` or :class:`TopK`).
+    code_activation : nn.Module, default=None
+        Applied to the code (e.g. ``nn.Sigmoid()`` or :class:`TopK`); None
+        leaves the code linear.
+
+    Attributes
+    ----------
+    code_size : int
+        Width of the code returned by :meth:`encode` (``n_components``).
+    encoder, decoder : nn.Sequential
+        The two halves; ``decoder`` ends with a linear layer (the
+        pre-activations).
+    output : nn.Module
+        The output activation.
+
+    Raises
+    ------
+    KeyError
+        If ``activation`` or ``output_activation`` is not a known name.
 
     Examples
     --------
@@ -149,16 +179,61 @@ class MLPAutoencoder(nn.Module):
                     nn.init.xavier_normal_(layer.weight)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map inputs (batch, n_features) to codes (batch, n_components)."""
+        """Map inputs to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            Codes (after ``code_activation``, if any).
+        """
         return self.encoder(x)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder pre-activations (batch, n_features), before ``output``."""
+        """Decoder pre-activations, before ``output`` (what ``loss="bce"`` trains on).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The last linear layer's output.
+        """
         return self.decoder(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes (batch, n_components) to reconstructions (batch, n_features)."""
+        """Map codes to reconstructions.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Reconstructions, after the output activation.
+        """
         return self.output(self.decoder(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x``: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Reconstructions.
+        """
         return self.decode(self.encode(x))

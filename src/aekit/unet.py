@@ -79,6 +79,18 @@ class UNet(nn.Module):
         self.out = _Upsample(channels[0], self.in_channels, sizes[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the U-Net on flattened images.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flattened images, channels last (``H * W * C`` features).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The output images, flattened the same way (linear output).
+        """
         # (batch, H*W*C) channels-last rows -> (batch, C, H, W)
         h = x.reshape(-1, self.height, self.width, self.in_channels).permute(0, 3, 1, 2)
         skips = []
@@ -132,16 +144,50 @@ class UNetDenoiser(nn.Module):
         self.residual = bool(residual)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The input itself, (batch, n_features): the skip connections need all of it."""
+        """The input itself: the skip connections need all of it.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flattened (noisy) images.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``x``, unchanged (the same tensor).
+        """
         return x
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Denoise inputs (batch, n_features)."""
+        """Denoise inputs.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_features)
+            Flattened noisy images (what :meth:`encode` returned).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``z - UNet(z)`` with ``residual=True``, else ``UNet(z)``.
+        """
         return z - self.unet(z) if self.residual else self.unet(z)
 
     decode_logits = decode  # linear output: the logits are the output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise ``x``: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flattened noisy images.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The denoised images.
+        """
         return self.decode(self.encode(x))
 
     def extra_repr(self) -> str:
