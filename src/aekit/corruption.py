@@ -32,7 +32,31 @@ def _const(value: float, x: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_noise(x: torch.Tensor, level: Level, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Additive isotropic Gaussian noise of standard deviation ``level``."""
+    """Additive isotropic Gaussian noise of standard deviation ``level``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Clean inputs, of any shape; not modified.
+    level : float or torch.Tensor
+        Noise standard deviation, in the units of ``x``; a tensor
+        broadcasts against ``x`` (e.g. shape (batch, 1): one per sample).
+    generator : torch.Generator, default=None
+        Source of the noise, on ``x``'s device; None uses PyTorch's global
+        generator.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x + level * N(0, 1)``, a new tensor of ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = gaussian_noise(torch.zeros(10000), 0.5, g)
+    >>> round(float(x.std()), 1)
+    0.5
+    """
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return x + level * noise
 
@@ -40,7 +64,28 @@ def gaussian_noise(x: torch.Tensor, level: Level, generator: torch.Generator | N
 def masking_noise(
     x: torch.Tensor, level: Level, generator: torch.Generator | None = None, fill_value: float = 0.0
 ) -> torch.Tensor:
-    """Set a random fraction ``level`` of the entries to ``fill_value``."""
+    """Set a random fraction ``level`` of the entries to ``fill_value``.
+
+    Each entry is hit independently with probability ``level``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Clean inputs, of any shape; not modified.
+    level : float or torch.Tensor
+        Probability in [0, 1] that an entry is replaced; a tensor
+        broadcasts against ``x``.
+    generator : torch.Generator, default=None
+        Source of the noise, on ``x``'s device; None uses PyTorch's global
+        generator.
+    fill_value : float, default=0.0
+        Value the hit entries take.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor of ``x``'s shape and dtype.
+    """
     drop = _uniform_like(x, generator) < level
     return torch.where(drop, _const(fill_value, x), x)
 
@@ -57,6 +102,26 @@ def salt_and_pepper(
     ``low`` and ``high`` are the extremes of the data's range: 0 and 1 for
     images scaled to [0, 1], 0 and 255 for 8-bit pixels; or arrays of shape
     (n_features,), one range per column (standardised columns each have their own).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (..., n_features)
+        Clean inputs; not modified.
+    level : float or torch.Tensor
+        Probability in [0, 1] that an entry is replaced; a tensor
+        broadcasts against ``x``.
+    generator : torch.Generator, default=None
+        Source of the noise, on ``x``'s device; None uses PyTorch's global
+        generator.
+    low : float or array-like of shape (n_features,), default=0.0
+        "Pepper": the value of half the hit entries.
+    high : float or array-like of shape (n_features,), default=1.0
+        "Salt": the value of the other half.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor of ``x``'s shape and dtype.
     """
     hit = _uniform_like(x, generator) < level
     salt = _uniform_like(x, generator) < 0.5

@@ -25,7 +25,28 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tenso
 
 
 def mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean squared error over (observed) entries."""
+    """Mean squared error over (observed) entries.
+
+    Parameters
+    ----------
+    output : torch.Tensor of shape (batch, n_features)
+        Reconstructions (after the output activation).
+    target : torch.Tensor of shape (batch, n_features)
+        Clean inputs.
+    mask : torch.Tensor of shape (batch, n_features), default=None
+        1 for entries to count, 0 for the others; None counts all.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar: the squared error averaged over counted entries (0 when
+        none is counted).
+
+    Examples
+    --------
+    >>> float(mse(torch.tensor([[1.0, 3.0]]), torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])))
+    1.0
+    """
     if mask is None:
         return F.mse_loss(output, target)
     return _masked_mean((output - target).square(), mask)
@@ -34,7 +55,31 @@ def mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = 
 def binary_cross_entropy(
     logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Binary cross-entropy from logits over (observed) entries; targets in [0, 1]."""
+    """Binary cross-entropy from logits over (observed) entries; targets in [0, 1].
+
+    Computed from the logits (numerically stable), so it pairs with a
+    sigmoid output activation.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (batch, n_features)
+        Decoder pre-activations (``decode_logits``).
+    target : torch.Tensor of shape (batch, n_features)
+        Clean inputs in [0, 1] (probabilities, not only 0 and 1).
+    mask : torch.Tensor of shape (batch, n_features), default=None
+        1 for entries to count, 0 for the others; None counts all.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar: the cross-entropy in nats averaged over counted entries
+        (0 when none is counted).
+
+    Examples
+    --------
+    >>> round(float(binary_cross_entropy(torch.zeros(1, 2), torch.ones(1, 2))), 4)  # log 2
+    0.6931
+    """
     if mask is None:
         return F.binary_cross_entropy_with_logits(logits, target)
     values = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
@@ -45,7 +90,10 @@ def binary_cross_entropy(
 class ReconstructionLoss:
     """A reconstruction loss and what it expects.
 
-    Attributes
+    The entries of :data:`LOSSES`; each parameter is an attribute of the
+    same name.
+
+    Parameters
     ----------
     fn : callable
         ``fn(output, target, mask=None) -> scalar tensor``.
@@ -53,8 +101,8 @@ class ReconstructionLoss:
         Whether ``fn`` takes decoder pre-activations instead of outputs.
     output_activation : str
         The output activation this loss pairs with by default.
-    target_range : tuple of float or None
-        The range targets must lie in, if any.
+    target_range : tuple of float, default=None
+        The ``(low, high)`` range targets must lie in; None for any.
     """
 
     fn: Callable[..., torch.Tensor]

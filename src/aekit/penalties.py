@@ -42,6 +42,7 @@ def l1_penalty(code: torch.Tensor, weight: float) -> torch.Tensor:
     Parameters
     ----------
     code : Tensor of shape (batch, n_components)
+        Code batch (any real values).
     weight : float
         lambda >= 0.
 
@@ -64,6 +65,19 @@ def kl_divergence_bernoulli(target: float, rho_hat: torch.Tensor) -> torch.Tenso
     ``rho_hat`` is squeezed affinely into ``[1e-6, 1 - 1e-6]`` so that saturated
     units give a large but finite value and, unlike clamping, keep a gradient
     pointing back inside.
+
+    Parameters
+    ----------
+    target : float
+        rho in (0, 1), the desired mean activation.
+    rho_hat : Tensor
+        Observed mean activations in [0, 1], any shape.
+
+    Returns
+    -------
+    Tensor
+        ``KL(target || rho_hat)`` in nats, of ``rho_hat``'s shape; >= 0 and
+        (about) 0 where ``rho_hat == target``.
     """
     rho_hat = _EPS + (1.0 - 2.0 * _EPS) * rho_hat
     return target * torch.log(target / rho_hat) + (1.0 - target) * torch.log((1.0 - target) / (1.0 - rho_hat))
@@ -112,8 +126,16 @@ def make_penalty(name: str, weight: float, target: float | None = None) -> Calla
         Key of :data:`PENALTIES`.
     weight : float
         lambda (l1) or beta (kl), >= 0. A weight of 0 gives None.
-    target : float, optional
-        rho in (0, 1), required by "kl".
+    target : float, default=None
+        rho in (0, 1), required by "kl" (with a weight above 0); ignored by
+        the others.
+
+    Returns
+    -------
+    penalty : callable or None
+        ``penalty(code) -> scalar tensor`` (:func:`l1_penalty` or
+        :func:`kl_penalty` with the settings bound), or None for "topk" or
+        a weight of 0.
 
     Raises
     ------
