@@ -54,6 +54,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     Parameters
     ----------
     path : str or Path
+        The image file; its content, not its suffix, decides the format.
     mode : {None, "grey", "rgb"}, default=None
         None keeps grey images grey and makes everything else RGB (alpha is
         dropped); "grey" or "rgb" converts. An EXIF orientation (a phone
@@ -181,7 +182,29 @@ def _png16_rgb(pixels: np.ndarray) -> bytes:
 
 
 def output_bit_depth(path, image, bit_depth: int) -> int:
-    """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8."""
+    """The bit depth to write ``image`` to ``path`` with: ``bit_depth`` where the format allows it, else 8.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file; its suffix names the format.
+    image : ndarray
+        The pixels to write (not read: the answer depends on the format).
+    bit_depth : {8, 16}
+        The bit depth asked for, e.g. the one :func:`read_image` reported.
+
+    Returns
+    -------
+    int
+        ``bit_depth``, or 8 (with a logged warning) when 16 bits are asked
+        for a format other than PNG or TIFF.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> output_bit_depth("out.png", np.zeros((2, 2)), 16), output_bit_depth("out.jpg", np.zeros((2, 2)), 16)
+    (16, 8)
+    """
     if bit_depth == 16 and IMAGE_SUFFIXES.get(Path(path).suffix.lower()) not in DEEP_FORMATS:
         logger.warning("%s: written with 8 bits per channel (16 bits are kept for PNG and TIFF output only)", path)
         return 8

@@ -30,6 +30,25 @@ _CHUNK = 4096  # patches per model call: bounds memory on large images
 def patch_positions(length: int, size: int, stride: int) -> np.ndarray:
     """Start offsets of patches of ``size`` every ``stride`` pixels, the last one flush with the end.
 
+    Parameters
+    ----------
+    length : int
+        Image side in pixels.
+    size : int
+        Patch side in pixels, at most ``length``.
+    stride : int
+        Step between starts, >= 1.
+
+    Returns
+    -------
+    ndarray of int
+        Ascending start offsets; together the patches cover every pixel.
+
+    Raises
+    ------
+    ValueError
+        If ``size > length``.
+
     Examples
     --------
     >>> patch_positions(10, 4, 3).tolist()
@@ -55,14 +74,19 @@ def extract_patches(image, patch_shape, stride: int):
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
-    patch_shape : (ph, pw)
+        The image; any dtype (kept).
+    patch_shape : tuple of int
+        ``(ph, pw)``, at most the image's size.
     stride : int
-        Step between patches; the last row and column of patches are flush
+        Step between patches in pixels; the last row and column of patches are flush
         with the image border, so every pixel is covered.
 
     Returns
     -------
     patches : ndarray of shape (n_patches, ph * pw * C)
+        Each patch flattened row by row, channels last (``C = 1`` for a
+        2-D image), the layout aekit's models take with ``image_shape=(ph,
+        pw)`` or ``(ph, pw, C)``.
     positions : ndarray of shape (n_patches, 2)
         Top-left corner (row, column) of each patch.
     """
@@ -109,11 +133,31 @@ def average_patches(patches, positions, image_shape, patch_shape) -> np.ndarray:
     """Put patches back where they came from, averaging overlaps (sine-tapered weights).
 
     Inverse of :func:`extract_patches`: averaging unchanged patches gives
-    the image back.
+    the image back. Each patch's pixels are weighted by a sine taper (its
+    border counts less than its centre).
+
+    Parameters
+    ----------
+    patches : array-like of shape (n_patches, ph * pw * C)
+        Flattened patches, as :func:`extract_patches` gives them.
+    positions : array-like of shape (n_patches, 2)
+        Top-left corner (row, column) of each patch.
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)`` of the image to rebuild; pixels no patch
+        covers come out as 0.
+    patch_shape : tuple of int
+        ``(ph, pw)``.
 
     Returns
     -------
     image : ndarray of ``image_shape``, float64
+
+    Examples
+    --------
+    >>> image = np.arange(30.0).reshape(5, 6)
+    >>> patches, positions = extract_patches(image, (3, 3), stride=2)
+    >>> np.allclose(average_patches(patches, positions, image.shape, (3, 3)), image)
+    True
     """
     acc = _Accumulator(image_shape, patch_shape)
     acc.add(np.asarray(patches, dtype=np.float64), np.asarray(positions))
@@ -124,9 +168,34 @@ def average_patches(patches, positions, image_shape, patch_shape) -> np.ndarray:
 def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.ndarray:
     """Random patches from a list of images, spread over the images by their area.
 
+    Parameters
+    ----------
+    images : sequence of ndarray of shape (H, W) or (H, W, C)
+        Images of any sizes, all grey or all with ``C`` channels; those
+        smaller than a patch are skipped.
+    patch_shape : tuple of int
+        ``(ph, pw)``.
+    n_patches : int
+        Patches to draw (with replacement). An image's share is proportional
+        to its number of patch positions.
+    seed : int, default=0
+        Seeds which images and positions are drawn.
+
     Returns
     -------
     patches : ndarray of shape (n_patches, ph * pw * C), float32
+        Flattened channels last, as :func:`extract_patches` gives them.
+
+    Raises
+    ------
+    ValueError
+        If no image is at least one patch in size, or the images mix
+        numbers of channels.
+
+    Examples
+    --------
+    >>> sample_patches([np.zeros((8, 8, 3)), np.ones((4, 5, 3))], (4, 4), 6).shape
+    (6, 48)
     """
     ph, pw = patch_shape
     images = [_as_hwc(np.asarray(im, dtype=np.float32)) for im in images]
@@ -149,7 +218,19 @@ def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.nda
 
 
 def model_image_shape(model) -> tuple[int, ...] | None:
-    """The ``image_shape`` a fitted model takes (an ImputerEnsemble's members'), or None."""
+    """The ``image_shape`` a fitted model takes (an ImputerEnsemble's members'), or None.
+
+    Parameters
+    ----------
+    model : object
+        A fitted aekit estimator or :class:`~aekit.ImputerEnsemble`.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(H, W)`` or ``(H, W, C)``, or None when the model has no image
+        shape.
+    """
     shape = getattr(model, "image_shape", None)
     if shape is None and getattr(model, "estimators_", None):  # an ImputerEnsemble: its members' patches
         shape = getattr(model.estimators_[0], "image_shape", None)
@@ -157,7 +238,24 @@ def model_image_shape(model) -> tuple[int, ...] | None:
 
 
 def model_patch_shape(model) -> tuple[int, int, int]:
-    """``(ph, pw, channels)`` of the images a fitted model takes."""
+    """``(ph, pw, channels)`` of the images a fitted model takes.
+
+    Parameters
+    ----------
+    model : object
+        A fitted aekit estimator or :class:`~aekit.ImputerEnsemble` trained
+        with ``image_shape``.
+
+    Returns
+    -------
+    tuple of int
+        Patch height, width and channels (1 for a 2-D ``image_shape``).
+
+    Raises
+    ------
+    ValueError
+        If the model has no ``image_shape``.
+    """
     shape = model_image_shape(model)
     if shape is None:
         raise ValueError(
@@ -168,7 +266,29 @@ def model_patch_shape(model) -> tuple[int, int, int]:
 
 
 def check_model_image(model, image: np.ndarray, name: str = "image") -> tuple[int, int]:
-    """``(ph, pw)`` of the model's patches; ValueError if the image's channels do not match the model's."""
+    """``(ph, pw)`` of the model's patches, after checking that ``image`` suits the model.
+
+    Parameters
+    ----------
+    model : object
+        A fitted aekit estimator or :class:`~aekit.ImputerEnsemble` trained
+        with ``image_shape``.
+    image : ndarray
+        The image to check; its size may differ from the patch size.
+    name : str, default="image"
+        How error messages call the image (e.g. a file name).
+
+    Returns
+    -------
+    tuple of int
+        ``(ph, pw)``.
+
+    Raises
+    ------
+    ValueError
+        If the model has no ``image_shape``, ``image`` is not 2-D or 3-D,
+        or its channels differ from the model's.
+    """
     ph, pw, c = model_patch_shape(model)
     if image.ndim not in (2, 3):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, C); got {image.shape}.")
@@ -231,7 +351,11 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
     model : fitted aekit estimator with ``image_shape``
         Usually a :class:`~aekit.DenoisingAutoencoder`.
     image : ndarray of shape (H, W) or (H, W, C), values in [0, 1]
-    stride : int, optional
+        The noisy image, on the scale the model was trained on; integer
+        pixels must be within [0, 1] (divide uint8 by 255).
+    stride : int, default=None
+        Step between patches in pixels (>= 1); smaller is slower and
+        smoother. None: a quarter of the patch's shorter side (at least 1).
     ensemble : bool, default=False
         Average over the 8 flips and quarter turns of the image.
 
@@ -244,7 +368,8 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
     ValueError
         If the image's channels do not match the model's, the model has
         no image_shape, or the image has integer pixels beyond [0, 1]
-        (uint8 0..255: pass ``image / 255``).
+        (uint8 0..255: pass ``image / 255``), or ``stride`` is not an int
+        >= 1.
     """
     image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
@@ -277,10 +402,13 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     Parameters
     ----------
     model : fitted aekit estimator with ``image_shape``, or an ImputerEnsemble of such
+        Usually an :class:`~aekit.AutoencoderImputer` trained on patches
+        with entries hidden.
     image : ndarray of shape (H, W) or (H, W, C)
         NaN marks missing pixels (in colour images, per channel).
-    stride : int, optional
-        Step between patches; default a quarter of the patch side.
+    stride : int, default=None
+        Step between patches in pixels (>= 1). None: a quarter of the
+        patch's shorter side (at least 1).
 
     Returns
     -------
@@ -289,8 +417,9 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the image has no missing pixel, or its channels do not match the
-        model's.
+        If the image has no missing pixel, its channels do not match the
+        model's, the model has no image_shape, or ``stride`` is not an int
+        >= 1.
     """
     from .impute import impute_with
 
