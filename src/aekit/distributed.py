@@ -49,31 +49,77 @@ def _env_int(name: str, default: int) -> int:
 
 
 def is_distributed() -> bool:
-    """Whether a process group with more than one process is active."""
+    """Whether a process group with more than one process is active.
+
+    Returns
+    -------
+    bool
+        False in a plain process and in a one-process group.
+    """
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def rank() -> int:
-    """This process's global rank (0 without a process group; ``RANK`` before init)."""
+    """This process's global rank (0 without a process group; ``RANK`` before init).
+
+    Returns
+    -------
+    int
+        In ``[0, world_size())``.
+
+    Raises
+    ------
+    ValueError
+        If no group is initialised and ``RANK`` is not an integer.
+    """
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank()
     return _env_int("RANK", 0)
 
 
 def world_size() -> int:
-    """Number of processes (1 without a process group)."""
+    """Number of processes (1 without a process group).
+
+    Returns
+    -------
+    int
+        The process group's size; 1 before :func:`init_from_env` even
+        under ``torchrun``.
+    """
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size()
     return 1
 
 
 def local_rank() -> int:
-    """Rank within this machine (``LOCAL_RANK``), which picks the GPU."""
+    """Rank within this machine (``LOCAL_RANK``), which picks the GPU.
+
+    Returns
+    -------
+    int
+        ``LOCAL_RANK`` from the environment, 0 when unset.
+
+    Raises
+    ------
+    ValueError
+        If ``LOCAL_RANK`` is not an integer.
+    """
     return _env_int("LOCAL_RANK", 0)
 
 
 def is_main_process() -> bool:
-    """True on rank 0 (and in a plain single process): the one that writes files and progress."""
+    """True on rank 0 (and in a plain single process): the one that writes files and progress.
+
+    Returns
+    -------
+    bool
+        Whether :func:`rank` is 0.
+
+    Examples
+    --------
+    >>> is_main_process()
+    True
+    """
     return rank() == 0
 
 
@@ -94,6 +140,15 @@ def init_from_env(backend: str | None = None) -> bool:
     -------
     bool
         Whether training in this process is now distributed.
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is unknown or ``WORLD_SIZE``/``LOCAL_RANK`` is not an
+        integer.
+    RuntimeError
+        If ``WORLD_SIZE > 1`` but PyTorch was built without distributed
+        support.
     """
     if dist.is_available() and dist.is_initialized():
         return is_distributed()
@@ -117,7 +172,26 @@ def init_from_env(backend: str | None = None) -> bool:
 def session(backend: str | None = None):
     """Context manager: :func:`init_from_env` on entry, leave the group on exit if it joined one.
 
-    Yields whether training is distributed. A no-op in a plain process.
+    A no-op in a plain process. A group that was already initialised on
+    entry is left alone on exit. On exit by an exception the group is
+    destroyed without the final barrier (a peer may never reach it).
+
+    Parameters
+    ----------
+    backend : {"gloo", "nccl"}, default=None
+        Passed to :func:`init_from_env`; None picks ``"nccl"`` when CUDA is
+        available, else ``"gloo"``.
+
+    Yields
+    ------
+    bool
+        Whether training is distributed.
+
+    Examples
+    --------
+    >>> with session() as distributed_now:
+    ...     distributed_now
+    False
     """
     joined = not (dist.is_available() and dist.is_initialized()) and init_from_env(backend)
     finished = False
@@ -141,6 +215,11 @@ def leave(barrier: bool = True) -> None:
     files) still communicates; ``barrier=False`` skips it (leaving after
     an error, when a peer may never reach it). A no-op without a process
     group.
+
+    Parameters
+    ----------
+    barrier : bool, default=True
+        Wait for every rank before destroying the group.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
@@ -158,6 +237,20 @@ def shard_bounds(n: int, rank_: int | None = None, world: int | None = None) -> 
     The split is :func:`torch.tensor_split`'s: contiguous, sizes differing by
     at most one, possibly empty when ``n < world``.
 
+    Parameters
+    ----------
+    n : int
+        Rows in the global batch.
+    rank_ : int, default=None
+        The rank; None: this process's (:func:`rank`).
+    world : int, default=None
+        The number of ranks; None: :func:`world_size`.
+
+    Returns
+    -------
+    tuple of int
+        ``(start, stop)``; the first ``n % world`` ranks get one row more.
+
     Examples
     --------
     >>> [shard_bounds(5, r, 2) for r in range(2)]
@@ -171,14 +264,44 @@ def shard_bounds(n: int, rank_: int | None = None, world: int | None = None) -> 
 
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum ``tensor`` over ranks in place (identity without a process group)."""
+    """Sum ``tensor`` over ranks in place (identity without a process group).
+
+    Every rank must call it (a collective).
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        This rank's value, on a device the backend handles (CPU for gloo,
+        CUDA for nccl); overwritten with the sum.
+
+    Returns
+    -------
+    torch.Tensor
+        ``tensor`` itself.
+    """
     if is_distributed():
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
 
 
 def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
-    """Rank 0's value of ``flag`` on every rank, so all ranks take the same branch."""
+    """Rank 0's value of ``flag`` on every rank, so all ranks take the same branch.
+
+    Every rank must call it (a collective).
+
+    Parameters
+    ----------
+    flag : bool
+        This rank's value; only rank 0's counts.
+    device : torch.device or str, default="cpu"
+        Where the one-element tensor sent lives: ``"cpu"`` for gloo, this
+        rank's GPU for nccl.
+
+    Returns
+    -------
+    bool
+        Rank 0's ``flag`` (``flag`` itself without a process group).
+    """
     if not is_distributed():
         return bool(flag)
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
@@ -187,7 +310,23 @@ def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
 
 
 def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
-    """The largest ``value`` of all ranks on every rank (``value`` itself without a process group)."""
+    """The largest ``value`` of all ranks on every rank (``value`` itself without a process group).
+
+    Every rank must call it (a collective).
+
+    Parameters
+    ----------
+    value : int
+        This rank's value.
+    device : torch.device or str, default="cpu"
+        Where the one-element tensor reduced lives: ``"cpu"`` for gloo,
+        this rank's GPU for nccl.
+
+    Returns
+    -------
+    int
+        The maximum over ranks.
+    """
     if not is_distributed():
         return int(value)
     t = torch.tensor([int(value)], dtype=torch.int64, device=device)
@@ -196,7 +335,25 @@ def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
 
 
 def same_on_all_ranks(values: torch.Tensor, rtol: float = 1e-6) -> bool:
-    """Whether every rank holds ``values`` (a small float64 tensor), up to ``rtol``; True without a group."""
+    """Whether every rank holds ``values`` (a small float64 tensor), up to ``rtol``; True without a group.
+
+    Every rank must call it (a collective). Used to check that all ranks
+    see the same data (e.g. column statistics) before training.
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (n,)
+        This rank's values, 1-D, on a device the backend handles.
+    rtol : float, default=1e-6
+        Entries agree when the largest and smallest over ranks differ by at
+        most ``rtol * (|largest| + 1)`` (relative for large values,
+        absolute near 0).
+
+    Returns
+    -------
+    bool
+        The same answer on every rank.
+    """
     if not is_distributed():
         return True
     both = torch.cat([values, -values])
