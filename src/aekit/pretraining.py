@@ -60,11 +60,17 @@ DENOISING_MASK_FRACTION = 0.25
 class LayerWeights:
     """One pretrained layer, shaped like ``torch.nn.Linear``.
 
-    Attributes
+    Each parameter is an attribute of the same name.
+
+    Parameters
     ----------
     weight : Tensor of shape (n_hidden, n_visible)
+        Goes to the encoder layer as is and, transposed, to the mirrored
+        decoder layer.
     hidden_bias : Tensor of shape (n_hidden,)
+        The encoder layer's bias.
     visible_bias : Tensor of shape (n_visible,)
+        The mirrored decoder layer's bias.
     """
 
     weight: torch.Tensor
@@ -151,19 +157,23 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
         Layer widths, input first, code last (e.g. 784, 1000, 500, 250, 30).
     real_valued : bool
         Gaussian visible units for the first RBM instead of logistic ones.
-    epochs, batch_size : int
-        Per-layer epochs and minibatch size.
-    learning_rate, learning_rate_linear : float
-        For logistic-logistic RBMs and for RBMs with linear units; the
-        latter is scaled by ``min(1, 400 / fan)``, ``fan`` being the width
-        of the layer on the other side of the linear units.
-    weight_cost : float
+    epochs : int, default=10
+        Epochs of CD-1 per layer.
+    batch_size : int, default=100
+        Minibatch size.
+    learning_rate : float, default=0.1
+        Step size for RBMs whose visible and hidden units are both logistic.
+    learning_rate_linear : float, default=0.01
+        Step size for RBMs with linear units (Gaussian visible units, or the
+        linear code layer), scaled by ``min(1, 400 / fan)``, ``fan`` being
+        the width of the layer on the other side of the linear units.
+    weight_cost : float, default=2e-4
         L2 weight decay.
-    seed : int
+    seed : int, default=0
         Seeds initialisation, shuffling and sampling.
-    device : str or torch.device
-        Where to train.
-    precision : {"float32", "bfloat16"}
+    device : str or torch.device, default="cpu"
+        Where to train; the returned tensors live there.
+    precision : {"float32", "bfloat16"}, default="float32"
         Dtype of the matrix products (weights and statistics stay float32).
 
     Returns
@@ -225,29 +235,35 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
 
     Parameters
     ----------
-    X : Tensor of shape (n_samples, widths[0])
+    X : array-like or Tensor of shape (n_samples, widths[0])
+        Training data, on the scale the deep net will be trained on (in
+        [0, 1] for a sigmoid output).
     widths : sequence of int
         Layer widths, input first, code last.
-    activation : str
+    activation : str, default="relu"
         Hidden activation, a key of :data:`aekit.nets.ACTIVATIONS`.
-    output_activation : {"identity", "sigmoid"}
+    output_activation : {"identity", "sigmoid"}, default="identity"
         The deep net's output activation.
-    epochs, batch_size : int
-        Per-layer epochs and minibatch size.
-    learning_rate : float
+    epochs : int, default=10
+        Epochs per layer.
+    batch_size : int, default=100
+        Minibatch size.
+    learning_rate : float, default=1e-3
         Adam step size.
-    mask_fraction : float
-        Fraction of each layer's input entries set to zero.
-    seed : int
+    mask_fraction : float, default=0.25
+        Fraction of each layer's input entries set to zero
+        (:data:`DENOISING_MASK_FRACTION`).
+    seed : int, default=0
         Seeds initialisation, shuffling and noise.
-    device : str or torch.device
-        Where to train.
-    precision : {"float32", "bfloat16"}
+    device : str or torch.device, default="cpu"
+        Where to train; the returned tensors live there.
+    precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" runs the forward passes under autocast.
 
     Returns
     -------
     layers : list of LayerWeights
+        One per layer, input side first.
     """
     generator = torch.Generator(device=device).manual_seed(int(seed))
     V = torch.as_tensor(X, dtype=torch.float32).to(device)
@@ -297,6 +313,18 @@ def _linears(seq: nn.Sequential) -> list[nn.Linear]:
 def load_layers(net: MLPAutoencoder, layers: list[LayerWeights]) -> MLPAutoencoder:
     """Copy pretrained layers into ``net``: ``W`` to the encoder, ``W.T`` to the mirrored decoder.
 
+    Parameters
+    ----------
+    net : MLPAutoencoder
+        Network with one encoder ``Linear`` per layer; changed in place.
+    layers : list of LayerWeights
+        One per encoder layer, input side first, on ``net``'s device.
+
+    Returns
+    -------
+    MLPAutoencoder
+        ``net``.
+
     Raises
     ------
     ValueError
@@ -334,23 +362,37 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     net : MLPAutoencoder
         Freshly built network (its widths give the stack).
     X : array-like or Tensor of shape (n_samples, n_features)
+        Training data, on the scale the net will be fine-tuned on.
     method : {"rbm", "denoising"}
+        Stacked RBMs (:func:`pretrain_rbm`, Hinton & Salakhutdinov 2006)
+        or stacked denoising autoencoders (:func:`pretrain_denoising`).
     activation : str
         The net's hidden activation; ``"rbm"`` needs ``"sigmoid"`` (RBM
         hidden units are logistic).
     output_activation : {"identity", "sigmoid"}
         ``"identity"`` means real-valued input (Gaussian visible units).
-    epochs, batch_size, seed : int
-        Per-layer epochs, minibatch size and seed.
-    device : str or torch.device, optional
-        Where to train; default: where ``net`` is.
-    precision : {"float32", "bfloat16"}
-        Precision of the matrix products.
+    epochs : int, default=10
+        Epochs per layer.
+    batch_size : int, default=100
+        Minibatch size.
+    seed : int, default=0
+        Seeds initialisation, shuffling and noise.
+    device : str or torch.device, default=None
+        Where to train; None: where ``net`` is.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the matrix products (forward passes, for
+        "denoising").
 
     Returns
     -------
     layers : list of LayerWeights
-        The weights now in ``net``.
+        The weights now in ``net`` (on ``device``).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown, or ``method="rbm"`` with an activation
+        other than ``"sigmoid"``.
 
     Examples
     --------
@@ -392,6 +434,13 @@ def layer_reconstruction_errors(net: MLPAutoencoder, X) -> list[float]:
     layer fails to reconstruct (0 is perfect, about 1 or more is no better
     than predicting the mean). Greedy pretraining aims to make it small for
     every layer.
+
+    Parameters
+    ----------
+    net : MLPAutoencoder
+        The network whose weights are judged (pretrained or fine-tuned).
+    X : array-like or Tensor of shape (n_samples, n_features)
+        Input data, moved to ``net``'s device.
 
     Returns
     -------
