@@ -152,6 +152,18 @@ def _read_header(path: Path) -> dict:
 def read_checkpoint_info(directory) -> dict:
     """The JSON part of a checkpoint's description (epoch, class, parameters), without loading tensors.
 
+    Parameters
+    ----------
+    directory : str or Path
+        The checkpoint directory (``checkpoint_dir``), not the file.
+
+    Returns
+    -------
+    dict
+        The ``meta`` given to :func:`save_checkpoint` (for an estimator's
+        checkpoint: ``epoch``, the class, its parameters, the data digest);
+        any tensor in it reads as the string ``"<tensor NAME>"``.
+
     Raises
     ------
     FileNotFoundError
@@ -180,6 +192,20 @@ class _TensorNames(dict):
 
 def load_checkpoint(directory) -> tuple[dict, dict]:
     """Read ``DIR/checkpoint.safetensors``; returns ``(state, meta)``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The checkpoint directory, not the file.
+
+    Returns
+    -------
+    state : dict
+        What :func:`save_checkpoint` stored (for an estimator's checkpoint, a
+        :meth:`Trainer.state_dict <aekit.training.Trainer.state_dict>`),
+        tensors on the CPU.
+    meta : dict
+        The description stored next to it.
 
     Raises
     ------

@@ -53,7 +53,10 @@ _SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "S
 class TrainingInterrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM stopped a checkpointed fit at an epoch end, after saving a checkpoint.
 
-    Attributes
+    A ``KeyboardInterrupt``, so code that does not expect it stops as on
+    Ctrl-C. Each parameter is an attribute of the same name.
+
+    Parameters
     ----------
     signum : int
         The signal received.
@@ -277,10 +280,19 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         (the estimator's parameters and the data must be the same). Without
         it, an existing checkpoint is an error rather than overwritten.
 
+    Yields
+    ------
+    estimator : Autoencoder
+        ``estimator`` itself; its ``fit`` (and ``partial_fit``) calls in the
+        block checkpoint.
+
     Raises
     ------
     TypeError, ValueError
-        For invalid arguments.
+        For invalid arguments (``checkpoint_dir`` not a path,
+        ``checkpoint_every`` not an int >= 1, ``resume`` not a bool).
+    NotADirectoryError
+        If ``checkpoint_dir`` exists and is not a directory.
     FileExistsError
         (at fit) If a checkpoint exists and ``resume`` is False.
     TrainingInterrupted
