@@ -27,24 +27,39 @@ class FreshFacePatches:
 
     Parameters
     ----------
-    path : path, optional
-        ``olivettifaces.mat`` or its directory, as for ``olivetti_patches``.
-    seed : int
-        The ``olivetti_patches`` seed.
-    X_train : ndarray of shape (124200, 625), optional
-        The normalised training set, to check the recovered constants.
-    n_per_face, patch_size : int
-        As given to ``olivetti_patches``.
-    mirror : bool
+    path : str or path-like, default=None
+        ``olivettifaces.mat`` or its directory, as for ``olivetti_patches``;
+        None looks where :func:`aekit.datasets.load_olivetti` does.
+    seed : int, default=0
+        The ``olivetti_patches`` seed; with the epoch, it also seeds each
+        epoch's draws.
+    X_train : ndarray of shape (124200, 625), default=None
+        The normalised training set, to check the recovered constants; None
+        skips the check.
+    n_per_face : int, default=414
+        As given to ``olivetti_patches`` (patches per face in its training
+        set).
+    patch_size : int, default=25
+        Patch side in pixels, as given to ``olivetti_patches``.
+    mirror : bool, default=False
         Also draw from the mirror images of the training faces (twice the
         faces; a mirrored face is still a face, and no test person is used).
-    lighting : float
+    lighting : float, default=0.0
         Random lighting per patch, in the faces' [0, 1] pixel units before
         normalisation: ``a * x + b`` with contrast ``a`` uniform in
         ``[1 - lighting, 1 + lighting]`` and brightness ``b`` uniform in
         ``[-lighting / 2, lighting / 2]``: photographs differ in brightness
         (the 30 training people's mean pixels range from 0.40 to 0.69) and a
-        face's code should not depend on it. 0 turns it off.
+        face's code should not depend on it. 0 turns it off; must be in
+        [0, 1).
+
+    Raises
+    ------
+    ValueError
+        If ``lighting`` is outside [0, 1).
+    RuntimeError
+        If ``X_train`` does not match the rebuilt normalisation (a cache
+        built by another version).
     """
 
     def __init__(self, path=None, seed: int = 0, X_train=None, n_per_face: int = 414, patch_size: int = 25,
@@ -70,7 +85,22 @@ class FreshFacePatches:
                                "another version of aekit? Delete it from $AEKIT_DATA.")
 
     def __call__(self, n: int, epoch: int) -> np.ndarray:
-        """At least ``n`` fresh normalised patches (a whole number per face)."""
+        """At least ``n`` fresh normalised patches (a whole number per face).
+
+        Parameters
+        ----------
+        n : int
+            Patches wanted; rounded up to a multiple of the number of
+            training faces.
+        epoch : int
+            0-based epoch; with ``seed`` it seeds the draws, so an epoch's
+            patches are reproducible.
+
+        Returns
+        -------
+        ndarray of shape (n_patches, patch_size ** 2), float32
+            Normalised like ``olivetti_patches``' training set.
+        """
         per_face = max(1, -(-int(n) // len(self.train_faces)))
         rng = np.random.default_rng([self.seed, epoch])
         X = self._sample(self.train_faces, per_face, self.patch_size, rng)
@@ -94,10 +124,18 @@ class FlippedImages:
     Parameters
     ----------
     X : ndarray of shape (n_samples, height * width)
+        The training images, flattened row by row (``height * width * C``
+        for ``(height, width, C)`` images); not modified.
     image_shape : tuple of int
-        (height, width).
-    seed : int
+        (height, width) or (height, width, channels).
+    seed : int, default=0
         With the epoch, seeds which images are flipped.
+
+    Examples
+    --------
+    >>> X = np.arange(8.0).reshape(2, 4)
+    >>> FlippedImages(X, (2, 2))(2, epoch=0).shape
+    (2, 4)
     """
 
     def __init__(self, X, image_shape, seed: int = 0):

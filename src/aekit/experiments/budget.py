@@ -25,11 +25,17 @@ class WallClockBudget:
     Parameters
     ----------
     seconds : float
-        The budget.
-    anneal : bool
-        Anneal the learning rate over the budget.
-    log_every : float
+        The budget in seconds, > 0.
+    anneal : bool, default=True
+        Anneal the learning rate over the budget (from the trainer's
+        ``learning_rate`` down to 0, cosine-shaped).
+    log_every : float, default=30.0
         Seconds between INFO progress lines.
+
+    Raises
+    ------
+    ValueError
+        If ``seconds`` is not > 0.
     """
 
     def __init__(self, seconds: float, anneal: bool = True, log_every: float = 30.0):
@@ -48,6 +54,7 @@ class WallClockBudget:
 
     @property
     def elapsed(self) -> float:
+        """Seconds since :meth:`start`."""
         return time.perf_counter() - self.t0
 
     def __call__(self, trainer, epoch: int, logs: dict) -> bool:

@@ -97,6 +97,13 @@ DEFAULT_PARAMS = {
 def recipe_defaults() -> dict[str, str]:
     """What the recipe uses for each estimator parameter it sets, as text for ``--help`` (per data set where it varies).
 
+    Returns
+    -------
+    dict of str to str
+        Parameter name to a description of its value: the ``repr`` of
+        :data:`DEFAULT_PARAMS`' value, per data set for the network and
+        loss, and the rule for ``precision``.
+
     Examples
     --------
     >>> recipe_defaults()["n_components"]
@@ -147,9 +154,40 @@ def make_estimator(dataset: str, params: dict | None = None, budget_seconds: flo
                    epoch_data=None, pretraining_epochs: int | None = None) -> Autoencoder:
     """The paper's network for ``dataset`` with :data:`DEFAULT_PARAMS`, updated by ``params``.
 
-    ``budget_seconds`` attaches a :class:`WallClockBudget` (its clock starts
-    when ``fit`` does), ``epoch_data`` a fresh-data source for the Trainer,
-    ``pretraining_epochs`` the epochs per pretrained layer.
+    The estimator is an :class:`~aekit.Autoencoder` (a private subclass
+    that adds the budget and the fresh data); ``precision`` is
+    ``"bfloat16"`` where :func:`fast_bfloat16` unless ``params`` sets it.
+
+    Parameters
+    ----------
+    dataset : {"faces", "mnist", "fashion-mnist", "digits"}
+        Picks the network, code size and loss from :data:`SETTINGS`.
+    params : dict, default=None
+        Estimator parameters overriding the recipe's (validated here).
+    budget_seconds : float, default=None
+        Attaches a :class:`WallClockBudget` of this many seconds (its clock
+        starts when ``fit`` does, so pretraining counts; it anneals the
+        learning rate when ``lr_schedule="constant"``). None: no budget.
+    epoch_data : callable, default=None
+        ``epoch_data(epoch) -> X or None``, the Trainer's hook (0-based
+        epoch): an array of shape (n, n_features) replaces the training data
+        for that epoch, None keeps the data given to ``fit``. Wrap a
+        :class:`FreshFacePatches` or :class:`FlippedImages`, which take
+        ``(n, epoch)``, as :func:`run` does. None: no fresh data.
+    pretraining_epochs : int, default=None
+        Epochs per pretrained layer (>= 1), with ``pretraining`` in
+        ``params``; None: the estimator's default.
+
+    Returns
+    -------
+    Autoencoder
+        Unfitted.
+
+    Raises
+    ------
+    ValueError
+        If ``dataset`` is unknown, ``pretraining_epochs < 1``, or a
+        parameter is invalid (``TypeError`` for some wrong types).
 
     Examples
     --------
@@ -176,7 +214,19 @@ def make_estimator(dataset: str, params: dict | None = None, budget_seconds: flo
 
 
 def fast_bfloat16(device: str = "auto") -> bool:
-    """Whether bfloat16 matrix products are native on ``device`` (then about 2.5x faster on CPU)."""
+    """Whether bfloat16 matrix products are native on ``device`` (then about 2.5x faster on CPU).
+
+    Parameters
+    ----------
+    device : str, default="auto"
+        As for :func:`aekit.training.resolve_device`.
+
+    Returns
+    -------
+    bool
+        For CUDA, whether the GPU supports bfloat16; for the CPU, whether
+        oneDNN has native bfloat16 kernels on it.
+    """
     import torch
 
     from ..training import resolve_device
@@ -220,7 +270,27 @@ def load(dataset: str, data_dir=None, seed: int = 0, download: bool = True, mirr
 
 # ----------------------------------------------------------------- tables
 def format_table(dataset: str, rows: dict, ratio: float, n_components: int) -> str:
-    """Markdown table: our test error per image beside the paper's."""
+    """Markdown table: our test error per image beside the paper's.
+
+    Parameters
+    ----------
+    dataset : str
+        Key of :data:`PAPER_ERRORS` (the paper's numbers; none for a data
+        set it did not use).
+    rows : dict
+        Per method, a dict with ``test_error``, ``train_error`` and
+        ``fit_seconds`` (:func:`aekit.compare.compare_with_pca`'s ``rows``).
+        Methods the paper reports but ``rows`` lacks are listed as "not run".
+    ratio : float
+        Our autoencoder / PCA test error.
+    n_components : int
+        Code size, for the header.
+
+    Returns
+    -------
+    str
+        The Markdown table and the two ratios (ours, the paper's).
+    """
     paper = PAPER_ERRORS.get(dataset, {})
     lines = [f"| method ({n_components}-D code) | test error per image (ours) | paper | train error (ours) "
              "| fit time (s) |", "|---|---:|---:|---:|---:|"]
@@ -263,40 +333,56 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
     Parameters
     ----------
     dataset : {"faces", "mnist", "fashion-mnist", "digits"}
-    out_dir : path
+        The data set; :data:`SETTINGS` gives its network and loss.
+    out_dir : str or path-like
         Written atomically (a complete folder or nothing).
-    budget_minutes : float
-        Wall-clock budget for training the autoencoder (pretraining included).
-    params : dict, optional
+    budget_minutes : float, default=30.0
+        Wall-clock budget for training the autoencoder (pretraining
+        included), > 0.
+    params : dict, default=None
         Estimator parameters overriding the defaults (e.g.
         ``{"activation": "sigmoid", "pretraining": "rbm"}``).
-    pretraining_epochs : int, optional
-        Epochs per layer of greedy pretraining (default: the estimator's).
-    fresh_patches : int or None
-        Faces only: fresh patches per epoch after the first; None or 0
-        trains on the fixed training set.
-    data_dir : path, optional
+    pretraining_epochs : int, default=None
+        Epochs per layer of greedy pretraining; None: the estimator's.
+    fresh_patches : int or None, default=32768
+        Faces only: fresh patches per epoch after the first
+        (:data:`FRESH_PATCHES`); None or 0 trains on the fixed training set.
+    data_dir : str or path-like, default=None
         Where to look for the data files first.
-    download : bool
+    download : bool, default=True
         Download missing data files (to ``$AEKIT_DATA``) when online.
-    mirror, lighting : bool, float
-        Faces only: augment the fresh patches with mirrored faces and random
-        lighting (see :class:`FreshFacePatches`).
-    flip : bool, optional
+    mirror : bool, default=True
+        Faces only: also draw fresh patches from mirrored training faces
+        (see :class:`FreshFacePatches`).
+    lighting : float, default=0.2
+        Faces only: random lighting of the fresh patches, in [0, 1)
+        (see :class:`FreshFacePatches`).
+    flip : bool, default=None
         Not for faces: train on a random half of the images mirrored anew
         each epoch (:class:`FlippedImages`). Default: for the data sets in
         :data:`FLIP_DATASETS`. The validation split for early stopping is
         then off (``validation_fraction=0``) unless ``params`` sets one,
         since mirrored validation images would be trained on.
-    seed : int
+    seed : int, default=0
         Seeds the patch set, the figure's choice of images and PCA.
-    n_show : int
+    n_show : int, default=10
         Images per row of the figure.
 
     Returns
     -------
     summary : dict
-        What ``results.json`` holds, plus ``paths``.
+        What ``results.json`` holds, plus ``paths`` (the files written, by
+        kind) and ``table`` (the Markdown comparison).
+
+    Raises
+    ------
+    ValueError
+        If ``dataset`` is unknown, ``budget_minutes`` is not > 0,
+        ``fresh_patches`` is negative, or a parameter in ``params`` is
+        invalid.
+    FileNotFoundError
+        If the data files are missing and cannot be downloaded (the message
+        says where they were looked for).
     """
     _check_dataset(dataset)
     if not budget_minutes > 0:
