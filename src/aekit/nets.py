@@ -68,7 +68,13 @@ class TopK(nn.Module):
         return torch.zeros_like(h).scatter(-1, indices, values)
 
     def extra_repr(self) -> str:
-        """``"k=..."``, shown in the module's ``repr``."""
+        """The module's ``repr`` details.
+
+        Returns
+        -------
+        str
+            ``"k=..."``.
+        """
         return f"k={self.k}"
 
 

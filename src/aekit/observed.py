@@ -28,6 +28,22 @@ def pattern_corruption(observed: np.ndarray, level: float, practice: np.ndarray 
     each corrupted row takes its mask from ``practice`` or from ``observed``
     with equal odds: the given holes get half the practice, and the real
     ones keep the targets varied.
+
+    Parameters
+    ----------
+    observed : ndarray of shape (n_samples, n_features)
+        Observation masks of the training data (1 observed, 0 missing).
+    level : float
+        Probability in [0, 1] that a row of a batch is corrupted.
+    practice : ndarray of shape (n_masks, n_features), default=None
+        Observation masks of the holes to be filled later; None draws from
+        ``observed`` only.
+
+    Returns
+    -------
+    corrupt : callable
+        ``corrupt(x, generator=None) -> x_tilde``: a new tensor with the
+        hidden entries set to 0, drawn from ``generator``.
     """
     pools = [torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))
              for m in (observed, practice) if m is not None]
@@ -71,7 +87,9 @@ class ObservedInputNet(nn.Module):
         ``decode_logits`` are used) or any module (its ``forward``, e.g.
         :class:`aekit.unet.UNet`). Output index ``2 i`` predicts entry ``i``.
     n_features : int
+        Width of the inputs and outputs (half the inner network's).
     output_activation : {"identity", "sigmoid"}, default="identity"
+        Applied by :meth:`decode` to the predicted entries.
 
     Examples
     --------
@@ -99,17 +117,66 @@ class ObservedInputNet(nn.Module):
         return out[:, 0::2]  # the value channel; the flag channel's output is unused
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The input itself, (batch, n_features)."""
+        """The input itself: the pass-through needs all of it.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs, 0 where unseen.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``x``, unchanged (the same tensor).
+        """
         return x
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Pre-activations: the seen entries (as logits under a sigmoid output) and the predicted ones.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_features)
+            Inputs (what :meth:`encode` returned), 0 where unseen.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Seen entries unchanged (with a sigmoid output: their logits,
+            clamped to [1e-6, 1 - 1e-6] first), unseen ones predicted.
+        """
         x = z
         if not isinstance(self.output, nn.Identity):  # a sigmoid output: the seen entries as logits
             x = torch.logit(z.clamp(1e-6, 1 - 1e-6))
         return torch.where(z != 0, x, self._predict_logits(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The inputs with their unseen (0) entries filled in.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_features)
+            Inputs (what :meth:`encode` returned), 0 where unseen.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Seen entries unchanged, unseen ones predicted (after the output
+            activation).
+        """
         return torch.where(z != 0, z, self.output(self._predict_logits(z)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Fill the unseen entries of ``x``: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs, 0 where unseen.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            See :meth:`decode`.
+        """
         return self.decode(self.encode(x))

@@ -23,6 +23,17 @@ class WarmupPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
     learning rate be high afterwards. :meth:`step_batch` is called after
     every optimiser step, :meth:`step` with the monitored loss after every
     epoch. The warm-up position is part of :meth:`state_dict`.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Its current learning rates are the targets of the ramp; they are
+        set to ``1 / warmup_steps`` of them at once.
+    warmup_steps : int
+        Batches of the ramp (at least 1).
+    **kwargs
+        Passed to :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`
+        (``factor``, ``patience``...).
     """
 
     def __init__(self, optimizer, warmup_steps: int, **kwargs):
@@ -38,17 +49,34 @@ class WarmupPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
             group["lr"] = lr * frac
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def step(self, metrics, epoch=None) -> None:  # noqa: D102 (ReduceLROnPlateau's)
+    def step(self, metrics, epoch=None) -> None:
+        """End of an epoch: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`'s step.
+
+        Parameters
+        ----------
+        metrics : float
+            The monitored loss of the epoch.
+        epoch : int, default=None
+            Passed on (deprecated by PyTorch).
+        """
         super().step(metrics, epoch)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def load_state_dict(self, state_dict) -> None:
-        """Restore, and put the saved learning rate back whether or not the optimiser was loaded first."""
+        """Restore, and put the saved learning rate back whether or not the optimiser was loaded first.
+
+        Parameters
+        ----------
+        state_dict : dict
+            A :meth:`state_dict` of a scheduler over the same optimiser
+            parameter groups.
+        """
         super().load_state_dict(state_dict)
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
             group["lr"] = lr
 
     def step_batch(self) -> None:
+        """After an optimiser step: move the ramp one batch on (nothing once it is complete)."""
         self.batches += 1
         if self.batches < self.warmup_steps:
             self._set(self.batches + 1)

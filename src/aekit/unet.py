@@ -191,4 +191,5 @@ class UNetDenoiser(nn.Module):
         return self.decode(self.encode(x))
 
     def extra_repr(self) -> str:
+        """The module's ``repr`` details: ``"residual=..."``."""
         return f"residual={self.residual}"

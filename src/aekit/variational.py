@@ -118,6 +118,12 @@ class GaussianEncoderNet(nn.Module):
         With ``encoder`` (ending in ``nn.Linear``), ``encode``, ``decode``
         and ``decode_logits``; changed in place.
 
+    Raises
+    ------
+    ValueError
+        If ``base``'s encoder does not end with a ``Linear`` code layer (a
+        code activation such as :class:`~aekit.nets.TopK`).
+
     Examples
     --------
     >>> from aekit.nets import MLPAutoencoder
@@ -142,16 +148,56 @@ class GaussianEncoderNet(nn.Module):
         self.code_size = int(head.out_features)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mu, logvar)`` of q(z|x), each (batch, n_components)."""
+        """``(mu, logvar)`` of q(z|x).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+
+        Returns
+        -------
+        mu : torch.Tensor of shape (batch, n_components)
+            Posterior means.
+        logvar : torch.Tensor of shape (batch, n_components)
+            Posterior log-variances (natural log).
+        """
         h = self.base.encode(x)
         return self.mu(h), self.logvar(h)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior means (batch, n_components)."""
+        """The posterior means: deterministic codes for ``transform``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            ``mu``.
+        """
         return self.posterior(x)[0]
 
     def encode_train(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``([mu, logvar], z)``: the code for the KL penalty (batch, 2 * n_components) and a draw of z."""
+        """``([mu, logvar], z)``: the code for the KL penalty and a draw of z.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+        generator : torch.Generator or None
+            Source of the standard normal draws (None: PyTorch's global
+            generator).
+
+        Returns
+        -------
+        code : torch.Tensor of shape (batch, 2 * n_components)
+            ``mu`` and ``logvar`` side by side, for the KL penalty.
+        z : torch.Tensor of shape (batch, n_components)
+            ``mu + exp(logvar / 2) * eps``, float32, with ``eps ~ N(0, I)``.
+        """
         mu, logvar = self.posterior(x)
         # drawn in float32 whatever the autocast dtype: the same draws in every precision
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
@@ -159,14 +205,48 @@ class GaussianEncoderNet(nn.Module):
         return torch.cat([mu, logvar], dim=1), z
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder pre-activations (batch, n_features)."""
+        """Decoder pre-activations, before the output activation.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Latent codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``base``'s ``decode_logits``.
+        """
         return self.base.decode_logits(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The mean of p(x|z) (batch, n_features)."""
+        """The mean of p(x|z).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Latent codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``base``'s ``decode``.
+        """
         return self.base.decode(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x`` from its posterior mean: ``decode(encode(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Reconstructions.
+        """
         return self.decode(self.encode(x))
 
 
