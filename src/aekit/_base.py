@@ -643,7 +643,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return self._unscaled(self._apply(self.net_, self._network_input(self._inference_X(X))))
 
     def predict(self, X):
-        """Alias of :meth:`reconstruct`, so the estimator works where predictors do."""
+        """Alias of :meth:`reconstruct`, so the estimator works where predictors do.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data, as for :meth:`reconstruct`.
+
+        Returns
+        -------
+        X_hat : ndarray of shape (n_samples, n_features)
+            Reconstructions, in ``X``'s units.
+        """
         return self.reconstruct(X)
 
     def score(self, X, y=None):
@@ -708,7 +719,19 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     # ------------------------------------------------------------ persistence
     def save(self, path):
-        """Save to a model directory (safetensors weights + JSON); see :func:`aekit.load`."""
+        """Save to a model directory (safetensors weights + JSON); see :func:`aekit.load`.
+
+        Parameters
+        ----------
+        path : str or Path
+            Model directory to write, atomically: a new path, an empty
+            directory, or a model directory to replace.
+
+        Returns
+        -------
+        Path
+            The directory written.
+        """
         from .persistence import save
 
         return save(self, path)

@@ -150,7 +150,18 @@ class ImputerEnsemble(ImputerMixin, TransformerMixin, BaseEstimator):
         return np.where(missing, mean, X).astype(X.dtype)
 
     def save(self, path):
-        """Save to a directory: one aekit model directory per member and a JSON index; see :func:`aekit.load`."""
+        """Save to a directory: one aekit model directory per member and a JSON index; see :func:`aekit.load`.
+
+        Parameters
+        ----------
+        path : str or Path
+            Directory to write, atomically.
+
+        Returns
+        -------
+        Path
+            The directory written.
+        """
         from .persistence import save_ensemble
 
         return save_ensemble(self, path)
