@@ -168,3 +168,13 @@ def test_device_may_be_a_torch_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             Autoencoder(device=torch.device("cuda")).fit(X)
+
+
+@pytest.mark.parametrize("name, value", [("lr_schedule", "cosin"), ("loss", "l1"), ("optimizer", "rmsprop"),
+                                         ("precision", "float16")])
+def test_trainer_refuses_unknown_names(name, value):
+    # an unknown lr_schedule trained at a constant rate, silently; the others raised a bare KeyError
+    from aekit.nets import MLPAutoencoder
+
+    with pytest.raises(ValueError, match=f"{name} must be one of .*; got '{value}'"):
+        Trainer(MLPAutoencoder(4, (3,), 2), **{name: value})

@@ -222,10 +222,8 @@ class Trainer:
     ------
     ValueError
         If ``distributed=True`` without an initialised process group of more
-        than one process.
-    KeyError
-        If ``loss``, ``optimizer`` or ``precision`` is not a known name (the
-        estimators validate these before building a trainer).
+        than one process, or ``loss``, ``optimizer``, ``lr_schedule`` or
+        ``precision`` is not a known name.
 
     Notes
     -----
@@ -272,6 +270,10 @@ class Trainer:
         prefetch: int = 1,
         epoch_data: Callable | None = None,
     ):
+        for name, value, known in (("loss", loss, LOSSES), ("optimizer", optimizer, OPTIMIZERS),
+                                   ("lr_schedule", lr_schedule, LR_SCHEDULES), ("precision", precision, PRECISIONS)):
+            if value not in known:  # an unknown schedule used to train at a constant rate, silently
+                raise ValueError(f"{name} must be one of {{{', '.join(map(repr, known))}}}; got {value!r}.")
         self.device = torch.device(device)
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
