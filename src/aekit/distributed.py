@@ -342,8 +342,9 @@ def same_on_all_ranks(values: torch.Tensor, rtol: float = 1e-6) -> bool:
 
     Parameters
     ----------
-    values : torch.Tensor of shape (n,)
-        This rank's values, 1-D, on a device the backend handles.
+    values : torch.Tensor
+        This rank's values, of any shape (compared element by element), on a
+        device the backend handles.
     rtol : float, default=1e-6
         Entries agree when the largest and smallest over ranks differ by at
         most ``rtol * (|largest| + 1)`` (relative for large values,
@@ -356,6 +357,7 @@ def same_on_all_ranks(values: torch.Tensor, rtol: float = 1e-6) -> bool:
     """
     if not is_distributed():
         return True
+    values = values.reshape(-1)  # 2-D values were split wrongly between the maxima and the negated minima
     both = torch.cat([values, -values])
     dist.all_reduce(both, op=dist.ReduceOp.MAX)
     high, low = both[:values.numel()], -both[values.numel():]
