@@ -60,6 +60,10 @@ def _worker(rank, world, init_file, out_dir):
                           device="cpu").fit(X)
         results["estimator"] = ({k: v.clone() for k, v in est.net_.state_dict().items()},
                                 est.loss_curve_ + est.validation_scores_)
+        # values of any shape: 2-D ones were split wrongly between the maxima and the negated minima
+        checks = (distributed.same_on_all_ranks(torch.arange(6.0, dtype=torch.float64).reshape(3, 2)),
+                  distributed.same_on_all_ranks(torch.full((3, 2), float(rank), dtype=torch.float64)))
+        torch.save(checks, os.path.join(out_dir, f"checks{rank}.pt"))
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
         del est
         distributed.leave()  # frees the dead DDP wrappers, then barrier and teardown (else a rank may abort)
@@ -73,8 +77,20 @@ def _spawn(tmp_path, world=2):
 
 
 @pytest.fixture(scope="module")
-def ddp_results(tmp_path_factory):
-    return _spawn(tmp_path_factory.mktemp("ddp"))
+def ddp_run(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("ddp")
+    return out_dir, _spawn(out_dir)
+
+
+@pytest.fixture(scope="module")
+def ddp_results(ddp_run):
+    return ddp_run[1]
+
+
+def test_same_on_all_ranks_compares_values_of_any_shape(ddp_run):
+    out_dir, _ = ddp_run
+    for rank in (0, 1):
+        assert torch.load(out_dir / f"checks{rank}.pt") == (True, False)
 
 
 def test_ranks_end_with_identical_weights(ddp_results):
