@@ -1,0 +1,81 @@
+"""What a user watching long work sees: progress on a terminal, in a log file, and nothing with --quiet."""
+
+import io
+import logging
+
+import numpy as np
+import pytest
+
+from aekit._callbacks import Progress
+from aekit.cli import main
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+LOGS = {"loss": 0.5, "val_loss": 0.25}
+
+
+@pytest.fixture
+def data_file(tmp_path, rng):
+    path = tmp_path / "data.npy"
+    np.save(path, rng.random((120, 6)).astype(np.float32))
+    return path
+
+
+def test_progress_in_a_log_writes_few_whole_lines():
+    log = io.StringIO()
+    progress = Progress(200, file=log, log_every=3600.0)
+    for epoch in range(1, 121):  # early stopping: 120 of 200 epochs
+        progress(None, epoch, LOGS)
+    progress.close()
+    text = log.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    # the first epoch (the user sees the rate), then the last; nothing in between within log_every
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/200 [") and "loss=0.5, val_loss=0.25" in lines[0]
+    assert lines[1].startswith("epoch 120/200 [") and "<" not in lines[1]  # no time left shown at the end
+
+
+def test_progress_in_a_log_writes_at_most_a_line_per_epoch():
+    log = io.StringIO()
+    progress = Progress(5, file=log, log_every=0.0)
+    for epoch in range(1, 6):
+        progress(None, epoch, {"loss": 0.5, "val_loss": None})
+    progress.close()
+    lines = log.getvalue().splitlines()
+    assert [line.split(" [")[0] for line in lines] == [f"epoch {i}/5" for i in range(1, 6)]
+    assert "val_loss" not in lines[-1]
+
+
+def test_progress_on_a_terminal_draws_a_bar():
+    term = FakeTerminal()
+    progress = Progress(3, file=term)
+    progress(None, 1, LOGS)
+    progress.close()
+    assert "\r" in term.getvalue() and "1/3" in term.getvalue()
+
+
+def test_train_log_has_no_carriage_returns(tmp_path, data_file, capsys):
+    code = main(["train", str(data_file), "--out", str(tmp_path / "m"), "--hidden-layer-sizes", "8",
+                 "--n-components", "2", "--max-epochs", "40", "--random-state", "0"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "epoch 1/40 [" in err and "saved " in err
+    assert len(err.splitlines()) <= 6
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--max-epochs", "3"],
+    ["train", "--max-epochs", "3", "--pretraining", "denoising", "--hidden-layer-sizes", "8", "4"],
+])
+def test_quiet_leaves_stderr_empty(tmp_path, data_file, capsys, command):
+    args = [*command[:1], str(data_file), "--out", str(tmp_path / "m"), "--n-components", "2", *command[1:],
+            "--random-state", "0", "--quiet"]
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""
+
