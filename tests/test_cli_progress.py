@@ -79,3 +79,24 @@ def test_quiet_leaves_stderr_empty(tmp_path, data_file, capsys, command):
     assert main(args) == 0
     assert capsys.readouterr().err == ""
 
+
+def test_log_lines_go_above_a_bar_not_into_it():
+    from aekit.cli import _AboveBars
+
+    term = FakeTerminal()
+    handler = _AboveBars(term)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("aekit.test_progress")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        progress = Progress(10, file=term)
+        progress(None, 1, LOGS)
+        logger.warning("a message mid-training")
+        progress.close()
+    finally:
+        logger.removeHandler(handler)
+    text = term.getvalue()
+    before, _, after = text.partition("a message mid-training")
+    assert before.rsplit("\r", 1)[-1].strip() == ""  # the bar was cleared first, not written after
+    assert after.startswith("\n")
