@@ -100,3 +100,13 @@ def test_log_lines_go_above_a_bar_not_into_it():
     before, _, after = text.partition("a message mid-training")
     assert before.rsplit("\r", 1)[-1].strip() == ""  # the bar was cleared first, not written after
     assert after.startswith("\n")
+
+
+def test_pretraining_reports_each_layer(tmp_path, data_file, capsys):
+    # greedy pretraining of a deep net on MNIST takes minutes before the first epoch's bar
+    assert main(["train", str(data_file), "--out", str(tmp_path / "m"), "--hidden-layer-sizes", "8", "4",
+                 "--n-components", "2", "--max-epochs", "2", "--pretraining", "denoising"]) == 0
+    err = capsys.readouterr().err
+    assert err.index("pretraining layer 1 of 3: 6 -> 8 units") < err.index("pretraining layer 3 of 3: 4 -> 2")
+    assert "pretrained 3 layers in" in err
+    assert err.index("pretrained 3 layers") < err.index("epoch 1/2 [")
