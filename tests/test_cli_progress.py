@@ -110,3 +110,31 @@ def test_pretraining_reports_each_layer(tmp_path, data_file, capsys):
     assert err.index("pretraining layer 1 of 3: 6 -> 8 units") < err.index("pretraining layer 3 of 3: 4 -> 2")
     assert "pretrained 3 layers in" in err
     assert err.index("pretrained 3 layers") < err.index("epoch 1/2 [")
+
+
+def test_denoise_and_inpaint_say_what_is_under_way(tmp_path, rng, capsys):
+    from aekit.images import write_image
+
+    (tmp_path / "clean").mkdir()
+    for i in range(2):
+        write_image(tmp_path / "clean" / f"c{i}.png", rng.random((24, 20)))
+    model = tmp_path / "model"
+    assert main(["train-denoiser", str(tmp_path / "clean"), "--out", str(model), "--patch-size", "8",
+                 "--n-patches", "200", "--max-epochs", "1", "--corruption", "masking", "--random-state", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "180 patches of 8x8 (20 more held out), masking noise" in err
+    assert "; 1 epochs, " in err.splitlines()[-1]
+
+    images = [tmp_path / "clean" / "c0.png", tmp_path / "clean" / "c1.png"]
+    assert main(["denoise", str(model), *map(str, images), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"denoising {images[0]} (20x24, image 1 of 2) ..."
+    assert lines[1].startswith(f"wrote {tmp_path / 'out' / 'c0.png'} (") and lines[1].endswith(" s)")
+    assert len(lines) == 4
+
+    mask = np.zeros((24, 20))
+    mask[5:9, 5:9] = 1
+    write_image(tmp_path / "mask.png", mask)
+    assert main(["inpaint", str(model), str(images[0]), "--mask", str(tmp_path / "mask.png"),
+                 "--out", str(tmp_path / "filled.png"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
