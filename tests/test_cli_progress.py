@@ -123,7 +123,7 @@ def test_denoise_and_inpaint_say_what_is_under_way(tmp_path, rng, capsys):
                  "--n-patches", "200", "--max-epochs", "1", "--corruption", "masking", "--random-state", "0"]) == 0
     err = capsys.readouterr().err
     assert "180 patches of 8x8 (20 more held out), masking noise" in err
-    assert "; 1 epochs, " in err.splitlines()[-1]
+    assert "; 1 epoch, " in err.splitlines()[-1]
 
     images = [tmp_path / "clean" / "c0.png", tmp_path / "clean" / "c1.png"]
     assert main(["denoise", str(model), *map(str, images), "--out", str(tmp_path / "out")]) == 0
@@ -138,3 +138,13 @@ def test_denoise_and_inpaint_say_what_is_under_way(tmp_path, rng, capsys):
     assert main(["inpaint", str(model), str(images[0]), "--mask", str(tmp_path / "mask.png"),
                  "--out", str(tmp_path / "filled.png"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_train_summary_says_it_stopped_early_and_where_the_checkpoint_is(tmp_path, data_file, capsys):
+    assert main(["train", str(data_file), "--out", str(tmp_path / "m"), "--hidden-layer-sizes", "8",
+                 "--n-components", "2", "--max-epochs", "500", "--n-iter-no-change", "2", "--tol", "0.5",
+                 "--checkpoint-dir", str(tmp_path / "ck"), "--random-state", "0"]) == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"saved {tmp_path / 'm'}: train error ")
+    assert " of 500 epochs (weights of epoch " in last and "the best on validation, kept)" in last
+    assert last.endswith(f"; checkpoint in {tmp_path / 'ck'}")

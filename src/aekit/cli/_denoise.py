@@ -169,6 +169,7 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
 def run_train_denoiser(args) -> int:
     from ..compare import draw_loss_curve
     from ..persistence import save
+    from ._train import _epochs_run
 
     out = check_output(args.out, args.overwrite)
     if "image_shape" in vars(args):
@@ -200,7 +201,7 @@ def run_train_denoiser(args) -> int:
         draw_loss_curve(estimator, directory / "loss_curve.png")
 
     save(estimator, out, extras=extras)
-    trained = f"{estimator.n_iter_} epochs, {estimator.fit_time_:.1f} s"
+    trained = f"{_epochs_run(estimator)}, {estimator.fit_time_:.1f} s"
     if n_held:
         logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised; %s", out, psnrs["psnr_noisy"],
                     psnrs["psnr_denoised"], trained)
