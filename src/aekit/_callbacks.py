@@ -7,6 +7,8 @@ epoch; True stops training (see :class:`aekit.training.Trainer`).
 from __future__ import annotations
 
 import logging
+import math
+import sys
 import time
 
 __all__ = ["chain", "time_budget", "Progress"]
@@ -42,12 +44,23 @@ def time_budget(max_time, start: float):
 
 
 class Progress:
-    """tqdm progress bar as a :class:`~aekit.training.Trainer` callback."""
+    """Per-epoch progress as a :class:`~aekit.training.Trainer` callback, on ``file`` (default: stderr).
 
-    def __init__(self, total: int):
+    A tqdm bar on a terminal or in a notebook. Elsewhere (a log file, a pipe,
+    a Slurm or CI log) a bar's carriage-return redraws become one endless
+    line, so plain lines are written instead: after the first epoch, then at
+    most one every ``log_every`` seconds, and the last one when training ends.
+    """
+
+    def __init__(self, total: int, file=None, log_every: float = 10.0):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True)
+        file = sys.stderr if file is None else file
+        notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
+        if notebook or _isatty(file):
+            self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True, file=file)
+        else:
+            self.bar = _Lines(total, file, log_every)
 
     def __call__(self, trainer, epoch, logs):
         post = {"loss": f"{logs['loss']:.4g}"}
@@ -59,3 +72,48 @@ class Progress:
 
     def close(self):
         self.bar.close()
+
+
+def _isatty(file) -> bool:
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+class _Lines:
+    """The part of tqdm's interface :class:`Progress` uses, writing a whole line now and then instead of a bar."""
+
+    FORMAT = "epoch {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+    FINAL = "epoch {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}{postfix}]"  # no time left to estimate
+
+    def __init__(self, total: int, file, log_every: float):
+        self.total, self.file, self.log_every = total, file, log_every
+        self.n, self.postfix = 0, ""
+        self.start = time.perf_counter()
+        self.written_at, self.written_n = -math.inf, 0
+
+    def set_postfix(self, values: dict, refresh: bool = False) -> None:
+        self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.perf_counter()
+        if self.written_n == 0 or now - self.written_at >= self.log_every:
+            self._write(now)
+
+    def close(self) -> None:
+        if self.n != self.written_n:
+            self._write(time.perf_counter(), self.FINAL)
+
+    def _write(self, now: float, bar_format: str = FORMAT) -> None:
+        from tqdm import tqdm
+
+        text = tqdm.format_meter(self.n, self.total, now - self.start, unit="epoch", postfix=self.postfix,
+                                 bar_format=bar_format)
+        try:
+            self.file.write(text + "\n")
+            self.file.flush()
+        except (OSError, ValueError):  # a closed or broken log stream must not stop training
+            pass
+        self.written_at, self.written_n = now, self.n

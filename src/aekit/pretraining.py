@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -193,6 +194,8 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
         else:  # the curvature of linear units grows with the layer on the other side: keep the steps stable
             fan = n_hidden if visible == "linear" else widths[i]
             lr = learning_rate_linear * min(1.0, LINEAR_FAN / fan)
+        logger.info("pretraining layer %d of %d: %d -> %d units (%s-%s RBM, %d epochs)", i + 1, n_layers,
+                    widths[i], n_hidden, visible, hidden, epochs)
         layer = _train_rbm(V, int(n_hidden), visible, hidden, epochs=epochs, batch_size=batch_size,
                            learning_rate=lr, weight_cost=weight_cost, generator=generator,
                            matmul_dtype=_DTYPES[precision])
@@ -278,6 +281,8 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
             torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device)))
             layer = _TiedLayer(int(n_visible), int(n_hidden), encode_act, decode_act).to(device)
         opt = torch.optim.Adam(layer.parameters(), lr=learning_rate)
+        logger.info("pretraining layer %d of %d: %d -> %d units (denoising autoencoder, %d epochs)", i + 1,
+                    n_layers, n_visible, n_hidden, epochs)
         for epoch in range(epochs):
             total = torch.zeros((), device=V.device)
             for idx in _minibatches(V.shape[0], batch_size, generator):
@@ -410,6 +415,7 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     net_device = next(net.parameters()).device
     device = net_device if device is None else torch.device(device)
     widths = _net_widths(net)
+    tic = time.perf_counter()
     if method == "rbm":
         layers = pretrain_rbm(X, widths, real_valued=output_activation != "sigmoid", epochs=epochs,
                               batch_size=batch_size, seed=seed, device=device, precision=precision)
@@ -419,6 +425,7 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
                                     precision=precision)
     load_layers(net, [LayerWeights(*(t.to(net_device) for t in (lay.weight, lay.hidden_bias, lay.visible_bias)))
                       for lay in layers])
+    logger.info("pretrained %d layers in %.1f s", len(layers), time.perf_counter() - tic)
     return layers
 
 

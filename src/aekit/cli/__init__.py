@@ -41,10 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _AboveBars(logging.StreamHandler):
+    """Writes each record with ``tqdm.write``: on a terminal, above the progress bar instead of into it."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 (logging's own contract: report, never raise)
+            self.handleError(record)
+
+
 def _setup_logging(args):
     """Send aekit's log records to stderr for this run; returns the function that undoes it."""
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _AboveBars(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("aekit")
     saved = logger.level, logger.propagate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,7 @@ def _training_patches(args):
     side = args.patch_size or 16
     patches = sample_patches(images, (side, side), args.n_patches)
     shape = (side, side, 3) if args.color else (side, side)
-    return patches, shape, f"{len(files)} images in {folder} ({mode}), {len(patches)} patches of {side}x{side}"
+    return patches, shape, f"{len(files)} images in {folder} ({mode})"
 
 
 def _practice_holes(args, estimator, shape) -> np.ndarray | None:
@@ -169,6 +170,7 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
 def run_train_denoiser(args) -> int:
     from ..compare import draw_loss_curve
     from ..persistence import save
+    from ._train import _epochs_run
 
     out = check_output(args.out, args.overwrite)
     if "image_shape" in vars(args):
@@ -179,8 +181,9 @@ def run_train_denoiser(args) -> int:
     holes = _practice_holes(args, estimator, shape)
     n_held = min(500, len(patches) // 10)
     train, held = patches[n_held:], patches[:n_held]
-    logger.info("training %s on %s: %d patches of %s, %s noise at %g", type(estimator).__name__, description,
-                len(train), shape, estimator.corruption, estimator.corruption_level)
+    logger.info("training %s on %s: %d patches of %s (%d more held out), %s noise at %g", type(estimator).__name__,
+                description, len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
+                estimator.corruption_level)
     if holes is None:
         estimator.fit(train)
     else:
@@ -199,11 +202,12 @@ def run_train_denoiser(args) -> int:
         draw_loss_curve(estimator, directory / "loss_curve.png")
 
     save(estimator, out, extras=extras)
+    trained = f"{_epochs_run(estimator)}, {estimator.fit_time_:.1f} s"
     if n_held:
-        logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised", out, psnrs["psnr_noisy"],
-                    psnrs["psnr_denoised"])
+        logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised; %s", out, psnrs["psnr_noisy"],
+                    psnrs["psnr_denoised"], trained)
     else:
-        logger.info("saved %s", out)
+        logger.info("saved %s; %s", out, trained)
     return 0
 
 
@@ -258,10 +262,15 @@ def run_denoise(args) -> int:
         image, bits = read_image(f, return_bit_depth=True)
         check_model_image(model, image, str(f))
         images.append((image, bits))
-    for f, (image, bits), t in zip(files, images, targets):  # a 16-bit grey PNG stays 16-bit
+    for k, (f, (image, bits), t) in enumerate(zip(files, images, targets)):  # a 16-bit grey PNG stays 16-bit
+        # a large photograph takes a minute (eight with --ensemble): say which one is under way
+        logger.info("denoising %s (%dx%d%s%s) ...", f, image.shape[1], image.shape[0],
+                    ", 8 flips and turns" if args.ensemble else "", f", image {k + 1} of {len(files)}"
+                    if len(files) > 1 else "")
+        tic = time.perf_counter()
         write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble),
                     bit_depth=output_bit_depth(t, image, bits))
-        logger.info("denoised %s (%dx%d) -> %s", f, image.shape[1], image.shape[0], t)
+        logger.info("wrote %s (%.1f s)", t, time.perf_counter() - tic)
     return 0
 
 
@@ -287,7 +296,10 @@ def run_inpaint(args) -> int:
         raise ValueError(f"--mask {args.mask} marks no pixel as missing (white = missing).")
     holed = image.copy()
     holed[mask] = np.nan
+    logger.info("filling %s pixels of %s (%dx%d) ...", f"{int(mask.sum()):,}", args.image, image.shape[1],
+                image.shape[0])
+    tic = time.perf_counter()
     completed = inpaint_image(model, holed, stride=args.stride)
     write_image(out, completed, bit_depth=output_bit_depth(out, image, bits))
-    logger.info("filled %d pixels of %s -> %s", int(mask.sum()), args.image, out)
+    logger.info("wrote %s (%.1f s)", out, time.perf_counter() - tic)
     return 0

@@ -190,6 +190,6 @@ def run_impute(args) -> int:
         _write_filled_csv(out, csv_cells(args.data), filled, missing)
     else:
         _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape))
-    logger.info("filled %d missing values in %d of %d rows; wrote %s", int(missing.sum()),
-                int(missing.any(axis=1).sum()), X.shape[0], out)
+    logger.info("filled %s missing values in %s of %s rows; wrote %s", f"{int(missing.sum()):,}",
+                f"{int(missing.any(axis=1).sum()):,}", f"{X.shape[0]:,}", out)
     return 0

@@ -182,8 +182,18 @@ def _train(args, main_process: bool) -> int:
     msg = f"saved {out}: train error {shown(metrics['train_error_per_sample'])}"
     if "test_error_per_sample" in metrics:
         msg += f", test error {shown(metrics['test_error_per_sample'])}"
-    logger.info("%s per sample, %d epochs, %.1f s", msg, estimator.n_iter_, estimator.fit_time_)
+    logger.info("%s per sample; %s, %.1f s%s", msg, _epochs_run(estimator), estimator.fit_time_,
+                "" if checkpoint_dir is None else f"; checkpoint in {checkpoint_dir}")
     return 0
+
+
+def _epochs_run(estimator) -> str:
+    """"90 of 300 epochs (weights of epoch 85 kept)": whether training stopped early, and which weights were saved."""
+    n, best = estimator.n_iter_, estimator.best_epoch_
+    text = f"{n} of {estimator.max_epochs} epochs" if n < estimator.max_epochs else f"{n} epoch{'s' * (n != 1)}"
+    if 0 < best < n and estimator.validation_scores_:  # the trainer put back the best validation weights
+        text += f" (weights of epoch {best}, the best on validation, kept)"
+    return text
 
 
 def _warm_estimator(args):
