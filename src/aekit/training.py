@@ -703,8 +703,8 @@ def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> No
     theirs = "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
     logger.warning("the checkpoint's noise generator is a %s generator and this run's a %s one, which cannot take "
                    "its state: corruption noise, random projections and a VAE's draws of z restart from the seed, "
-                   "so the resumed fit is not bit for bit the one an uninterrupted run would give (the weights, optimiser, schedule "
-                   "and data order are restored)", theirs, device.type)
+                   "so the resumed fit is not bit for bit the one an uninterrupted run would give (the weights, "
+                   "optimiser, schedule and data order are restored)", theirs, device.type)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
