@@ -13,7 +13,7 @@ Usage::
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/checks/vae_anomaly_score.py
 
-Measured (2026-11-29, shared 2-core machine, 150 s): mean AUC 0.915 by
+Measured (2026-11-29, shared 2-core machine, 159 s): mean AUC 0.915 by
 reconstruction error, 0.735 by negative ELBO, which is at or below chance for
 pullovers (0.496) and shirts (0.443). The classes the models give a better
 ELBO than their own training class are mostly trousers, dresses, sandals and
