@@ -310,3 +310,15 @@ def test_threads_flag_sets_torch_threads_for_the_command_and_is_recorded(tmp_pat
     assert torch.get_num_threads() == before  # put back after the command
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["torch_threads"] == threads
     assert main(["train", "--dataset", "digits", "--threads", "0", "--out", str(tmp_path / "n")]) == 2
+
+
+def test_a_missing_dataset_message_keeps_its_parts_apart(tmp_path, capsys, monkeypatch):
+    # the multi-line not-found message was joined with spaces: "... (path) /root/.cache/... (cache ...) scikit-learn's
+    # copy ... is False To get them: ..." read as one run-on sentence
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "cache"))
+    (tmp_path / "empty").mkdir()
+    assert main(["reproduce", "hinton2006", "--dataset", "faces", "--no-download", "--data-dir",
+                 str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "olivettifaces.mat (path); " in err and "is False; To get them:" in err

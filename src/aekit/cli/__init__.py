@@ -15,6 +15,7 @@ import os
 import sys
 
 from .. import __version__
+from ._options import one_line
 
 __all__ = ["main", "COMMAND_MODULES"]
 
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
         # one line, but all of it: a missing file's message says where to get it on later lines
-        message = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
+        message = one_line(str(err)) or type(err).__name__
         print(f"aekit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)

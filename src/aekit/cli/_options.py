@@ -127,6 +127,19 @@ def chosen_params(args: argparse.Namespace, model: str, data=None) -> dict:
     return chosen
 
 
+def one_line(message: str) -> str:
+    r"""A multi-line message as one line: its lines joined, with "; " where a line ends without punctuation.
+
+    Examples
+    --------
+    >>> one_line("not found. Searched:\n  a (path)\n  b (cache)\nTo get it: ...")
+    'not found. Searched: a (path); b (cache); To get it: ...'
+    """
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return " ".join(line if i == len(lines) - 1 or line[-1] in ".:;,!?" else line + ";"
+                    for i, line in enumerate(lines))
+
+
 def existing_path(value: str) -> Path:
     """``--data-dir``'s type: a path that exists (a typo must not fall back silently to other places)."""
     path = Path(value).expanduser()

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path
+from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path, one_line
 
 logger = logging.getLogger("aekit.cli")
 
@@ -83,7 +83,7 @@ def run(args) -> int:
                                  seed=params.get("random_state") or 0, n_show=args.n_show)
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them
-        raise FileNotFoundError(" ".join(line.strip() for line in str(err).splitlines() if line.strip())) from None
+        raise FileNotFoundError(one_line(str(err))) from None
     print(summary["table"], end="")
     for kind, path in summary["paths"].items():
         logger.info("wrote %s (%s)", path, kind)
