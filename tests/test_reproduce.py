@@ -226,3 +226,12 @@ def test_help_shows_the_recipes_defaults_not_the_estimators(capsys):
     assert "hidden activation (default: 'gelu')" in text
     assert "minibatch size (default: 256)" in text
     assert "(default: faces (2000, 1000, 500), mnist (1000, 500, 250)" in text
+
+
+def test_environment_record_works_without_getloadavg(monkeypatch):
+    # os.getloadavg does not exist on Windows: recording the environment crashed the experiment there
+    from aekit.experiments import hinton2006
+
+    monkeypatch.delattr("os.getloadavg")
+    env = hinton2006._environment()
+    assert env["load_average_1_5_15min"] is None and env["cpu_count"] >= 1

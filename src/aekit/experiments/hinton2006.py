@@ -318,7 +318,8 @@ def _environment() -> dict:
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
-        "load_average_1_5_15min": list(os.getloadavg()),
+        # os.getloadavg does not exist on Windows
+        "load_average_1_5_15min": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
     }
 
