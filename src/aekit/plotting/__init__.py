@@ -2,7 +2,8 @@
 
 Every function builds a :class:`matplotlib.figure.Figure` directly (never
 through ``pyplot``), so no global state is touched and no display is needed.
-With ``path=None`` the figure is returned; with a path it is saved atomically
+With ``path=None`` the figure is returned (a Jupyter cell that ends with
+the call shows it inline; nothing is drawn in a terminal); with a path it is saved atomically
 (written to a temporary file in the same folder, created if missing, then
 renamed over ``path``) and the path is returned as a :class:`pathlib.Path`.
 The file format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).

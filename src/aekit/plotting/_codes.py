@@ -8,10 +8,9 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, _check_path, _check_positive_int, _finish
+from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, Figure, _check_path, _check_positive_int, _finish
 
 __all__ = ["code_scatter"]
 

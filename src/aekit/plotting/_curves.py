@@ -3,10 +3,9 @@
 import numbers
 
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from ._figure import DPI, _check_path, _check_positive_int, _finish
+from ._figure import DPI, Figure, _check_path, _check_positive_int, _finish
 
 __all__ = ["loss_curve", "activation_histogram"]
 

@@ -7,6 +7,9 @@ import os
 import pathlib
 import secrets
 
+import io
+
+import matplotlib.figure
 import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
 
@@ -15,6 +18,21 @@ logger = logging.getLogger(__name__)
 DPI = 100
 LABEL_FONTSIZE = 11
 TITLE_FONTSIZE = 12
+
+
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib Figure that Jupyter shows inline when it is a cell's result.
+
+    A figure built without pyplot has no display hook: a notebook printed
+    ``<Figure size 600x400 with 1 Axes>`` instead of the picture. IPython
+    prefers a formatter registered for Figure (``%matplotlib inline``) over
+    this method, so the picture is shown once either way.
+    """
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
 # ---------------------------------------------------------------- saving

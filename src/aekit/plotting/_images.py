@@ -7,10 +7,9 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_rgb
 from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from ._figure import (DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, _as_images, _check_image_shape, _check_path,
+from ._figure import (DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, Figure, _as_images, _check_image_shape, _check_path,
                       _check_positive_int, _finish, _finite_range)
 
 __all__ = ["image_rows", "filter_grid"]
