@@ -49,3 +49,62 @@ def test_figure_is_shown_once_with_matplotlib_inline_active():
     formatter.formatters["image/png"].for_type(Figure, lambda fig: calls.append(fig) or b"inline")
     data, _ = formatter.format(FIGURES["loss_curve"]())
     assert data["image/png"] == b"inline" and len(calls) == 1
+
+
+def _stop_after(n_epochs):
+    """A callback acting as the notebook's stop button: KeyboardInterrupt after ``n_epochs`` epochs."""
+    def callback(trainer, epoch, logs):
+        if epoch >= n_epochs:
+            raise KeyboardInterrupt
+        return False
+    return callback
+
+
+def test_interrupted_fit_keeps_the_epochs_trained_and_warm_start_continues():
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((120, 6)).astype(np.float32)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=50, random_state=0)
+    ae._fit_callback = lambda: _stop_after(3)
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(X)
+    # it was left unfitted: the 3 epochs trained were lost to the stop button
+    assert ae.n_iter_ == 3 and len(ae.loss_curve_) == 3
+    assert ae.transform(X).shape == (120, 2)
+    del ae._fit_callback
+    ae.set_params(warm_start=True, max_epochs=2).fit(X)
+    assert ae.n_iter_ == 2
+
+
+def test_interrupted_refit_on_other_data_leaves_a_consistent_model():
+    from aekit import Autoencoder
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(100, 6)).astype(np.float32)
+    B = (rng.normal(size=(100, 5)) * 100 + 50).astype(np.float32)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0,
+                     scaling="standard").fit(A)
+    ae._fit_callback = lambda: _stop_after(2)
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(B)
+    # n_features_in_ and center_ were B's while net_ was still A's 6-input network
+    assert ae.net_.encoder[0].in_features == ae.n_features_in_ == 5
+    assert np.isfinite(ae.score(B))
+
+
+def test_interrupted_warm_start_updates_the_history_with_the_weights():
+    import torch
+
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((120, 6)).astype(np.float32)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=6, random_state=0,
+                     validation_fraction=0).fit(X)
+    before = [p.detach().clone() for p in ae.net_.parameters()]
+    ae.set_params(warm_start=True)
+    ae._fit_callback = lambda: _stop_after(2)
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(X)
+    # the weights had trained on while n_iter_ and loss_curve_ still told of the first fit
+    assert any(not torch.equal(a, b) for a, b in zip(before, ae.net_.parameters()))
+    assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 2

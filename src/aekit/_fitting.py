@@ -97,6 +97,13 @@ def fit_run(est, X, mask: np.ndarray | None = None):
         set_fitted(est, trainer, device, time.perf_counter() - tic)
         est.best_epoch_ = est.n_iter_  # net_ holds the weights from before the diverging epoch
         raise
+    except KeyboardInterrupt:
+        # Ctrl-C or a notebook's stop button: keep what was trained (the best epoch's weights, as max_time
+        # does), so that the model matches n_features_in_ and the scaling, and warm_start can continue
+        if trainer._best_state is not None:
+            trainer.net.load_state_dict(trainer._best_state)
+        set_fitted(est, trainer, device, time.perf_counter() - tic)
+        raise
     finally:
         if progress is not None:
             progress.close()
