@@ -108,3 +108,45 @@ def test_interrupted_warm_start_updates_the_history_with_the_weights():
     # the weights had trained on while n_iter_ and loss_curve_ still told of the first fit
     assert any(not torch.equal(a, b) for a, b in zip(before, ae.net_.parameters()))
     assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 2
+
+
+def test_progress_in_a_notebook_without_ipywidgets_is_a_bar(monkeypatch):
+    # without ipywidgets tqdm.auto gives the text bar, and a kernel's stderr is no TTY: the notebook
+    # got a plain line every 10 s instead of a bar redrawn in place
+    import io
+    import sys
+    import types
+
+    from tqdm import tqdm
+
+    from aekit._callbacks import Progress
+
+    class ZMQInteractiveShell:  # what IPython.get_ipython() returns inside a Jupyter kernel
+        pass
+
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=ZMQInteractiveShell))
+    stream = io.StringIO()  # not a TTY, as a kernel's stderr
+    monkeypatch.setattr(sys, "stderr", stream)
+    progress = Progress(total=3)
+    try:
+        assert isinstance(progress.bar, tqdm)
+        for epoch in range(3):
+            progress(None, epoch + 1, {"loss": 1.0, "val_loss": None})
+    finally:
+        progress.close()
+    assert "\r" in stream.getvalue() and "3/3" in stream.getvalue()
+    # a log file given in a notebook still gets whole lines
+    log = io.StringIO()
+    assert not isinstance(Progress(total=3, file=log).bar, tqdm)
+
+
+def test_progress_outside_a_kernel_still_writes_lines(monkeypatch):
+    import io
+    import sys
+
+    from tqdm import tqdm
+
+    from aekit._callbacks import Progress
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not isinstance(Progress(total=3).bar, tqdm)

@@ -46,7 +46,8 @@ def time_budget(max_time, start: float):
 class Progress:
     """Per-epoch progress as a :class:`~aekit.training.Trainer` callback, on ``file`` (default: stderr).
 
-    A tqdm bar on a terminal or in a notebook. Elsewhere (a log file, a pipe,
+    A tqdm bar on a terminal or in a notebook (a widget with ipywidgets, a
+    text bar without). Elsewhere (a log file, a pipe,
     a Slurm or CI log) a bar's carriage-return redraws become one endless
     line, so plain lines are written instead: after the first epoch, then at
     most one every ``log_every`` seconds, and the last one when training ends.
@@ -57,7 +58,9 @@ class Progress:
 
         file = sys.stderr if file is None else file
         notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
-        if notebook or _isatty(file):
+        # a Jupyter kernel's stderr is no TTY, but the notebook redraws a text bar in place
+        # (tqdm.auto falls back to that bar when ipywidgets is missing)
+        if notebook or _isatty(file) or (file in (sys.stderr, sys.stdout) and _jupyter_kernel()):
             self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True, file=file)
         else:
             self.bar = _Lines(total, file, log_every)
@@ -72,6 +75,13 @@ class Progress:
 
     def close(self):
         self.bar.close()
+
+
+def _jupyter_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook, JupyterLab, VS Code, Colab)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _isatty(file) -> bool:
