@@ -1,13 +1,12 @@
 """What every figure shares: sizes, argument checks and the atomic save."""
 
+import io
 import logging
 import math
 import numbers
 import os
 import pathlib
 import secrets
-
-import io
 
 import matplotlib.figure
 import numpy as np
