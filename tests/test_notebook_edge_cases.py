@@ -150,3 +150,29 @@ def test_progress_outside_a_kernel_still_writes_lines(monkeypatch):
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert not isinstance(Progress(total=3).bar, tqdm)
+
+
+def test_interrupted_partial_fit_keeps_the_optimiser_state_of_its_weights(monkeypatch):
+    # stopped mid-epoch, partial_fit kept the moved weights but the optimiser state of the previous call, so the
+    # next call went on with Adam moments (and step count) that did not belong to those weights
+    from aekit import Autoencoder
+    from aekit.training import Trainer
+
+    X = np.random.default_rng(0).random((64, 6), dtype=np.float32)
+    est = Autoencoder(n_components=2, hidden_layer_sizes=(4,), batch_size=8, random_state=0).partial_fit(X)
+    assert est._partial_state["optimizer"]["state"][0]["step"] == 8
+    real, calls = Trainer._objective, []
+
+    def objective(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_objective", objective)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X)
+    assert est._partial_state["optimizer"]["state"][0]["step"] == 11  # 8 + the 3 steps taken
+    monkeypatch.setattr(Trainer, "_objective", real)
+    est.partial_fit(X)  # and it goes on from there
+    assert est._partial_state["optimizer"]["state"][0]["step"] == 19

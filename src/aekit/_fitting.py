@@ -158,6 +158,11 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         seconds = est.fit_time_
     try:
         trainer.fit_epoch(data)
+    except KeyboardInterrupt:
+        # stopped mid-epoch (Ctrl-C, a notebook's stop button): the weights moved, so the optimiser state and
+        # generators the next call starts from must be the ones that moved them
+        est._partial_state = dict(trainer.state_dict(), optimizer_name=est.optimizer)
+        raise
     finally:
         set_fitted(est, trainer, device, seconds + time.perf_counter() - tic)
     est._partial_state = dict(trainer.state_dict(), optimizer_name=est.optimizer)
