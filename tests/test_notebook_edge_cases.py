@@ -155,12 +155,15 @@ def test_progress_outside_a_kernel_still_writes_lines(monkeypatch):
 def test_interrupted_partial_fit_keeps_the_optimiser_state_of_its_weights(monkeypatch):
     # stopped mid-epoch, partial_fit kept the moved weights but the optimiser state of the previous call, so the
     # next call went on with Adam moments (and step count) that did not belong to those weights
+    import torch
+
     from aekit import Autoencoder
     from aekit.training import Trainer
 
     X = np.random.default_rng(0).random((64, 6), dtype=np.float32)
     est = Autoencoder(n_components=2, hidden_layer_sizes=(4,), batch_size=8, random_state=0).partial_fit(X)
     assert est._partial_state["optimizer"]["state"][0]["step"] == 8
+    first_shuffle = est._partial_state["shuffle_generator"].clone()
     real, calls = Trainer._objective, []
 
     def objective(self, *args, **kwargs):
@@ -173,6 +176,8 @@ def test_interrupted_partial_fit_keeps_the_optimiser_state_of_its_weights(monkey
     with pytest.raises(KeyboardInterrupt):
         est.partial_fit(X)
     assert est._partial_state["optimizer"]["state"][0]["step"] == 11  # 8 + the 3 steps taken
+    # the second call's shuffle was drawn: the next call must not draw the same order again
+    assert not torch.equal(est._partial_state["shuffle_generator"], first_shuffle)
     monkeypatch.setattr(Trainer, "_objective", real)
     est.partial_fit(X)  # and it goes on from there
     assert est._partial_state["optimizer"]["state"][0]["step"] == 19
