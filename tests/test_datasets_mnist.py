@@ -142,7 +142,7 @@ def test_download_into_cache(tmp_path, monkeypatch):
     assert calls == []
 
 
-def test_offline_download_failure_is_reported(tmp_path, monkeypatch):
+def test_offline_download_failure_is_reported(tmp_path, monkeypatch, caplog):
     calls = []
 
     def offline(url, dest, md5):
@@ -150,9 +150,11 @@ def test_offline_download_failure_is_reported(tmp_path, monkeypatch):
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(_fetch, "_download", offline)
-    with pytest.raises(FileNotFoundError, match=r"(?s)download failed: train files: .*Name or service not known"):
-        load_mnist(tmp_path / "d")
+    with caplog.at_level(logging.WARNING, logger="aekit"):
+        with pytest.raises(FileNotFoundError, match=r"(?s)download failed: train files: .*Name or service not known"):
+            load_mnist(tmp_path / "d")
     assert len(calls) == 1  # once offline, the other files are not tried
+    assert not caplog.records  # the error says it: a warning before it repeated the same message
     assert not (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte.gz").exists()
 
 
@@ -201,6 +203,7 @@ def test_mnist_test_only_fallback(tmp_path, monkeypatch, caplog):
     assert ds.X_train.shape == (40, 784) and ds.X_test.shape == (10, 784)
     assert "TEST SPLIT ONLY" in ds.description and "40/10" in ds.description
     assert any("MNIST training files not found" in r.getMessage() for r in caplog.records)
+    assert any("could not download mnist train files: offline" in r.getMessage() for r in caplog.records)
     # Stratified: every digit once in the 10 test samples; together they are the 50 originals.
     assert sorted(ds.y_test) == list(range(10))
     rows = np.concatenate([ds.X_train, ds.X_test]) * 255
