@@ -229,3 +229,18 @@ def test_write_image_bit_depth_errors(tmp_path):
     with pytest.raises(ValueError, match="bit_depth must be 8 or 16; got 12"):
         write_image(tmp_path / "g.png", np.zeros((2, 2)), bit_depth=12)
     assert not list(tmp_path.iterdir())
+
+
+def test_held_out_psnr_is_finite_when_the_noise_leaves_a_patch_unchanged():
+    # masking a black patch changes nothing: its PSNR is infinite, and train-denoiser reported
+    # "held-out PSNR inf dB noisy" for the mean
+    from aekit import DenoisingAutoencoder
+    from aekit.cli._denoise import _held_out_psnr
+
+    X = np.random.default_rng(0).random((40, 16), dtype=np.float32)
+    X[:3] = 0.0  # black patches
+    model = DenoisingAutoencoder(n_components=4, hidden_layer_sizes=(8,), corruption="masking",
+                                 corruption_level=0.25, max_epochs=2, random_state=0).fit(X)
+    result = _held_out_psnr(model, X)
+    assert np.isfinite(result["psnr_noisy"]) and np.isfinite(result["psnr_denoised"])
+    assert result["n_unchanged_by_noise"] == 3 and result["n_held_out"] == 40

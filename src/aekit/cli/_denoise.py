@@ -163,8 +163,15 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
     else:
         noisy = corrupt(torch.from_numpy(X), g).numpy()
         denoised = np.clip(estimator.denoise(noisy), lo, hi)
-    return {"psnr_noisy": psnr(X, np.clip(noisy, lo, hi), data_range),
-            "psnr_denoised": psnr(X, denoised, data_range), "n_held_out": int(len(X))}
+    noisy = np.clip(noisy, lo, hi)
+    # a patch the noise left unchanged (masking on black) has an infinite PSNR, which made the mean inf:
+    # those patches are not scored, and their number is reported
+    changed = ((noisy - X) ** 2).reshape(len(X), -1).sum(axis=1) > 0
+    if not changed.any():
+        changed[:] = True
+    return {"psnr_noisy": psnr(X[changed], noisy[changed], data_range),
+            "psnr_denoised": psnr(X[changed], denoised[changed], data_range), "n_held_out": int(len(X)),
+            "n_unchanged_by_noise": int((~changed).sum())}
 
 
 def run_train_denoiser(args) -> int:
