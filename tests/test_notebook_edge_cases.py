@@ -181,3 +181,27 @@ def test_interrupted_partial_fit_keeps_the_optimiser_state_of_its_weights(monkey
     monkeypatch.setattr(Trainer, "_objective", real)
     est.partial_fit(X)  # and it goes on from there
     assert est._partial_state["optimizer"]["state"][0]["step"] == 19
+
+
+def test_interrupted_pretraining_leaves_the_estimator_unfitted(monkeypatch):
+    # stopped during greedy pretraining (before the trainer exists), a refit on data of another width left the new
+    # n_features_in_ next to the previous fit's network
+    from sklearn.exceptions import NotFittedError
+
+    from aekit import Autoencoder
+
+    rng = np.random.default_rng(0)
+    est = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, pretraining="denoising",
+                      random_state=0).fit(rng.random((32, 5), dtype=np.float32))
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Autoencoder, "_pretrain", stop)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(rng.random((32, 6), dtype=np.float32))
+    assert not hasattr(est, "n_features_in_") and not hasattr(est, "net_")
+    with pytest.raises(NotFittedError):
+        est.transform(rng.random((4, 6), dtype=np.float32))
+    monkeypatch.undo()
+    assert est.fit(rng.random((32, 6), dtype=np.float32)).transform(rng.random((4, 6), dtype=np.float32)).shape == (4, 2)

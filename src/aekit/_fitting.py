@@ -65,7 +65,14 @@ def fit_run(est, X, mask: np.ndarray | None = None):
     net = est.net_ if warm else new_net(est, n_features, init_seed)
     if est.pretraining != "none" and not warm and (checkpoints is None or checkpoints.state is None):
         # not when resuming, nor when warm-starting
-        est._pretrain(net, train_data, init_seed + 1, device)  # a hook: SparseAutoencoder adjusts after it
+        try:
+            est._pretrain(net, train_data, init_seed + 1, device)  # a hook: SparseAutoencoder adjusts after it
+        except KeyboardInterrupt:
+            # stopped before training began: no network goes with this data's n_features_in_ and scaling (an old
+            # net_ from another fit would), so the estimator is left unfitted
+            for name in [k for k in vars(est) if k.endswith("_") and not k.startswith("_")] + ["_partial_state"]:
+                est.__dict__.pop(name, None)
+            raise
     # only rank 0 shows progress under torchrun
     progress = _Progress(est.max_epochs) if est.verbose and is_main_process() else None
     trainer = Trainer(
