@@ -148,3 +148,17 @@ def test_train_summary_says_it_stopped_early_and_where_the_checkpoint_is(tmp_pat
     assert last.startswith(f"saved {tmp_path / 'm'}: train error ")
     assert " of 500 epochs (weights of epoch " in last and "the best on validation, kept)" in last
     assert last.endswith(f"; checkpoint in {tmp_path / 'ck'}")
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_a_time_budget_sets_the_epochs_the_progress_counts_to(tty):
+    # with max_time the bar counted to max_epochs (its time left was the time to epoch 1000) though the budget
+    # would stop training after a few epochs
+    import time
+
+    stream = FakeTerminal() if tty else io.StringIO()
+    progress = Progress(1000, file=stream)
+    progress.set_time_budget(1050.0, time.perf_counter() - 100.0)  # the first epoch took 100 s of 1050
+    progress(None, 1, {"loss": 1.0, "val_loss": None})
+    assert progress.bar.total == 11  # 950 s left hold 9.5 epochs: 9, and the one that crosses the budget
+    progress.close()

@@ -64,12 +64,29 @@ class Progress:
             self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True, file=file)
         else:
             self.bar = _Lines(total, file, log_every)
+        self.max_epochs, self.budget = total, None
+
+    def set_time_budget(self, max_time: float, start: float) -> None:
+        """Count to the epochs that ``max_time`` seconds since ``start`` leave room for, not to ``total``.
+
+        Without it the bar's estimate of the time left was the time to
+        ``max_epochs``, though the budget would stop training long before.
+        """
+        self.budget = (float(max_time), float(start))
 
     def __call__(self, trainer, epoch, logs):
         post = {"loss": f"{logs['loss']:.4g}"}
         if logs["val_loss"] is not None:
             post["val_loss"] = f"{logs['val_loss']:.4g}"
         self.bar.set_postfix(post, refresh=False)
+        if self.budget is not None:
+            max_time, start = self.budget
+            done = self.bar.n + 1
+            elapsed = time.perf_counter() - start
+            # the epochs the rest of the budget holds at the pace so far (time_budget stops after the epoch
+            # that crosses it, hence the + 1)
+            more = math.floor(max(0.0, max_time - elapsed) / (elapsed / done)) + 1 if elapsed < max_time else 0
+            self.bar.total = max(done, min(self.max_epochs, done + more))
         self.bar.update(1)
         return False
 

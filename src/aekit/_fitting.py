@@ -75,6 +75,8 @@ def fit_run(est, X, mask: np.ndarray | None = None):
             raise
     # only rank 0 shows progress under torchrun
     progress = _Progress(est.max_epochs) if est.verbose and is_main_process() else None
+    if progress is not None and est.max_time is not None and hasattr(progress, "set_time_budget"):
+        progress.set_time_budget(est.max_time, tic)  # the bar counts to the epochs the budget leaves room for
     trainer = Trainer(
         net,
         loss=est.loss,
