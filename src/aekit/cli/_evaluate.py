@@ -174,9 +174,7 @@ def run_impute(args) -> int:
     from ..datasets._files import csv_cells
     from ..persistence import load
 
-    out = check_output(args.out, args.overwrite)
-    if out.suffix not in (".npy", ".csv"):
-        raise ValueError(f"--out must end in .npy or .csv; got {out}.")
+    out = check_output(args.out, args.overwrite, suffixes=(".npy", ".csv"))
     estimator = load(args.model_dir)
     if not isinstance(estimator, ImputerMixin):
         raise ValueError(f"{args.model_dir} holds a model ({type(estimator).__name__}) that does not fill missing "

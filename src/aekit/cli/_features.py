@@ -74,9 +74,7 @@ def run(args) -> int:
     from ..plotting import activation_histogram, filter_grid
     from ..sparse import encoder_filters
 
-    out = check_output(args.out, args.overwrite)
-    if out.suffix != ".npy":
-        raise ValueError(f"--out must end in .npy; got {out}.")
+    out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     figures = None
     if args.figures is not None:
         if args.figures.exists() and not args.figures.is_dir():

@@ -205,11 +205,13 @@ def check_has_code(estimator, model_dir) -> None:
                          "input past the bottleneck, so it has no code (its transform returns the input).")
 
 
-def check_output(path: Path, overwrite: bool) -> Path:
-    """Refuse to replace an existing output unless ``overwrite``."""
+def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse to replace an existing output unless ``overwrite``, and ``--out`` not ending in one of ``suffixes``."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
+    if suffixes and path.suffix not in suffixes:
+        raise ValueError(f"--out must end in {' or '.join(suffixes)}; got {path}.")
     return path
 
 

@@ -38,9 +38,7 @@ def run(args) -> int:
     from ..persistence import load
     from ..plotting import image_rows
 
-    out = check_output(args.out, args.overwrite)
-    if out.suffix != ".npy":
-        raise ValueError(f"--out must end in .npy; got {out}.")
+    out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
         check_output(args.figure, args.overwrite)
     if args.n < 1:

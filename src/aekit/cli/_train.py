@@ -247,9 +247,7 @@ def run_apply(args) -> int:
     from .._atomic import save_npy
     from ..persistence import load
 
-    out = check_output(args.out, args.overwrite)
-    if out.suffix != ".npy":
-        raise ValueError(f"--out must end in .npy; got {out}.")
+    out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     estimator = load(args.model_dir)
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
         raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (aekit "
