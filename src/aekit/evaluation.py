@@ -180,9 +180,10 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
         result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
     if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
-        elbo = estimator.elbo_samples(X, random_state=0 if random_state is None else random_state % 2**32)
-        result.update(negative_elbo_per_sample=float(-elbo.mean()),
-                      kl_per_sample=float(estimator.kl_samples(X).mean()))
+        # one pass gives both terms (elbo_samples then kl_samples would encode X twice)
+        nll, kl = estimator._elbo_terms(estimator._network_input(estimator._inference_X(X)), 10,
+                                        0 if random_state is None else random_state % 2**32)
+        result.update(negative_elbo_per_sample=float((nll + kl).mean()), kl_per_sample=float(kl.mean()))
     if kind == "denoiser":
         # the noise at the level the model trained with: in scaled units for a scaled model
         level, noisy_seen = _corrupted(estimator, X_seen.astype(np.float32), noise_level, random_state)
