@@ -199,7 +199,15 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
 
     Parameters
     ----------
-    estimator, X, noise_level, hide, random_state
+    estimator : fitted aekit estimator
+        As for :func:`evaluate`.
+    X : array-like of shape (n_samples, n_features)
+        As for :func:`evaluate`.
+    noise_level : float, optional
+        As for :func:`evaluate` (a denoiser only).
+    hide : float, default=0.2
+        As for :func:`evaluate` (an imputer only).
+    random_state : int or None, default=0
         As for :func:`evaluate`.
     n_images : int, default=10
         The first ``n_images`` samples of X.
@@ -229,7 +237,9 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     Parameters
     ----------
     estimator : fitted estimator with ``score_samples`` and ``reconstruct``
+        The model whose reconstruction error ranks the samples.
     X : array-like of shape (n_samples, n_features)
+        The samples to rank.
     n_images : int, default=10
         Samples in each of the two groups (fewer if X has fewer than twice as many).
     errors : ndarray of shape (n_samples,), optional

@@ -65,8 +65,10 @@ def load_data(source, data_dir=None, download=True, mmap=False):
     source : str or os.PathLike
         A key of :data:`DATASETS` (see :func:`load_dataset`), else a path
         read by :func:`load_array`.
-    data_dir, download
-        Passed to :func:`load_dataset` for a named dataset.
+    data_dir : str or os.PathLike, optional
+        Passed to :func:`load_dataset` for a named dataset; ignored for a path.
+    download : bool, default=True
+        Passed to :func:`load_dataset` for a named dataset; ignored for a path.
     mmap : bool, default=False
         Memory-map a ``.npy`` file; the map is kept only if it holds
         C-ordered float32, otherwise it is read into memory as float32.

@@ -78,6 +78,8 @@ def hide_observed(X, fraction=0.2, seed=0):
     fraction : float, default=0.2
         In [0, 1].
     seed : int, default=0
+        Seeds the choice (numpy's ``default_rng``): the same seed hides the
+        same entries on every call.
 
     Returns
     -------
@@ -106,7 +108,9 @@ def hide_entries(X, fraction=0.2, seed=0):
     X : ndarray of shape (n_samples, n_features)
         NaN marks missing entries; any real dtype (integers give a float copy).
     fraction : float, default=0.2
+        Fraction of the observed entries to hide, in [0, 1].
     seed : int, default=0
+        Seeds the choice, as for :func:`hide_observed`.
 
     Returns
     -------
@@ -143,7 +147,9 @@ def hidden_entry_error(fill, X, fraction=0.2, seed=0):
     X : ndarray of shape (n_samples, n_features)
         NaN marks missing entries; these are neither hidden nor scored.
     fraction : float, default=0.2
+        Fraction of the observed entries to hide and score, in [0, 1].
     seed : int, default=0
+        Seeds the choice, as for :func:`hide_observed`.
 
     Returns
     -------

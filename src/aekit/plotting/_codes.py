@@ -62,6 +62,7 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         Codes that are NaN or infinite are left out, and counted on their
         panel.
     seed : int, default=0
+        Seeds the choice of ``max_per_class`` samples per class.
 
     Returns
     -------
