@@ -112,7 +112,15 @@ def _is_number(cell):
 def _csv_rows(path):
     """The non-empty rows of a CSV file as ``(line number, cells)``, header included."""
     with open(path, newline="", encoding=CSV_ENCODING) as fh:
-        return [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if row]
+        return [(n, row) for n, row in enumerate(_reader(fh, path), start=1) if row]
+
+
+def _reader(fh, path):
+    """``csv.reader(fh)``, its errors as ValueError naming ``path``."""
+    try:
+        yield from csv.reader(fh)
+    except csv.Error as err:  # Python 3.10's reader refuses a NUL byte ("line contains NUL"); 3.11 reads it
+        raise ValueError(f"{path} is not a readable CSV file ({err}).") from None
 
 
 def _default_column_names(row) -> bool:
@@ -139,7 +147,7 @@ def csv_header(path):
     list of str or None
     """
     with open(path, newline="", encoding=CSV_ENCODING) as fh:
-        first = next((row for row in csv.reader(fh) if row), [])
+        first = next((row for row in _reader(fh, path) if row), [])
     if _default_column_names(first):
         return first
     return None if all(_is_number(cell) for cell in first) else first
