@@ -81,6 +81,10 @@ MINIMUM_VERSIONS = [
     ("scikit-learn", (1, 6), "check_array(ensure_all_finite=...)", r"\bensure_all_finite="),
     ("scikit-image", (0, 19), "structural_similarity(channel_axis=...)", r"\bchannel_axis="),
     ("numpy", (1, 20), "sliding_window_view", r"\bsliding_window_view\b"),
+    # found by .ci/minimum-versions: each failed tests on the older version
+    ("matplotlib", (3, 7), "legend(loc='outside ...')", r"loc=[\"']outside "),
+    ("safetensors", (0, 4, 4), "a file with no tensors read back", r"\bsafe_open\("),
+    ("pillow", (10, 3), "16-bit grey PNGs opened as mode 'I;16'", r"[\"']I;16[\"']"),
 ]
 
 
@@ -201,3 +205,16 @@ def test_readme_commands_name_no_path_of_the_development_machine():
     """The README is the wheel's description: a user installing it has no /work/shared."""
     blocks = re.findall(r"```(?:bash|python)?\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
     assert [line for block in blocks for line in block.splitlines() if "/work/" in line] == []
+
+
+def test_minimum_versions_script_pins_every_floor_but_torch():
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from minimum_pins import pins
+    finally:
+        sys.path.pop(0)
+    pinned = pins(ROOT / "pyproject.toml")
+    declared = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["dev"]]
+    assert sorted(_name(p) for p in pinned) == sorted(_name(r) for r in declared if _name(r) != "torch")
+    assert "numpy~=1.23.0" in pinned and "tifffile==2022.8.12" in pinned  # a series; an exact release
+    assert (ROOT / ".ci" / "minimum-versions").stat().st_mode & 0o111  # executable, as .ci/run calls it
