@@ -3,9 +3,8 @@
 A floor of two parts (``numpy>=1.23``) is pinned to its release series
 (``numpy~=1.23.0``: the newest 1.23.x, as the first patch releases often have
 no wheels for the Python in use); a floor of three parts exactly
-(``safetensors==0.4.4``). torch is left out: .ci/minimum-versions installs the
-CPU wheel of the version CI uses (older CPU wheels are not on the registry
-this project's machines reach).
+(``safetensors==0.4.4``). torch too: ``torch~=2.2.0`` is PyPI's default build
+of torch 2.2 (with CUDA: a 2.5 GB download; .ci/minimum-versions can swap it).
 """
 
 import re
@@ -22,8 +21,6 @@ def pins(pyproject: Path) -> list[str]:
         if match is None:
             sys.exit(f"{requirement!r}: expected 'name>=version'")
         name, floor = match.groups()
-        if name == "torch":
-            continue
         parts = floor.split(".")
         out.append(f"{name}~={floor}.0" if len(parts) <= 2 else f"{name}=={floor}")
     return out

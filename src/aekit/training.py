@@ -321,7 +321,9 @@ class Trainer:
 
     def _fused_ok(self) -> bool:
         params = list(self.net.parameters())
-        return bool(params) and all(p.dtype == torch.float32 for p in params) and self.device.type in ("cpu", "cuda")
+        # fused CPU kernels are new in torch 2.4; older ones (the floor is 2.2) fuse on CUDA only
+        devices = ("cpu", "cuda") if torch.__version__ >= "2.4" else ("cuda",)
+        return bool(params) and all(p.dtype == torch.float32 for p in params) and self.device.type in devices
 
     # ------------------------------------------------------------------ data
     def _feed(self, X, mask, cache: dict):
@@ -642,7 +644,7 @@ class Trainer:
         return {
             "net": self._snapshot(),
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "scheduler": None if self.scheduler is None else copy.deepcopy(self.scheduler.state_dict()),
+            "scheduler": None if self.scheduler is None else _scheduler_state(self.scheduler),
             "shuffle_generator": self.shuffle_generator.get_state(),
             "noise_generator": self.noise_generator.get_state(),
             "epoch": self.epoch,
@@ -688,6 +690,12 @@ class Trainer:
         self._best_value = float(state["best_value"])
         self._best_state = state["best_state"]
         self._bad_epochs = int(state["bad_epochs"])
+
+
+def _scheduler_state(scheduler) -> dict:
+    """The scheduler's state without functions: older torch's OneCycleLR (2.2) keeps its annealing method in it
+    (no checkpoint can hold one), and the scheduler rebuilt on resume has the same method from its settings."""
+    return copy.deepcopy({k: v for k, v in scheduler.state_dict().items() if not callable(v)})
 
 
 def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> None:
