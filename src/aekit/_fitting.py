@@ -117,6 +117,8 @@ def fit_run(est, X, mask: np.ndarray | None = None):
         if progress is not None:
             progress.close()
     set_fitted(est, trainer, device, time.perf_counter() - tic)
+    if checkpoints is not None:  # (after an error, checkpointing() restores them on its way out)
+        checkpoints.signals.restore()  # a signal that came after the last epoch's check is raised again here
     return est
 
 

@@ -175,7 +175,14 @@ def _train(args, main_process: bool) -> int:
     if not main_process:
         return 0
     more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
-    metrics = _save_model(estimator, data, out, **more)
+    try:
+        metrics = _save_model(estimator, data, out, **more)
+    except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM while measuring and saving: no model written
+        if checkpoint_dir is not None:
+            print(f"aekit {args.command}: stopped before {out} was saved; the checkpoint in {checkpoint_dir} holds "
+                  "the finished training: the same command plus --resume saves the model without training again.",
+                  file=sys.stderr)
+        raise
     def shown(value):  # json_safe turned a NaN/inf error into None
         return "n/a" if value is None else f"{value:.6g}"
 
