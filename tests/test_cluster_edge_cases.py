@@ -176,3 +176,30 @@ def test_face_patches_are_built_when_their_cache_cannot_be_written(tmp_path, mon
     X_train, X_test = olivetti_patches(SHARED_DATA / "olivettifaces.mat", n_per_face=1)
     assert X_train.shape[1] == X_test.shape[1] == 625
     assert "could not cache the patches" in caplog.text and "AEKIT_DATA" in caplog.text
+
+
+# ------------------------------------------------------------------ max_time
+def test_a_resumed_fit_spends_what_is_left_of_max_time_and_checkpoints_where_it_stopped(tmp_path, rng, monkeypatch):
+    # a requeued --max-time job got a whole new budget on every resume, and the budget's stop was not
+    # checkpointed (the checkpoint stayed at the last --checkpoint-every epoch, behind the saved model)
+    X = rng.random((40, 10)).astype(np.float32)
+    original = Trainer._early_stopping
+
+    def slow(self, value, keep_best):  # 0.4 s an epoch: the budget of 1 s is crossed at epoch 3
+        import time
+
+        time.sleep(0.4)
+        if self.epoch == 2 and interrupt:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, value, keep_best)
+
+    Autoencoder(**TINY, max_epochs=1).fit(X)  # torch's first call is slow: not in the budget below
+    monkeypatch.setattr(Trainer, "_early_stopping", slow)
+    params = dict(TINY, max_epochs=1000, max_time=1.0, n_iter_no_change=1000, verbose=False)
+    interrupt = True
+    with pytest.raises(TrainingInterrupted):
+        Autoencoder(**params).fit(X, checkpoint_dir=tmp_path / "a", checkpoint_every=100)
+    interrupt = False
+    ae = Autoencoder(**params).fit(X, checkpoint_dir=tmp_path / "a", resume=True, checkpoint_every=100)
+    assert ae.n_iter_ == 3 and ae.fit_time_ >= 1.0  # not 2 + 3 epochs of a fresh budget
+    assert read_checkpoint_info(tmp_path / "a")["epoch"] == 3

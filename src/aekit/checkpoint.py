@@ -249,7 +249,7 @@ class _Session:
 
     # hook 2: the trainer's callback
     def callback(self, inner=None):
-        """A trainer callback that runs ``inner`` (a progress bar) and then checkpoints."""
+        """A trainer callback that runs ``inner`` (progress, a time budget) and then checkpoints."""
 
         def on_epoch_end(trainer, epoch, logs):
             stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
@@ -258,7 +258,9 @@ class _Session:
                 # a signal to any rank (one machine of several preempted) stops all at this epoch; rank 0,
                 # which writes, must know, and the others must not leave before it has written
                 signum = max_over_ranks(signum or 0, trainer.device) or None
-            finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
+            # inner's stop (max_time) ends training too: the checkpoint must be of that epoch, or a resume
+            # (a requeued job that was killed while saving the model) would train on from an earlier one
+            finished = stop or trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
             if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
                 self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
             if signum is not None:
