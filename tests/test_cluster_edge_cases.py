@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -203,3 +204,28 @@ def test_a_resumed_fit_spends_what_is_left_of_max_time_and_checkpoints_where_it_
     ae = Autoencoder(**params).fit(X, checkpoint_dir=tmp_path / "a", resume=True, checkpoint_every=100)
     assert ae.n_iter_ == 3 and ae.fit_time_ >= 1.0  # not 2 + 3 epochs of a fresh budget
     assert read_checkpoint_info(tmp_path / "a")["epoch"] == 3
+
+
+# -------------------------------------------------------------- two jobs
+def test_a_model_another_job_wrote_meanwhile_is_not_replaced(tmp_path, data, monkeypatch, capsys):
+    # --out was checked when training began; two jobs of an array with the same --out both said "saved" and
+    # the later one silently replaced the other's model
+    out, ck, theirs = tmp_path / "m", tmp_path / "ck", tmp_path / "theirs"
+    assert main(["train", str(data), "--out", str(theirs), *ARGS, "--max-epochs", "1", "--random-state", "1"]) == 0
+    original = Trainer._early_stopping
+
+    def other_job_saves(self, value, keep_best):
+        if self.epoch == 2:
+            shutil.copytree(theirs, out)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", other_job_saves)
+    assert main(["train", str(data), "--out", str(out), "--checkpoint-dir", str(ck), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "was written by something else while this run trained" in err and "another --out and --resume" in err
+    assert _weights(out).keys() == _weights(theirs).keys()
+    assert all(torch.equal(_weights(out)[k], _weights(theirs)[k]) for k in _weights(out))
+    monkeypatch.undo()
+    assert main(["train", str(data), "--out", str(tmp_path / "mine"), "--checkpoint-dir", str(ck), "--resume",
+                 *ARGS]) == 0
+    assert read_checkpoint_info(ck)["epoch"] == 4 and (tmp_path / "mine" / "model.safetensors").is_file()

@@ -174,6 +174,11 @@ def _train(args, main_process: bool) -> int:
         return 3
     if not main_process:
         return 0
+    if out.exists() and not args.overwrite:  # checked at the start; since then another job wrote it
+        kept = "" if checkpoint_dir is None else (f"; {checkpoint_dir} holds this training: the same command with "
+                                                 "another --out and --resume saves it there without training again")
+        raise FileExistsError(f"{out} was written by something else while this run trained (two jobs with the same "
+                              f"--out?); it is not replaced without --overwrite{kept}.")
     more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
     try:
         metrics = _save_model(estimator, data, out, **more)
