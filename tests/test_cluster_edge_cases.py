@@ -204,6 +204,9 @@ def test_a_resumed_fit_spends_what_is_left_of_max_time_and_checkpoints_where_it_
     ae = Autoencoder(**params).fit(X, checkpoint_dir=tmp_path / "a", resume=True, checkpoint_every=100)
     assert ae.n_iter_ == 3 and ae.fit_time_ >= 1.0  # not 2 + 3 epochs of a fresh budget
     assert read_checkpoint_info(tmp_path / "a")["epoch"] == 3
+    again = Autoencoder(**params).fit(X, checkpoint_dir=tmp_path / "a", resume=True, checkpoint_every=100)
+    assert again.n_iter_ == 3 and all(torch.equal(a, b) for a, b in zip(again.net_.state_dict().values(),
+                                                                          ae.net_.state_dict().values()))
 
 
 # -------------------------------------------------------------- two jobs

@@ -104,6 +104,8 @@ def fit_run(est, X, mask: np.ndarray | None = None):
     try:
         if checkpoints is not None:
             checkpoints.resume(trainer, train_data.n_samples, progress)
+            if est.max_time is not None and trainer.epoch and time.perf_counter() - tic >= est.max_time:
+                trainer.max_epochs = trainer.epoch  # the budget ran out before: a rerun (a requeue) trains no further
         trainer.fit(train_data, val_data)
     except TrainingDivergedError:
         set_fitted(est, trainer, device, time.perf_counter() - tic)
