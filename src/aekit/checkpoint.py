@@ -313,7 +313,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         Where ``checkpoint.safetensors`` goes; None turns checkpointing off.
     checkpoint_every : int, default=1
         Save every this many epochs (and always at the last epoch and on
-        SIGINT/SIGTERM).
+        SIGINT/SIGTERM/SIGUSR1).
     resume : bool, default=False
         Continue from the checkpoint in ``checkpoint_dir`` if there is one
         (the estimator's parameters and the data must be the same). Without
@@ -335,7 +335,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
     FileExistsError
         (at fit) If a checkpoint exists and ``resume`` is False.
     TrainingInterrupted
-        (at fit) On SIGINT/SIGTERM, once the checkpoint is saved.
+        (at fit) On SIGINT/SIGTERM/SIGUSR1, once the checkpoint is saved.
 
     Examples
     --------

@@ -20,8 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train an autoencoder and save it to a model directory",
                        description="Train an autoencoder on DATA or --dataset and save the model directory "
                                    "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
-                                   "the training state is saved as it goes, and on SIGINT/SIGTERM (exit 130/143); "
-                                   "--resume continues it exactly. If training diverges (NaN/inf loss) the last "
+                                   "the training state is saved as it goes, and on SIGINT/SIGTERM/SIGUSR1 (exit "
+                                   "130/143/138); --resume continues it exactly. If training diverges (NaN/inf loss) the last "
                                    "good weights are saved to --out and the exit status is 3.")
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
                    help="save the training state to DIR/checkpoint.safetensors as training goes")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM")
+                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM/SIGUSR1")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
     p.add_argument("--mmap", action="store_true",
