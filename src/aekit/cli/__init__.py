@@ -107,7 +107,7 @@ def _stop_on_signals():
 
     names = ("SIGTERM", "SIGUSR1")
     before = {s: signal.signal(s, stop) for s in (getattr(signal, n) for n in names if hasattr(signal, n))}
-    return lambda: [signal.signal(s, h) for s, h in before.items() if h is not None]
+    return lambda: [signal.signal(s, signal.SIG_DFL if h is None else h) for s, h in before.items()]
 
 
 def main(argv=None) -> int:
