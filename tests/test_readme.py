@@ -168,7 +168,7 @@ def test_inline_flag_exists(item):
     """A flag in the text (`--max-time`, `--eval holdout`) is an option of aekit or of the benchmark it names."""
     number, span = item
     words = span.split()
-    if words[0] in ("pip", "torchrun"):  # other programs' flags; torchrun's aekit part is checked above
+    if words[0] in ("pip", "torchrun", "sbatch"):  # other programs' flags; torchrun's aekit part is checked above
         return
     script = next((w for w in words if w.startswith("benchmarks/") and w.endswith(".py")), None)
     if script is not None:

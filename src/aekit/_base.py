@@ -404,7 +404,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Ignored.
         checkpoint_dir : str or Path, optional
             Save the whole training state to ``checkpoint_dir/checkpoint.safetensors``
-            every ``checkpoint_every`` epochs, at the end, and on SIGINT/SIGTERM
+            every ``checkpoint_every`` epochs, at the end, and on SIGINT/SIGTERM/SIGUSR1
             (see :mod:`aekit.checkpoint`).
         checkpoint_every : int, default=1
             Epochs between checkpoints.

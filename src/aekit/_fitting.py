@@ -73,10 +73,13 @@ def fit_run(est, X, mask: np.ndarray | None = None):
             for name in [k for k in vars(est) if k.endswith("_") and not k.startswith("_")] + ["_partial_state"]:
                 est.__dict__.pop(name, None)
             raise
+    if checkpoints is not None:  # a resumed fit's time budget (max_time) and fit_time_ count the time before
+        tic -= checkpoints.seconds_before
     # only rank 0 shows progress under torchrun
     progress = _Progress(est.max_epochs) if est.verbose and is_main_process() else None
     if progress is not None and est.max_time is not None and hasattr(progress, "set_time_budget"):
         progress.set_time_budget(est.max_time, tic)  # the bar counts to the epochs the budget leaves room for
+    callbacks = chain(progress, est._fit_callback(), time_budget(est.max_time, tic))
     trainer = Trainer(
         net,
         loss=est.loss,
@@ -94,13 +97,15 @@ def fit_run(est, X, mask: np.ndarray | None = None):
         device=device,
         precision=est.precision,
         seed=train_seed,
-        callback=chain(progress if checkpoints is None else checkpoints.callback(progress),
-                       est._fit_callback(), time_budget(est.max_time, tic)),
+        # the checkpoint is written after the callbacks that may stop training (max_time), so that it knows
+        callback=(callbacks if checkpoints is None else checkpoints.callback(callbacks)),
         epoch_data=est._epoch_data(),
     )
     try:
         if checkpoints is not None:
-            tic -= checkpoints.resume(trainer, train_data.n_samples, progress)
+            checkpoints.resume(trainer, train_data.n_samples, progress)
+            if est.max_time is not None and trainer.epoch and time.perf_counter() - tic >= est.max_time:
+                trainer.max_epochs = trainer.epoch  # the budget ran out before: a rerun (a requeue) trains no further
         trainer.fit(train_data, val_data)
     except TrainingDivergedError:
         set_fitted(est, trainer, device, time.perf_counter() - tic)
@@ -117,6 +122,8 @@ def fit_run(est, X, mask: np.ndarray | None = None):
         if progress is not None:
             progress.close()
     set_fitted(est, trainer, device, time.perf_counter() - tic)
+    if checkpoints is not None:  # (after an error, checkpointing() restores them on its way out)
+        checkpoints.signals.restore()  # a signal that came after the last epoch's check is raised again here
     return est
 
 

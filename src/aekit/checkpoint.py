@@ -16,7 +16,7 @@ Use it through the estimator::
 
 or, for any estimator built on :class:`~aekit.Autoencoder`,
 ``with checkpointing(ae, "ckpt", resume=True): ae.fit(X)``. While a
-checkpointed fit runs in the main thread, SIGINT and SIGTERM only set a flag:
+checkpointed fit runs in the main thread, SIGINT, SIGTERM and SIGUSR1 only set a flag:
 the current epoch finishes, a checkpoint is saved and :class:`TrainingInterrupted`
 (a ``KeyboardInterrupt``) is raised. A second signal interrupts at once.
 A resumed fit ends with the same weights, bit for bit on CPU, as one that
@@ -40,14 +40,15 @@ import numpy as np
 import torch
 
 from ._checkpoint_file import CHECKPOINT_FILE, FORMAT_VERSION, load_checkpoint, read_checkpoint_info, save_checkpoint
-from .distributed import barrier, is_main_process, max_over_ranks
+from .distributed import barrier, is_distributed, is_main_process, max_over_ranks, same_on_all_ranks
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpointing", "load_checkpoint",
            "read_checkpoint_info", "save_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
-_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+# SIGUSR1: what batch schedulers are often asked to send before the time limit (Slurm's --signal=USR1@120)
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name))
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -113,7 +114,13 @@ def _numpy_scalar(value):
 
 
 class _Signals:
-    """SIGINT/SIGTERM handlers that only record the signal; a second one interrupts at once."""
+    """SIGINT/SIGTERM/SIGUSR1 handlers that only record the signal; a second one interrupts at once.
+
+    Installed while a checkpointed ``fit`` runs (greedy pretraining included:
+    its weights are in the first epoch's checkpoint); a signal still pending
+    when they are restored is raised again, so that it takes its usual course
+    instead of being lost.
+    """
 
     def __init__(self):
         self.received: int | None = None
@@ -121,19 +128,24 @@ class _Signals:
 
     def __call__(self, signum, frame):
         if self.received is not None:
+            self.received = None  # answered by this interrupt
             raise KeyboardInterrupt
         self.received = signum
 
     def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        if self._previous or threading.current_thread() is not threading.main_thread():
             return  # only the main thread may set handlers; periodic checkpoints still work
+        self.received = None
         for s in _SIGNALS:
             self._previous[s] = signal.signal(s, self)
 
     def restore(self) -> None:
         for s, handler in self._previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        pending, self.received = (self.received if self._previous else None), None
         self._previous.clear()
+        if pending is not None:  # arrived after the last epoch's check (or in partial_fit): not swallowed
+            signal.raise_signal(pending)
 
 
 class _Session:
@@ -156,6 +168,7 @@ class _Session:
     def begin(self, estimator, X, mask, val_idx, train_idx):
         """Describe the run; when resuming, check it matches and return the saved split."""
         self._start = time.perf_counter()
+        self.signals.install()  # until the fit ends, a signal stops it at an epoch end, with a checkpoint
         self.meta = {
             "class": type(estimator).__name__,
             "params": _json_params(estimator),
@@ -164,6 +177,7 @@ class _Session:
         self.val_idx = torch.from_numpy(np.asarray(val_idx, dtype=np.int64))
         if not self.path.exists():
             if self.resume_requested:
+                self._check_same_on_all_ranks(None)
                 logger.info("no checkpoint in %s yet; starting from scratch", self.directory)
             return val_idx, train_idx
         if not self.resume_requested:
@@ -172,6 +186,7 @@ class _Session:
                 f"--resume) or remove it to start over."
             )
         state, saved = load_checkpoint(self.directory)
+        self._check_same_on_all_ranks(saved)
         self._check_compatible(saved)
         n = int(X.shape[0])
         split = saved.get("val_idx")
@@ -187,6 +202,27 @@ class _Session:
         self.seconds_before = float(saved.get("seconds", 0.0))
         self.saved_device = saved.get("device")  # None in checkpoints from before it was recorded
         return val_idx, train_idx
+
+    def _check_same_on_all_ranks(self, saved: dict | None) -> None:
+        """Under torchrun, refuse to go on unless every rank resumes from the same checkpoint (or none).
+
+        Only rank 0 writes checkpoints; on a disk of its own machine the other machines' ranks would start
+        from scratch beside it: weights that differ under one all-reduced gradient, a silently wrong model.
+        """
+        if not is_distributed():
+            return
+        import torch.distributed as dist
+
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+        epoch = -1.0 if saved is None else float(saved.get("epoch", -1))
+        seconds = 0.0 if saved is None else float(saved.get("seconds", 0.0))
+        if not same_on_all_ranks(torch.tensor([epoch, seconds], dtype=torch.float64, device=device), rtol=0.0):
+            here = "none" if saved is None else f"epoch {int(epoch)}"
+            raise ValueError(
+                f"the ranks would resume from different checkpoints ({self.path} here: {here}). Only rank 0 "
+                "writes them, so every machine must see the same checkpoint_dir (--checkpoint-dir): put it on a "
+                "filesystem they share."
+            )
 
     def _check_compatible(self, saved: dict) -> None:
         if saved.get("class") != self.meta["class"]:
@@ -213,7 +249,7 @@ class _Session:
 
     # hook 2: the trainer's callback
     def callback(self, inner=None):
-        """A trainer callback that runs ``inner`` (a progress bar) and then checkpoints."""
+        """A trainer callback that runs ``inner`` (progress, a time budget) and then checkpoints."""
 
         def on_epoch_end(trainer, epoch, logs):
             stop = bool(inner(trainer, epoch, logs)) if inner is not None else False
@@ -222,10 +258,13 @@ class _Session:
                 # a signal to any rank (one machine of several preempted) stops all at this epoch; rank 0,
                 # which writes, must know, and the others must not leave before it has written
                 signum = max_over_ranks(signum or 0, trainer.device) or None
-            finished = trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
+            # inner's stop (max_time) ends training too: the checkpoint must be of that epoch, or a resume
+            # (a requeued job that was killed while saving the model) would train on from an earlier one
+            finished = stop or trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
             if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
                 self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
             if signum is not None:
+                self.signals.received = None  # answered here: not raised again when the handlers are restored
                 if trainer.distributed:
                     barrier()
                 logger.info("%s: stopped after epoch %d; checkpoint saved to %s",
@@ -274,7 +313,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         Where ``checkpoint.safetensors`` goes; None turns checkpointing off.
     checkpoint_every : int, default=1
         Save every this many epochs (and always at the last epoch and on
-        SIGINT/SIGTERM).
+        SIGINT/SIGTERM/SIGUSR1).
     resume : bool, default=False
         Continue from the checkpoint in ``checkpoint_dir`` if there is one
         (the estimator's parameters and the data must be the same). Without
@@ -296,7 +335,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
     FileExistsError
         (at fit) If a checkpoint exists and ``resume`` is False.
     TrainingInterrupted
-        (at fit) On SIGINT/SIGTERM, once the checkpoint is saved.
+        (at fit) On SIGINT/SIGTERM/SIGUSR1, once the checkpoint is saved.
 
     Examples
     --------
@@ -327,7 +366,6 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         raise NotADirectoryError(f"checkpoint_dir {directory} exists and is not a directory.")
     session = _Session(directory, int(checkpoint_every), bool(resume))
     estimator._checkpointing = session
-    session.signals.install()
     try:
         yield estimator
     finally:

@@ -12,7 +12,9 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ._options import one_line
@@ -86,12 +88,35 @@ def _set_threads(threads):
     return lambda: torch.set_num_threads(before)
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGUSR1 (a batch scheduler ending the job) stopped the command, as Ctrl-C would."""
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        super().__init__(signal.Signals(self.signum).name)
+
+
+def _stop_on_signals():
+    """SIGTERM/SIGUSR1 raise :class:`Stopped` for the command (their default kills the process on the spot:
+    no message, temporary files left); returns the function that puts the handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    names = ("SIGTERM", "SIGUSR1")
+    before = {s: signal.signal(s, stop) for s in (getattr(signal, n) for n in names if hasattr(signal, n))}
+    return lambda: [signal.signal(s, signal.SIG_DFL if h is None else h) for s, h in before.items()]
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     restore_logging = _setup_logging(args)
     restore_threads = lambda: None  # noqa: E731
+    restore_signals = _stop_on_signals()
     try:
         restore_threads = _set_threads(getattr(args, "threads", None))
         return int(args.func(args) or 0)
@@ -104,9 +129,12 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print(f"aekit {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(f"aekit {args.command}: interrupted" + (f" by {signal.Signals(signum).name}" if isinstance(
+            err, Stopped) else ""), file=sys.stderr)
+        return 128 + signum
     finally:
+        restore_signals()
         restore_threads()
         restore_logging()

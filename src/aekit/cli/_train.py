@@ -20,8 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train an autoencoder and save it to a model directory",
                        description="Train an autoencoder on DATA or --dataset and save the model directory "
                                    "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
-                                   "the training state is saved as it goes, and on SIGINT/SIGTERM (exit 130/143); "
-                                   "--resume continues it exactly. If training diverges (NaN/inf loss) the last "
+                                   "the training state is saved as it goes, and on SIGINT/SIGTERM/SIGUSR1 (exit "
+                                   "130/143/138); --resume continues it exactly. If training diverges (NaN/inf loss) the last "
                                    "good weights are saved to --out and the exit status is 3.")
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
                    help="save the training state to DIR/checkpoint.safetensors as training goes")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM")
+                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM/SIGUSR1")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
     p.add_argument("--mmap", action="store_true",
@@ -174,8 +174,20 @@ def _train(args, main_process: bool) -> int:
         return 3
     if not main_process:
         return 0
+    if out.exists() and not args.overwrite:  # checked at the start; since then another job wrote it
+        kept = "" if checkpoint_dir is None else (f"; {checkpoint_dir} holds this training: the same command with "
+                                                 "another --out and --resume saves it there without training again")
+        raise FileExistsError(f"{out} was written by something else while this run trained (two jobs with the same "
+                              f"--out?); it is not replaced without --overwrite{kept}.")
     more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
-    metrics = _save_model(estimator, data, out, **more)
+    try:
+        metrics = _save_model(estimator, data, out, **more)
+    except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM while measuring and saving: no model written
+        if checkpoint_dir is not None:
+            print(f"aekit {args.command}: stopped before {out} was saved; the checkpoint in {checkpoint_dir} holds "
+                  "the finished training: the same command plus --resume saves the model without training again.",
+                  file=sys.stderr)
+        raise
     def shown(value):  # json_safe turned a NaN/inf error into None
         return "n/a" if value is None else f"{value:.6g}"
 

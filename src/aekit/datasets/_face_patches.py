@@ -226,7 +226,11 @@ def olivetti_patches(path=None, seed=0, n_per_face=414, patch_size=25, cache=Tru
         len(X_train), len(X_test), source, time.perf_counter() - start,
     )
     if cache:
-        atomic_write(target, lambda fh: np.savez(
-            fh, X_train=X_train, X_test=X_test, faces_md5=faces_md5, version=_CACHE_VERSION
-        ))
+        try:
+            atomic_write(target, lambda fh: np.savez(
+                fh, X_train=X_train, X_test=X_test, faces_md5=faces_md5, version=_CACHE_VERSION
+            ))
+        except OSError as err:  # a full or read-only home (a cluster's quota): the patches are made, only not kept
+            logger.warning("could not cache the patches in %s (%s); they will be built again next time (set "
+                           "AEKIT_DATA to a writable directory to keep them)", target, err)
     return X_train, X_test
