@@ -232,3 +232,10 @@ def test_a_model_another_job_wrote_meanwhile_is_not_replaced(tmp_path, data, mon
     assert main(["train", str(data), "--out", str(tmp_path / "mine"), "--checkpoint-dir", str(ck), "--resume",
                  *ARGS]) == 0
     assert read_checkpoint_info(ck)["epoch"] == 4 and (tmp_path / "mine" / "model.safetensors").is_file()
+
+
+def test_a_checkpoint_dir_inside_out_is_refused_before_training(tmp_path, data, capsys):
+    # saving the model replaces --out whole; the run trained, then failed with "written by something else"
+    out = tmp_path / "m"
+    assert main(["train", str(data), "--out", str(out), "--checkpoint-dir", str(out / "ckpt"), *ARGS]) == 2
+    assert "is inside --out" in capsys.readouterr().err and not out.exists()

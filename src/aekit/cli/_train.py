@@ -96,6 +96,9 @@ def _checkpoint_options(args) -> tuple:
         return None, every, False
     if every < 1:
         raise ValueError(f"--checkpoint-every must be >= 1; got {every}.")
+    if args.checkpoint_dir.resolve().is_relative_to(args.out.resolve()):
+        raise ValueError(f"--checkpoint-dir {args.checkpoint_dir} is inside --out {args.out}: saving the model "
+                         "replaces that whole directory; put the checkpoints beside it.")
     old = args.checkpoint_dir / CHECKPOINT_FILE
     if old.exists() and not args.resume:
         if not args.overwrite:
