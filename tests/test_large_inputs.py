@@ -64,3 +64,74 @@ def test_denoise_image_does_not_hold_all_patches():
     tracemalloc.stop()
     assert out.shape == image.shape and np.isfinite(out).all()
     assert peak < 0.75 * all_patches  # the accumulators and the result are a fixed multiple of the image
+
+
+def _traced_peak(fn):
+    tracemalloc.start()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def scaled_model_and_data():
+    from aekit import Autoencoder
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((100_000, 50)) * 100 + 1e4).astype(np.float32)
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, scaling="standard",
+                        random_state=0).fit(X[:500])
+    return model, X
+
+
+def test_scaled_inference_equals_scaling_whole_x_first(scaled_model_and_data):
+    import torch
+
+    model, X = scaled_model_and_data
+    X = X[:20_000]
+    seen = ((X - model.center_) / model.scale_).astype(np.float32)
+    with torch.inference_mode():
+        codes = model.net_.encode(torch.from_numpy(seen)).numpy()
+        out = model.net_(torch.from_numpy(seen)).numpy()
+    np.testing.assert_array_equal(model.transform(X), codes)
+    np.testing.assert_array_equal(model.reconstruct(X), (out * model.scale_ + model.center_).astype(np.float32))
+    np.testing.assert_array_equal(model.inverse_transform(codes), model.reconstruct(X))
+
+
+def test_scaled_inference_makes_no_float64_copy_of_x(scaled_model_and_data):
+    model, X = scaled_model_and_data
+    _, peak = _traced_peak(lambda: model.transform(X))
+    assert peak < X.nbytes  # (X - center_) / scale_ of the whole of X was two float64 copies (4 times X)
+    out, peak = _traced_peak(lambda: model.reconstruct(X))
+    assert peak < out.nbytes * 1.75  # the output, and a few blocks
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax"])
+def test_column_scaling_in_blocks_equals_whole_array_statistics(kind):
+    from aekit._scaling import column_scaling
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((3001, 129)) * 1e3 + 1e4).astype(np.float32)  # 2 blocks of 64 and a lone column
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X64 = X.astype(np.float64)
+    if kind == "standard":
+        expected = np.nanmean(X64, axis=0), np.nanstd(X64, axis=0)
+    else:
+        expected = np.nanmin(X64, axis=0), np.nanmax(X64, axis=0) - np.nanmin(X64, axis=0)
+    for got, want in zip(column_scaling(X, kind), expected):
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == np.float64
+
+
+def test_fit_scaling_holds_no_float64_copy_of_x():
+    import types
+
+    from aekit._scaling import fit_scaling
+
+    X = np.random.default_rng(0).random((100_000, 200), dtype=np.float32)
+    for kind in ("standard", "minmax"):
+        seen, peak = _traced_peak(lambda: fit_scaling(types.SimpleNamespace(scaling=kind), X, keep=False))
+        assert seen.dtype == np.float32 and seen.shape == X.shape
+        assert peak < 1.75 * X.nbytes  # its float32 result, and blocks; float64 X alone was twice X

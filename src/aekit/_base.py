@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
-from ._inference import apply, batches_out
+from ._inference import INFERENCE_BATCH, apply, batches_out
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
@@ -574,13 +574,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         the float32 cast; a memory map block by block as it is read), else X itself."""
         if not self._scales():
             return X
-        if isinstance(X, np.memmap):
-            return ArraySource(X).scaled(self.center_, self.scale_)
-        return ((X - self.center_) / self.scale_).astype(np.float32)
+        # in memory too: scaled block by block as it is read, not as float64 copies of the whole of X
+        return ArraySource(X).scaled(self.center_, self.scale_)
 
     def _unscaled(self, out: np.ndarray) -> np.ndarray:
         """The network's outputs in X's units."""
-        return (out * self.scale_ + self.center_).astype(np.float32) if self._scales() else out
+        if self._scales():
+            for start in range(0, out.shape[0], INFERENCE_BATCH):  # in place: no float64 copy of the whole output
+                block = out[start:start + INFERENCE_BATCH]
+                block[...] = block * self.scale_ + self.center_
+        return out
 
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""

@@ -54,7 +54,13 @@ def batches_out(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.dev
 
 def apply(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device) -> np.ndarray:
     """``fn`` over all rows of ``A``, stacked (an empty (0, 0) array for no rows)."""
-    outs = [out for _, out in batches_out(fn, A, device)]
-    if not outs:
+    result, start = None, 0
+    for _, out in batches_out(fn, A, device):
+        if result is None:  # filled in place: the blocks and their concatenation were two copies of the output
+            n_rows = A.n_samples if isinstance(A, ArraySource) else A.shape[0]
+            result = np.empty((n_rows,) + out.shape[1:], dtype=out.dtype)
+        result[start:start + out.shape[0]] = out
+        start += out.shape[0]
+    if result is None:
         return np.empty((0, 0), dtype=np.float32)
-    return np.concatenate(outs, axis=0)
+    return result
