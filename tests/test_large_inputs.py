@@ -135,3 +135,41 @@ def test_fit_scaling_holds_no_float64_copy_of_x():
         seen, peak = _traced_peak(lambda: fit_scaling(types.SimpleNamespace(scaling=kind), X, keep=False))
         assert seen.dtype == np.float32 and seen.shape == X.shape
         assert peak < 1.75 * X.nbytes  # its float32 result, and blocks; float64 X alone was twice X
+
+
+@pytest.fixture(scope="module")
+def pair():
+    rng = np.random.default_rng(0)
+    X = rng.random((100_000, 100), dtype=np.float32)
+    return X, (X + rng.normal(0, 0.1, X.shape)).astype(np.float32)
+
+
+def test_squared_error_metrics_equal_the_whole_array_formulas(pair):
+    from aekit.metrics import mean_squared_error, psnr, squared_error_per_sample
+
+    X, X_hat = pair
+    diff2 = (X.astype(np.float64) - X_hat.astype(np.float64)) ** 2
+    assert squared_error_per_sample(X, X_hat) == float(diff2.sum(axis=1).mean())
+    assert psnr(X, X_hat) == float((10.0 * np.log10(1.0 / diff2.mean(axis=1))).mean())
+    assert mean_squared_error(X, X_hat) == pytest.approx(float(diff2.mean()), rel=1e-12)
+    assert squared_error_per_sample(X.tolist()[:3], X_hat[:3]) == float(diff2[:3].sum(axis=1).mean())  # lists too
+
+
+@pytest.mark.parametrize("name", ["squared_error_per_sample", "mean_squared_error", "psnr"])
+def test_squared_error_metrics_hold_no_float64_copy(pair, name):
+    import aekit.metrics
+
+    X, X_hat = pair
+    _, peak = _traced_peak(lambda: getattr(aekit.metrics, name)(X, X_hat))
+    assert peak < X.nbytes  # float64 copies of both and their difference were 6 times X
+
+
+def test_evaluate_holds_no_float64_copy_of_x():
+    from aekit import Autoencoder
+    from aekit.evaluation import evaluate
+
+    X = np.random.default_rng(0).random((40_000, 100), dtype=np.float32)
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X[:500])
+    result, peak = _traced_peak(lambda: evaluate(model, X))
+    assert result["error_per_sample"] == -model.score(X) and result["psnr_db"] > 0
+    assert peak < 2 * X.nbytes  # the reconstruction, and blocks (was 7 times X)
