@@ -173,3 +173,42 @@ def test_evaluate_holds_no_float64_copy_of_x():
     result, peak = _traced_peak(lambda: evaluate(model, X))
     assert result["error_per_sample"] == -model.score(X) and result["psnr_db"] > 0
     assert peak < 2 * X.nbytes  # the reconstruction, and blocks (was 7 times X)
+
+
+@pytest.fixture(scope="module")
+def codes():
+    rng = np.random.default_rng(0)
+    H = np.maximum(rng.standard_normal((30_000, 300)), 0).astype(np.float32)
+    H[:, 7] = 0.0  # a dead unit
+    H[0, :3] = [np.inf, -np.inf, np.nan]
+    return H
+
+
+def test_code_statistics_in_blocks_equals_whole_matrix_statistics(codes):
+    from aekit.metrics import code_statistics
+
+    H = np.nan_to_num(codes, nan=0.0, posinf=5.0, neginf=-5.0)
+    H64 = H.astype(np.float64)
+    active = np.abs(H64) > 0.1
+    got = code_statistics(H, threshold=0.1)
+    assert got["active_fraction"] == float(active.mean(axis=1).mean())
+    assert got["dead_units"] == int((~active.any(axis=0)).sum()) >= 1
+    assert got["mean_abs"] == pytest.approx(float(np.abs(H64).mean()), rel=1e-12)
+    assert got["mean_activation"] == pytest.approx(float(H64.mean()), rel=1e-12)
+    _, peak = _traced_peak(lambda: code_statistics(H, threshold=0.1))
+    assert peak < H.nbytes  # a float64 copy and |H| were 4 times H
+
+
+def test_activation_histogram_counts_every_finite_value_without_copying_them(codes):
+    from aekit.plotting import activation_histogram
+
+    values = codes.astype(np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    fig, peak = _traced_peak(lambda: activation_histogram(codes, bins=40, threshold=0.1))
+    ax = fig.axes[0]
+    counts, edges = np.histogram(finite, bins=40)
+    np.testing.assert_array_equal([p.get_height() for p in ax.patches], counts)
+    np.testing.assert_allclose([p.get_x() for p in ax.patches], edges[:-1], rtol=1e-12)
+    assert f"of {finite.size} values" in ax.texts[0].get_text() and "2 non-finite" not in ax.texts[0].get_text()
+    assert "3 non-finite values not shown" in ax.texts[0].get_text()
+    assert peak < codes.nbytes  # float64 copies of all values and of the finite ones were 4 times H
