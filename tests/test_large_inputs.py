@@ -212,3 +212,30 @@ def test_activation_histogram_counts_every_finite_value_without_copying_them(cod
     assert f"of {finite.size} values" in ax.texts[0].get_text() and "2 non-finite" not in ax.texts[0].get_text()
     assert "3 non-finite values not shown" in ax.texts[0].get_text()
     assert peak < codes.nbytes  # float64 copies of all values and of the finite ones were 4 times H
+
+
+@pytest.mark.parametrize("architecture", ["conv", "unet"])
+def test_convolutional_inference_blocks_are_sized_by_activations(monkeypatch, architecture):
+    import torch
+
+    import aekit._inference
+    from aekit import Autoencoder, DenoisingAutoencoder
+
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 12 * 12), dtype=np.float32)
+    cls = DenoisingAutoencoder if architecture == "unet" else Autoencoder
+    model = cls(image_shape=(12, 12), architecture=architecture, hidden_layer_sizes=(4, 8), n_components=3,
+                max_epochs=1, random_state=0).fit(X[:64])
+    expected = model.reconstruct(X)
+    # 8192 28x28 images through a 32-channel U-Net held 9 GiB: a block's widest activation is bounded instead
+    monkeypatch.setattr(aekit._inference, "INFERENCE_ELEMENTS", 12 * 12 * 8 * 50)
+    seen = []
+    first_conv = next(m for m in model.net_.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = first_conv.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]))
+    try:
+        got = model.reconstruct(X)
+        model.score_samples(X)
+    finally:
+        handle.remove()
+    assert 1 < max(seen) <= 50 and sum(seen) == 2 * len(X)  # every row, a few at a time
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
-from ._inference import INFERENCE_BATCH, apply, batches_out
+from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
@@ -587,10 +587,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
-        return batches_out(fn, A, next(self.net_.parameters()).device)
+        return batches_out(fn, A, next(self.net_.parameters()).device, self._block_rows())
 
     def _apply(self, fn, A: np.ndarray) -> np.ndarray:
-        return apply(fn, A, next(self.net_.parameters()).device)
+        return apply(fn, A, next(self.net_.parameters()).device, self._block_rows())
+
+    def _block_rows(self) -> int:
+        """Rows per inference block (:func:`aekit._inference.block_rows`: fewer for a convolutional network)."""
+        return block_rows(self.net_, self.n_features_in_)
 
     def transform(self, X):
         """Encode X.
