@@ -239,3 +239,21 @@ def test_convolutional_inference_blocks_are_sized_by_activations(monkeypatch, ar
         handle.remove()
     assert 1 < max(seen) <= 50 and sum(seen) == 2 * len(X)  # every row, a few at a time
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64])
+def test_evaluate_takes_any_real_dtype(dtype):
+    from aekit import Autoencoder
+    from aekit.evaluation import evaluate
+
+    X = (np.random.default_rng(0).random((200, 16)) > 0.5).astype(dtype)  # 0/1 entries: in [0, 1]
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X)
+    result = evaluate(model, X)
+    assert result["error_per_sample"] == pytest.approx(-model.score(X), rel=1e-6) and "psnr_db" in result
+    assert "psnr_db" not in evaluate(model, (X * 2).astype(dtype))  # entries of 2: not images in [0, 1]
+
+
+@pytest.mark.parametrize("corner", [(0, 4), (3, 0), (-1, 0)])
+def test_average_patches_refuses_a_patch_outside_the_image(corner):
+    with pytest.raises(ValueError, match=r"a 3x3 patch at \(-?\d, \d\) reaches outside the 5x6 image"):
+        average_patches(np.ones((2, 9)), [(0, 0), corner], (5, 6), (3, 3))

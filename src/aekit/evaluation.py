@@ -43,6 +43,8 @@ def _kind(estimator) -> str:
 
 
 def _in_unit_range(X) -> bool:
+    if X.dtype.kind != "f":  # integers, booleans: all finite
+        return bool(X.size) and bool(X.min() >= 0 and X.max() <= 1)
     finite = np.isfinite(X)  # a mask, not a copy of the finite values
     return bool(finite.any()) and bool(np.min(X, where=finite, initial=np.inf) >= 0.0
                                        and np.max(X, where=finite, initial=-np.inf) <= 1.0)

@@ -155,6 +155,12 @@ class _Accumulator:
         # took 29 s for the million 8x8 patches of a 2048x2048 image)
         patches = patches.reshape(-1, self.ph, self.pw, self.total.shape[2])
         positions = np.asarray(positions, dtype=np.int64).reshape(-1, 2)
+        H, W = self.weight.shape
+        outside = (positions < 0).any(axis=1) | (positions[:, 0] + self.ph > H) | (positions[:, 1] + self.pw > W)
+        if outside.any():  # a flat pixel index would wrap into the next row
+            r, k = positions[np.argmax(outside)]
+            raise ValueError(f"a {self.ph}x{self.pw} patch at ({r}, {k}) reaches outside the {H}x{W} image; "
+                             "positions are top-left corners of patches inside it.")
         for start in range(0, len(positions), _CHUNK):
             self._add_block(patches[start:start + _CHUNK], positions[start:start + _CHUNK])
 
