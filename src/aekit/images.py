@@ -161,8 +161,9 @@ class _Accumulator:
             r, k = positions[np.argmax(outside)]
             raise ValueError(f"a {self.ph}x{self.pw} patch at ({r}, {k}) reaches outside the {H}x{W} image; "
                              "positions are top-left corners of patches inside it.")
-        for start in range(0, len(positions), _CHUNK):
-            self._add_block(patches[start:start + _CHUNK], positions[start:start + _CHUNK])
+        step = max(1, min(_CHUNK, (1 << 18) // (self.ph * self.pw)))  # temporaries of 2**18 pixels per channel
+        for start in range(0, len(positions), step):
+            self._add_block(patches[start:start + step], positions[start:start + step])
 
     def _add_block(self, patches: np.ndarray, positions: np.ndarray) -> None:
         if not len(positions):
