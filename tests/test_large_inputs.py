@@ -257,3 +257,16 @@ def test_evaluate_takes_any_real_dtype(dtype):
 def test_average_patches_refuses_a_patch_outside_the_image(corner):
     with pytest.raises(ValueError, match=r"a 3x3 patch at \(-?\d, \d\) reaches outside the 5x6 image"):
         average_patches(np.ones((2, 9)), [(0, 0), corner], (5, 6), (3, 3))
+
+
+def test_float64_input_is_cast_a_block_at_a_time():
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((60_000, 50))  # float64, C-ordered
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X[:500])
+    X32 = X.astype(np.float32)
+    codes, peak = _traced_peak(lambda: model.transform(X))
+    assert peak < X32.nbytes / 2  # a float32 copy of the whole of X was made first
+    np.testing.assert_array_equal(codes, model.transform(X32))
+    np.testing.assert_array_equal(model.score_samples(X), model.score_samples(X32))
+    np.testing.assert_array_equal(model.reconstruct(np.asfortranarray(X)), model.reconstruct(X32))

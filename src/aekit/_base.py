@@ -567,13 +567,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
             return X
-        return self._validate_X(X, reset=False, keep_float64=self._scales())
+        # a C-ordered float64 array stays as it is (_network_input casts it a block at a time) where a float32 copy
+        # of it all was made; other input (a DataFrame, F-ordered or integer X) is converted whole as before
+        in_place = isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous
+        return self._validate_X(X, reset=False, keep_float64=self._scales() or in_place)
 
     def _network_input(self, X):
         """Validated X as the network takes it: scaled for a model with ``scaling`` (in-memory X in float64 before
-        the float32 cast; a memory map block by block as it is read), else X itself."""
+        the float32 cast; a memory map block by block as it is read), else X itself (float64 X cast to float32 a
+        block at a time, not copied whole)."""
         if not self._scales():
-            return X
+            return ArraySource(X) if X.dtype == np.float64 and not isinstance(X, np.memmap) else X
         # in memory too: scaled block by block as it is read, not as float64 copies of the whole of X
         return ArraySource(X).scaled(self.center_, self.scale_)
 

@@ -44,6 +44,14 @@ def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:
         for start in range(0, A.shape[0], rows):
             yield A[start:start + rows]
         return
+    if isinstance(A, ArraySource) and not isinstance(A.X, np.memmap) and A.indices is None:
+        # in memory and validated (float64, or scaled): sliced, then scaled and cast as ArraySource.take does
+        for start in range(0, A.n_samples, rows):
+            x = A.X[start:start + rows]
+            if A.scale is not None:
+                x = (x - A.center) / A.scale
+            yield x.astype(np.float32, copy=False)
+        return
     source = A if isinstance(A, ArraySource) else ArraySource(A)
     try:
         for chunk, _ in source.chunks(rows):
