@@ -2,9 +2,11 @@
 
 Pure helpers of :class:`aekit.Autoencoder`'s ``transform``, ``reconstruct``,
 ``inverse_transform`` and ``score``: the input is cut into blocks of
-:data:`INFERENCE_BATCH` rows (a memory-mapped array is read with positioned
-reads and checked block by block, so it never comes into memory whole), each
-block goes through the network on its device, and float32 results come back.
+:data:`INFERENCE_BATCH` rows, fewer for a convolutional network
+(:func:`block_rows`); a memory-mapped array is read with positioned reads and
+checked block by block, so it never comes into memory whole; a float64 or
+scaled in-memory array is cast and scaled a block at a time. Each block goes
+through the network on its device, and float32 results come back.
 """
 
 from __future__ import annotations
