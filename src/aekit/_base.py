@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
-from ._inference import apply, batches_out
+from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
@@ -567,27 +567,38 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
             return X
-        return self._validate_X(X, reset=False, keep_float64=self._scales())
+        # a C-ordered float64 array stays as it is (_network_input casts it a block at a time) where a float32 copy
+        # of it all was made; other input (a DataFrame, F-ordered or integer X) is converted whole as before
+        in_place = isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous
+        return self._validate_X(X, reset=False, keep_float64=self._scales() or in_place)
 
     def _network_input(self, X):
         """Validated X as the network takes it: scaled for a model with ``scaling`` (in-memory X in float64 before
-        the float32 cast; a memory map block by block as it is read), else X itself."""
+        the float32 cast; a memory map block by block as it is read), else X itself (float64 X cast to float32 a
+        block at a time, not copied whole)."""
         if not self._scales():
-            return X
-        if isinstance(X, np.memmap):
-            return ArraySource(X).scaled(self.center_, self.scale_)
-        return ((X - self.center_) / self.scale_).astype(np.float32)
+            return ArraySource(X) if X.dtype == np.float64 and not isinstance(X, np.memmap) else X
+        # in memory too: scaled block by block as it is read, not as float64 copies of the whole of X
+        return ArraySource(X).scaled(self.center_, self.scale_)
 
     def _unscaled(self, out: np.ndarray) -> np.ndarray:
         """The network's outputs in X's units."""
-        return (out * self.scale_ + self.center_).astype(np.float32) if self._scales() else out
+        if self._scales():
+            for start in range(0, out.shape[0], INFERENCE_BATCH):  # in place: no float64 copy of the whole output
+                block = out[start:start + INFERENCE_BATCH]
+                block[...] = block * self.scale_ + self.center_
+        return out
 
     def _batches_out(self, fn, A: np.ndarray):
         """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
-        return batches_out(fn, A, next(self.net_.parameters()).device)
+        return batches_out(fn, A, next(self.net_.parameters()).device, self._block_rows())
 
     def _apply(self, fn, A: np.ndarray) -> np.ndarray:
-        return apply(fn, A, next(self.net_.parameters()).device)
+        return apply(fn, A, next(self.net_.parameters()).device, self._block_rows())
+
+    def _block_rows(self) -> int:
+        """Rows per inference block (:func:`aekit._inference.block_rows`: fewer for a convolutional network)."""
+        return block_rows(self.net_, self.n_features_in_)
 
     def transform(self, X):
         """Encode X.

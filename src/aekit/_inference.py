@@ -2,9 +2,11 @@
 
 Pure helpers of :class:`aekit.Autoencoder`'s ``transform``, ``reconstruct``,
 ``inverse_transform`` and ``score``: the input is cut into blocks of
-:data:`INFERENCE_BATCH` rows (a memory-mapped array is read with positioned
-reads and checked block by block, so it never comes into memory whole), each
-block goes through the network on its device, and float32 results come back.
+:data:`INFERENCE_BATCH` rows, fewer for a convolutional network
+(:func:`block_rows`); a memory-mapped array is read with positioned reads and
+checked block by block, so it never comes into memory whole; a float64 or
+scaled in-memory array is cast and scaled a block at a time. Each block goes
+through the network on its device, and float32 results come back.
 """
 
 from __future__ import annotations
@@ -16,22 +18,45 @@ import torch
 
 from .streaming import ArraySource
 
-__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "input_chunks"]
+__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "block_rows", "input_chunks"]
 
-#: Rows per inference block.
+#: Rows per inference block (fewer for a convolutional network: :func:`block_rows`).
 INFERENCE_BATCH = 8192
 
+#: Activations (float32 elements) one layer of a convolutional network may hold per inference block.
+INFERENCE_ELEMENTS = 1 << 24
 
-def input_chunks(A) -> Iterator[np.ndarray]:
-    """Float32 row blocks of ``A``; a memory map (or an :class:`ArraySource` over one, e.g. scaled as it is read)
-    is read with positioned reads and checked block by block."""
+
+def block_rows(net: torch.nn.Module, n_features: int) -> int:
+    """Rows per inference block for ``net``: :data:`INFERENCE_BATCH`, or fewer for a convolutional network.
+
+    A convolution's output holds its channels times the image's pixels per row: 8192 28x28 images through a
+    32-channel U-Net held 9 GiB, where a dense layer of 2000 units holds 64 MiB.
+    """
+    widest = max((m.out_channels for m in net.modules() if isinstance(m, torch.nn.Conv2d)), default=0)
+    if not widest:
+        return INFERENCE_BATCH
+    return max(1, min(INFERENCE_BATCH, INFERENCE_ELEMENTS // (max(1, n_features) * widest)))
+
+
+def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:
+    """Float32 blocks of ``rows`` rows of ``A``; a memory map (or an :class:`ArraySource` over one, e.g. scaled as
+    it is read) is read with positioned reads and checked block by block."""
     if not isinstance(A, (np.memmap, ArraySource)):
-        for start in range(0, A.shape[0], INFERENCE_BATCH):
-            yield A[start:start + INFERENCE_BATCH]
+        for start in range(0, A.shape[0], rows):
+            yield A[start:start + rows]
+        return
+    if isinstance(A, ArraySource) and not isinstance(A.X, np.memmap) and A.indices is None:
+        # in memory and validated (float64, or scaled): sliced, then scaled and cast as ArraySource.take does
+        for start in range(0, A.n_samples, rows):
+            x = A.X[start:start + rows]
+            if A.scale is not None:
+                x = (x - A.center) / A.scale
+            yield x.astype(np.float32, copy=False)
         return
     source = A if isinstance(A, ArraySource) else ArraySource(A)
     try:
-        for chunk, _ in source.chunks(INFERENCE_BATCH):
+        for chunk, _ in source.chunks(rows):
             if not np.isfinite(chunk).all():
                 raise ValueError("Input X contains NaN or infinity.")
             yield chunk
@@ -39,9 +64,9 @@ def input_chunks(A) -> Iterator[np.ndarray]:
         source.release()
 
 
-def batches_out(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device):
+def batches_out(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device, rows: int = INFERENCE_BATCH):
     """Yield ``(input block, fn(block))`` as float32 arrays, ``fn`` run on ``device`` without autograd."""
-    for chunk in input_chunks(A):
+    for chunk in input_chunks(A, rows):
         if not chunk.flags.writeable:  # a read-only view; torch wants writable memory
             chunk = chunk.copy()
         t = torch.from_numpy(chunk)
@@ -52,9 +77,16 @@ def batches_out(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.dev
         yield chunk, out
 
 
-def apply(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device) -> np.ndarray:
-    """``fn`` over all rows of ``A``, stacked (an empty (0, 0) array for no rows)."""
-    outs = [out for _, out in batches_out(fn, A, device)]
-    if not outs:
+def apply(fn: Callable[[torch.Tensor], torch.Tensor], A, device: torch.device,
+          rows: int = INFERENCE_BATCH) -> np.ndarray:
+    """``fn`` over all rows of ``A``, ``rows`` at a time, stacked (an empty (0, 0) array for no rows)."""
+    result, start = None, 0
+    for _, out in batches_out(fn, A, device, rows):
+        if result is None:  # filled in place: the blocks and their concatenation were two copies of the output
+            n_rows = A.n_samples if isinstance(A, ArraySource) else A.shape[0]
+            result = np.empty((n_rows,) + out.shape[1:], dtype=out.dtype)
+        result[start:start + out.shape[0]] = out
+        start += out.shape[0]
+    if result is None:
         return np.empty((0, 0), dtype=np.float32)
-    return np.concatenate(outs, axis=0)
+    return result

@@ -19,6 +19,12 @@ __all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "fit_scaling
 
 logger = logging.getLogger(__name__)
 
+#: Rows scaled at a time (in float64) when an in-memory X is scaled for training.
+_BLOCK_ROWS = 8192
+
+#: Columns whose statistics are computed together (in float64) by :func:`column_scaling`.
+_BLOCK_COLUMNS = 64
+
 #: ``scaling`` values: standardise, map each column's range to [0, 1], or leave X as it is.
 SCALINGS = ("none", "standard", "minmax")
 
@@ -39,16 +45,30 @@ def column_scaling(X, kind: str) -> tuple[np.ndarray, np.ndarray]:
     >>> center.tolist(), scale.tolist()
     ([1.0, 5.0], [1.0, 1.0])
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     if kind == "standard":
-        center, scale = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+        # a block of columns at a time in float64: nanstd of the whole of X held 4.5 times X in float64
+        stats = [(np.nanmean(B, axis=0), np.nanstd(B, axis=0)) for B in _float64_column_blocks(X)]
+        center, scale = np.concatenate([m for m, _ in stats]), np.concatenate([s for _, s in stats])
     elif kind == "minmax":
-        center = np.nanmin(X, axis=0)
-        scale = np.nanmax(X, axis=0) - center
+        # min and max pick values, so they are taken before the float64 cast (no copy of X)
+        center = np.asarray(np.nanmin(X, axis=0), dtype=np.float64)
+        scale = np.asarray(np.nanmax(X, axis=0), dtype=np.float64) - center
     else:
         center, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     scale[~(scale > 1e-12)] = 1.0  # constant columns stay as they are
     return center, scale
+
+
+def _float64_column_blocks(X):
+    """X's columns as float64 arrays, :data:`_BLOCK_COLUMNS` at a time (a last lone column joins the block before:
+    numpy sums a single column pairwise, a wider block row by row as the whole array, so the sums stay the same)."""
+    d = X.shape[1]
+    starts = list(range(0, d, _BLOCK_COLUMNS)) or [0]
+    if len(starts) > 1 and d - starts[-1] == 1:
+        starts.pop()
+    for a, b in zip(starts, starts[1:] + [d]):
+        yield np.asarray(X[:, a:b], dtype=np.float64)
 
 
 def streamed_column_scaling(chunks, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +133,9 @@ def fit_scaling(est, X, keep: bool):
     X = np.asarray(X)
     if not fitted:
         est.center_, est.scale_ = column_scaling(X, est.scaling)
-    seen = ((X - est.center_) / est.scale_).astype(np.float32)
+    seen = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):  # float64 a block at a time, not two copies of the whole of X
+        seen[start:start + _BLOCK_ROWS] = (X[start:start + _BLOCK_ROWS] - est.center_) / est.scale_
     if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
         _warn_if_shifted(seen, est.scaling)
     return seen

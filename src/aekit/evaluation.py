@@ -43,8 +43,11 @@ def _kind(estimator) -> str:
 
 
 def _in_unit_range(X) -> bool:
-    finite = X[np.isfinite(X)]
-    return bool(finite.size) and finite.min() >= 0.0 and finite.max() <= 1.0
+    if X.dtype.kind != "f":  # integers, booleans: all finite
+        return bool(X.size) and bool(X.min() >= 0 and X.max() <= 1)
+    finite = np.isfinite(X)  # a mask, not a copy of the finite values
+    return bool(finite.any()) and bool(np.min(X, where=finite, initial=np.inf) >= 0.0
+                                       and np.max(X, where=finite, initial=-np.inf) <= 1.0)
 
 
 def _errors(X, X_hat, prefix: str, unit_range: bool) -> dict:
@@ -173,8 +176,8 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
 
         def seen_out(A):
             return estimator._apply(estimator.net_, np.asarray(A, dtype=np.float32))
-    else:
-        X_seen = np.asarray(X, dtype=np.float64)
+    else:  # the metrics take float64 a block at a time; a float64 copy of the whole of X only for other dtypes
+        X_seen = X if X.dtype in (np.float32, np.float64) else np.asarray(X, dtype=np.float64)
     unit_range = not scaled and _in_unit_range(X)
     result.update(_errors(X_seen, seen_out(X_seen) if scaled else estimator.reconstruct(X), "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?

@@ -143,6 +143,12 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
 # ---------------------------------------------------------------- activations
 
 
+def _float64_blocks(values, size=1 << 20):
+    """Consecutive pieces of the 1-D array ``values`` as float64."""
+    for start in range(0, values.size, size):
+        yield np.asarray(values[start:start + size], dtype=np.float64)
+
+
 def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
     """Histogram of all code activations, with a log-scaled count axis.
 
@@ -187,9 +193,18 @@ def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
         or not threshold >= 0
     ):
         raise ValueError(f"threshold must be a number >= 0; got {threshold!r}.")
-    values = np.asarray(H, dtype=np.float64).ravel()
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    values = np.asarray(H)
+    if not isinstance(H, np.ndarray) or not np.issubdtype(values.dtype, np.number):
+        values = np.asarray(H, dtype=np.float64)
+    values = values.reshape(-1)
+    n_finite, n_near_zero, low, high = 0, 0, np.inf, -np.inf
+    for block in _float64_blocks(values):  # min, max and counts without float64 copies of all of H
+        block = block[np.isfinite(block)]
+        if block.size:
+            n_finite += block.size
+            n_near_zero += int(np.count_nonzero(np.abs(block) <= threshold))
+            low, high = min(low, block.min()), max(high, block.max())
+    if n_finite == 0:
         raise ValueError(
             f"H must contain at least one finite value; got {values.size} entries "
             "and none finite."
@@ -197,11 +212,21 @@ def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
 
     fig = Figure(figsize=(6.0, 4.0), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    ax.hist(finite, bins=bins, log=True, color="tab:blue", edgecolor="white",
-            linewidth=0.3)
-    near_zero = float(np.mean(np.abs(finite) <= threshold))
-    text = f"|h| \u2264 {threshold:g}: {near_zero:.1%} of {finite.size} values"
-    n_dropped = values.size - finite.size
+    style = {"log": True, "color": "tab:blue", "edgecolor": "white", "linewidth": 0.3}
+    if isinstance(bins, numbers.Integral):
+        # the counts numpy gives all finite values (equal-width bins from their min to max), a block at a time,
+        # drawn as one weighted value per bin
+        edges = np.histogram_bin_edges(np.array([low, high]), bins)
+        counts = np.zeros(bins)
+        for block in _float64_blocks(values):
+            counts += np.histogram(block[np.isfinite(block)], bins=bins, range=(edges[0], edges[-1]))[0]
+        ax.hist(edges[:-1], bins=edges, weights=counts, **style)
+    else:
+        finite = np.asarray(values, dtype=np.float64)
+        ax.hist(finite[np.isfinite(finite)], bins=bins, **style)
+    near_zero = n_near_zero / n_finite
+    text = f"|h| \u2264 {threshold:g}: {near_zero:.1%} of {n_finite} values"
+    n_dropped = values.size - n_finite
     if n_dropped:
         text += f"\n{n_dropped} non-finite values not shown"
     ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top",
