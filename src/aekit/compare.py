@@ -56,7 +56,7 @@ def draw_loss_curve(estimator, path):
     validation = list(getattr(estimator, "validation_scores_", None) or []) or None
     best = getattr(estimator, "best_epoch_", None) if validation else None
     return loss_curve(estimator.loss_curve_, validation, path=path, ylabel=ylabel, best_epoch=best,
-                      title=f"{type(estimator).__name__}: training loss by epoch")
+                      title=f"{_public_class(estimator).__name__}: training loss by epoch")
 
 
 def method_name(estimator) -> str:
@@ -80,8 +80,12 @@ def method_name(estimator) -> str:
     >>> method_name(SparseAutoencoder())
     'sparse autoencoder'
     """
-    cls = next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", _public_class(estimator).__name__).lower()
+
+
+def _public_class(estimator):
+    """The class of ``estimator``, or for a private subclass (an experiment's) the public class it extends."""
+    return next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
 
 
 def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y_test=None) -> dict:
