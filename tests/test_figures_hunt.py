@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from sklearn.datasets import load_breast_cancer
 
 import aekit.plotting
-from aekit import Autoencoder
+from aekit import Autoencoder, AutoencoderImputer
 from aekit.cli import main
 from aekit.compare import draw_loss_curve
 from aekit.datasets import load_digits
@@ -62,6 +62,16 @@ def test_loss_curve_title_names_the_public_class_of_an_experiments_estimator(dig
 
     est = _Experiment(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(digits.X_train)
     assert draw_loss_curve(est, None).axes[0].get_title() == "Autoencoder: training loss by epoch"
+
+
+def test_loss_curve_says_when_the_loss_is_of_scaled_data(digits):
+    # an imputer standardises by default: its 'MSE per entry' of 1.1 on pixels in [0, 1] read as a failure
+    imputer = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    ylabel = draw_loss_curve(imputer.fit(digits.X_train), None).axes[0].get_ylabel()
+    assert ylabel == "MSE per entry, standardised features"
+    plain = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, scaling="minmax")
+    assert draw_loss_curve(plain.fit(digits.X_train), None).axes[0].get_ylabel() == (
+        "MSE per entry, min-max scaled features")
 
 
 # ------------------------------------------------------------ activation_histogram
