@@ -7,6 +7,8 @@ Each test draws a figure of real or realistic data and checks a property a reade
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib import colormaps
+from matplotlib.colors import to_rgb
 from sklearn.datasets import load_breast_cancer
 
 import aekit.plotting
@@ -107,6 +109,16 @@ def test_code_scatter_legend_does_not_squeeze_the_panels(n_panels, n_classes):
     key = fig.legends[0].get_window_extent(r) if fig.legends else fig.axes[-1].get_window_extent(r)
     width, _ = fig.get_size_inches() * fig.dpi
     assert key.x1 <= width + 1
+
+
+def test_code_scatter_up_to_twenty_classes_the_first_ten_get_ten_hues():
+    # tab20 in its own order paired each hue dark then light: classes 0 and 1 both blue, 2 and 3 both orange
+    y = np.arange(300) % 15
+    fig = code_scatter({"codes": RNG.normal(size=(300, 2))}, y)
+    colours = [handle.get_color() for handle in fig.legends[0].legend_handles]
+    # the ten hues of tab10 (tab20's dark ones), then their light versions
+    assert [to_rgb(c) for c in colours[:10]] == [to_rgb(colormaps["tab10"](i)) for i in range(10)]
+    assert len({tuple(to_rgb(c)) for c in colours}) == 15
 
 
 # ------------------------------------------------------------ image_rows

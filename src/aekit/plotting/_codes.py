@@ -116,7 +116,10 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         colour_of = {c: palette(norm(c)) for c in classes}
     else:
         palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
-        colour_of = {c: palette(i % palette.N) for i, c in enumerate(classes)}
+        # tab20 is ten hues, each dark then light: the dark ten first, so classes 0 and 1 are not both blue
+        order = [2 * i % palette.N + 2 * i // palette.N for i in range(classes.size)] if palette.N == 20 \
+            else range(classes.size)
+        colour_of = {c: palette(k) for k, c in zip(order, classes)}
     colours = [colour_of[c] for c in y[shown]]
     size = float(np.clip(3000 / max(shown.size, 1), 4, 25))  # dots for thousands of codes, visible for a few
     names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
