@@ -53,10 +53,13 @@ def draw_loss_curve(estimator, path):
     loss = getattr(estimator, "loss", "loss")
     penalty = estimator._make_penalty() is not None if hasattr(estimator, "_make_penalty") else False
     ylabel = f"{loss.upper() if loss in ('mse', 'bce') else loss} per entry" + (" + penalty" if penalty else "")
+    # the loss is of the scaled data (an imputer's default): an MSE of 0.5 on pixels in [0, 1] read as a failure
+    ylabel += {"standard": ", standardised features", "minmax": ", min-max scaled features"}.get(
+        getattr(estimator, "scaling", "none"), "")
     validation = list(getattr(estimator, "validation_scores_", None) or []) or None
     best = getattr(estimator, "best_epoch_", None) if validation else None
     return loss_curve(estimator.loss_curve_, validation, path=path, ylabel=ylabel, best_epoch=best,
-                      title=f"{type(estimator).__name__}: training loss by epoch")
+                      title=f"{_public_class(estimator).__name__}: training loss by epoch")
 
 
 def method_name(estimator) -> str:
@@ -80,8 +83,12 @@ def method_name(estimator) -> str:
     >>> method_name(SparseAutoencoder())
     'sparse autoencoder'
     """
-    cls = next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", _public_class(estimator).__name__).lower()
+
+
+def _public_class(estimator):
+    """The class of ``estimator``, or for a private subclass (an experiment's) the public class it extends."""
+    return next(c for c in type(estimator).__mro__ if not c.__name__.startswith("_"))
 
 
 def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y_test=None) -> dict:

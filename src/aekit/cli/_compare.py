@@ -66,6 +66,9 @@ def run(args) -> int:
     print(format_table(result, data.description))
     for kind, path in paths.items():
         logger.info("wrote %s (%s)", out / path.name, kind)
+    if "figure" not in paths:  # the help promises figure.png: say why there is none
+        logger.info("no figure.png: %s has no image shape (its rows are not images); the table and "
+                    "results.json compare the reconstructions", data.name)
     return 0
 
 

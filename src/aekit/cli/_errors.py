@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from .._atomic import save_npy
-    from ..evaluation import extreme_samples
+    from ..evaluation import _in_unit_range, extreme_samples
     from ..images import model_image_shape
     from ..persistence import load
     from ..plotting import image_rows
@@ -66,7 +66,11 @@ def run(args) -> int:
         print(summary(errors, args.top))
     logger.info("wrote %s: array of shape %s", out, errors.shape)
     if args.figure is not None:
-        image_rows(extreme_samples(estimator, X, errors=errors), shape, path=args.figure,
+        rows = extreme_samples(estimator, X, errors=errors)
+        # the samples shown decide the grey scale, as in evaluate (not the whole of a memory-mapped X): pixels
+        # stay on [0, 1] even where a reconstruction leaves it (else 'auto' stretched each column, black went grey)
+        unit_range = _in_unit_range(np.concatenate([images for label, images in rows[::2]]))
+        image_rows(rows, shape, path=args.figure, normalize="none" if unit_range else "joint",
                    title=f"{type(estimator).__name__} on {data.name}: the samples reconstructed worst and best")
         logger.info("wrote %s", args.figure)
     return 0

@@ -11,6 +11,7 @@ from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 
 from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, Figure, _check_path, _check_positive_int, _finish
+from ._images import _text_width_inches
 
 __all__ = ["code_scatter"]
 
@@ -115,10 +116,17 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         colour_of = {c: palette(norm(c)) for c in classes}
     else:
         palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
-        colour_of = {c: palette(i % palette.N) for i, c in enumerate(classes)}
+        # tab20 is ten hues, each dark then light: the dark ten first, so classes 0 and 1 are not both blue
+        order = [2 * i % palette.N + 2 * i // palette.N for i in range(classes.size)] if palette.N == 20 \
+            else range(classes.size)
+        colour_of = {c: palette(k) for k, c in zip(order, classes)}
     colours = [colour_of[c] for c in y[shown]]
     size = float(np.clip(3000 / max(shown.size, 1), 4, 25))  # dots for thousands of codes, visible for a few
-    fig = Figure(figsize=(4.6 * len(codes), 4.6), dpi=DPI, layout="constrained")
+    names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
+    n_legend_cols = 1 if classes.size <= 12 else 2
+    # the legend or colour bar gets width of its own: taken from the panels, long class names squeezed one to a strip
+    key_w = 1.1 if many else n_legend_cols * (_text_width_inches(names, 10) + 0.6) + 0.2 if classes.size else 0.0
+    fig = Figure(figsize=(4.6 * len(codes) + key_w, 4.6), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, len(codes), squeeze=False)[0]
     for ax, (label, Z) in zip(axes, codes):
         ax.scatter(Z[shown, 0], Z[shown, 1], s=size, alpha=0.7, c=colours, rasterized=True)
@@ -139,9 +147,7 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
         bar.ax.yaxis.get_major_locator().set_params(integer=True)
     elif classes.size:
         handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=colour_of[c]) for c in classes]
-        names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
-        fig.legend(handles, names, loc="outside right center", frameon=False, title="class",
-                   ncols=1 if classes.size <= 12 else 2)
+        fig.legend(handles, names, loc="outside right center", frameon=False, title="class", ncols=n_legend_cols)
     if title:
         fig.suptitle(title, fontsize=TITLE_FONTSIZE)
     return _finish(fig, target)

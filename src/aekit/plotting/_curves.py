@@ -109,7 +109,7 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
         if bad.any():  # at the top edge, whatever the y-range: a diverged epoch is news, not a gap
             ax.scatter(epochs[bad], np.ones(bad.sum()), marker="x", color="tab:red", zorder=3, clip_on=False,
                        transform=ax.get_xaxis_transform(), label="_non-finite")
-    notes = []  # lower left: the corner a falling loss curve leaves empty (the legend takes the upper right)
+    notes = []  # lower left: the corner a falling loss curve leaves empty (the legend goes where the data is not)
     if best:
         values = curves.get("validation", curves["train"])
         if best > len(values) or not np.isfinite(values[best - 1]):
@@ -134,7 +134,8 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper right")
+    # not a fixed corner: upper right hid the end of a validation curve above the training one, and its best star
+    ax.legend(loc="best")
     if title:
         ax.set_title(title)
     return _finish(fig, target)
@@ -223,7 +224,7 @@ def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
         ax.hist(edges[:-1], bins=edges, weights=counts, **style)
     else:
         finite = np.asarray(values, dtype=np.float64)
-        ax.hist(finite[np.isfinite(finite)], bins=bins, **style)
+        counts = ax.hist(finite[np.isfinite(finite)], bins=bins, **style)[0]
     near_zero = n_near_zero / n_finite
     text = f"|h| \u2264 {threshold:g}: {near_zero:.1%} of {n_finite} values"
     n_dropped = values.size - n_finite
@@ -231,6 +232,10 @@ def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
         text += f"\n{n_dropped} non-finite values not shown"
     ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top",
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
+    # room at the top for that note: it covered the peak of a code centred on zero
+    note = 0.06 + 0.07 * (text.count("\n") + 1)  # of the axes height
+    bottom = ax.get_ylim()[0]
+    ax.set_ylim(bottom, bottom * (counts.max() / bottom) ** (1 / (1 - note - 0.03)))
     ax.set_xlabel("activation")
     ax.set_ylabel("count")
     if title:

@@ -42,7 +42,10 @@ NORMALIZATIONS = {"auto": _auto_ranges, "joint": _joint_ranges, "none": _unit_ra
 MISSING_COLOUR = "tab:red"
 LABEL_CHARS = 32  # longer row labels are wrapped onto several lines
 MIN_CELL = 0.2  # inches: the smallest image drawn, however many columns
+MAX_CELL = 3.0  # inches: the largest (a 512x512 photo in one or two columns; 1 inch showed a fifth of its pixels)
 LINE_HEIGHT = 1.3 * LABEL_FONTSIZE / 72  # inches per line of a label
+CAPTION_FONTSIZE = 9
+FILTER_CAPTION = "each filter scaled by its own largest |weight|:\nmid grey 0, lighter positive, darker negative"
 
 
 def _text_width_inches(texts, fontsize):
@@ -167,10 +170,12 @@ def image_rows(
 
     # Layout in inches: label margin | n_cols cells. The longer side of an
     # image gets `side` inches (smaller for wide grids, so the figure stays
-    # printable), the other side keeps the image's aspect ratio; a row is at
-    # least as tall as its label, its images centred in it.
+    # printable; up to its own pixels, at most MAX_CELL, for a few big images,
+    # which one inch drew at a fraction of their pixels), the other side keeps
+    # the image's aspect ratio; a row is at least as tall as its label, its
+    # images centred in it.
     h, w = shape[:2]
-    side = min(1.0, max(MIN_CELL, 12.0 / n_cols))
+    side = min(max(1.0, min(MAX_CELL, max(h, w) / DPI)), max(MIN_CELL, 12.0 / n_cols))
     cell_w, cell_h = side * w / max(h, w), side * h / max(h, w)
     row_h = [max(cell_h, LINE_HEIGHT * (label.count("\n") + 1)) for label in labels]
     gap = 0.04
@@ -226,7 +231,8 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     """Show encoder filters as a near-square grid of images.
 
     Each filter is scaled by its own largest absolute value, so zero is mid
-    grey in every cell, positive weights are light and negative dark.
+    grey in every cell, positive weights are light and negative dark; a
+    caption under the grid says so.
 
     Parameters
     ----------
@@ -291,11 +297,14 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     side = min(8.0, max(2.5, 0.6 * max(n_rows, n_cols)))
     aspect = mosaic_shape[0] / mosaic_shape[1]
     title_h = 0.4 if title else 0.0
+    caption_h = 2 * LINE_HEIGHT * CAPTION_FONTSIZE / LABEL_FONTSIZE + 0.1
     fig_w, fig_h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
-    if title:  # room for the whole title, however narrow the mosaic
-        fig_w = max(fig_w, _text_width_inches([title], TITLE_FONTSIZE) + 0.2)
-    fig = Figure(figsize=(fig_w, fig_h + title_h), dpi=DPI)
-    ax = fig.add_axes([0.0, 0.0, 1.0, fig_h / (fig_h + title_h)])
+    # room for the whole title and caption, however narrow the mosaic
+    fig_w = max(fig_w, _text_width_inches([title or ""], TITLE_FONTSIZE) + 0.2,
+                _text_width_inches([FILTER_CAPTION], CAPTION_FONTSIZE) + 0.2)
+    height = fig_h + title_h + caption_h
+    fig = Figure(figsize=(fig_w, height), dpi=DPI)
+    ax = fig.add_axes([0.0, caption_h / height, 1.0, fig_h / height])
     if len(shape) == 2:
         cmap = colormaps["gray"].with_extremes(bad="white")
         ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
@@ -303,6 +312,8 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
         ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
     ax.set_axis_off()
     if title:
-        fig.text(0.5, 1.0 - 0.08 / (fig_h + title_h), title, ha="center", va="top",
+        fig.text(0.5, 1.0 - 0.08 / height, title, ha="center", va="top",
                  fontsize=TITLE_FONTSIZE)
+    # the scale is per filter: a weak filter looks as strong as a strong one, which the figure must say
+    fig.text(0.5, 0.05 / height, FILTER_CAPTION, ha="center", va="bottom", fontsize=CAPTION_FONTSIZE)
     return _finish(fig, target)
