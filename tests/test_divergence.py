@@ -74,6 +74,7 @@ def test_cli_diverging_at_once_saves_nothing(tmp_path, data_file, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 3 and len(err.splitlines()) == 1, err
     assert "Training diverged at epoch 1" in err and "lower learning_rate" in err and not out.exists()
+    assert err.endswith(f"Nothing was saved to {out}: no epoch finished.")  # not only "the weights were kept"
 
 
 def test_cli_compare_reports_divergence_in_one_line(tmp_path, capsys):

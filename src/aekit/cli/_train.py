@@ -22,7 +22,8 @@ def register(sub) -> None:
                                    "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
                                    "the training state is saved as it goes, and on SIGINT/SIGTERM/SIGUSR1 (exit "
                                    "130/143/138); --resume continues it exactly. If training diverges (NaN/inf loss) the last "
-                                   "good weights are saved to --out and the exit status is 3.")
+                                   "good epoch's weights are saved to --out (nothing if the first epoch diverges) "
+                                   "and the exit status is 3.")
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
@@ -169,7 +170,7 @@ def _train(args, main_process: bool) -> int:
     except TrainingDivergedError as err:
         if not main_process:
             return 3
-        kept = ""
+        kept = f" Nothing was saved to {out}: no epoch finished."  # the error's "weights were kept": in memory
         if estimator.n_iter_ >= 1:  # keep the last good weights on disk
             _save_model(estimator, data, out, diverged=str(err))
             kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
