@@ -190,3 +190,49 @@ def test_shallow_autoencoder_pretrains_its_single_layer(digits):
     ae = Autoencoder(n_components=6, hidden_layer_sizes=(), loss="bce", pretraining="denoising", max_epochs=2,
                      random_state=0).fit(digits[0][:200])
     assert np.isfinite(ae.score(digits[1]))
+
+
+# ---------------------------------------------------------- memory-mapped data
+def _memmap(tmp_path, A):
+    path = tmp_path / "X.npy"
+    np.save(path, A)
+    return np.load(path, mmap_mode="r")
+
+
+@pytest.mark.parametrize("method, activation, output", [("rbm", "sigmoid", "sigmoid"), ("rbm", "sigmoid", "identity"),
+                                                         ("denoising", "relu", "identity")])
+def test_pretraining_a_memory_map_streams_it_and_learns_the_same_weights(tmp_path, digits, method, activation,
+                                                                         output):
+    from aekit.streaming import ArraySource
+
+    X = digits[0][:400]
+    mask = (np.random.default_rng(0).random(X.shape) > 0.1).astype(np.float32)
+    kw = dict(activation=activation, output_activation=output, epochs=2, batch_size=32, seed=3)
+    in_memory, streamed = (MLPAutoencoder(64, (24, 12), 4, activation=activation) for _ in range(2))
+    pretrain(in_memory, X * mask, method, **kw)
+    pretrain(streamed, ArraySource(_memmap(tmp_path, X), mask), method, **kw)
+    for (name, a), b in zip(in_memory.state_dict().items(), streamed.state_dict().values()):
+        # the first layer sees the very same rows; the others their inputs computed a minibatch at a time
+        # instead of all at once, which BLAS may round differently in the last bits
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_pretraining_a_memory_map_does_not_read_it_whole(tmp_path):
+    import tracemalloc
+
+    X = _memmap(tmp_path, np.random.default_rng(0).random((40_000, 64), dtype=np.float32))  # 10 MB
+    ae = Autoencoder(n_components=4, hidden_layer_sizes=(16,), pretraining="denoising", max_epochs=1,
+                     batch_size=256, validation_fraction=0.0, random_state=0, device="cpu")
+    tracemalloc.start()
+    try:
+        ae._pretrain(MLPAutoencoder(64, (16,), 4), _source(X), 1, torch.device("cpu"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 4, peak  # the whole file came into memory before (np.concatenate of its chunks)
+
+
+def _source(X):
+    from aekit.streaming import ArraySource
+
+    return ArraySource(X)

@@ -37,10 +37,12 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .streaming import ArraySource
 
 __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_denoising", "load_layers",
            "layer_reconstruction_errors"]
@@ -99,6 +101,68 @@ def _minibatches(n: int, batch_size: int, generator: torch.Generator):
     return torch.split(torch.randperm(n, generator=generator, device=generator.device), batch_size)
 
 
+class _StreamedRows:
+    """A layer's training data read from an :class:`~aekit.streaming.ArraySource` (a memory-mapped file) a
+    minibatch at a time and passed through the trained layers below it, so that the data set (or a hidden
+    layer's view of it) is never in memory whole. It offers what the layer trainers use of a tensor:
+    ``shape``, ``device``, ``V[idx]`` and ``V.mean(0)``."""
+
+    def __init__(self, source: ArraySource, device, below=()):
+        self.source, self.device, self.below = source, torch.device(device), tuple(below)
+        width = source.n_features
+        if self.below:
+            width = int(self.below[-1](torch.zeros(1, source.n_features, device=self.device)).shape[1])
+        self.shape = (source.n_samples, width)
+
+    @torch.no_grad()
+    def _through(self, x, m) -> torch.Tensor:
+        v = torch.from_numpy(x if m is None else x * m).to(self.device)  # unobserved entries zeroed
+        for layer in self.below:
+            v = layer(v)
+        return v
+
+    def __getitem__(self, idx: torch.Tensor) -> torch.Tensor:
+        return self._through(*self.source.take(idx.cpu().numpy()))
+
+    def mean(self, dim: int) -> torch.Tensor:
+        assert dim == 0
+        total = torch.zeros(self.shape[1], dtype=torch.float64, device=self.device)
+        for x, m in self.source.chunks(4096):  # rows at a time
+            total += self._through(x, m).double().sum(0)
+        return (total / max(self.shape[0], 1)).float()
+
+    def then(self, layer) -> "_StreamedRows":
+        """The next layer's data: these rows passed through ``layer`` too."""
+        below = self.below
+        if below:  # one function for the whole stack: each layer's input is computed once per minibatch
+            return _StreamedRows(self.source, self.device, (_Stack(below + (layer,)),))
+        return _StreamedRows(self.source, self.device, (layer,))
+
+
+class _Stack:
+    def __init__(self, layers):
+        self.layers = tuple(layers)
+
+    def __call__(self, v):
+        for layer in self.layers:
+            v = layer(v)
+        return v
+
+
+def _layer_data(X, device):
+    """The first layer's data: a memory-mapped source streamed, anything else as a float32 tensor on ``device``."""
+    if isinstance(X, ArraySource) and isinstance(X.X, np.memmap):
+        return _StreamedRows(X, device)
+    if isinstance(X, ArraySource):
+        X = np.concatenate([x if m is None else x * m for x, m in X.chunks()])
+    return torch.as_tensor(X, dtype=torch.float32).to(device)
+
+
+def _next_layer_data(V, layer):
+    """What the next layer trains on: ``layer(V)``, computed now for a tensor, a minibatch at a time if streamed."""
+    return V.then(layer) if isinstance(V, _StreamedRows) else layer(V)
+
+
 # ------------------------------------------------------------------ RBMs
 def _train_rbm(V, n_hidden, visible, hidden, *, epochs, batch_size, learning_rate, weight_cost, generator,
                matmul_dtype=torch.float32):
@@ -151,9 +215,12 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
 
     Parameters
     ----------
-    X : Tensor of shape (n_samples, widths[0])
+    X : array-like, Tensor or ArraySource of shape (n_samples, widths[0])
         Training data; in [0, 1] unless ``real_valued`` (then scaled so that
-        pixels have about unit variance, as Gaussian units assume).
+        pixels have about unit variance, as Gaussian units assume). An
+        :class:`~aekit.streaming.ArraySource` over a memory-mapped file is
+        read a minibatch at a time (each layer's input computed through the
+        layers below as it is needed), never whole.
     widths : sequence of int
         Layer widths, input first, code last (e.g. 784, 1000, 500, 250, 30).
     real_valued : bool
@@ -183,7 +250,7 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
         One per layer, input side first.
     """
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    V = torch.as_tensor(X, dtype=torch.float32).to(device)
+    V = _layer_data(X, device)
     layers = []
     n_layers = len(widths) - 1
     for i, n_hidden in enumerate(widths[1:]):
@@ -200,9 +267,19 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
                            learning_rate=lr, weight_cost=weight_cost, generator=generator,
                            matmul_dtype=_DTYPES[precision])
         layers.append(layer)
-        pre = V @ layer.weight.T + layer.hidden_bias
-        V = pre if hidden == "linear" else torch.sigmoid(pre)  # next RBM sees hidden probabilities
+        V = _next_layer_data(V, _HiddenProbabilities(layer, hidden))  # next RBM sees hidden probabilities
     return layers
+
+
+class _HiddenProbabilities:
+    """An RBM layer's hidden means: ``W v + b``, through a sigmoid for logistic units."""
+
+    def __init__(self, layer: LayerWeights, hidden: str):
+        self.layer, self.hidden = layer, hidden
+
+    def __call__(self, v):
+        pre = v @ self.layer.weight.T + self.layer.hidden_bias
+        return pre if self.hidden == "linear" else torch.sigmoid(pre)
 
 
 # ----------------------------------------------------- denoising stacks
@@ -238,9 +315,10 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
 
     Parameters
     ----------
-    X : array-like or Tensor of shape (n_samples, widths[0])
+    X : array-like, Tensor or ArraySource of shape (n_samples, widths[0])
         Training data, on the scale the deep net will be trained on (in
-        [0, 1] for a sigmoid output).
+        [0, 1] for a sigmoid output); an :class:`~aekit.streaming.ArraySource`
+        over a memory-mapped file is streamed as for :func:`pretrain_rbm`.
     widths : sequence of int
         Layer widths, input first, code last.
     activation : str, default="relu"
@@ -269,7 +347,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         One per layer, input side first.
     """
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    V = torch.as_tensor(X, dtype=torch.float32).to(device)
+    V = _layer_data(X, device)
     layers = []
     n_layers = len(widths) - 1
     for i, (n_visible, n_hidden) in enumerate(zip(widths[:-1], widths[1:])):
@@ -305,7 +383,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         with torch.no_grad():
             layers.append(LayerWeights(layer.encoder.weight.detach().clone(), layer.encoder.bias.detach().clone(),
                                        layer.visible_bias.detach().clone()))
-            V = layer.encode(V)
+            V = _next_layer_data(V, layer.encode)
     return layers
 
 
@@ -366,8 +444,10 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     ----------
     net : MLPAutoencoder
         Freshly built network (its widths give the stack).
-    X : array-like or Tensor of shape (n_samples, n_features)
-        Training data, on the scale the net will be fine-tuned on.
+    X : array-like, Tensor or ArraySource of shape (n_samples, n_features)
+        Training data, on the scale the net will be fine-tuned on; an
+        :class:`~aekit.streaming.ArraySource` over a memory-mapped file is
+        streamed a minibatch at a time, never read whole.
     method : {"rbm", "denoising"}
         Stacked RBMs (:func:`pretrain_rbm`, Hinton & Salakhutdinov 2006)
         or stacked denoising autoencoders (:func:`pretrain_denoising`).
