@@ -189,3 +189,18 @@ def test_compare_on_a_table_says_why_there_is_no_figure(tmp_path, capsys):
                  "--n-components", "2", "--hidden-layer-sizes", "8", "--max-epochs", "2", "--threads", "1"]) == 0
     assert not (tmp_path / "out" / "figure.png").exists() and (tmp_path / "out" / "loss_curve.png").exists()
     assert "no figure.png: cancer.npy has no image shape" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cls, kw, words", [
+    ("VariationalAutoencoder", dict(loss="bce"), "BCE per entry + KL term"),
+    ("SparseAutoencoder", dict(), "MSE per entry + sparsity penalty"),
+    ("ContractiveAutoencoder", dict(), "MSE per entry + Jacobian penalty"),
+])
+def test_loss_curve_names_what_the_training_loss_adds(cls, kw, words):
+    import aekit
+    from aekit.compare import draw_loss_curve
+
+    X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
+    est = getattr(aekit, cls)(2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu", **kw).fit(X)
+    fig = draw_loss_curve(est, None)
+    assert fig.axes[0].get_ylabel() == words  # "+ penalty" said nothing of a VAE's KL term

@@ -52,7 +52,8 @@ def draw_loss_curve(estimator, path):
     """
     loss = getattr(estimator, "loss", "loss")
     penalty = estimator._make_penalty() is not None if hasattr(estimator, "_make_penalty") else False
-    ylabel = f"{loss.upper() if loss in ('mse', 'bce') else loss} per entry" + (" + penalty" if penalty else "")
+    ylabel = f"{loss.upper() if loss in ('mse', 'bce') else loss} per entry" + (
+        f" + {getattr(estimator, '_penalty_name', 'penalty')}" if penalty else "")
     # the loss is of the scaled data (an imputer's default): an MSE of 0.5 on pixels in [0, 1] read as a failure
     ylabel += {"standard": ", standardised features", "minmax": ", min-max scaled features"}.get(
         getattr(estimator, "scaling", "none"), "")

@@ -174,6 +174,7 @@ class ContractiveAutoencoder(Autoencoder):
     """
 
     _cli_name = "contractive"
+    _penalty_name = "Jacobian penalty"  # what the training loss adds (loss curves say it)
 
     _param_specs = {
         **Autoencoder._param_specs,

@@ -201,6 +201,7 @@ class SparseAutoencoder(Autoencoder):
     """
 
     _cli_name = "sparse"
+    _penalty_name = "sparsity penalty"  # what the training loss adds (loss curves say it)
 
     _param_specs = {
         **Autoencoder._param_specs,

@@ -316,6 +316,7 @@ class VariationalAutoencoder(Autoencoder):
     """
 
     _cli_name = "variational"
+    _penalty_name = "KL term"  # what the training loss adds (loss curves say it)
     _streaming = True  # _fit measures the ELBO on an array or memory map, and skips it for a one-pass iterable
 
     _param_specs = {
