@@ -147,6 +147,26 @@ def test_rank_from_environment_and_bad_values(monkeypatch):
         distributed.init_from_env(backend="mpi")
 
 
+def test_collective_timeout_from_the_environment(monkeypatch):
+    import datetime
+
+    calls = []
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distributed.init_from_env(backend="gloo") and calls[-1] == {"backend": "gloo"}  # PyTorch's default
+    monkeypatch.setenv("AEKIT_DIST_TIMEOUT", "90")
+    distributed.init_from_env(backend="gloo")
+    assert calls[-1] == {"backend": "gloo", "timeout": datetime.timedelta(seconds=90)}
+    for bad in ("0", "-5", "inf", "ten"):
+        monkeypatch.setenv("AEKIT_DIST_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="AEKIT_DIST_TIMEOUT must be a number of seconds > 0"):
+            distributed.init_from_env(backend="gloo")
+
+
 @pytest.mark.parametrize("n,world", [(5, 2), (1, 2), (16, 3), (0, 2)])
 def test_shard_bounds_partition_the_batch(n, world):
     bounds = [distributed.shard_bounds(n, r, world) for r in range(world)]

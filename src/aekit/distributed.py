@@ -25,8 +25,10 @@ In a script launched with ``torchrun --nproc_per_node=2 script.py``:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import logging
+import math
 import os
 
 import torch
@@ -46,6 +48,24 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"environment variable {name} must be an integer; got {value!r}.") from None
+
+
+#: Environment variable: seconds a collective operation waits for the other ranks before failing.
+TIMEOUT_VARIABLE = "AEKIT_DIST_TIMEOUT"
+
+
+def _timeout() -> datetime.timedelta | None:
+    """:data:`TIMEOUT_VARIABLE` as a timedelta; None (PyTorch's default, 30 minutes for gloo) when unset."""
+    value = os.environ.get(TIMEOUT_VARIABLE, "")
+    if value == "":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"environment variable {TIMEOUT_VARIABLE} must be a number of seconds > 0; got {value!r}.")
+    return datetime.timedelta(seconds=seconds)
 
 
 def is_distributed() -> bool:
@@ -128,6 +148,9 @@ def init_from_env(backend: str | None = None) -> bool:
 
     Does nothing (and returns False) outside ``torchrun`` or when
     ``WORLD_SIZE`` is 1; does nothing when a group is already initialised.
+    ``AEKIT_DIST_TIMEOUT`` (seconds) sets how long a collective operation
+    waits for the other ranks: a rank that hangs instead of dying holds the
+    others for PyTorch's default, 30 minutes with gloo.
 
     Parameters
     ----------
@@ -144,8 +167,8 @@ def init_from_env(backend: str | None = None) -> bool:
     Raises
     ------
     ValueError
-        If ``backend`` is unknown or ``WORLD_SIZE``/``LOCAL_RANK`` is not an
-        integer.
+        If ``backend`` is unknown, ``WORLD_SIZE``/``LOCAL_RANK`` is not an
+        integer or ``AEKIT_DIST_TIMEOUT`` is not a number of seconds > 0.
     RuntimeError
         If ``WORLD_SIZE > 1`` but PyTorch was built without distributed
         support.
@@ -160,9 +183,10 @@ def init_from_env(backend: str | None = None) -> bool:
         backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
     if backend not in ("gloo", "nccl"):
         raise ValueError(f"backend must be one of {{'gloo', 'nccl'}}; got {backend!r}.")
+    timeout = _timeout()
     if backend == "nccl":
         torch.cuda.set_device(local_rank())
-    dist.init_process_group(backend=backend)
+    dist.init_process_group(backend=backend, **({} if timeout is None else {"timeout": timeout}))
     logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
                "backend %s", dist.get_rank(), dist.get_world_size(), backend)
     return is_distributed()
