@@ -239,3 +239,20 @@ def test_a_checkpoint_dir_inside_out_is_refused_before_training(tmp_path, data, 
     out = tmp_path / "m"
     assert main(["train", str(data), "--out", str(out), "--checkpoint-dir", str(out / "ckpt"), *ARGS]) == 2
     assert "is inside --out" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("model", ["denoising", "imputer"])
+def test_train_denoiser_checkpoints_and_resumes_exactly(tmp_path, caught, monkeypatch, capsys, model):
+    # a long patch-denoiser training had no checkpoint: a scheduler's SIGTERM lost all of it
+    ck, out = tmp_path / "ck", tmp_path / "m"
+    args = ["train-denoiser", "--dataset", "digits", "--n-patches", "300", "--max-epochs", "4", "--model", model,
+            "--hidden-layer-sizes", "4", "--n-components", "4", "--random-state", "0", "--quiet", "--threads", "1"]
+    _signal_at_epoch(monkeypatch, 2, signal.SIGTERM)
+    assert main([*args, "--out", str(out), "--checkpoint-dir", str(ck)]) == 143
+    assert "SIGTERM received: stopped after epoch 2" in capsys.readouterr().err
+    assert read_checkpoint_info(ck)["epoch"] == 2 and not out.exists() and caught == []
+    monkeypatch.undo()
+    assert main([*args, "--out", str(out), "--checkpoint-dir", str(ck), "--resume"]) == 0
+    assert main([*args, "--out", str(tmp_path / "ref")]) == 0
+    a, b = _weights(out), _weights(tmp_path / "ref")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def register(sub) -> None:
     from ..datasets import DATASETS
     from ..denoising import DenoisingAutoencoder
     from ..impute import AutoencoderImputer
+    from ._train import add_checkpoint_arguments
 
     t = sub.add_parser(
         "train-denoiser", help="train a patch denoiser on clean images",
@@ -36,7 +38,8 @@ def register(sub) -> None:
                     "or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
                     "Unless given, the net is fully convolutional: --architecture fully_conv "
                     "--hidden-layer-sizes 32 --n-components 16 --max-epochs 20. metrics.json holds the "
-                    "PSNR of noisy and denoised held-out patches.")
+                    "PSNR of noisy and denoised held-out patches. With --checkpoint-dir the training state is "
+                    "saved as it goes, and on SIGINT/SIGTERM/SIGUSR1; --resume continues it exactly.")
     t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean images (PNG, JPEG, TIFF, BMP, WebP)")
     t.add_argument("--dataset", choices=sorted(DATASETS), help="a named image dataset instead of DIR")
     t.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -49,6 +52,7 @@ def register(sub) -> None:
     t.add_argument("--practice-mask", type=Path, metavar="MASK",
                    help="with --model imputer --corruption pattern: a PNG of the patch's size whose white pixels are "
                         "the hole to practise on (the hole you will fill)")
+    add_checkpoint_arguments(t)
     add_common_arguments(t)
     add_estimator_arguments(t, classes=[DenoisingAutoencoder, AutoencoderImputer],
                             shown_defaults={k: repr(v) for k, v in TRAIN_DEFAULTS.items()})
@@ -175,13 +179,15 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
 
 
 def run_train_denoiser(args) -> int:
+    from ..checkpoint import TrainingInterrupted, checkpointing
     from ..compare import draw_loss_curve
     from ..persistence import save
-    from ._train import _epochs_run
+    from ._train import _checkpoint_options, _epochs_run
 
     out = check_output(args.out, args.overwrite)
     if "image_shape" in vars(args):
         raise ValueError("train-denoiser sets image_shape from the patches; use --patch-size instead.")
+    checkpoint_dir, every, resume = _checkpoint_options(args)
     patches, shape, description = _training_patches(args)
     overrides = {k: v for k, v in TRAIN_DEFAULTS.items() if k not in vars(args)}
     estimator = estimator_from_args(args, args.model, image_shape=shape, verbose=not args.quiet, **overrides)
@@ -191,10 +197,15 @@ def run_train_denoiser(args) -> int:
     logger.info("training %s on %s: %d patches of %s (%d more held out), %s noise at %g", type(estimator).__name__,
                 description, len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
                 estimator.corruption_level)
-    if holes is None:
-        estimator.fit(train)
-    else:
-        estimator.fit(train, patterns=holes)
+    try:
+        with checkpointing(estimator, checkpoint_dir, every, resume):
+            if holes is None:
+                estimator.fit(train)
+            else:
+                estimator.fit(train, patterns=holes)
+    except TrainingInterrupted as stop:
+        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
+        return 128 + stop.signum
     estimator.verbose = False
     metrics = {"data": description, "epochs": estimator.n_iter_, "fit_seconds": estimator.fit_time_,
                "final_loss": estimator.loss_curve_[-1]}

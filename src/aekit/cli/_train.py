@@ -27,12 +27,7 @@ def register(sub) -> None:
     add_data_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
-    p.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
-                   help="save the training state to DIR/checkpoint.safetensors as training goes")
-    p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM/SIGUSR1")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
+    add_checkpoint_arguments(p)
     p.add_argument("--mmap", action="store_true",
                    help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
                         "it: for data larger than memory (other files are read as usual)")
@@ -84,6 +79,16 @@ def _metrics(estimator, data) -> dict:
     if hasattr(estimator, "diagnostics"):  # e.g. sparsity of a SparseAutoencoder's codes
         metrics.update(estimator.diagnostics())
     return metrics
+
+
+def add_checkpoint_arguments(p) -> None:
+    """--checkpoint-dir, --checkpoint-every and --resume (read back by :func:`_checkpoint_options`)."""
+    p.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                   help="save the training state to DIR/checkpoint.safetensors as training goes")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="epochs between checkpoints (default: 1); also saved at the end and on SIGINT/SIGTERM/SIGUSR1")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --checkpoint-dir (if there is one); same flags and data")
 
 
 def _checkpoint_options(args) -> tuple:
