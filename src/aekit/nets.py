@@ -167,6 +167,10 @@ class MLPAutoencoder(nn.Module):
         784-1000-500-250-30 autoencoder it needs more than twice the epochs
         to match PCA (see ``benchmarks/throughput.py``).
         """
+        if any(p.is_meta for p in self.parameters()):
+            # built on the meta device only for its shapes (aekit.persistence checks a file's): nothing to
+            # initialise, and torch's meta normal_ imports torch._dynamo, a second on every load
+            return
         for seq in (self.encoder, self.decoder):
             layers = list(seq)
             for i, layer in enumerate(layers):
