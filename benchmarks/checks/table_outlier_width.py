@@ -45,14 +45,16 @@ def main(argv=None) -> None:
         ae = Autoencoder(n_components=4, hidden_layer_sizes=(16,), max_epochs=first_epochs, scaling=scaling,
                          random_state=0).fit(X)
         rank = int(np.flatnonzero(np.argsort(ae.score_samples(X)) == 7)[0]) + 1
-        print(f"scaling={scaling!r}, (16,), {first_epochs} epochs, seed 0: rank of the planted row {rank} of {len(X)}", flush=True)
+        print(f"scaling={scaling!r}, (16,), {first_epochs} epochs, seed 0: rank of the planted row {rank} of "
+              f"{len(X)}", flush=True)
     for layers in [(16,), (64,), (256, 128)]:
         ranks = []
         for seed in seeds:
             ae = Autoencoder(n_components=4, hidden_layer_sizes=layers, scaling="standard", random_state=seed,
                              **({} if epochs is None else {"max_epochs": epochs})).fit(X)
             ranks.append(int(np.flatnonzero(np.argsort(ae.score_samples(X)) == 7)[0]) + 1)
-        print(f"hidden_layer_sizes={layers}: rank of the planted row over seeds 0-{seeds[-1]}: {ranks}", flush=True)
+        print(f"hidden_layer_sizes={layers}: rank of the planted row over seeds 0-{seeds[-1]}: {ranks}",
+              flush=True)
 
 
 if __name__ == "__main__":
