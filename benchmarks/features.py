@@ -161,11 +161,15 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-digits", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/features.json"))
+    parser.add_argument("--out", type=Path, help="JSON file (default benchmarks/results/features.json; "
+                        "features_quick.json with --quick, features_holdout.json with --eval holdout)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.quick:
         args.n_train, args.sizes, args.epochs = 1000, [32, 64], 2
+    if args.out is None:  # a quick or held-out run never replaces the README's results
+        suffix = ("_quick" if args.quick else "") + ("_holdout" if args.eval == "holdout" else "")
+        args.out = Path(__file__).resolve().parent / "results" / f"features{suffix}.json"
 
     def log(msg):
         print(msg, flush=True)

@@ -31,7 +31,10 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/checks/photo_heldout.py --arch unet --hidden 32 64 64 \
         --photos more --epochs 4 --n-patches 80000
 
-Each run appends one record to benchmarks/results/photo_heldout.json (``--nlm``
+``--quick`` (seconds, to check that it runs): 300 patches, 1 epoch, the
+held-out photographs cut to their central 64x64. Each run appends one
+record to ``--out`` (default benchmarks/results/photo_heldout.json,
+photo_heldout_quick.json with ``--quick``; ``--nlm``
 scores non-local means only). Measured, PSNR (dB) chelsea / grace_hopper /
 china and training seconds (one thread, the other core busy)::
 
@@ -81,18 +84,24 @@ SIGMA = 25 / 255  # photo(name): grey in [0, 1]; skimage's by name, flower/china
 OUT = ROOT / "benchmarks" / "results" / "photo_heldout.json"
 
 
-def held_out():
-    """``(name, clean, noisy)`` for each held-out photograph, the noise seeded (7) alike for every method."""
+def held_out(crop=None):
+    """``(name, clean, noisy)`` for each held-out photograph, the noise seeded (7) alike for every method.
+
+    ``crop``: keep only the central ``crop x crop`` pixels (the quick run).
+    """
     photos = {"chelsea": photo("chelsea"), "grace_hopper": photo("grace_hopper")[108:492, 64:448],
               "china": photo("china")[:, 80:560]}
     for name, clean in photos.items():
+        if crop:
+            top, left = (clean.shape[0] - crop) // 2, (clean.shape[1] - crop) // 2
+            clean = np.ascontiguousarray(clean[top:top + crop, left:left + crop])
         yield name, clean, (clean + SIGMA * np.random.default_rng(7).standard_normal(clean.shape)).astype(np.float32)
 
 
-def nlm_scores():
+def nlm_scores(crop=None):
     h, nlm = photo_nlm(SIGMA)  # the benchmark's rule
     out = {"h": h}
-    for name, clean, noisy in held_out():
+    for name, clean, noisy in held_out(crop):
         out[name] = round(psnr(clean.reshape(1, -1), np.clip(nlm(noisy), 0, 1).reshape(1, -1)), 2)
     return out
 
@@ -122,11 +131,18 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--no-ensemble", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="300 patches, 1 epoch, 64x64 crops of the held-out photos")
+    p.add_argument("--out", type=Path, help="JSON file the record is appended to (default "
+                   "benchmarks/results/photo_heldout.json, photo_heldout_quick.json with --quick)")
     args = p.parse_args(argv)
+    crop = None
+    if args.quick:
+        args.n_patches, args.epochs, crop = 300, 1, 64
     torch.set_num_threads(1)
-    record = {"args": vars(args), "loadavg": os.getloadavg()}
+    record = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+              "loadavg": os.getloadavg()}
     if args.nlm:
-        record["psnr"] = nlm_scores()
+        record["psnr"] = nlm_scores(crop)
     else:
         names = TRAIN_PHOTOS if args.photos == "more" else OLD
         X = sample_patches([photo(n) for n in names], (args.patch, args.patch), args.n_patches, seed=args.seed)
@@ -141,13 +157,14 @@ def main(argv=None):
         record["val_loss"] = float(est.validation_scores_[-1]) if est.validation_scores_ else None
         record["psnr"] = {}
         tic = time.perf_counter()
-        for name, clean, noisy in held_out():
+        for name, clean, noisy in held_out(crop):
             den = np.clip(denoise_image(est, noisy, stride=8, ensemble=not args.no_ensemble), 0, 1)
             record["psnr"][name] = round(psnr(clean.reshape(1, -1), den.reshape(1, -1)), 2)
         record["denoise_seconds"] = round(time.perf_counter() - tic, 1)
     print(json.dumps(record), flush=True)
-    runs = json.loads(OUT.read_text()) if OUT.exists() else []
-    OUT.write_text(json.dumps(runs + [record], indent=1) + "\n")
+    out = args.out or (OUT.with_name("photo_heldout_quick.json") if args.quick else OUT)
+    runs = json.loads(out.read_text()) if out.exists() else []
+    out.write_text(json.dumps(runs + [record], indent=1) + "\n")
 
 
 if __name__ == "__main__":
