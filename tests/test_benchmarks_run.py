@@ -195,6 +195,14 @@ def check_denoise_epochs_heldout(tmp, out):
     assert d["quick"] is True and d["dae_0.1"] > 0 and d["dae_0.2"] > 0
 
 
+def check_seed_spread(tmp, out):
+    # tests/test_seed_spread.py checks the digits part closely; here every part of the quick run
+    d = _json(tmp / "seed_spread.json")
+    assert d["quick"] is True and set(d["parts"]) >= {"digits", "fmnist"}
+    for part in d["parts"].values():
+        assert part["runs"] and part["summary"]
+
+
 CASES = {
     "anomaly": Case("anomaly.py", ["--quick", "--threads", "1", "--out", "{tmp}/anomaly.json"], check_anomaly,
                     in_suite=True),
@@ -224,6 +232,8 @@ CASES = {
     "variational_collapse": Case("variational_collapse.py", ["--quick", "--threads", "1",
                                                              "--out", "{tmp}/variational_collapse.json"],
                                  check_variational_collapse),
+    "seed_spread": Case("seed_spread.py", ["--quick", "--threads", "1", "--out", "{tmp}/seed_spread.json"],
+                        check_seed_spread, needs=("fashion-mnist",)),
     "checks/outside_step": Case("checks/outside_step.py", ["--quick", "--out", "{tmp}/outside_step.json"],
                                 check_outside_step),
     "checks/contractive_scale": Case("checks/contractive_scale.py", ["--quick"], check_contractive_scale,
