@@ -1,6 +1,7 @@
 """A batch-cluster user's edge cases: scheduler signals (SIGTERM, SIGUSR1), requeues, torchrun ranks, full homes."""
 
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -256,3 +257,19 @@ def test_train_denoiser_checkpoints_and_resumes_exactly(tmp_path, caught, monkey
     assert main([*args, "--out", str(tmp_path / "ref")]) == 0
     a, b = _weights(out), _weights(tmp_path / "ref")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_info_on_a_checkpoint_says_how_far_the_training_got(tmp_path, data, caught, monkeypatch, capsys):
+    # "how far did my job get?": info refused a checkpoint directory (no config.json)
+    ck = tmp_path / "ck"
+    _signal_at_epoch(monkeypatch, 2, signal.SIGTERM)
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--checkpoint-dir", str(ck), *ARGS]) == 143
+    capsys.readouterr()
+    assert main(["info", str(ck)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("checkpoint: Autoencoder training at epoch 2 of at most 4")
+    assert "data: 80 samples x 10 features" in text and "n_components = 3" in text
+    assert main(["info", str(ck), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["epoch"] == 2 and info["max_epochs"] == 4 and info["checkpoint_of"] == "Autoencoder"
+    assert info["last_training_loss"] > 0 and info["best_epoch"] in (1, 2)

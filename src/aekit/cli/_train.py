@@ -55,8 +55,10 @@ def register(sub) -> None:
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
-    i = sub.add_parser("info", help="describe a saved model", description="Print a saved model's summary.")
-    i.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    i = sub.add_parser("info", help="describe a saved model or a checkpoint",
+                       description="Print a saved model's summary, or a checkpoint directory's (--checkpoint-dir: "
+                                   "how far the training got, its losses and parameters).")
+    i.add_argument("model_dir", type=Path, metavar="DIR", help="a model directory or a checkpoint directory")
     i.add_argument("--json", action="store_true", help="print JSON instead of text")
     i.set_defaults(func=run_info, quiet=True)
 
@@ -284,8 +286,12 @@ def run_apply(args) -> int:
 
 
 def run_info(args) -> int:
+    from ..checkpoint import CHECKPOINT_FILE
     from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, load
 
+    root = Path(args.model_dir)
+    if (root / CHECKPOINT_FILE).is_file() and not (root / CONFIG_FILE).is_file():
+        return _checkpoint_info(args)
     estimator = load(args.model_dir)
     if (Path(args.model_dir) / ENSEMBLE_FILE).is_file():
         return _ensemble_info(args, estimator)
@@ -314,6 +320,40 @@ def run_info(args) -> int:
         print(f"  {key} = {value!r}")
     for key, value in metrics.items():
         print(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
+    return 0
+
+
+def _checkpoint_info(args) -> int:
+    """``aekit info`` on a checkpoint directory: how far the training got (a running or stopped job's progress)."""
+    from ..checkpoint import load_checkpoint
+
+    state, meta = load_checkpoint(args.model_dir)
+    result = state.get("result", {})
+    params = meta.get("params", {})
+    losses, validation = result.get("loss_curve", []), result.get("validation_curve", [])
+    info = {"checkpoint_of": meta.get("class"), "epoch": meta.get("epoch"), "max_epochs": params.get("max_epochs"),
+            "training_seconds": meta.get("seconds"), "device": meta.get("device"), "data": meta.get("data"),
+            "last_training_loss": losses[-1] if losses else None,
+            "last_validation_loss": validation[-1] if validation else None,
+            "best_epoch": result.get("best_epoch"), "epochs_without_improvement": state.get("bad_epochs"),
+            "n_iter_no_change": params.get("n_iter_no_change"), "params": params}
+    info = json_safe(info)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"checkpoint: {info['checkpoint_of']} training at epoch {info['epoch']} of at most "
+          f"{info['max_epochs']}, {float(info['training_seconds'] or 0):.1f} s of training")
+    data = info["data"] or {}
+    if data:
+        print(f"  data: {data.get('n_samples')} samples x {data.get('n_features')} features")
+    if info["last_training_loss"] is not None:
+        print(f"  last training loss {info['last_training_loss']:.6g}" + (
+            "" if info["last_validation_loss"] is None else
+            f", validation loss {info['last_validation_loss']:.6g}; best epoch {info['best_epoch']}, "
+            f"{info['epochs_without_improvement']} epochs without improvement since (early stopping after "
+            f"{info['n_iter_no_change']})"))
+    for key, value in params.items():
+        print(f"  {key} = {value!r}")
     return 0
 
 
