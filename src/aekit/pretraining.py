@@ -37,12 +37,11 @@ import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
-from .streaming import ArraySource
+from ._layer_data import layer_data, next_layer_data
 
 __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_denoising", "load_layers",
            "layer_reconstruction_errors"]
@@ -99,68 +98,6 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 def _minibatches(n: int, batch_size: int, generator: torch.Generator):
     return torch.split(torch.randperm(n, generator=generator, device=generator.device), batch_size)
-
-
-class _StreamedRows:
-    """A layer's training data read from an :class:`~aekit.streaming.ArraySource` (a memory-mapped file) a
-    minibatch at a time and passed through the trained layers below it, so that the data set (or a hidden
-    layer's view of it) is never in memory whole. It offers what the layer trainers use of a tensor:
-    ``shape``, ``device``, ``V[idx]`` and ``V.mean(0)``."""
-
-    def __init__(self, source: ArraySource, device, below=()):
-        self.source, self.device, self.below = source, torch.device(device), tuple(below)
-        width = source.n_features
-        if self.below:
-            width = int(self.below[-1](torch.zeros(1, source.n_features, device=self.device)).shape[1])
-        self.shape = (source.n_samples, width)
-
-    @torch.no_grad()
-    def _through(self, x, m) -> torch.Tensor:
-        v = torch.from_numpy(x if m is None else x * m).to(self.device)  # unobserved entries zeroed
-        for layer in self.below:
-            v = layer(v)
-        return v
-
-    def __getitem__(self, idx: torch.Tensor) -> torch.Tensor:
-        return self._through(*self.source.take(idx.cpu().numpy()))
-
-    def mean(self, dim: int) -> torch.Tensor:
-        assert dim == 0
-        total = torch.zeros(self.shape[1], dtype=torch.float64, device=self.device)
-        for x, m in self.source.chunks(4096):  # rows at a time
-            total += self._through(x, m).double().sum(0)
-        return (total / max(self.shape[0], 1)).float()
-
-    def then(self, layer) -> "_StreamedRows":
-        """The next layer's data: these rows passed through ``layer`` too."""
-        below = self.below
-        if below:  # one function for the whole stack: each layer's input is computed once per minibatch
-            return _StreamedRows(self.source, self.device, (_Stack(below + (layer,)),))
-        return _StreamedRows(self.source, self.device, (layer,))
-
-
-class _Stack:
-    def __init__(self, layers):
-        self.layers = tuple(layers)
-
-    def __call__(self, v):
-        for layer in self.layers:
-            v = layer(v)
-        return v
-
-
-def _layer_data(X, device):
-    """The first layer's data: a memory-mapped source streamed, anything else as a float32 tensor on ``device``."""
-    if isinstance(X, ArraySource) and isinstance(X.X, np.memmap):
-        return _StreamedRows(X, device)
-    if isinstance(X, ArraySource):
-        X = np.concatenate([x if m is None else x * m for x, m in X.chunks()])
-    return torch.as_tensor(X, dtype=torch.float32).to(device)
-
-
-def _next_layer_data(V, layer):
-    """What the next layer trains on: ``layer(V)``, computed now for a tensor, a minibatch at a time if streamed."""
-    return V.then(layer) if isinstance(V, _StreamedRows) else layer(V)
 
 
 # ------------------------------------------------------------------ RBMs
@@ -250,7 +187,7 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
         One per layer, input side first.
     """
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    V = _layer_data(X, device)
+    V = layer_data(X, device)
     layers = []
     n_layers = len(widths) - 1
     for i, n_hidden in enumerate(widths[1:]):
@@ -267,7 +204,7 @@ def pretrain_rbm(X, widths, *, real_valued, epochs=10, batch_size=100, learning_
                            learning_rate=lr, weight_cost=weight_cost, generator=generator,
                            matmul_dtype=_DTYPES[precision])
         layers.append(layer)
-        V = _next_layer_data(V, _HiddenProbabilities(layer, hidden))  # next RBM sees hidden probabilities
+        V = next_layer_data(V, _HiddenProbabilities(layer, hidden))  # next RBM sees hidden probabilities
     return layers
 
 
@@ -347,7 +284,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         One per layer, input side first.
     """
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    V = _layer_data(X, device)
+    V = layer_data(X, device)
     layers = []
     n_layers = len(widths) - 1
     for i, (n_visible, n_hidden) in enumerate(zip(widths[:-1], widths[1:])):
@@ -383,7 +320,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         with torch.no_grad():
             layers.append(LayerWeights(layer.encoder.weight.detach().clone(), layer.encoder.bias.detach().clone(),
                                        layer.visible_bias.detach().clone()))
-            V = _next_layer_data(V, layer.encode)
+            V = next_layer_data(V, layer.encode)
     return layers
 
 
