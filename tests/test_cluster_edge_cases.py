@@ -273,3 +273,24 @@ def test_info_on_a_checkpoint_says_how_far_the_training_got(tmp_path, data, caug
     info = json.loads(capsys.readouterr().out)
     assert info["epoch"] == 2 and info["max_epochs"] == 4 and info["checkpoint_of"] == "Autoencoder"
     assert info["last_training_loss"] > 0 and info["best_epoch"] in (1, 2)
+
+
+def test_reproduce_checkpoints_and_resumes_within_its_budget(tmp_path, caught, monkeypatch, capsys):
+    # a preempted `aekit reproduce` (30 minutes by default) lost all its training
+    ck, out = tmp_path / "ck", tmp_path / "r"
+    args = ["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "0.05", "--hidden-layer-sizes",
+            "16", "--out", str(out), "--checkpoint-dir", str(ck), "--quiet", "--threads", "1"]
+    _signal_at_epoch(monkeypatch, 2, signal.SIGTERM)
+    assert main(args) == 143
+    assert "Continue with the same command plus --resume" in capsys.readouterr().err
+    first = read_checkpoint_info(ck)
+    assert first["epoch"] == 2 and not out.exists() and caught == []
+    monkeypatch.undo()
+    epochs = []
+    original = Trainer._early_stopping
+    monkeypatch.setattr(Trainer, "_early_stopping",
+                        lambda self, *a, **kw: epochs.append(self.epoch) or original(self, *a, **kw))
+    assert main([*args, "--resume"]) == 0
+    assert epochs[0] == 3  # went on from the checkpoint, not from scratch
+    experiment = json.loads((out / "results.json").read_text())["experiment"]
+    assert experiment["epochs"] == epochs[-1] and experiment["training_seconds"] >= first["seconds"]

@@ -65,8 +65,8 @@ def test_an_old_checkpoint_resumes_to_the_model_it_trained(version, tmp_path, mo
     est = Autoencoder(**saved.get_params())
     epochs = []
     real_early_stopping = Trainer._early_stopping
-    monkeypatch.setattr(Trainer, "_early_stopping", lambda self, *a: epochs.append(self.epoch) or
-                        real_early_stopping(self, *a))
+    monkeypatch.setattr(Trainer, "_early_stopping", lambda self, *a, **kw: epochs.append(self.epoch) or
+                        real_early_stopping(self, *a, **kw))
     with checkpointing(est, ckpt, resume=True):
         est.fit(train)  # already finished: nothing more to train
     assert epochs == []  # resumed, not trained again from the same seed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path, one_line
@@ -14,6 +15,7 @@ logger = logging.getLogger("aekit.cli")
 def register(sub) -> None:
     from ..experiments import EXPERIMENTS
     from ..experiments.hinton2006 import DATASETS, FACE_LIGHTING, FACE_MIRROR, FRESH_PATCHES, recipe_defaults
+    from ._train import add_checkpoint_arguments
 
     p = sub.add_parser(
         "reproduce", help="reproduce a published experiment (hinton2006)",
@@ -49,6 +51,7 @@ def register(sub) -> None:
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download missing data files (default: download when online)")
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
+    add_checkpoint_arguments(p)
     add_common_arguments(p)
     add_estimator_arguments(p, classes=[_autoencoder()], shown_defaults=recipe_defaults())
     p.set_defaults(func=run)
@@ -71,7 +74,11 @@ def run(args) -> int:
         raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
     if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
+    from ..checkpoint import TrainingInterrupted
+    from ._train import _checkpoint_options
+
     out = check_output(args.out, args.overwrite)
+    checkpoint_dir, every, resume = _checkpoint_options(args)
     specs = _autoencoder()._param_specs
     params = {name: (tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()
               if name in specs and name != "verbose"}
@@ -80,7 +87,11 @@ def run(args) -> int:
                                  pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,
                                  data_dir=args.data_dir, download=args.download, mirror=args.mirror,
                                  lighting=args.lighting, flip=args.flip,
-                                 seed=params.get("random_state") or 0, n_show=args.n_show)
+                                 seed=params.get("random_state") or 0, n_show=args.n_show,
+                                 checkpoint_dir=checkpoint_dir, checkpoint_every=every, resume=resume)
+    except TrainingInterrupted as stop:
+        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
+        return 128 + stop.signum
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them
         raise FileNotFoundError(one_line(str(err))) from None

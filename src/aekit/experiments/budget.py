@@ -46,9 +46,9 @@ class WallClockBudget:
         self.log_every = float(log_every)
         self.start()
 
-    def start(self) -> None:
-        """Start (or restart) the clock."""
-        self.t0 = time.perf_counter()
+    def start(self, elapsed: float = 0.0) -> None:
+        """Start (or restart) the clock, ``elapsed`` seconds of the budget already spent (a resumed run's)."""
+        self.t0 = time.perf_counter() - float(elapsed)
         self._logged = -math.inf
         self._recent: list[float] = []
 

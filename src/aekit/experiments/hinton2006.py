@@ -135,7 +135,7 @@ class _BudgetedAutoencoder(Autoencoder):
 
     def _fit(self, X, mask=None):
         if self._budget is not None:
-            self._budget.start()
+            self._budget.start(elapsed=_seconds_already_trained(self))
         return super()._fit(X, mask)
 
     def _fit_callback(self):
@@ -148,6 +148,16 @@ class _BudgetedAutoencoder(Autoencoder):
         if self._n_pretraining_epochs is None:
             return super()._pretraining_epochs()
         return self._n_pretraining_epochs
+
+
+def _seconds_already_trained(est) -> float:
+    """Training seconds in the checkpoint a fit inside ``checkpointing(..., resume=True)`` will resume, else 0."""
+    from ..checkpoint import read_checkpoint_info
+
+    session = est.__dict__.get("_checkpointing")
+    if session is None or not session.resume_requested or not session.path.exists():
+        return 0.0
+    return float(read_checkpoint_info(session.directory).get("seconds", 0.0))
 
 
 def make_estimator(dataset: str, params: dict | None = None, budget_seconds: float | None = None,
@@ -328,7 +338,8 @@ def _environment() -> dict:
 def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | None = None,
         pretraining_epochs: int | None = None, fresh_patches: int | None = FRESH_PATCHES, data_dir=None,
         download: bool = True, mirror: bool = FACE_MIRROR, lighting: float = FACE_LIGHTING,
-        flip: bool | None = None, seed: int = 0, n_show: int = 10) -> dict:
+        flip: bool | None = None, seed: int = 0, n_show: int = 10, checkpoint_dir=None,
+        checkpoint_every: int = 1, resume: bool = False) -> dict:
     """Reproduce the autoencoder-vs-PCA comparison on ``dataset`` and write ``out_dir``.
 
     Parameters
@@ -368,6 +379,16 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         Seeds the patch set, the figure's choice of images and PCA.
     n_show : int, default=10
         Images per row of the figure.
+    checkpoint_dir : str or path-like, default=None
+        Checkpoint the autoencoder's training there (see
+        :func:`aekit.checkpoint.checkpointing`); None: no checkpoints.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one;
+        the budget counts the time already trained. The learning rate
+        anneals by wall-clock time, so a resumed run is close to, not bit
+        for bit, an uninterrupted one.
 
     Returns
     -------
@@ -407,9 +428,11 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
             return None if epoch == 0 else fresh(fresh_patches, epoch)
     est = make_estimator(dataset, params, budget_seconds=60.0 * budget_minutes, epoch_data=epoch_data,
                          pretraining_epochs=pretraining_epochs)
+    from ..checkpoint import checkpointing
     from ..compare import compare_with_pca, write_comparison  # PCA, k-NN, figures: not needed to build the CLI
 
-    result = compare_with_pca(est, X_train, X_test, random_state=seed)
+    with checkpointing(est, checkpoint_dir, checkpoint_every, resume):
+        result = compare_with_pca(est, X_train, X_test, random_state=seed)
     experiment = {
         "experiment": "hinton2006",
         "dataset": dataset,
