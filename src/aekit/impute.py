@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
 from ._imputer import ImputerMixin
+from ._inference import INFERENCE_BATCH
 from ._params import Param
 from ._scaling import column_scaling
 from .corruption import CORRUPTIONS, make_corruption
@@ -461,15 +462,24 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         X = self._validate_X(X, reset=False)
         out = X.copy()
         missing = np.isnan(X)
-        rows = missing.any(axis=1)
-        if rows.any():
-            recorrupt = self._recorruption(missing[rows]) if self.max_iter else None
-            # np.int64 too (seeds from np.arange); a RandomState or None: a fixed 0
-            seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else 0
-            filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[rows]), missing[rows],
-                           self.max_iter, recorrupt, seed)
-            values = filled * self.scale_ + self.center_
-            out[rows] = np.where(missing[rows], values, X[rows])
+        rows = np.flatnonzero(missing.any(axis=1))
+        if not rows.size:
+            return out
+        # np.int64 too (seeds from np.arange); a RandomState or None: a fixed 0
+        seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else 0
+        # without refinement each row is filled on its own: a block of rows at a time (the network's own inference
+        # blocks, so the results are the same), not several float copies of all of X; refinement draws its noise
+        # over all the rows at once, so it keeps them together
+        step = rows.size
+        if not self.max_iter:
+            per_block = self._block_rows()
+            step = per_block * max(1, INFERENCE_BATCH // per_block)
+        for start in range(0, rows.size, step):
+            r = rows[start:start + step]
+            recorrupt = self._recorruption(missing[r]) if self.max_iter else None
+            filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[r]), missing[r], self.max_iter,
+                           recorrupt, seed)
+            out[r] = np.where(missing[r], filled * self.scale_ + self.center_, X[r])
         return out
 
     def reconstruct(self, X):
