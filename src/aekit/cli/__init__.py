@@ -81,11 +81,11 @@ def _set_threads(threads):
         return lambda: None
     if threads < 1:
         raise ValueError(f"--threads must be >= 1; got {threads}.")
-    import torch
+    from .._torch_globals import num_threads  # process-wide: commands run in overlapping threads share the count
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return lambda: torch.set_num_threads(before)
+    block = num_threads(threads)
+    block.__enter__()
+    return lambda: block.__exit__(None, None, None)
 
 
 class Stopped(KeyboardInterrupt):
