@@ -127,6 +127,8 @@ def test_overlapping_trainer_thread_counts_give_back_the_callers(X):
 def test_cli_in_worker_threads_restores_the_thread_count_and_leaves_signals_alone(tmp_path, X):
     np.save(tmp_path / "x.npy", X)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    logger = logging.getLogger("aekit")
+    saved = logger.level, logger.propagate, list(logger.handlers)
     torch.set_num_threads(2)
     barrier = threading.Barrier(2)
 
@@ -140,7 +142,28 @@ def test_cli_in_worker_threads_restores_the_thread_count_and_leaves_signals_alon
     with ThreadPoolExecutor(1) as pool:
         assert (torch.get_num_threads(), pool.submit(torch.get_num_threads).result()) == (2, 2)
     assert {s: signal.getsignal(s) for s in handlers} == handlers
+    assert (logger.level, logger.propagate, logger.handlers) == saved
     np.testing.assert_array_equal(aekit.load(tmp_path / "m0").transform(X), aekit.load(tmp_path / "m1").transform(X))
+
+
+def test_overlapping_cli_commands_give_back_the_aekit_logger_and_thread_count():
+    # Defect: each command saved the "aekit" logger's level and propagation, set its own and restored the saved
+    # ones; a command started in a thread while another ran saved the first's settings and restored them last,
+    # leaving the logger at INFO with propagate=False for good (pytest's caplog, an app's root handlers then
+    # got no aekit record). The CLI test above found it; here the overlap is the one that did it, in one thread
+    from argparse import Namespace
+
+    from aekit.cli import _set_threads, _setup_logging
+
+    logger = logging.getLogger("aekit")
+    before = logger.level, logger.propagate, list(logger.handlers)
+    torch.set_num_threads(2)
+    first = _setup_logging(Namespace(quiet=False)), _set_threads(1)
+    second = _setup_logging(Namespace(quiet=True)), _set_threads(1)
+    for restore in first + second:  # the first command ends first
+        restore()
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
+    assert torch.get_num_threads() == 2
 
 
 def test_checkpointed_fit_in_a_worker_thread_skips_the_signal_handlers(tmp_path, X):
