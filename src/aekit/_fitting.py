@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
 from ._callbacks import chain, time_budget
 from .distributed import is_main_process
+from ._torch_globals import seeded
 from .pretraining import pretrain
 from .streaming import ArraySource, Batches
 from .training import Trainer, TrainingDivergedError, resolve_device
@@ -129,8 +130,7 @@ def fit_run(est, X, mask: np.ndarray | None = None):
 
 def new_net(est, n_features: int, seed: int) -> torch.nn.Module:
     """The estimator's network for ``n_features`` inputs, initialised from ``seed`` (global RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):  # under a lock: fits in other threads draw their own seeds' weights
         return est._build_net(n_features)
 
 

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from ._atomic import atomic_directory
 from ._fileformat import check_format
+from ._torch_globals import seeded
 
 __all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
 
@@ -349,7 +350,8 @@ def load(path, device: str = "cpu"):
     state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
     _check_net_shapes(estimator, n_features, state, weights, path / CONFIG_FILE)
     try:
-        net = estimator._build_net(n_features)
+        with seeded():  # its initial weights are overwritten: the caller's torch.manual_seed stream is left alone
+            net = estimator._build_net(n_features)
         net.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError) as err:
         first = str(err).strip().splitlines()[0]

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._torch_globals import seeded
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
 from ._layer_data import layer_data, next_layer_data
 
@@ -292,8 +293,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
         encode_act = nn.Identity() if code else ACTIVATIONS[activation]()
         decode_act = OUTPUT_ACTIVATIONS[output_activation]() if i == 0 else ACTIVATIONS[activation]()
         bce = i == 0 and output_activation == "sigmoid"
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device)))
+        with seeded(int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device))):
             layer = _TiedLayer(int(n_visible), int(n_hidden), encode_act, decode_act).to(device)
         opt = torch.optim.Adam(layer.parameters(), lr=learning_rate)
         logger.info("pretraining layer %d of %d: %d -> %d units (denoising autoencoder, %d epochs)", i + 1,

@@ -19,6 +19,7 @@ import copy
 import logging
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -27,6 +28,7 @@ from torch import nn
 
 from . import distributed as dist_util
 from ._feed import Feed, make_feed
+from ._torch_globals import num_threads
 from .losses import LOSSES
 from .schedules import WARMUP_STEPS, WarmupPlateau
 
@@ -498,14 +500,10 @@ class Trainer:
         if self.scheduler is None:
             needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
             self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
-        threads = torch.get_num_threads()
-        if self.num_threads is not None:
-            torch.set_num_threads(self.num_threads)
-        try:
+        # process-wide: a fit in another thread overlapping this one must not restore the count in between
+        with nullcontext() if self.num_threads is None else num_threads(self.num_threads):
             self._run(train, val, None if self.epoch_data is None else
                       int(X.shape[1] if hasattr(X, "shape") else X.n_features))
-        finally:
-            torch.set_num_threads(threads)
         if self._best_state is not None:
             self.net.load_state_dict(self._best_state)
         return self.result

@@ -56,21 +56,35 @@ class _AboveBars(logging.StreamHandler):
             self.handleError(record)
 
 
+_LOGGING_LOCK = threading.Lock()
+_logging_users: list = [0, None]  # commands running now (in threads), the logger's (level, propagate) before them
+
+
 def _setup_logging(args):
-    """Send aekit's log records to stderr for this run; returns the function that undoes it."""
+    """Send aekit's log records to stderr for this run; returns the function that undoes it.
+
+    The logger is process-wide: when commands overlap in threads, the level and propagation from before the
+    first come back when the last ends (each one restoring what it saw left the logger silenced for good).
+    """
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     handler = _AboveBars(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("aekit")
-    saved = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    with _LOGGING_LOCK:
+        if _logging_users[0] == 0:
+            _logging_users[1] = logger.level, logger.propagate
+        _logging_users[0] += 1
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
 
     def restore():
-        logger.removeHandler(handler)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
+        with _LOGGING_LOCK:
+            logger.removeHandler(handler)
+            _logging_users[0] -= 1
+            if _logging_users[0] == 0:
+                logger.setLevel(_logging_users[1][0])
+                logger.propagate = _logging_users[1][1]
 
     return restore
 
@@ -81,11 +95,11 @@ def _set_threads(threads):
         return lambda: None
     if threads < 1:
         raise ValueError(f"--threads must be >= 1; got {threads}.")
-    import torch
+    from .._torch_globals import num_threads  # process-wide: commands run in overlapping threads share the count
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return lambda: torch.set_num_threads(before)
+    block = num_threads(threads)
+    block.__enter__()
+    return lambda: block.__exit__(None, None, None)
 
 
 class Stopped(KeyboardInterrupt):
