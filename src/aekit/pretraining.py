@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._layer_data import layer_data, next_layer_data
 from ._torch_globals import seeded
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
-from ._layer_data import layer_data, next_layer_data
 
 __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_denoising", "load_layers",
            "layer_reconstruction_errors"]
