@@ -145,8 +145,15 @@ def main(argv=None) -> int:
         return 0
     except KeyboardInterrupt as err:
         signum = getattr(err, "signum", signal.SIGINT)
-        print(f"aekit {args.command}: interrupted" + (f" by {signal.Signals(signum).name}" if isinstance(
-            err, Stopped) else ""), file=sys.stderr)
+        checkpoint = sys.modules.get("aekit.checkpoint")  # loaded by any fit, the only raiser of TrainingInterrupted
+        if checkpoint is not None and isinstance(err, checkpoint.TrainingInterrupted):  # a checkpoint was saved
+            from ..distributed import is_main_process
+
+            if is_main_process():  # under torchrun one rank reports
+                print(f"aekit {args.command}: {err} Continue with the same command plus --resume.", file=sys.stderr)
+        else:
+            print(f"aekit {args.command}: interrupted" + (f" by {signal.Signals(signum).name}" if isinstance(
+                err, Stopped) else ""), file=sys.stderr)
         return 128 + signum
     finally:
         restore_signals()

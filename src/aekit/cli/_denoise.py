@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -179,7 +178,7 @@ def _held_out_psnr(estimator, X: np.ndarray, holes: np.ndarray | None = None) ->
 
 
 def run_train_denoiser(args) -> int:
-    from ..checkpoint import TrainingInterrupted, checkpointing
+    from ..checkpoint import checkpointing
     from ..compare import draw_loss_curve
     from ..persistence import save
     from ._train import _checkpoint_options, _epochs_run
@@ -197,15 +196,11 @@ def run_train_denoiser(args) -> int:
     logger.info("training %s on %s: %d patches of %s (%d more held out), %s noise at %g", type(estimator).__name__,
                 description, len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
                 estimator.corruption_level)
-    try:
-        with checkpointing(estimator, checkpoint_dir, every, resume):
-            if holes is None:
-                estimator.fit(train)
-            else:
-                estimator.fit(train, patterns=holes)
-    except TrainingInterrupted as stop:
-        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
-        return 128 + stop.signum
+    with checkpointing(estimator, checkpoint_dir, every, resume):  # a TrainingInterrupted: cli.main reports it
+        if holes is None:
+            estimator.fit(train)
+        else:
+            estimator.fit(train, patterns=holes)
     estimator.verbose = False
     metrics = {"data": description, "epochs": estimator.n_iter_, "fit_seconds": estimator.fit_time_,
                "final_loss": estimator.loss_curve_[-1]}

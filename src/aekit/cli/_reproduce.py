@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path, one_line
@@ -74,7 +73,6 @@ def run(args) -> int:
         raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
     if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
-    from ..checkpoint import TrainingInterrupted
     from ._train import _checkpoint_options
 
     out = check_output(args.out, args.overwrite)
@@ -89,9 +87,6 @@ def run(args) -> int:
                                  lighting=args.lighting, flip=args.flip,
                                  seed=params.get("random_state") or 0, n_show=args.n_show,
                                  checkpoint_dir=checkpoint_dir, checkpoint_every=every, resume=resume)
-    except TrainingInterrupted as stop:
-        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
-        return 128 + stop.signum
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them
         raise FileNotFoundError(one_line(str(err))) from None

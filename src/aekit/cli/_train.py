@@ -146,7 +146,7 @@ def run_train(args) -> int:
 
 
 def _train(args, main_process: bool) -> int:
-    from ..checkpoint import TrainingInterrupted, checkpointing
+    from ..checkpoint import checkpointing  # a TrainingInterrupted is reported by cli.main
     from ..training import TrainingDivergedError
 
     out = check_output(args.out, args.overwrite)
@@ -169,11 +169,6 @@ def _train(args, main_process: bool) -> int:
     try:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
-    except TrainingInterrupted as stop:
-        if not main_process:
-            return 128 + stop.signum
-        print(f"aekit {args.command}: {stop} Continue with the same command plus --resume.", file=sys.stderr)
-        return 128 + stop.signum
     except TrainingDivergedError as err:
         if not main_process:
             return 3
