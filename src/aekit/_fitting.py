@@ -190,8 +190,8 @@ def pretrain_net(est, net, train_data, seed: int, device) -> None:
     if isinstance(train_data, Batches):
         raise ValueError(f"pretraining={est.pretraining!r} needs array data (an array or a memory-mapped "
                          ".npy), not an iterable of batches; use pretraining='none'.")
-    # a memory-mapped file is streamed a minibatch at a time (aekit.pretraining._StreamedRows); in-memory data
-    # comes in whole (unobserved entries zeroed)
+    # a memory-mapped file is streamed a minibatch at a time (aekit._layer_data); in-memory data comes in whole
+    # (unobserved entries zeroed)
     pretrain(net, train_data, est.pretraining, activation=est.activation,
              output_activation=est._resolved_output_activation(), epochs=est._pretraining_epochs(),
              batch_size=est.batch_size, seed=seed, device=device, precision=est.precision)

@@ -22,19 +22,17 @@ class _StreamedRows:
     layer's view of it) is never in memory whole. It offers what the layer trainers use of a tensor:
     ``shape``, ``device``, ``V[idx]`` and ``V.mean(0)``."""
 
-    def __init__(self, source: ArraySource, device, below=()):
-        self.source, self.device, self.below = source, torch.device(device), tuple(below)
+    def __init__(self, source: ArraySource, device, below=None):
+        self.source, self.device, self.below = source, torch.device(device), below  # below: the trained layers
         width = source.n_features
-        if self.below:
-            width = int(self.below[-1](torch.zeros(1, source.n_features, device=self.device)).shape[1])
+        if below is not None:
+            width = int(below(torch.zeros(1, source.n_features, device=self.device)).shape[1])
         self.shape = (source.n_samples, width)
 
     @torch.no_grad()
     def _through(self, x, m) -> torch.Tensor:
         v = torch.from_numpy(x if m is None else x * m).to(self.device)  # unobserved entries zeroed
-        for layer in self.below:
-            v = layer(v)
-        return v
+        return v if self.below is None else self.below(v)
 
     def __getitem__(self, idx: torch.Tensor) -> torch.Tensor:
         return self._through(*self.source.take(idx.cpu().numpy()))
@@ -48,20 +46,17 @@ class _StreamedRows:
 
     def then(self, layer) -> "_StreamedRows":
         """The next layer's data: these rows passed through ``layer`` too."""
-        below = self.below
-        if below:  # one function for the whole stack: each layer's input is computed once per minibatch
-            return _StreamedRows(self.source, self.device, (_Stack(below + (layer,)),))
-        return _StreamedRows(self.source, self.device, (layer,))
+        return _StreamedRows(self.source, self.device, layer if self.below is None else _Stack(self.below, layer))
 
 
 class _Stack:
-    def __init__(self, layers):
-        self.layers = tuple(layers)
+    """``top(below(v))``: the trained layers under the next one, applied to each minibatch."""
+
+    def __init__(self, below, top):
+        self.below, self.top = below, top
 
     def __call__(self, v):
-        for layer in self.layers:
-            v = layer(v)
-        return v
+        return self.top(self.below(v))
 
 
 def layer_data(X, device):
