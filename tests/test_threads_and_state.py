@@ -266,3 +266,19 @@ def test_entry_points_leave_process_state_as_found(tmp_path, X, call):
     except (KeyboardInterrupt, ValueError):
         assert call in ("interrupted", "bad_input", "checkpointed")
     assert _state() == before
+
+
+def test_overlapping_blocks_restore_the_value_from_before_the_first():
+    from aekit._overlapping import Overlapping
+
+    value = ["before"]
+    setting = Overlapping(lambda: value[0], lambda saved: value.__setitem__(0, saved))
+    undone = []
+    first = setting.block(lambda: value.__setitem__(0, "first"), undo=lambda: undone.append("first"))
+    second = setting.block(lambda: value.__setitem__(0, "second"), undo=lambda: undone.append("second"))
+    first.__enter__()
+    second.__enter__()  # saw "first" in the middle: restoring that would leave it set for good
+    first.__exit__(None, None, None)  # ends before the second: the second's value stays
+    assert value[0] == "second" and undone == ["first"]
+    second.__exit__(None, None, None)
+    assert value[0] == "before" and undone == ["first", "second"]

@@ -17,12 +17,12 @@ from contextlib import contextmanager
 
 import torch
 
+from ._overlapping import Overlapping
+
 __all__ = ["num_threads", "seeded"]
 
 _RNG_LOCK = threading.RLock()
-_THREADS_LOCK = threading.Lock()
-_threads_users = 0
-_threads_before = 1
+_THREADS = Overlapping(torch.get_num_threads, torch.set_num_threads)
 
 
 @contextmanager
@@ -43,16 +43,5 @@ def seeded(seed: int = 0):
 def num_threads(n: int):
     """Run the block with ``torch.set_num_threads(n)``; the count from before the first of the overlapping
     blocks (in any thread) comes back when the last one ends."""
-    global _threads_users, _threads_before
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-        _threads_users += 1
-        torch.set_num_threads(int(n))
-    try:
+    with _THREADS.block(lambda: torch.set_num_threads(int(n))):
         yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)

@@ -17,6 +17,7 @@ import sys
 import threading
 
 from .. import __version__
+from .._overlapping import Overlapping
 from ._options import one_line
 
 __all__ = ["main", "COMMAND_MODULES"]
@@ -56,8 +57,10 @@ class _AboveBars(logging.StreamHandler):
             self.handleError(record)
 
 
-_LOGGING_LOCK = threading.Lock()
-_logging_users: list = [0, None]  # commands running now (in threads), the logger's (level, propagate) before them
+_LOGGER = logging.getLogger("aekit")
+# commands running at once (in threads): the logger's level and propagation from before the first come back
+_LOGGER_STATE = Overlapping(lambda: (_LOGGER.level, _LOGGER.propagate),
+                            lambda saved: (_LOGGER.setLevel(saved[0]), setattr(_LOGGER, "propagate", saved[1])))
 
 
 def _setup_logging(args):
@@ -69,24 +72,15 @@ def _setup_logging(args):
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     handler = _AboveBars(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("aekit")
-    with _LOGGING_LOCK:
-        if _logging_users[0] == 0:
-            _logging_users[1] = logger.level, logger.propagate
-        _logging_users[0] += 1
-        logger.addHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = False
 
-    def restore():
-        with _LOGGING_LOCK:
-            logger.removeHandler(handler)
-            _logging_users[0] -= 1
-            if _logging_users[0] == 0:
-                logger.setLevel(_logging_users[1][0])
-                logger.propagate = _logging_users[1][1]
+    def change():
+        _LOGGER.addHandler(handler)
+        _LOGGER.setLevel(level)
+        _LOGGER.propagate = False
 
-    return restore
+    block = _LOGGER_STATE.block(change, undo=lambda: _LOGGER.removeHandler(handler))
+    block.__enter__()
+    return lambda: block.__exit__(None, None, None)
 
 
 def _set_threads(threads):
