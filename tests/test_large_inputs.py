@@ -175,6 +175,18 @@ def test_evaluate_holds_no_float64_copy_of_x():
     assert peak < 2 * X.nbytes  # the reconstruction, and blocks (was 7 times X)
 
 
+def test_evaluate_of_a_scaled_model_holds_neither_scaled_x_nor_its_reconstruction():
+    from aekit import Autoencoder
+    from aekit.evaluation import evaluate
+
+    X = np.random.default_rng(0).random((100_000, 50)) * 50 + 1e3  # float64, far from 0: what scaling is for
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0,
+                        scaling="standard").fit(X[:500])
+    result, peak = _traced_peak(lambda: evaluate(model, X))
+    assert result["error_per_sample"] == pytest.approx(-model.score(X), rel=1e-9) and "psnr_db" not in result
+    assert peak < 0.5 * X.nbytes  # blocks (X scaled in float64, then in float32, and the outputs: twice X)
+
+
 @pytest.fixture(scope="module")
 def codes():
     rng = np.random.default_rng(0)

@@ -51,7 +51,8 @@ def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:
         for start in range(0, A.n_samples, rows):
             x = A.X[start:start + rows]
             if A.scale is not None:
-                x = (x - A.center) / A.scale
+                x = x - A.center
+                x /= A.scale  # in place: one float64 temporary of the block, not two
             yield x.astype(np.float32, copy=False)
         return
     source = A if isinstance(A, ArraySource) else ArraySource(A)

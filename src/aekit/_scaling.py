@@ -15,7 +15,7 @@ import numpy as np
 
 from .streaming import ArraySource, is_streamable
 
-__all__ = ["SCALINGS", "column_scaling", "streamed_column_scaling", "fit_scaling"]
+__all__ = ["SCALINGS", "column_scaling", "fit_scaling", "scaled_float32", "streamed_column_scaling"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,11 +133,18 @@ def fit_scaling(est, X, keep: bool):
     X = np.asarray(X)
     if not fitted:
         est.center_, est.scale_ = column_scaling(X, est.scaling)
-    seen = np.empty(X.shape, dtype=np.float32)
-    for start in range(0, X.shape[0], _BLOCK_ROWS):  # float64 a block at a time, not two copies of the whole of X
-        seen[start:start + _BLOCK_ROWS] = (X[start:start + _BLOCK_ROWS] - est.center_) / est.scale_
+    seen = scaled_float32(X, est.center_, est.scale_)
     if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
         _warn_if_shifted(seen, est.scaling)
+    return seen
+
+
+def scaled_float32(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(X - center) / scale`` in float32, computed in float64 a block of rows at a time (not two float64 copies
+    of the whole of X)."""
+    seen = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        seen[start:start + _BLOCK_ROWS] = (X[start:start + _BLOCK_ROWS] - center) / scale
     return seen
 
 

@@ -29,7 +29,9 @@ from sklearn.utils.validation import validate_data
 from ._imputer import ImputerMixin
 from .corruption import make_corruption
 from .denoising import DenoisingAutoencoder
-from .metrics import code_statistics, hide_entries, mean_squared_error, psnr, squared_error_per_sample
+from ._scaling import scaled_float32
+from .metrics import code_statistics, hide_entries
+from .metrics._errors import _squared_error_rows
 
 __all__ = ["evaluate", "evaluation_images", "extreme_samples"]
 
@@ -51,10 +53,17 @@ def _in_unit_range(X) -> bool:
 
 
 def _errors(X, X_hat, prefix: str, unit_range: bool) -> dict:
-    out = {f"{prefix}error_per_sample": squared_error_per_sample(X, X_hat),
-           f"{prefix}mse": mean_squared_error(X, X_hat)}
+    return _errors_of_rows(_squared_error_rows(X, X_hat), X.shape[1], prefix, unit_range)
+
+
+def _errors_of_rows(rows: np.ndarray, n_features: int, prefix: str, unit_range: bool) -> dict:
+    """The error figures from each sample's squared errors summed over its features (as the metrics compute them:
+    :func:`~aekit.metrics.squared_error_per_sample`, :func:`~aekit.metrics.mean_squared_error`,
+    :func:`~aekit.metrics.psnr` with data_range 1)."""
+    out = {f"{prefix}error_per_sample": float(rows.mean()), f"{prefix}mse": float(rows.sum() / (rows.size * n_features))}
     if unit_range:
-        out[f"{prefix}psnr_db"] = psnr(X, X_hat)
+        with np.errstate(divide="ignore"):
+            out[f"{prefix}psnr_db"] = float(np.mean(10.0 * np.log10(1.0 / (rows / n_features))))
     return out
 
 
@@ -167,19 +176,13 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     if np.isnan(X).any():
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
                          "(an AutoencoderImputer fills them).")
-    # a model with ``scaling`` is measured in the units its network learnt in (its score's): X scaled in float64,
-    # the network's own outputs (X's units in float32 would round a column far from 0)
     scaled = estimator._scales()
     if scaled:
         result["scaling"] = getattr(estimator, "scaling_", estimator.scaling)  # the fitted one, not set_params's
-        X_seen = (estimator._inference_X(np.asarray(X)) - estimator.center_) / estimator.scale_
-
-        def seen_out(A):
-            return estimator._apply(estimator.net_, np.asarray(A, dtype=np.float32))
-    else:  # the metrics take float64 a block at a time; a float64 copy of the whole of X only for other dtypes
-        X_seen = X if X.dtype in (np.float32, np.float64) else np.asarray(X, dtype=np.float64)
     unit_range = not scaled and _in_unit_range(X)
-    result.update(_errors(X_seen, seen_out(X_seen) if scaled else estimator.reconstruct(X), "", unit_range))
+    # the score's errors, a block at a time (no reconstruction of the whole of X is held); a model with ``scaling``
+    # is measured in the units its network learnt in
+    result.update(_errors_of_rows(-estimator.score_samples(X), X.shape[1], "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
         result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
     if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
@@ -188,12 +191,14 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
                                         0 if random_state is None else random_state % 2**32)
         result.update(negative_elbo_per_sample=float((nll + kl).mean()), kl_per_sample=float(kl.mean()))
     if kind == "denoiser":
-        # the noise at the level the model trained with: in scaled units for a scaled model
-        level, noisy_seen = _corrupted(estimator, X_seen.astype(np.float32), noise_level, random_state)
+        # the noise at the level the model trained with: in scaled units for a scaled model (X scaled in float64 a
+        # block at a time; X's units in float32 would round a column far from 0)
+        X_seen = scaled_float32(estimator._inference_X(X), estimator.center_, estimator.scale_) if scaled else X
+        level, noisy_seen = _corrupted(estimator, X_seen, noise_level, random_state)
         result.update(noise=estimator.corruption, noise_level=float(level))
         result.update(_errors(X_seen, noisy_seen, "noisy_", unit_range))
-        result.update(_errors(X_seen, seen_out(noisy_seen) if scaled else estimator.denoise(noisy_seen),
-                              "denoised_", unit_range))
+        denoised = (estimator._apply(estimator.net_, noisy_seen) if scaled else estimator.denoise(noisy_seen))
+        result.update(_errors(X_seen, denoised, "denoised_", unit_range))
     return result
 
 
