@@ -309,3 +309,31 @@ def test_imputer_transform_fills_a_block_of_rows_at_a_time_with_the_same_values(
     expected[rows] = np.where(missing[rows], whole * imputer.scale_ + imputer.center_, X[rows])
     np.testing.assert_array_equal(got, expected)  # the same blocks reach the network: the same values
     assert peak < 2.5 * X.nbytes, peak / X.nbytes  # the output, a validated copy, the mask: not five copies
+
+
+def test_imputer_refinement_fills_a_block_of_rows_at_a_time_seeded():
+    # refinement drew its noise over all rows at once and held about five float copies of X; one generator now
+    # goes on from block to block: rows that fit in one block get exactly the draws they got before
+    import torch
+
+    from aekit import AutoencoderImputer
+    from aekit._inference import INFERENCE_BATCH
+    from aekit.impute import _fill
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60_000, 40))
+    imputer = AutoencoderImputer(4, hidden_layer_sizes=(16,), max_epochs=1, random_state=3, device="cpu", max_iter=1)
+    imputer.fit(np.where(rng.random(X.shape) < 0.2, np.nan, X)[:2000])
+    X[rng.random(X.shape) < 0.2] = np.nan
+    got, peak = _traced_peak(lambda: imputer.transform(X))
+    assert peak < 2.5 * X.nbytes, peak / X.nbytes
+    np.testing.assert_array_equal(got, imputer.transform(X))  # seeded
+    missing = np.isnan(X)
+    rows = np.flatnonzero(missing.any(axis=1))
+    first = rows[:INFERENCE_BATCH]  # the first block, filled as if it were all there was
+    alone = _fill(lambda A: imputer._apply(imputer.net_, A), imputer._scaled(X[first]), missing[first], 1,
+                  imputer._recorruption(missing[rows]), torch.Generator().manual_seed(3))
+    np.testing.assert_array_equal(got[first], np.where(missing[first], alone * imputer.scale_ + imputer.center_,
+                                                       X[first]))
+    assert not np.isnan(got).any()
+    np.testing.assert_array_equal(got[~missing], X[~missing])

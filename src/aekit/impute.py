@@ -43,18 +43,20 @@ __all__ = ["AutoencoderImputer", "ObservedInputNet", "impute_with", "pattern_cor
 REFINE_DRAWS = 8
 
 
-def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int = 0, recorrupt=None, seed: int = 0):
+def _fill(apply, Xs: np.ndarray, missing: np.ndarray, max_iter: int = 0, recorrupt=None, seed=0):
     """Reconstruct with the holes zeroed, as in training; then ``max_iter`` refinement passes.
 
     A refinement pass puts the current estimate into the holes, corrupts the
     input the way training did (fresh noise, ``REFINE_DRAWS`` times) and
     averages the reconstructions. Feeding the estimate back without the
     corruption would show the network inputs it never saw in training; on
-    breast-cancer data that made every pass worse.
+    breast-cancer data that made every pass worse. ``seed`` is an int or a
+    :class:`torch.Generator` to draw from (rows filled a block at a time go on
+    drawing from one).
     """
     X0 = np.where(missing, 0.0, Xs).astype(np.float32)
     filled = np.where(missing, apply(X0), X0).astype(np.float32)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     for _ in range(int(max_iter)):
         total = np.zeros_like(filled)
         for _ in range(REFINE_DRAWS):
@@ -467,18 +469,18 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             return out
         # np.int64 too (seeds from np.arange); a RandomState or None: a fixed 0
         seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else 0
-        # without refinement each row is filled on its own: a block of rows at a time (the network's own inference
-        # blocks, so the results are the same), not several float copies of all of X; refinement draws its noise
-        # over all the rows at once, so it keeps them together
-        step = rows.size
-        if not self.max_iter:
-            per_block = self._block_rows()
-            step = per_block * max(1, INFERENCE_BATCH // per_block)
+        # a block of rows at a time (the network's own inference blocks: without refinement, the same values as all
+        # rows at once), not several float copies of all of X. Refinement draws its noise from one generator, block
+        # after block: rows that fit in one block get the draws they got when all rows went at once; the patterns
+        # it hides come from every row being filled
+        generator = torch.Generator().manual_seed(seed)
+        recorrupt = self._recorruption(missing[rows]) if self.max_iter else None
+        per_block = self._block_rows()
+        step = per_block * max(1, INFERENCE_BATCH // per_block)
         for start in range(0, rows.size, step):
             r = rows[start:start + step]
-            recorrupt = self._recorruption(missing[r]) if self.max_iter else None
             filled = _fill(lambda A: self._apply(self.net_, A), self._scaled(X[r]), missing[r], self.max_iter,
-                           recorrupt, seed)
+                           recorrupt, generator)
             out[r] = np.where(missing[r], filled * self.scale_ + self.center_, X[r])
         return out
 
