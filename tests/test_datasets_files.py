@@ -1,5 +1,7 @@
 """Tests for load_array and load_data on the user's own files."""
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -206,3 +208,30 @@ def test_load_data_wraps_a_file(tmp_path):
 def test_load_data_unknown_source(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"'nosuch' is neither a dataset name \(digits, fashion-mnist, mnist, olivetti\) nor an existing file"):
         load_data("nosuch")
+
+
+_CELLS = ["1", "-2.5", "3e-2", " 4 ", "+5", "", "NA", " n/a ", "?", "NaN", "-nan", "none", "NULL", "#N/A", "<NA>"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_csv_fast_path_reads_every_cell_as_the_per_cell_path_does(tmp_path, seed, monkeypatch):
+    # numbers and missing cells (empty or a missing-value word) go through numpy.loadtxt; the per-cell Python path
+    # (4x slower) is the reference, and is not reached
+    import csv
+
+    import aekit.datasets._files as files
+
+    rng = np.random.default_rng(seed)
+    n_rows, n_cols = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    grid = [[_CELLS[i] for i in rng.integers(0, len(_CELLS), n_cols)] for _ in range(n_rows)]
+    if n_cols == 1:  # a lone empty cell is an empty line, which CSV readers skip
+        grid = [[cell or "1"] for (cell,) in grid]
+    grid[0][0] = "7"  # a number: a header is only ever the named one below
+    header = ",".join(f"c{j}" for j in range(n_cols)) + "\n" if seed % 2 else ""
+    newline = "\r\n" if seed % 3 == 0 else "\n"
+    text = header.replace("\n", newline) + newline.join(",".join(row) for row in grid) + (newline if seed % 4 else "")
+    (tmp_path / "x.csv").write_bytes(text.encode())
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row][bool(header):]
+    expected = np.float32([[files._cell(cell) for cell in row] for row in rows])
+    monkeypatch.setattr(files, "_csv_rows", lambda path: pytest.fail("the per-cell path read the file"))
+    np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], expected)
