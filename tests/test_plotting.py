@@ -386,3 +386,17 @@ def test_code_scatter_errors(panels, y, match):
 
     with pytest.raises(ValueError, match=match):
         code_scatter(panels, y)
+
+
+def test_image_rows_says_when_each_column_is_stretched(digits):
+    def notes(fig):
+        return [t.get_text() for t in fig.texts if "scale" in t.get_text()]
+
+    assert notes(image_rows({"pixels": digits}, (8, 8), n_images=3)) == []  # 0 black, 1 white: nothing to say
+    stretched = image_rows({"centred": digits - digits.mean(axis=0)}, (8, 8), n_images=3)
+    assert notes(stretched) == ["grey scale: each column stretched from its lowest value over the rows (black) "
+                                "to its highest (white)"]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(stretched).get_renderer()
+    assert all(t.get_window_extent(renderer).x1 <= stretched.bbox.width + 1 for t in stretched.texts)  # all shown

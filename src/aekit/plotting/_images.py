@@ -182,9 +182,17 @@ def image_rows(
     pad = 0.1
     label_w = _text_width_inches(labels, LABEL_FONTSIZE) + 2 * pad
     title_h = 0.45 if title else 0.0
-    note_h = LINE_HEIGHT if missing else 0.0
+    notes = [(text, colour) for text, colour, shown in (
+        ("red: missing values (NaN or infinite)", MISSING_COLOUR, missing),
+        # a stretched scale says so: mean-subtracted data's mid-grey is 0, and a faint row does not look faint
+        (f"{'colours' if rgb else 'grey scale'}: each column stretched from its lowest value over the rows "
+         f"({'darkest' if rgb else 'black'}) to its highest ({'brightest' if rgb else 'white'})", "black",
+         any(tuple(r) != (0.0, 1.0) for r in ranges)),
+    ) if shown]
+    note_h = LINE_HEIGHT * len(notes)
     grid_w = n_cols * cell_w + (n_cols - 1) * gap
-    fig_w = max(label_w + grid_w + pad, _text_width_inches([title or ""], TITLE_FONTSIZE) + 2 * pad)
+    fig_w = max(label_w + grid_w + pad, _text_width_inches([title or ""], TITLE_FONTSIZE) + 2 * pad,
+                _text_width_inches([text for text, _ in notes] or [""], LABEL_FONTSIZE - 2) + label_w + pad)
     fig_h = title_h + sum(row_h) + (len(row_h) - 1) * gap + 2 * pad + note_h
     fig = Figure(figsize=(fig_w, fig_h), dpi=DPI)
 
@@ -221,9 +229,9 @@ def image_rows(
             va="top",
             fontsize=TITLE_FONTSIZE,
         )
-    if missing:
-        fig.text(label_w / fig_w, pad / 2 / fig_h, "red: missing values (NaN or infinite)", ha="left", va="bottom",
-                 fontsize=LABEL_FONTSIZE - 2, color=MISSING_COLOUR)
+    for i, (text, colour) in enumerate(reversed(notes)):
+        fig.text(label_w / fig_w, (pad / 2 + i * LINE_HEIGHT) / fig_h, text, ha="left", va="bottom",
+                 fontsize=LABEL_FONTSIZE - 2, color=colour)
     return _finish(fig, target)
 
 
