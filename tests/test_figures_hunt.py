@@ -204,3 +204,16 @@ def test_loss_curve_names_what_the_training_loss_adds(cls, kw, words):
     est = getattr(aekit, cls)(2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu", **kw).fit(X)
     fig = draw_loss_curve(est, None)
     assert fig.axes[0].get_ylabel() == words  # "+ penalty" said nothing of a VAE's KL term
+
+
+def test_code_scatter_ten_classes_get_colours_told_apart_under_colour_blindness():
+    # tab10's green/red and blue/purple pairs look alike to deuteranopes; Petroff's ten were chosen not to
+    from aekit.plotting._codes import PETROFF10
+
+    fig = code_scatter({"codes": RNG.normal(size=(300, 2))}, np.arange(300) % 10)
+    colours = [to_rgb(handle.get_color()) for handle in fig.legends[0].legend_handles]
+    assert colours == [to_rgb(c) for c in PETROFF10] and len(set(colours)) == 10
+    import matplotlib
+
+    if hasattr(matplotlib, "color_sequences") and "petroff10" in matplotlib.color_sequences:
+        assert colours == [to_rgb(c) for c in matplotlib.color_sequences["petroff10"]]  # matplotlib's own copy

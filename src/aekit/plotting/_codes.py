@@ -7,7 +7,7 @@ components of digits against a 784-1000-500-250-2 autoencoder's codes.
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.lines import Line2D
 
 from ._figure import DPI, LABEL_FONTSIZE, TITLE_FONTSIZE, Figure, _check_path, _check_positive_int, _finish
@@ -15,7 +15,12 @@ from ._images import _text_width_inches
 
 __all__ = ["code_scatter"]
 
-MAX_LEGEND = 20  # classes with a legend entry and a colour of their own (tab10 / tab20); more get a colour bar
+MAX_LEGEND = 20  # classes with a legend entry and a colour of their own (petroff10 / tab20); more get a colour bar
+#: Up to ten classes: M. A. Petroff's ten colours ("Accessible Color Sequences for Data Visualization", 2021;
+#: matplotlib >= 3.10 ships them as color_sequences["petroff10"]), chosen to stay apart under the common colour
+#: vision deficiencies, where tab10's green and red, and its blue and purple, look alike.
+PETROFF10 = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70", "#717581",
+             "#92dadd")
 
 
 def _subsample(y, max_per_class, seed):
@@ -114,12 +119,12 @@ def code_scatter(panels, y, path=None, title=None, max_per_class=None, class_nam
     if many:
         palette, norm = colormaps["viridis"], Normalize(classes.min(), classes.max())
         colour_of = {c: palette(norm(c)) for c in classes}
+    elif classes.size <= len(PETROFF10):
+        colour_of = {c: to_rgba(colour) for c, colour in zip(classes, PETROFF10)}
     else:
-        palette = colormaps["tab10" if classes.size <= 10 else "tab20"]
-        # tab20 is ten hues, each dark then light: the dark ten first, so classes 0 and 1 are not both blue
-        order = [2 * i % palette.N + 2 * i // palette.N for i in range(classes.size)] if palette.N == 20 \
-            else range(classes.size)
-        colour_of = {c: palette(k) for k, c in zip(order, classes)}
+        palette = colormaps["tab20"]
+        # ten hues, each dark then light: the dark ten first, so classes 0 and 1 are not both blue
+        colour_of = {c: palette(2 * i % palette.N + 2 * i // palette.N) for i, c in enumerate(classes)}
     colours = [colour_of[c] for c in y[shown]]
     size = float(np.clip(3000 / max(shown.size, 1), 4, 25))  # dots for thousands of codes, visible for a few
     names = [str(c) if class_names is None else str(class_names[c]) for c in classes]
