@@ -41,7 +41,8 @@ def test_docstring_examples_run(module):
 
 
 def test_public_functions_are_the_packages():
-    assert sorted(plotting.__all__) == ["activation_histogram", "code_scatter", "filter_grid", "image_rows", "loss_curve"]
+    assert sorted(plotting.__all__) == ["activation_histogram", "code_scatter", "error_curve", "filter_grid", "image_rows",
+                                      "loss_curve"]
     assert all(callable(getattr(plotting, name)) for name in plotting.__all__)
 
 

@@ -23,7 +23,8 @@ from ._options import one_line
 __all__ = ["main", "COMMAND_MODULES"]
 
 #: Modules (relative to this package) that register sub-commands, in --help order.
-COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_features", "_denoise", "_reproduce", "_sample"]
+COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_sweep", "_features", "_denoise", "_reproduce",
+                   "_sample"]
 
 #: Exceptions that mean "the user asked for something wrong", reported in one line.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,

@@ -45,8 +45,8 @@ def _choice_owners(name, owners) -> str:
     return f" [{'; '.join(partial)}]" if partial else ""
 
 
-def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown_defaults=None) -> None:
-    """Add one flag per estimator parameter of ``classes`` (default: every model).
+def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown_defaults=None, skip=()) -> None:
+    """Add one flag per estimator parameter of ``classes`` (default: every model), but those named in ``skip``.
 
     Flags default to ``argparse.SUPPRESS``, so only flags the user gave reach
     the estimator; the rest keep the estimator's own defaults, which the help
@@ -60,7 +60,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown
     seen = set()
     for cls in classes:
         for name, spec in cls._param_specs.items():
-            if name in seen or name in ("verbose", "warm_start"):  # aekit train --warm-start takes a model
+            if name in seen or name in ("verbose", "warm_start", *skip):  # aekit train --warm-start takes a model
                 continue
             seen.add(name)
             flag = "--" + name.replace("_", "-")

@@ -10,7 +10,7 @@ The file format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ..
 """
 
 from ._codes import code_scatter
-from ._curves import activation_histogram, loss_curve
+from ._curves import activation_histogram, error_curve, loss_curve
 from ._images import filter_grid, image_rows
 
-__all__ = ["image_rows", "loss_curve", "filter_grid", "activation_histogram", "code_scatter"]
+__all__ = ["image_rows", "loss_curve", "error_curve", "filter_grid", "activation_histogram", "code_scatter"]

@@ -1,13 +1,14 @@
-"""Figures of numbers: loss curves and the histogram of code activations."""
+"""Figures of numbers: loss curves, error against code size, and the histogram of code activations."""
 
 import numbers
+import textwrap
 
 import numpy as np
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from ._figure import DPI, Figure, _check_path, _check_positive_int, _finish
 
-__all__ = ["loss_curve", "activation_histogram"]
+__all__ = ["loss_curve", "error_curve", "activation_histogram"]
 
 
 # ---------------------------------------------------------------- loss curve
@@ -138,6 +139,78 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     ax.legend(loc="best")
     if title:
         ax.set_title(title)
+    return _finish(fig, target)
+
+
+# ---------------------------------------------------------------- error against code size
+
+
+def error_curve(n_components, errors, path=None, ylabel="test error per sample", title=None):
+    """Plot each method's error against code size (the figure of ``aekit sweep``).
+
+    Parameters
+    ----------
+    n_components : sequence of int
+        The code sizes, increasing.
+    errors : dict of str to sequence of float
+        Per method (e.g. ``"autoencoder"``, ``"PCA"``), one error per code
+        size; NaN where a method has none.
+    path : str or path-like, optional
+        Where to save the figure; its suffix picks the format.
+    ylabel : str, default="test error per sample"
+        Label of the y-axis.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    Figure or pathlib.Path
+        The figure when ``path`` is None, else the path it was saved to.
+
+    Raises
+    ------
+    ValueError
+        If the sizes are not positive and increasing, ``errors`` is empty,
+        a method's errors do not match the sizes, or the path suffix is not
+        a figure format.
+
+    Examples
+    --------
+    >>> fig = error_curve([2, 8, 32], {"autoencoder": [5.0, 2.0, 1.0], "PCA": [9.0, 4.0, 1.5]})
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['autoencoder', 'PCA']
+    >>> fig.axes[0].get_xscale()  # sizes spanning more than a factor 8: a log scale, ticks at the sizes
+    'log'
+    """
+    target = _check_path(path)
+    sizes = np.asarray(n_components, dtype=np.float64)
+    if sizes.ndim != 1 or sizes.size == 0 or not (sizes > 0).all() or not (np.diff(sizes) > 0).all():
+        raise ValueError(f"n_components must be positive, increasing code sizes; got {list(n_components)!r}.")
+    if not errors:
+        raise ValueError("errors must name at least one method's errors; got none.")
+    curves = {str(name): _as_curve(values, f"errors[{name!r}]") for name, values in errors.items()}
+    for name, values in curves.items():
+        if values.size != sizes.size:
+            raise ValueError(f"errors[{name!r}] has {values.size} values for {sizes.size} code sizes.")
+    finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
+    fig = Figure(figsize=(6.0, 4.0), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for (name, values), marker in zip(curves.items(), "osD^v<>ph*"):
+        ax.plot(sizes, values, marker=marker, markersize=5, label=name)  # markers too: not told apart by hue only
+    if sizes[-1] / sizes[0] > 8:
+        ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(sizes))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    ax.set_xticklabels([f"{k:g}" for k in sizes])
+    if finite.size and finite.min() > 0 and np.log10(finite.max() / finite.min()) > 1.5:
+        ax.set_yscale("log")
+    ax.set_xlabel("code size (n_components)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best")
+    if title:  # a dataset's description can be long: wrapped to the axes' width
+        lines = [textwrap.fill(line, 70) for line in str(title).splitlines()]
+        ax.set_title("\n".join(lines), fontsize=10 if "\n" in "".join(lines) else None)
     return _finish(fig, target)
 
 
