@@ -43,3 +43,73 @@ def test_saving_over_a_model_directory_works_where_ctypes_cannot_open_the_proces
     second.save(tmp_path / "m")
     assert aekit.load(tmp_path / "m").n_iter_ == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temporary or old directory left
+
+
+def _mapped_files() -> set[str]:
+    """Files this process has memory-mapped now (Linux's /proc/self/maps)."""
+    with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+        return {line.split(None, 5)[5].strip().removesuffix(" (deleted)") for line in fh
+                if len(line.split(None, 5)) == 6 and line.split(None, 5)[5].startswith("/")}
+
+
+needs_proc_maps = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc/self/maps")
+
+
+@pytest.fixture
+def windows_replace(monkeypatch):
+    """``os.replace`` as on Windows: a file with a live memory map (or a directory holding one) cannot be
+    replaced or renamed ("The requested operation cannot be performed on a file with a user-mapped section
+    open", WinError 1224); Linux lets the old inode live on under the map."""
+    real = os.replace
+
+    def replace(src, dst):
+        for path in (Path(src), Path(dst)):
+            held = {m for m in _mapped_files() if Path(m) == path.absolute() or path.absolute() in Path(m).parents}
+            if held:
+                raise PermissionError(f"[WinError 1224] a user-mapped section is open: {sorted(held)[0]}")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(ctypes, "CDLL", _windows_cdll)
+
+
+@needs_proc_maps
+def test_a_loaded_model_keeps_no_file_of_its_directory_mapped(tmp_path, X):
+    Autoencoder(**TINY, max_epochs=1, scaling="standard").fit(X).save(tmp_path / "m")
+    model = aekit.load(tmp_path / "m")
+    assert not {m for m in _mapped_files() if str(tmp_path) in m}
+    assert model.transform(X).shape == (64, 2)
+
+
+@needs_proc_maps
+def test_a_loaded_model_can_be_saved_back_over_its_directory_on_windows(tmp_path, X, windows_replace):
+    """Load, train on, save to the same directory (``aekit train --warm-start-from M --out M --overwrite``)."""
+    Autoencoder(**TINY, max_epochs=1, scaling="standard").fit(X).save(tmp_path / "m")
+    model = aekit.load(tmp_path / "m")  # its scaling's center_/scale_ are arrays read from model.safetensors
+    model.set_params(warm_start=True, max_epochs=2).fit(X)
+    model.save(tmp_path / "m")
+    assert aekit.load(tmp_path / "m").n_iter_ == model.n_iter_
+
+
+@needs_proc_maps
+def test_a_resumed_fit_can_replace_its_checkpoint_on_windows(tmp_path, X, windows_replace, monkeypatch):
+    """A resumed run writes its next checkpoint over the one it resumed from: that file must not stay mapped."""
+    import signal
+
+    from aekit.training import Trainer
+
+    original = Trainer._early_stopping
+
+    def interrupt(self, value, keep_best):
+        if self.epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the checkpoint handler records it and stops after this epoch
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", interrupt)
+    kw = dict(TINY, max_epochs=4, optimizer="adam")
+    with pytest.raises(KeyboardInterrupt, match="stopped after epoch 2"):
+        Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(Trainer, "_early_stopping", original)
+    resumed = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
+    reference = Autoencoder(**kw).fit(X)
+    assert resumed.n_iter_ == 4 and resumed.loss_curve_ == reference.loss_curve_
