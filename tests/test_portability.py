@@ -113,3 +113,75 @@ def test_a_resumed_fit_can_replace_its_checkpoint_on_windows(tmp_path, X, window
     resumed = Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
     reference = Autoencoder(**kw).fit(X)
     assert resumed.n_iter_ == 4 and resumed.loss_curve_ == reference.loss_curve_
+
+
+# ------------------------------------------------------------------ macOS (Apple's MPS device)
+def _mps(monkeypatch, available: bool, built: bool = True):
+    import torch
+
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: available)
+    monkeypatch.setattr(torch.backends.mps, "is_built", lambda: built)
+
+
+@pytest.mark.parametrize("name", ["mps", "mps:0"])
+def test_device_mps_is_accepted_where_mps_is_available(monkeypatch, name):
+    import torch
+
+    from aekit.training import resolve_device
+
+    _mps(monkeypatch, True)
+    assert resolve_device(name) == torch.device(name)
+    assert resolve_device(torch.device("mps")).type == "mps"
+
+
+def test_device_mps_where_it_is_not_available_says_why(monkeypatch):
+    from aekit.training import resolve_device
+
+    _mps(monkeypatch, False)
+    with pytest.raises(ValueError, match=r"MPS is not available on this machine.*use device='cpu'"):
+        resolve_device("mps")
+    _mps(monkeypatch, False, built=False)
+    with pytest.raises(ValueError, match="this PyTorch was built without MPS"):
+        resolve_device("mps")
+    with pytest.raises(ValueError, match="only one MPS device"):
+        _mps(monkeypatch, True) or resolve_device("mps:1")
+
+
+def test_auto_stays_on_cuda_or_cpu_where_mps_is_available(monkeypatch):
+    """An opt-in, documented in the README: "auto" is CUDA, else the CPU, also on a Mac with MPS."""
+    import torch
+
+    from aekit.training import resolve_device
+
+    _mps(monkeypatch, True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_the_estimator_and_cli_accept_mps(monkeypatch, X):
+    from aekit.cli import build_parser
+
+    _mps(monkeypatch, False)
+    with pytest.raises(ValueError, match="MPS is not available"):
+        Autoencoder(**TINY, max_epochs=1, device="mps").fit(X)
+    assert build_parser().parse_args(["train", "x.npy", "--out", "m", "--device", "mps"]).device == "mps"
+
+
+def test_float32_training_enters_no_autocast(monkeypatch, X):
+    """torch before 2.5 raises for ``torch.autocast("mps", enabled=False)`` ("unsupported autocast device_type"):
+    a float32 fit (the default) must not build an autocast context at all; bfloat16 still does."""
+    import torch
+
+    made = []
+    real = torch.autocast
+
+    def autocast(device_type, *args, **kwargs):
+        made.append(device_type)
+        return real(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", autocast)
+    Autoencoder(**TINY, max_epochs=1).fit(X)
+    Autoencoder(**TINY, max_epochs=1, pretraining="denoising").fit(X)  # its layers train under their own autocast
+    assert made == []
+    Autoencoder(**TINY, max_epochs=1, precision="bfloat16").fit(X)
+    assert made and set(made) == {"cpu"}

@@ -279,7 +279,7 @@ def load(path, device: str = "cpu"):
     path : str or Path
         Model directory.
     device : str or torch.device, default="cpu"
-        Where to put the network: "cpu", "cuda", "cuda:N" or "auto" (CUDA
+        Where to put the network: "cpu", "cuda", "cuda:N", "mps" or "auto" (CUDA
         when available).
 
     Returns
