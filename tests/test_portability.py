@@ -185,3 +185,66 @@ def test_float32_training_enters_no_autocast(monkeypatch, X):
     assert made == []
     Autoencoder(**TINY, max_epochs=1, precision="bfloat16").fit(X)
     assert made and set(made) == {"cpu"}
+
+
+# ------------------------------------------------------------------ paths and encodings
+@pytest.fixture
+def model_in_accented_dir(tmp_path, X):
+    data = tmp_path / "données x.npy"
+    np.save(data, X)
+    model = tmp_path / "résultats dossier" / "m"
+    Autoencoder(**TINY, max_epochs=1).fit(X).save(model)
+    return model, data
+
+
+def test_cli_prints_accented_paths_to_a_stdout_without_them(model_in_accented_dir, monkeypatch, capsys):
+    """A redirected stdout on Japanese Windows is cp932, which has no 'é': the command still succeeds."""
+    import io
+
+    from aekit.cli import main
+
+    model, data = model_in_accented_dir
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="cp932", errors="strict", write_through=True)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["evaluate", str(model), str(data), "--threads", "1"]) == 0, capsys.readouterr().err
+    assert "r\\xe9sultats dossier" in raw.getvalue().decode("cp932")
+    assert stdout.errors == "strict"  # given back
+
+
+def test_cli_runs_in_an_ascii_locale_on_accented_paths(model_in_accented_dir, tmp_path):
+    """A C locale with UTF-8 mode off and an ASCII stdout (a cron job, a minimal container)."""
+    import subprocess
+
+    model, data = model_in_accented_dir
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="ascii", PYTHONPATH=src,
+               OMP_NUM_THREADS="1")
+    out = tmp_path / "sortie é" / "codes.npy"
+    for cmd in (["train", str(data), "--out", str(tmp_path / "résultats dossier" / "m2"), "--max-epochs", "1",
+                 "--n-components", "2", "--hidden-layer-sizes", "6"],
+                ["encode", str(model), str(data), "--out", str(out)],
+                ["evaluate", str(model), str(data)],
+                ["info", str(model)]):
+        proc = subprocess.run([sys.executable, "-X", "utf8=0", "-m", "aekit", *cmd, "--threads", "1"] if cmd[0] != "info"
+                              else [sys.executable, "-X", "utf8=0", "-m", "aekit", *cmd], env=env, capture_output=True,
+                              timeout=120)
+        assert proc.returncode == 0, (cmd[0], proc.stderr.decode("ascii", "replace"))
+    assert np.load(out).shape == (64, 2)
+    assert aekit.load(tmp_path / "résultats dossier" / "m2").n_iter_ == 1
+
+
+def test_cli_and_checkpoints_work_without_sigusr1(tmp_path, X, monkeypatch):
+    """Windows has no SIGUSR1 (and no SIGTERM handler worth the name): training with checkpoints still runs."""
+    import signal
+
+    from aekit.cli import main
+
+    monkeypatch.delattr(signal, "SIGUSR1")
+    data = tmp_path / "x.npy"
+    np.save(data, X)
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / "ck"),
+                 "--max-epochs", "2", "--n-components", "2", "--hidden-layer-sizes", "6", "--threads", "1",
+                 "-q"]) == 0
+    assert aekit.load(tmp_path / "m").n_iter_ == 2
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # handlers given back
