@@ -172,10 +172,13 @@ def test_initialisation_suits_the_activation(activation, std):
 
 
 @pytest.mark.parametrize("name,match", [("cuda", "CUDA is not available"), ("cuda:3", "CUDA is not available"),
-                                        ("mps", "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'mps'")])
+                                        ("mps", "MPS is not available"),
+                                        ("tpu", "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got 'tpu'")])
 def test_unavailable_devices_are_refused(name, match):
     if torch.cuda.is_available() and name.startswith("cuda"):
         pytest.skip("CUDA is available here")
+    if torch.backends.mps.is_available() and name == "mps":
+        pytest.skip("MPS is available here")
     with pytest.raises(ValueError, match=match):
         resolve_device(name)
     with pytest.raises(ValueError, match=match):

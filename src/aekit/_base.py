@@ -111,7 +111,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" trains under mixed-precision autocast.
     device : str, default="auto"
-        "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
+        "cpu", "cuda", "cuda:N", "mps" (Apple GPUs) or "auto" (CUDA when available, else the CPU).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split, shuffling and
         noise; an int gives bit-identical results on CPU at a fixed number
@@ -211,7 +211,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "image_shape": Param("shape", "image shape H W [C] for image architectures", none_ok=True),
         "pretraining": Param("str", "greedy layer-wise pretraining", choices=("none", *PRETRAINERS)),
         "precision": Param("str", "training precision", choices=tuple(PRECISIONS)),
-        "device": Param("device", "cpu, cuda, cuda:N or auto"),
+        "device": Param("device", "cpu, cuda, cuda:N, mps or auto"),
         "random_state": Param("seed", "seed for exact reproducibility", low=0, high=2**32 - 1, none_ok=True),
         "verbose": Param("bool", "progress bar"),
         "warm_start": Param("bool", "fit continues from the fitted network instead of a fresh one"),

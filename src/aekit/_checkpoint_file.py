@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from . import __version__
 from ._atomic import atomic_path
-from ._fileformat import check_format
+from ._fileformat import check_format, read_safetensors
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "load_checkpoint", "read_checkpoint_info", "save_checkpoint"]
 
@@ -217,7 +217,7 @@ def load_checkpoint(directory) -> tuple[dict, dict]:
     path = _checkpoint_file(directory)
     header = _read_header(path)
     try:
-        tensors = load_file(str(path), device="cpu")
+        tensors = read_safetensors(str(path))
     except (SafetensorError, OSError, ValueError) as err:
         raise ValueError(f"{path} is not a readable safetensors file ({err}).") from None
     try:

@@ -1,4 +1,5 @@
-"""The check every aekit file header passes: its ``format`` name and a ``format_version`` this aekit reads.
+"""The check every aekit file header passes (its ``format`` name and a ``format_version`` this aekit reads),
+and the one way aekit reads a safetensors file.
 
 Model configs, ensemble indexes (:mod:`aekit.persistence`) and checkpoints
 (:mod:`aekit._checkpoint_file`) each name their format and version in JSON;
@@ -7,9 +8,26 @@ one function says, in one line, what is wrong with a header.
 
 from __future__ import annotations
 
+from safetensors.torch import load_file
+
 from . import __version__
 
-__all__ = ["check_format"]
+__all__ = ["check_format", "read_safetensors"]
+
+
+def read_safetensors(path) -> dict:
+    """Every tensor of the safetensors file ``path``, on the CPU, in memory of its own.
+
+    ``safetensors.torch.load_file`` memory-maps the whole file and returns
+    views of the map, which stays as long as any of them lives (a loaded
+    model's fitted arrays, a resumed fit's optimiser state). Windows refuses
+    to replace or delete a file with a live map (WinError 1224): a resumed
+    fit could not write its next checkpoint, nor a loaded model be saved
+    back over its directory. The copies here leave no map behind.
+
+    Raises what ``load_file`` raises (``SafetensorError``, ``OSError``).
+    """
+    return {name: tensor.clone() for name, tensor in load_file(str(path), device="cpu").items()}
 
 
 def check_format(header, fmt: str, max_version: int, where, what: str, action: str) -> int:

@@ -39,10 +39,13 @@ class _StreamedRows:
 
     def mean(self, dim: int) -> torch.Tensor:
         assert dim == 0
-        total = torch.zeros(self.shape[1], dtype=torch.float64, device=self.device)
+        # MPS has no float64: there each block is summed in float32 and the total kept on the CPU
+        on_mps = self.device.type == "mps"
+        total = torch.zeros(self.shape[1], dtype=torch.float64, device="cpu" if on_mps else self.device)
         for x, m in self.source.chunks(4096):  # rows at a time
-            total += self._through(x, m).double().sum(0)
-        return (total / max(self.shape[0], 1)).float()
+            rows = self._through(x, m)
+            total += rows.sum(0).cpu().double() if on_mps else rows.double().sum(0)
+        return (total / max(self.shape[0], 1)).float().to(self.device)
 
     def then(self, layer) -> "_StreamedRows":
         """The next layer's data: these rows passed through ``layer`` too."""

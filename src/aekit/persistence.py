@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from . import __version__
 from ._atomic import atomic_directory
-from ._fileformat import check_format
+from ._fileformat import check_format, read_safetensors
 from ._torch_globals import seeded
 
 __all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
@@ -279,7 +279,7 @@ def load(path, device: str = "cpu"):
     path : str or Path
         Model directory.
     device : str or torch.device, default="cpu"
-        Where to put the network: "cpu", "cuda", "cuda:N" or "auto" (CUDA
+        Where to put the network: "cpu", "cuda", "cuda:N", "mps" or "auto" (CUDA
         when available).
 
     Returns
@@ -324,7 +324,7 @@ def load(path, device: str = "cpu"):
     if not weights.is_file():
         raise FileNotFoundError(f"{path} is not a complete aekit model: {weights} is missing.")
     try:
-        tensors = load_file(str(weights), device="cpu")
+        tensors = read_safetensors(str(weights))
     except (SafetensorError, OSError, ValueError) as err:
         raise ValueError(f"{weights} is not a readable safetensors file ({err}).") from None
     expected = {k: list(v) for k, v in config["tensors"].items()}

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -303,7 +304,8 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
             for idx in _minibatches(V.shape[0], batch_size, generator):
                 x = V[idx]
                 keep = (torch.rand(x.shape, generator=generator, device=x.device) >= mask_fraction).to(x.dtype)
-                with torch.autocast(V.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                # no autocast at all for float32: torch before 2.5 refuses even a disabled one on "mps"
+                with torch.autocast(V.device.type, dtype=torch.bfloat16) if precision == "bfloat16" else nullcontext():
                     logits = layer.decode_logits(layer.encode(x * keep)).float()
                 if bce:
                     loss = nn.functional.binary_cross_entropy_with_logits(logits, x)

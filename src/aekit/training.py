@@ -378,8 +378,7 @@ class Trainer:
                 mask = None if mask is None else mask[lo:hi]
         if self._penalty_needs_input:
             x_in = x_in.detach().requires_grad_(True)
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
+        with _autocast(self.device, self.autocast_dtype):
             # a stochastic encoder draws from the seeded (checkpointed) generator; others get none (compile guards)
             code, out = self.step_module(x_in, generator) if self._eval_module.stochastic else self.step_module(x_in)
         if x.shape[0] == 0:
@@ -714,22 +713,23 @@ def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> No
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (or a ``torch.device``) into a usable ``torch.device``.
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (or a ``torch.device``) into a usable device.
 
     Parameters
     ----------
     device : str or torch.device
-        ``"auto"`` picks CUDA when available, else the CPU.
+        ``"auto"`` picks CUDA when available, else the CPU; Apple's
+        ``"mps"`` is used only when asked for (see the README's Platforms).
 
     Returns
     -------
     torch.device
-        A CPU device or an existing CUDA device.
+        A CPU device, an existing CUDA device or the MPS device.
 
     Raises
     ------
     ValueError
-        If the device is unknown or CUDA is asked for but not available.
+        If the device is unknown, or CUDA or MPS is asked for but not available.
 
     Examples
     --------
@@ -740,10 +740,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
         device = str(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    allowed = "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from None
+        raise ValueError(f"{allowed}; got {device!r}.") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
@@ -752,6 +753,26 @@ def resolve_device(device: str | torch.device) -> torch.device:
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist.")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            why = ("macOS 12.3 or later on Apple silicon or an AMD GPU is needed" if torch.backends.mps.is_built()
+                   else "this PyTorch was built without MPS")
+            raise ValueError(f"device={device!r} but MPS is not available on this machine ({why}); "
+                             "use device='cpu' or 'auto'.")
+        if dev.index not in (None, 0):
+            raise ValueError(f"device={device!r} but there is only one MPS device ('mps' or 'mps:0').")
     elif dev.type != "cpu":
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+        raise ValueError(f"{allowed}; got {device!r}.")
     return dev
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    """``torch.autocast`` to ``dtype`` on ``device``'s type, or no context at all for None (float32).
+
+    A disabled ``torch.autocast`` is not free of checks: torch before 2.5
+    raises for a device type it has no autocast for ("mps"), even with
+    ``enabled=False``.
+    """
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=dtype)

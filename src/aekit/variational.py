@@ -448,18 +448,20 @@ class VariationalAutoencoder(Autoencoder):
         bernoulli = self.loss == "bce"
         const = 0.5 * math.log(2 * math.pi)
 
+        wide = torch.float32 if eps.device.type == "mps" else torch.float64  # MPS has no float64
+
         def terms(x):
             mu, logvar = net.posterior(x)
             std = torch.exp(0.5 * logvar)
-            nll = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+            nll = torch.zeros(x.shape[0], dtype=wide, device=x.device)
             for e in eps:
                 z = mu + std * e
                 if bernoulli:
                     per_entry = F.binary_cross_entropy_with_logits(net.decode_logits(z), x, reduction="none")
                 else:
                     per_entry = 0.5 * (net.decode(z) - x).square() + const
-                nll += per_entry.double().sum(dim=1)
-            return torch.stack([nll / n_draws, gaussian_kl(mu.double(), logvar.double())], dim=1)
+                nll += per_entry.to(wide).sum(dim=1)
+            return torch.stack([nll / n_draws, gaussian_kl(mu.to(wide), logvar.to(wide))], dim=1)
 
         parts = [out.astype(np.float64) for _, out in self._batches_out(terms, A)]
         both = np.concatenate(parts) if parts else np.zeros((0, 2))

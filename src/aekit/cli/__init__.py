@@ -119,6 +119,34 @@ def _stop_on_signals():
     return lambda: [signal.signal(s, signal.SIG_DFL if h is None else h) for s, h in before.items()]
 
 
+_STDOUT_LOCK = threading.Lock()
+_stdout_users: list = []  # the stream made tolerant, once per command running (commands may overlap in threads)
+
+
+def _tolerant_stdout():
+    """While commands run, stdout writes what its encoding lacks as ``\\xe9`` escapes, as stderr always does;
+    returns the function that puts strict errors back when the last overlapping command ends.
+
+    A redirected stdout has the locale's encoding: on Windows a code page such as cp932, which has no
+    'é', so printing a path like 'résultats/m' failed after the work was done (exit 2).
+    """
+    with _STDOUT_LOCK:
+        if not _stdout_users:
+            stream = sys.stdout
+            if getattr(stream, "errors", None) != "strict" or not hasattr(stream, "reconfigure"):
+                return lambda: None
+            stream.reconfigure(errors="backslashreplace")
+        _stdout_users.append(_stdout_users[0] if _stdout_users else sys.stdout)
+
+    def restore():
+        with _STDOUT_LOCK:
+            stream = _stdout_users.pop()
+            if not _stdout_users:
+                stream.reconfigure(errors="strict")
+
+    return restore
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
@@ -126,6 +154,7 @@ def main(argv=None) -> int:
     restore_logging = _setup_logging(args)
     restore_threads = lambda: None  # noqa: E731
     restore_signals = _stop_on_signals()
+    restore_stdout = _tolerant_stdout()
     try:
         restore_threads = _set_threads(getattr(args, "threads", None))
         return int(args.func(args) or 0)
@@ -151,6 +180,7 @@ def main(argv=None) -> int:
                 err, Stopped) else ""), file=sys.stderr)
         return 128 + signum
     finally:
+        restore_stdout()
         restore_signals()
         restore_threads()
         restore_logging()

@@ -210,7 +210,7 @@ def olivetti_patches(path=None, seed=0, n_per_face=414, patch_size=25, cache=Tru
     if not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int (the patches are cached per seed); got {seed!r}.")
     faces, source = olivetti_faces(path, download)
-    faces_md5 = hashlib.md5(faces.tobytes()).hexdigest()
+    faces_md5 = hashlib.md5(faces.tobytes(), usedforsecurity=False).hexdigest()
     target = get_data_home() / f"olivetti_patches_{seed}_{n_per_face}_{patch_size}.npz"
     if cache and target.is_file():
         cached = _read_cache(target, faces_md5)

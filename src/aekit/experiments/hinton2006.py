@@ -244,6 +244,8 @@ def fast_bfloat16(device: str = "auto") -> bool:
     dev = resolve_device(device)
     if dev.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    if dev.type != "cpu":  # MPS: bfloat16 autocast depends on the macOS and torch versions; float32 is safe
+        return False
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
