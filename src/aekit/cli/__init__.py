@@ -119,32 +119,36 @@ def _stop_on_signals():
     return lambda: [signal.signal(s, signal.SIG_DFL if h is None else h) for s, h in before.items()]
 
 
-_STDOUT_LOCK = threading.Lock()
-_stdout_users: list = []  # the stream made tolerant, once per command running (commands may overlap in threads)
+def _stdout_errors():
+    stream = sys.stdout
+    return stream, (stream.errors if hasattr(stream, "reconfigure") else None)
+
+
+def _set_stdout_errors(saved) -> None:
+    stream, errors = saved
+    if errors is not None:
+        stream.reconfigure(errors=errors)
+
+
+# commands running at once (in threads): the error handler from before the first comes back when the last ends
+_STDOUT_ERRORS = Overlapping(_stdout_errors, _set_stdout_errors)
 
 
 def _tolerant_stdout():
     """While commands run, stdout writes what its encoding lacks as ``\\xe9`` escapes, as stderr always does;
-    returns the function that puts strict errors back when the last overlapping command ends.
+    returns the function that puts the error handler back when the last overlapping command ends.
 
     A redirected stdout has the locale's encoding: on Windows a code page such as cp932, which has no
     'é', so printing a path like 'résultats/m' failed after the work was done (exit 2).
     """
-    with _STDOUT_LOCK:
-        if not _stdout_users:
-            stream = sys.stdout
-            if getattr(stream, "errors", None) != "strict" or not hasattr(stream, "reconfigure"):
-                return lambda: None
+    def change():
+        stream = sys.stdout
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-        _stdout_users.append(_stdout_users[0] if _stdout_users else sys.stdout)
 
-    def restore():
-        with _STDOUT_LOCK:
-            stream = _stdout_users.pop()
-            if not _stdout_users:
-                stream.reconfigure(errors="strict")
-
-    return restore
+    block = _STDOUT_ERRORS.block(change)
+    block.__enter__()
+    return lambda: block.__exit__(None, None, None)
 
 
 def main(argv=None) -> int:
