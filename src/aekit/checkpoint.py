@@ -32,13 +32,13 @@ import logging
 import math
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import _signals
 from ._checkpoint_file import CHECKPOINT_FILE, FORMAT_VERSION, load_checkpoint, read_checkpoint_info, save_checkpoint
 from .distributed import barrier, is_distributed, is_main_process, max_over_ranks, same_on_all_ranks
 
@@ -48,7 +48,7 @@ __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpoi
 logger = logging.getLogger(__name__)
 
 # SIGUSR1: what batch schedulers are often asked to send before the time limit (Slurm's --signal=USR1@120)
-_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name))
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGUSR1")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -133,15 +133,13 @@ class _Signals:
         self.received = signum
 
     def install(self) -> None:
-        if self._previous or threading.current_thread() is not threading.main_thread():
-            return  # only the main thread may set handlers; periodic checkpoints still work
+        if self._previous:
+            return
         self.received = None
-        for s in _SIGNALS:
-            self._previous[s] = signal.signal(s, self)
+        self._previous = _signals.install(self, _SIGNALS)  # none outside the main thread: checkpoints still work
 
     def restore(self) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        _signals.restore(self._previous)
         pending, self.received = (self.received if self._previous else None), None
         self._previous.clear()
         if pending is not None:  # arrived after the last epoch's check (or in partial_fit): not swallowed

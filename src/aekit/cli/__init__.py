@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 from .. import __version__
 from .._overlapping import Overlapping
@@ -108,15 +107,13 @@ class Stopped(KeyboardInterrupt):
 def _stop_on_signals():
     """SIGTERM/SIGUSR1 raise :class:`Stopped` for the command (their default kills the process on the spot:
     no message, temporary files left); returns the function that puts the handlers back."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+    from .._signals import install, restore
 
     def stop(signum, frame):
         raise Stopped(signum)
 
-    names = ("SIGTERM", "SIGUSR1")
-    before = {s: signal.signal(s, stop) for s in (getattr(signal, n) for n in names if hasattr(signal, n))}
-    return lambda: [signal.signal(s, signal.SIG_DFL if h is None else h) for s, h in before.items()]
+    before = install(stop, ("SIGTERM", "SIGUSR1"))
+    return lambda: restore(before)
 
 
 def _stdout_errors():
