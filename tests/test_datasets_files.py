@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from aekit.datasets import load_array, load_data
-from aekit.datasets._files import csv_header
+from aekit.datasets._csv import csv_header
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def test_csv_fast_path_reads_every_cell_as_the_per_cell_path_does(tmp_path, seed
     # (4x slower) is the reference, and is not reached
     import csv
 
-    import aekit.datasets._files as files
+    import aekit.datasets._csv as files
 
     rng = np.random.default_rng(seed)
     n_rows, n_cols = int(rng.integers(1, 6)), int(rng.integers(1, 6))

@@ -78,7 +78,7 @@ def test_a_text_column_is_named_by_its_header(tmp_path):
 def test_a_utf8_bom_is_not_part_of_the_first_cell(tmp_path):
     # Excel's "CSV UTF-8" starts with a BOM: a file without header lost its first row (read as a header,
     # since '\ufeff1.5' is not a number), and a header's first name began with '\ufeff'
-    from aekit.datasets._files import csv_header
+    from aekit.datasets._csv import csv_header
 
     (tmp_path / "x.csv").write_bytes(b"\xef\xbb\xbf1.5,2.5\r\n3,4\r\n")
     np.testing.assert_array_equal(load_array(tmp_path / "x.csv")[0], [[1.5, 2.5], [3, 4]])

@@ -171,7 +171,7 @@ def _number(value) -> str:
 def run_impute(args) -> int:
     from .._imputer import ImputerMixin
     from ..datasets import load_array
-    from ..datasets._files import csv_cells
+    from ..datasets._csv import csv_cells
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy", ".csv"))

@@ -237,7 +237,7 @@ def warn_if_scales_differ(X, advice: str, ratio: float = 10.0) -> None:
 
 def check_no_empty_column(args, data) -> None:
     """Refuse a CSV DATA with a column empty in every row, naming it by its header (the estimators count from 0)."""
-    from ..datasets._files import csv_header
+    from ..datasets._csv import csv_header
 
     path = getattr(args, "data", None)
     if not path or Path(path).suffix.lower() != ".csv" or not data.X_train.size:

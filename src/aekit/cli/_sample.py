@@ -6,8 +6,6 @@ import logging
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ._options import add_common_arguments, check_output
 
 logger = logging.getLogger("aekit.cli")
