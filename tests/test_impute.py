@@ -375,3 +375,17 @@ def test_imputer_loss_counts_only_the_observed_entries(monkeypatch):
     (Xs, mask), = seen
     np.testing.assert_array_equal(mask, ~np.isnan(X))
     assert (Xs[np.isnan(X)] == 0).all()
+
+
+def test_salt_and_pepper_takes_its_extremes_from_the_observed_entries_only():
+    # values in [5, 10]; the holes are zeros at the input but no data value: pepper is 5, not 0
+    rng = np.random.default_rng(0)
+    X = 5.0 + 5.0 * rng.random((40, 4))
+    X[0, 0], X[1, 1] = 5.0, 10.0
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[0, 0], X[1, 1] = 5.0, 10.0
+    imp = AutoencoderImputer(n_components=2, hidden_layer_sizes=(), corruption="salt_and_pepper", scaling="none",
+                             max_epochs=1, random_state=0).fit(X)
+    corrupt = imp._make_corruption()
+    out = corrupt(torch.full((2000, 4), 7.0), torch.Generator().manual_seed(0))
+    assert set(np.unique(out.numpy()).tolist()) == {5.0, 7.0, 10.0}
