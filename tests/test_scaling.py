@@ -185,3 +185,15 @@ def test_continuing_warns_from_a_shift_of_more_than_three_standard_deviations(ca
     ae.fit(X + 4.0)
     assert "column 0: 4" in caplog.text or "standard deviations" in caplog.text
     assert "X lies far from the data the kept scaling was fitted on" in caplog.text
+
+
+def test_continuing_warns_when_minmax_scaled_data_leaves_the_fitted_range_far_behind(caplog):
+    # minmax maps the fitted data to [0, 1]; continuing on data that lands in [3, 4] is far out (> 2), [0.5, 1.5] not
+    X = np.random.default_rng(0).random((200, 3))
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(), max_epochs=1, random_state=0, scaling="minmax",
+                     warm_start=True).fit(X)
+    caplog.clear()
+    ae.fit(X + 0.5)
+    assert "far from the data" not in caplog.text
+    ae.fit(X + 3.0)
+    assert "X lies far from the data the kept scaling was fitted on" in caplog.text and "where [0, 1] was fitted" in caplog.text
