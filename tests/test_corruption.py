@@ -129,3 +129,16 @@ def test_options_are_checked_up_front():
         make_corruption("gaussian", 0.1, fill_value=0.0)
     with pytest.raises(ValueError, match="salt_and_pepper needs low <= high"):
         make_corruption("salt_and_pepper", 0.1, low=1.0, high=0.0)
+
+
+def test_random_level_on_a_1d_tensor_draws_a_level_per_entry():
+    # each entry of a 1-D x is its own sample: gaussian noise at level u ~ U[0, 1] has E[(u eps)^2] = 1/3
+    corrupt = make_corruption("gaussian", 1.0, random_level=True)
+    out = corrupt(torch.zeros(20000), torch.Generator().manual_seed(0))
+    assert float(out.square().mean()) == pytest.approx(1 / 3, rel=0.05)
+
+
+def test_salt_and_pepper_accepts_a_range_of_one_value():
+    # constant data has low == high ("low <= high"): every hit entry takes that value
+    corrupt = make_corruption("salt_and_pepper", 1.0, low=2.0, high=2.0)
+    assert torch.equal(corrupt(torch.zeros(50), torch.Generator().manual_seed(0)), torch.full((50,), 2.0))

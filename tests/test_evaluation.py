@@ -131,3 +131,34 @@ def test_errors(digits):
         evaluate(ae, with_nan)
     with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(64,\)"):
         evaluate(ae, X_test[0])
+
+
+def test_imputer_rmses_match_a_hand_computation(digits):
+    # the hidden entries are hide_entries' (seed 0); the baseline fills each with its column's mean over the
+    # entries still observed (not over all rows: hidden and missing ones are no zeros)
+    from aekit.metrics import hide_entries
+
+    X_train, X_test = digits
+    X = X_test[:60].astype(np.float64) + 1.0  # away from 0, so a mean over all rows would be visibly lower
+    X[np.random.default_rng(1).random(X.shape) < 0.1] = np.nan
+    imp = AutoencoderImputer(16, **SMALL).fit(X_train + 1.0)
+    result = evaluate(imp, X)
+    X_hidden, hide = hide_entries(X, 0.2, 0)
+    filled = imp.transform(X_hidden)
+    assert result["hidden_rmse"] == pytest.approx(np.sqrt(np.mean((filled[hide] - X[hide]) ** 2)), rel=1e-6)
+    means = np.nanmean(X_hidden, axis=0)
+    expected = np.sqrt(np.nanmean((np.broadcast_to(means, X.shape)[hide] - X[hide]) ** 2))
+    assert result["mean_fill_rmse"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_extreme_samples_split_a_small_x_into_two_disjoint_halves():
+    # 6 samples and n_images=10: three in each group, the largest errors first, then the smallest
+    from aekit.evaluation import extreme_samples
+
+    X = np.arange(12.0).reshape(6, 2)
+    errors = np.array([0.5, 3.0, 0.1, 2.0, 9.0, 1.0])
+    ae = Autoencoder(n_components=1, hidden_layer_sizes=(), max_epochs=1, random_state=0).fit(X)
+    (worst_label, worst), _, (best_label, best), _ = extreme_samples(ae, X, n_images=10, errors=errors)
+    np.testing.assert_array_equal(worst, X[[4, 1, 3]])
+    np.testing.assert_array_equal(best, X[[2, 0, 5]])
+    assert worst_label == "largest errors (9 to 2)" and best_label == "smallest errors (0.1 to 1)"

@@ -330,3 +330,62 @@ def test_level_power_is_a_parameter_of_the_imputer_too(rng):
     assert not np.isnan(out).any()
     with pytest.raises(ValueError, match="level_power"):
         AutoencoderImputer(random_level=True, level_power=0.0).fit(X)
+
+
+def test_impute_with_fills_in_the_units_of_x_for_a_model_with_scaling():
+    # a hole is zeroed in the scaled units (the column's mean) and the reconstruction scaled back: the filled value
+    # is reconstruct() of X with the hole set to the column mean, far from the scaled units near 0
+    rng = np.random.default_rng(0)
+    X = 100.0 + 5.0 * (rng.standard_normal((60, 3)) @ rng.standard_normal((3, 5)))
+    ae = DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(), max_epochs=2, random_state=0,
+                              scaling="standard").fit(X)
+    holes = X.copy()
+    holes[[0, 3], [1, 4]] = np.nan
+    at_mean = np.where(np.isnan(holes), ae.center_, holes)
+    expected = np.where(np.isnan(holes), ae.reconstruct(at_mean), holes)
+    np.testing.assert_allclose(impute_with(ae, holes), expected, rtol=1e-5)
+
+
+def test_imputer_reconstruct_is_in_the_units_of_x_and_agrees_with_transform_on_the_holes():
+    rng = np.random.default_rng(0)
+    X = 100.0 + 5.0 * (rng.standard_normal((60, 3)) @ rng.standard_normal((3, 5)))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    imp = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    missing = np.isnan(X)
+    np.testing.assert_allclose(imp.reconstruct(X)[missing], imp.transform(X)[missing], rtol=1e-5)
+    assert abs(np.nanmean(imp.reconstruct(X)) - 100.0) < 20.0
+
+
+def test_imputer_loss_counts_only_the_observed_entries(monkeypatch):
+    # the mask that training gets is X's observed entries (the holes are zeros at the input, not targets)
+    from aekit import training
+
+    seen = []
+    fit = training.Trainer.fit
+
+    def spy(self, X, X_val=None, mask=None, mask_val=None):
+        seen.append((X.X, X.mask) if mask is None else (np.asarray(X), np.asarray(mask)))  # an ArraySource or arrays
+        return fit(self, X, X_val, mask, mask_val)
+
+    monkeypatch.setattr(training.Trainer, "fit", spy)
+    X = np.random.default_rng(0).random((40, 4))
+    X[np.random.default_rng(1).random(X.shape) < 0.3] = np.nan
+    AutoencoderImputer(n_components=2, hidden_layer_sizes=(), max_epochs=1, random_state=0,
+                       validation_fraction=0.0).fit(X)
+    (Xs, mask), = seen
+    np.testing.assert_array_equal(mask, ~np.isnan(X))
+    assert (Xs[np.isnan(X)] == 0).all()
+
+
+def test_salt_and_pepper_takes_its_extremes_from_the_observed_entries_only():
+    # values in [5, 10]; the holes are zeros at the input but no data value: pepper is 5, not 0
+    rng = np.random.default_rng(0)
+    X = 5.0 + 5.0 * rng.random((40, 4))
+    X[0, 0], X[1, 1] = 5.0, 10.0
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[0, 0], X[1, 1] = 5.0, 10.0
+    imp = AutoencoderImputer(n_components=2, hidden_layer_sizes=(), corruption="salt_and_pepper", scaling="none",
+                             max_epochs=1, random_state=0).fit(X)
+    corrupt = imp._make_corruption()
+    out = corrupt(torch.full((2000, 4), 7.0), torch.Generator().manual_seed(0))
+    assert set(np.unique(out.numpy()).tolist()) == {5.0, 7.0, 10.0}

@@ -284,3 +284,44 @@ def test_hidden_entry_error_with_nothing_observed_is_zero():
 def test_hide_observed_bad_fraction(bad):
     with pytest.raises(ValueError, match="fraction must be in"):
         hide_observed(np.ones((2, 2)), fraction=bad)
+
+
+# ------------------------------------------- values pinned by independent computations (mutation hunt)
+
+
+def test_ssim_uses_a_7_pixel_window_and_the_given_data_range():
+    # 16x16 8-bit images: skimage itself with the documented window (7) and data_range (255) gives the number
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 256, (2, 16, 16)).astype(np.float64)
+    noisy = np.clip(clean + rng.normal(0, 30, clean.shape), 0, 255)
+    expected = np.mean([structural_similarity(c, e, win_size=7, data_range=255.0) for c, e in zip(clean, noisy)])
+    assert ssim(clean.reshape(2, -1), noisy.reshape(2, -1), (16, 16), data_range=255.0) == pytest.approx(expected)
+    # a window of 5 or a data_range of 1 gives another value: the pinned one is not a coincidence
+    assert structural_similarity(clean[0], noisy[0], win_size=5, data_range=255.0) != pytest.approx(
+        structural_similarity(clean[0], noisy[0], win_size=7, data_range=255.0))
+
+
+def test_code_statistics_counts_a_value_equal_to_the_threshold_as_inactive():
+    # "active when |h| > threshold": strictly above
+    stats = code_statistics([[0.5, 0.6], [-0.5, 0.0]], threshold=0.5)
+    assert stats["active_fraction"] == 0.25 and stats["dead_units"] == 1
+
+
+def test_code_statistics_remembers_units_active_in_an_earlier_block_of_rows():
+    # more rows than one block (4096): unit 0 fires in the first row only, unit 1 in the last row only
+    H = np.zeros((5000, 3))
+    H[0, 0] = 1.0
+    H[-1, 1] = 1.0
+    stats = code_statistics(H)
+    assert stats["dead_units"] == 1 and stats["dead_fraction"] == pytest.approx(1 / 3)
+    assert stats["active_fraction"] == pytest.approx(2 / (5000 * 3))
+
+
+def test_hide_observed_rounds_the_number_of_hidden_entries():
+    # 10 observed entries, fraction 0.26: round(2.6) = 3 entries, not int(2.6) = 2
+    X = np.arange(12.0).reshape(3, 4)
+    X[0, :2] = np.nan
+    hide = hide_observed(X, fraction=0.26, seed=0)
+    assert int(hide.sum()) == 3 and not hide[0, :2].any()

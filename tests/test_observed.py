@@ -55,3 +55,25 @@ def test_observed_input_net_with_sigmoid_output_passes_seen_values_as_logits():
     logits = net.decode_logits(net.encode(x))
     np.testing.assert_allclose(torch.sigmoid(logits)[0, [0, 2]].detach().numpy(), [0.25, 0.9], rtol=1e-5)
     assert torch.equal(net(x)[0, [0, 2]], x[0, [0, 2]])
+
+
+class _Fixed(torch.nn.Module):
+    """An inner network without decode_logits: ``fn(both)`` on the interleaved (value, seen flag) input."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, both):
+        return self.fn(both)
+
+
+def test_observed_input_net_interleaves_value_and_seen_flag_and_reads_the_value_channel():
+    x = torch.tensor([[0.5, 0.0, -1.0, 0.0]])  # entries 1 and 3 unseen
+    # the inner net's input is (x_0, 1, x_1, 0, x_2, 1, x_3, 0): echo it shifted by one, so that output 2 i (the
+    # value channel of entry i) is entry i's seen flag; an unseen entry is then predicted as its flag, 0
+    shifted = ObservedInputNet(_Fixed(lambda both: torch.roll(both, -1, dims=1)), 4)
+    torch.testing.assert_close(shifted(x), torch.tensor([[0.5, 0.0, -1.0, 0.0]]))
+    # outputs 0..7: entry i's prediction is output 2 i (its value channel), not 2 i + 1 (its flag channel)
+    ranked = ObservedInputNet(_Fixed(lambda both: torch.arange(8.0).expand_as(both)), 4)
+    torch.testing.assert_close(ranked(x), torch.tensor([[0.5, 2.0, -1.0, 6.0]]))

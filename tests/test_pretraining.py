@@ -236,3 +236,37 @@ def _source(X):
     from aekit.streaming import ArraySource
 
     return ArraySource(X)
+
+
+def test_rbm_is_cd1_with_momentum_from_the_log_odds_start(monkeypatch):
+    # mean-field units (no sampling) make CD-1 deterministic; two minibatches of one epoch, replayed by hand:
+    # visible biases start at the log-odds of the mean activity, both biases move by (data - reconstruction),
+    # and the momentum is 0.5 during the first 5 epochs (Hinton's practical guide)
+    mean_field = {"logistic": lambda pre, g: (torch.sigmoid(pre), torch.sigmoid(pre)),
+                  "linear": lambda pre, g: (pre, pre)}
+    monkeypatch.setattr(pretraining, "_UNITS", mean_field)
+    V = torch.rand(8, 5, generator=torch.Generator().manual_seed(1))
+    V[:, 0] = 1.0  # always on: its visible bias starts at logit(0.999)
+    lr, cost = 0.5, 1e-3
+    got = pretraining._train_rbm(V, 3, "logistic", "logistic", epochs=1, batch_size=4, learning_rate=lr,
+                                 weight_cost=cost, generator=torch.Generator().manual_seed(0))
+
+    g = torch.Generator().manual_seed(0)
+    W = 0.01 * torch.randn(3, 5, generator=g)
+    hb = torch.zeros(3)
+    p = V.mean(0).clamp(1e-3, 1 - 1e-3)
+    vb = torch.log(p / (1 - p))
+    assert float(vb[0]) == pytest.approx(np.log(0.999 / 0.001), rel=1e-4)
+    dW, dhb, dvb = torch.zeros_like(W), torch.zeros_like(hb), torch.zeros_like(vb)
+    for idx in torch.split(torch.randperm(8, generator=g), 4):
+        v0 = V[idx]
+        h0 = torch.sigmoid(v0 @ W.T + hb)
+        v1 = torch.sigmoid(h0 @ W + vb)
+        h1 = torch.sigmoid(v1 @ W.T + hb)
+        dW = 0.5 * dW + lr * ((h0.T @ v0 - h1.T @ v1) / 4 - cost * W)
+        dhb = 0.5 * dhb + lr * (h0 - h1).mean(0)
+        dvb = 0.5 * dvb + lr * (v0 - v1).mean(0)
+        W, hb, vb = W + dW, hb + dhb, vb + dvb
+    torch.testing.assert_close(got.weight, W, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(got.hidden_bias, hb, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(got.visible_bias, vb, rtol=1e-5, atol=1e-7)

@@ -150,3 +150,50 @@ def test_continuing_on_shifted_data_warns(X, caplog):
     assert "far from the data" not in caplog.text
     ae.fit(2 * X + 100)
     assert "X lies far from the data the kept scaling was fitted on" in caplog.text
+
+
+def test_streamed_minmax_takes_the_range_over_every_block():
+    # the maximum of column 0 is in the first block, its minimum in the last; column 1 the other way round
+    from aekit._scaling import column_scaling, streamed_column_scaling
+
+    X = np.array([[9.0, 0.0], [1.0, 2.0], [2.0, 3.0], [0.5, 7.0]])
+    center, scale = streamed_column_scaling([X[:1], X[1:3], X[3:]], "minmax")
+    np.testing.assert_array_equal(center, [0.5, 0.0])
+    np.testing.assert_array_equal(scale, [8.5, 7.0])
+    for a, b in zip((center, scale), column_scaling(X, "minmax")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_column_statistics_in_blocks_equal_numpy_on_the_whole_array():
+    # 65 columns: a lone 65th column joins the block before, so its float64 sums are numpy's for the whole array
+    # (summed alone, numpy sums a single column pairwise and its std differs in the last bits)
+    from aekit._scaling import column_scaling
+
+    X = (np.random.default_rng(0).random((5000, 65)) * 1e3 + 1e4).astype(np.float32)
+    center, scale = column_scaling(X, "standard")
+    np.testing.assert_array_equal(center, X.astype(np.float64).mean(axis=0))
+    np.testing.assert_array_equal(scale, X.astype(np.float64).std(axis=0))
+
+
+def test_continuing_warns_from_a_shift_of_more_than_three_standard_deviations(caplog):
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(), max_epochs=1, random_state=0, scaling="standard",
+                     warm_start=True).fit(X)
+    caplog.clear()
+    ae.fit(X + 2.0)  # two standard deviations: within the range the kept scaling covers
+    assert "far from the data" not in caplog.text
+    ae.fit(X + 4.0)
+    assert "column 0: 4" in caplog.text or "standard deviations" in caplog.text
+    assert "X lies far from the data the kept scaling was fitted on" in caplog.text
+
+
+def test_continuing_warns_when_minmax_scaled_data_leaves_the_fitted_range_far_behind(caplog):
+    # minmax maps the fitted data to [0, 1]; continuing on data that lands in [3, 4] is far out (> 2), [0.5, 1.5] not
+    X = np.random.default_rng(0).random((200, 3))
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(), max_epochs=1, random_state=0, scaling="minmax",
+                     warm_start=True).fit(X)
+    caplog.clear()
+    ae.fit(X + 0.5)
+    assert "far from the data" not in caplog.text
+    ae.fit(X + 3.0)
+    assert "X lies far from the data the kept scaling was fitted on" in caplog.text and "where [0, 1] was fitted" in caplog.text

@@ -264,3 +264,13 @@ def test_interrupted_and_resumed_fit_is_bit_identical(tmp_path, monkeypatch, dig
     for key, value in reference.net_.state_dict().items():
         assert torch.equal(value, resumed.net_.state_dict()[key]), key
     assert resumed.diagnostics() == reference.diagnostics()
+
+
+def test_sigmoid_output_starts_at_the_training_mean(digits_small):
+    # the decoder's output bias starts at logit(mean) (a learning rate of 1e-12 keeps it): sigmoid(bias) is the mean
+    X = digits_small[:100]
+    sae = SparseAutoencoder(n_components=8, loss="bce", learning_rate=1e-12, max_epochs=1, validation_fraction=0.0,
+                            random_state=0).fit(X)
+    bias = sae.net_.decoder[-1].bias.detach().double()
+    expected = np.clip(X.mean(axis=0, dtype=np.float64), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(torch.sigmoid(bias).numpy(), expected, atol=1e-6)

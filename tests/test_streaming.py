@@ -251,3 +251,11 @@ def test_bce_range_is_checked_on_the_first_batch_of_an_iterable():
         Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches(batches))
     tensors = [torch.from_numpy(b / 255) for b in batches]  # scaled, as tensors: trains
     assert Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches(tensors)).n_iter_ == 1
+
+
+def test_a_subset_of_a_subset_reads_the_rows_of_the_first_subset():
+    X = np.arange(20.0).reshape(10, 2)
+    source = ArraySource(X, indices=[4, 1, 5, 8]).subset([2, 0, 3])  # positions in the first subset: rows 5, 4, 8
+    x, _ = source.take([0, 1, 2], dtype=np.float64)
+    np.testing.assert_array_equal(x, X[[5, 4, 8]])
+    np.testing.assert_array_equal(np.concatenate([c for c, _ in source.chunks(2, dtype=np.float64)]), X[[5, 4, 8]])

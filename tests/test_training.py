@@ -178,3 +178,77 @@ def test_trainer_refuses_unknown_names(name, value):
 
     with pytest.raises(ValueError, match=f"{name} must be one of .*; got '{value}'"):
         Trainer(MLPAutoencoder(4, (3,), 2), **{name: value})
+
+
+# ------------------------------------------- values pinned by independent computations (mutation hunt)
+
+
+def test_a_loss_that_stops_improving_stops_training_even_with_tol_zero():
+    # learning_rate 0: the validation loss is the same every epoch; "improves" means strictly below the best,
+    # so epochs 2 and 3 are the 2 epochs without improvement and training stops after epoch 3
+    X = _data()
+    trainer = Trainer(_net(), learning_rate=0.0, tol=0.0, n_iter_no_change=2, max_epochs=10, batch_size=16)
+    result = trainer.fit(X, X_val=X[:16])
+    assert result.n_iter == 3 and result.stopped_early and result.best_epoch == 1
+    assert len(set(result.validation_curve)) == 1
+
+
+def test_without_validation_the_net_holds_the_last_epochs_weights_and_best_epoch_says_so():
+    # tol=0.5: no epoch after the first improves enough, yet without validation data nothing is restored
+    settings = dict(n_iter_no_change=10, max_epochs=3, batch_size=16, learning_rate=1e-4)
+    trainer = Trainer(_net(), tol=0.5, **settings)
+    result = trainer.fit(_data())
+    assert result.n_iter == 3 and result.best_epoch == 3 and not result.stopped_early
+    assert result.loss_curve[-1] > 0.5 * result.loss_curve[0]  # the premise: epochs 2 and 3 did not count
+    plain = Trainer(_net(), tol=0.0, **settings)
+    plain.fit(_data())
+    for a, b in zip(trainer.net.parameters(), plain.net.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_evaluate_is_the_mean_loss_over_samples_across_unequal_chunks():
+    # 70 rows with batch_size 8: chunks of 32, 32 and 6 rows, each weighted by its size
+    X = _data(n=70)
+    trainer = Trainer(_net(), batch_size=8)
+    with torch.no_grad():
+        expected = float(((trainer.net(X) - X) ** 2).mean())
+    assert trainer.evaluate(X) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_loss_compares_the_reconstruction_of_the_corrupted_input_with_the_clean_batch():
+    # a deterministic corruption (+1) and learning_rate 0: the epoch's loss is mse(net(x + 1), x), by hand
+    X = _data()
+    trainer = Trainer(_net(), corruption=lambda x, generator: x + 1.0, learning_rate=0.0, batch_size=16,
+                      max_epochs=1)
+    loss = trainer.fit(X).loss_curve[0]
+    with torch.no_grad():
+        expected = float(((trainer.net(X + 1.0) - X) ** 2).mean())
+        wrong = float(((trainer.net(X + 1.0) - (X + 1.0)) ** 2).mean())
+    assert loss == pytest.approx(expected, rel=1e-5) and loss != pytest.approx(wrong, rel=1e-3)
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "warmup_plateau"])
+def test_plateau_schedules_halve_after_half_the_early_stopping_patience(schedule):
+    trainer = Trainer(_net(), lr_schedule=schedule, n_iter_no_change=6, max_epochs=1, batch_size=16)
+    trainer.fit(_data())
+    assert trainer.scheduler.factor == 0.5 and trainer.scheduler.patience == 3
+
+
+def test_plateau_schedules_monitor_the_validation_loss_when_there_is_one():
+    X = _data()
+    trainer = Trainer(_net(), lr_schedule="plateau", max_epochs=3, batch_size=16)
+    trainer.scheduler = trainer._make_scheduler(1)
+    seen, step = [], trainer.scheduler.step
+    trainer.scheduler.step = lambda metrics, *a: (seen.append(metrics), step(metrics, *a))
+    result = trainer.fit(X, X_val=X[:16] + 1.0)
+    assert seen == result.validation_curve and seen != result.loss_curve
+
+
+def test_cosine_schedule_anneals_over_every_step_of_max_epochs():
+    # 64 rows, batch_size 16: 4 steps per epoch, 16 in all; after epoch e the rate is lr (1 + cos(pi e / 4)) / 2
+    lrs = []
+    trainer = Trainer(_net(), lr_schedule="cosine", learning_rate=1e-2, max_epochs=4, batch_size=16,
+                      callback=lambda trainer, epoch, logs: lrs.append(logs["lr"]))
+    trainer.fit(_data())
+    expected = [1e-2 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(1, 5)]
+    np.testing.assert_allclose(lrs, expected, atol=1e-12)

@@ -249,3 +249,65 @@ def _ddp_worker(rank, world, init_file, out_dir):
 def test_data_parallel_training_keeps_the_ranks_in_step(tmp_path):
     (s0, c0), (s1, c1) = [torch.load(f) for f in spawn_workers(_ddp_worker, tmp_path, "rank{rank}.pt", 2)]
     assert all(torch.equal(s0[k], s1[k]) for k in s0) and c0 == c1 and np.isfinite(c0).all()
+
+
+def _wide_posterior_net():
+    """A GaussianEncoderNet whose posterior has log-variance log 4 (std 2) everywhere, not the initial 0."""
+    from aekit.nets import MLPAutoencoder
+    from aekit.variational import GaussianEncoderNet
+
+    torch.manual_seed(0)
+    net = GaussianEncoderNet(MLPAutoencoder(5, (4,), 3))
+    with torch.no_grad():
+        net.logvar.bias.fill_(math.log(4.0))
+    return net
+
+
+def test_reparameterisation_draws_z_with_the_posterior_standard_deviation():
+    # z = mu + exp(logvar / 2) * eps: with logvar = log 4 the draws lie 2 eps from mu (exp(logvar) would give 4)
+    net = _wide_posterior_net()
+    x = torch.rand(6, 5, generator=torch.Generator().manual_seed(1))
+    code, z = net.encode_train(x, torch.Generator().manual_seed(7))
+    eps = torch.randn((6, 3), generator=torch.Generator().manual_seed(7))
+    mu, logvar = net.posterior(x)
+    torch.testing.assert_close(code, torch.cat([mu, logvar], dim=1))
+    torch.testing.assert_close(z, mu + 2.0 * eps)
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_elbo_samples_match_a_hand_computed_elbo_with_a_wide_posterior(digits, loss):
+    # one draw, eps from check_random_state(0) as elbo_samples documents; the posterior's std is 2, not 1, so
+    # a draw made with exp(logvar) (std 4) or without it gives another bound
+    X = digits[0][:40, :5].astype(np.float32)
+    vae = VariationalAutoencoder(n_components=3, loss=loss, hidden_layer_sizes=(4,), max_epochs=1, random_state=0,
+                                 device="cpu").fit(X)
+    with torch.no_grad():
+        vae.net_.logvar.weight.zero_()
+        vae.net_.logvar.bias.fill_(math.log(4.0))
+    eps = np.random.RandomState(0).standard_normal((1, 3))
+    with torch.no_grad():
+        x = torch.from_numpy(X[:4]).double()
+        net = vae.net_.double()
+        mu, logvar = net.posterior(x)
+        z = mu + 2.0 * torch.from_numpy(eps)
+        if loss == "bce":
+            nll = torch.nn.functional.binary_cross_entropy_with_logits(net.decode_logits(z), x, reduction="none")
+        else:
+            nll = 0.5 * (net.decode(z) - x) ** 2 + 0.5 * math.log(2 * math.pi)
+        kl = 0.5 * (mu**2 + 4.0 - 1.0 - math.log(4.0)).sum(dim=1)
+        expected = -(nll.sum(dim=1) + kl).numpy()
+        vae.net_.float()
+    np.testing.assert_allclose(vae.elbo_samples(X[:4], n_draws=1, random_state=0), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("loss, nats_per_unit", [("bce", 1.0), ("mse", 0.5)])
+def test_the_kl_penalty_is_in_the_units_of_the_training_loss(loss, nats_per_unit):
+    # the loss is -log p(x|z) / D for bce and 2 (-log p(x|z) - const) / D for mse (a unit-variance Gaussian):
+    # penalty * D * nats_per_unit must be the KL in nats, times beta
+    X = np.random.default_rng(0).random((20, 6)).astype(np.float32)
+    vae = VariationalAutoencoder(n_components=2, loss=loss, beta=3.0, hidden_layer_sizes=(4,), max_epochs=1,
+                                 random_state=0, device="cpu").fit(X)
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g)
+    penalty = float(vae._make_penalty()(torch.cat([mu, logvar], dim=1)))
+    assert penalty * 6 * nats_per_unit == pytest.approx(3.0 * float(gaussian_kl(mu, logvar).mean()), rel=1e-5)

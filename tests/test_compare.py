@@ -1,0 +1,41 @@
+"""compare_with_pca's numbers against PCA, k-NN and squared errors computed independently here."""
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsClassifier
+
+from aekit import Autoencoder
+from aekit.compare import compare_with_pca
+
+
+def _sq_per_sample(A, B):
+    return float(((np.asarray(A, np.float64) - np.asarray(B, np.float64)) ** 2).sum(axis=1).mean())
+
+
+def test_compare_with_pca_reports_each_methods_errors_ratio_and_knn_accuracy():
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((120, 4)) @ rng.standard_normal((4, 8)) + 0.1 * rng.standard_normal((120, 8)))
+    X = X.astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    X_train, X_test, y_train, y_test = X[:80], X[80:], y[:80], y[80:]
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    result = compare_with_pca(ae, X_train, X_test, y_train=y_train, y_test=y_test)
+    pca_row, ae_row = result["rows"]["PCA"], result["rows"][result["method"]]
+
+    pca = PCA(n_components=2, random_state=0).fit(X_train)
+    pca_test = _sq_per_sample(X_test, pca.inverse_transform(pca.transform(X_test)))
+    assert pca_row["test_error"] == pytest.approx(pca_test, rel=1e-4)
+    assert pca_row["train_error"] == pytest.approx(
+        _sq_per_sample(X_train, pca.inverse_transform(pca.transform(X_train))), rel=1e-4)
+    assert pca_row["train_error"] != pytest.approx(pca_row["test_error"], rel=1e-3)  # two different numbers
+    assert ae_row["test_error"] == pytest.approx(_sq_per_sample(X_test, ae.reconstruct(X_test)), rel=1e-5)
+    assert ae_row["train_error"] == pytest.approx(_sq_per_sample(X_train, ae.reconstruct(X_train)), rel=1e-5)
+    assert ae_row["train_error"] != pytest.approx(ae_row["test_error"], rel=1e-3)
+    # estimator / PCA: above 1 when the autoencoder does worse (3 epochs: it does)
+    assert result["ratio"] == pytest.approx(ae_row["test_error"] / pca_test, rel=1e-4) and result["ratio"] > 1
+
+    knn = KNeighborsClassifier(n_neighbors=5).fit(pca.transform(X_train), y_train)
+    assert pca_row["knn_accuracy"] == pytest.approx(knn.score(pca.transform(X_test), y_test))
+    knn = KNeighborsClassifier(n_neighbors=5).fit(ae.transform(X_train), y_train)
+    assert ae_row["knn_accuracy"] == pytest.approx(knn.score(ae.transform(X_test), y_test))
