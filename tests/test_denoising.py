@@ -138,3 +138,58 @@ def test_level_power_is_a_cli_flag():
     assert (dae.random_level, dae.level_power) == (True, 2.0)
     with pytest.raises(ValueError, match="level_power must be > 0"):
         estimator_from_args(parser.parse_args(["--level-power", "-1"]), "denoising")
+
+
+# ------------------------------------------------------------ data larger than memory
+
+
+@pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
+def test_a_memory_map_streams_and_trains_the_weights_an_array_does(tmp_path, corruption):
+    # DenoisingAutoencoder overrode _fit without saying it streams: a memory map was read whole into memory, and
+    # the data range of salt and pepper noise was taken on a float64 copy of all of X
+    import tracemalloc
+
+    X = np.random.default_rng(0).random((30_000, 60), dtype=np.float32) * 3 - 1
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    kw = dict(n_components=3, hidden_layer_sizes=(8,), max_epochs=1, random_state=0, device="cpu",
+              corruption=corruption, validation_fraction=0.0)
+    DenoisingAutoencoder(**kw).fit(mapped[:64])  # imports and first-call caches outside the measurement
+    tracemalloc.start()
+    try:
+        streamed = DenoisingAutoencoder(**kw).fit(mapped)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 2, peak / X.nbytes
+    in_memory = DenoisingAutoencoder(**kw).fit(X)
+    for a, b in zip(streamed.net_.parameters(), in_memory.net_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert streamed._data_range == in_memory._data_range == (float(X.min()), float(X.max()))
+
+
+def test_data_range_from_blocks_masks_and_batches_equals_numpy_on_the_whole():
+    from aekit.denoising import _EXTREMES_ROWS, _extremes
+    from aekit.streaming import Batches
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2 * _EXTREMES_ROWS + 5, 4)).astype(np.float32)
+    mask = (rng.random(X.shape) < 0.7).astype(np.float32)
+    mask[:, 3] = 0  # a column never observed: (0, 1), as before
+    low, high = _extremes(X, mask, by_column=True)
+    seen = np.where(mask > 0, X, np.nan)
+    np.testing.assert_array_equal(low[:3], np.nanmin(seen[:, :3], axis=0))
+    np.testing.assert_array_equal(high[:3], np.nanmax(seen[:, :3], axis=0))
+    assert (low[3], high[3]) == (0.0, 1.0)
+    assert _extremes(X, mask, by_column=False) == (float(np.nanmin(seen)), float(np.nanmax(seen)))
+    batches = Batches([X[:100], torch.from_numpy(X[100:]), X[:0]])
+    assert _extremes(batches, None, by_column=False) == (float(X.min()), float(X.max()))
+    assert _extremes(X[:0], None, by_column=False) == (0.0, 1.0)
+
+
+def test_salt_and_pepper_from_an_iterable_of_batches():
+    from aekit.streaming import Batches
+
+    X = np.random.default_rng(2).random((256, 10), dtype=np.float32) * 4 + 1
+    est = DenoisingAutoencoder(**{**SMALL, "corruption": "salt_and_pepper"}).fit(Batches([X[:128], X[128:]]))
+    assert est._data_range == (float(X.min()), float(X.max())) and est.n_iter_ == 3

@@ -11,39 +11,47 @@ fixed noise, so epochs compare). At inference nothing is corrupted:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+import torch
 
 from ._base import Autoencoder
 from ._params import Param
 from .corruption import CORRUPTIONS, make_corruption
-from .streaming import ArraySource
+from .streaming import BatchSource
 from .unet import UNetDenoiser
 
 __all__ = ["DenoisingAutoencoder"]
 
 
+_EXTREMES_ROWS = 4096
+
+
 def _extremes(X, mask, by_column: bool):
     """Smallest and largest observed value of X: overall (pixels share a range), or of each column (scaled X,
-    where every column has its own); (0, 1) without observed values."""
-    blocks = X.chunks() if isinstance(X, ArraySource) else [(X, mask)]
+    where every column has its own); (0, 1) without observed values.
+
+    A block of rows at a time in X's own dtype (minimum and maximum are exact in any): an array, a memory map or
+    an iterable of batches is never copied whole (a float64 copy of all of X was made, twice X's float32 size).
+    """
+    if isinstance(X, BatchSource):
+        blocks = X.chunks(_EXTREMES_ROWS)
+    else:
+        blocks = ((X[i:i + _EXTREMES_ROWS], None if mask is None else mask[i:i + _EXTREMES_ROWS])
+                  for i in range(0, X.shape[0], _EXTREMES_ROWS))
     low = high = None
     for x, m in blocks:
-        x = np.asarray(x, dtype=np.float64)
-        if m is not None:
-            x = np.where(np.asarray(m) > 0, x, np.nan)
-        x = x if by_column else x.reshape(-1, 1)
+        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
         if not x.size:
             continue
-        with warnings.catch_warnings():  # a column with no observed value in this block
-            warnings.simplefilter("ignore", RuntimeWarning)
-            lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
-        low = lo if low is None else np.fmin(low, lo)
-        high = hi if high is None else np.fmax(high, hi)
+        observed = True if m is None else np.asarray(m) > 0
+        axis = 0 if by_column else None
+        lo = np.asarray(np.min(x, axis=axis, where=observed, initial=np.inf), dtype=np.float64).reshape(-1)
+        hi = np.asarray(np.max(x, axis=axis, where=observed, initial=-np.inf), dtype=np.float64).reshape(-1)
+        low = lo if low is None else np.minimum(low, lo)
+        high = hi if high is None else np.maximum(high, hi)
     if low is None:
         return 0.0, 1.0
-    low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
+    low, high = np.where(np.isinf(low), 0.0, low), np.where(np.isinf(high), 1.0, high)  # a column never observed
     return (low, high) if by_column else (float(low[0]), float(high[0]))
 
 
@@ -94,6 +102,7 @@ class DenoisingAutoencoder(Autoencoder):
     """
 
     _cli_name = "denoising"
+    _streaming = True  # _fit takes the extremes of a memory map or iterable a block at a time (_extremes)
 
     _param_specs = {
         **Autoencoder._param_specs,
