@@ -1,0 +1,227 @@
+"""Files from others: what a crafted model, ensemble, data or image file can make aekit do.
+
+Each test hands aekit a file an attacker could send (or a directory a user
+might save over) and checks that aekit refuses it with a one-line error
+before doing harm: no traceback, no giant allocation, no file deleted.
+The model-file corpus of earlier hunts is in tests/test_hostile_files.py.
+"""
+
+import io
+import json
+import os
+import shutil
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit import Autoencoder, AutoencoderImputer, ImputerEnsemble, load
+from aekit.cli import main
+from aekit.datasets import load_array
+from aekit.images import read_image
+from aekit.persistence import CONFIG_FILE, ENSEMBLE_FILE, save
+
+TINY = dict(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+
+
+def _one_line_cli(argv, capsys):
+    """Run the CLI; it must fail with exit 2 and a one-line message (returned)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"aekit {argv[0]}: error:"), err
+    return err
+
+
+def _symlink(target, link):
+    try:
+        os.symlink(target, link, target_is_directory=True)
+    except (OSError, NotImplementedError) as err:  # Windows without the privilege
+        pytest.skip(f"no symlinks here ({err})")
+
+
+@pytest.fixture(scope="module")
+def ensemble_dir(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 5))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    ens = ImputerEnsemble(AutoencoderImputer(2, **TINY), n_members=2, random_state=0).fit(X)
+    return ens.save(tmp_path_factory.mktemp("ens") / "ens")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    X = np.random.default_rng(0).random((30, 5))
+    return save(Autoencoder(n_components=2, scaling="standard", **TINY).fit(X), tmp_path_factory.mktemp("m") / "m")
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+# ---------------------------------------------------------------- ensembles
+def test_an_ensemble_member_that_is_itself_an_ensemble_is_refused(ensemble_dir, tmp_path):
+    """save_ensemble never writes one; load built an ensemble of ensembles from it."""
+    nested = _copy(ensemble_dir, tmp_path / "nested")
+    for name in ("member_0", "member_1"):
+        shutil.rmtree(nested / name)
+        _copy(ensemble_dir, nested / name)
+    with pytest.raises(ValueError, match=r"member_0 holds an ensemble \(ensemble.json\); an ensemble's members are "
+                                         "model directories") as info:
+        load(nested)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_deep_chain_of_nested_ensembles_fails_in_one_line(ensemble_dir, tmp_path, capsys):
+    """400 nested one-member ensembles (a few kB) made `aekit info` die of RecursionError, with a traceback."""
+    index = json.loads((ensemble_dir / ENSEMBLE_FILE).read_text())
+    index.update(members=["member_0"], seeds=[1], params={**index["params"], "n_members": 1})
+    directory = root = tmp_path / "deep"
+    for _ in range(400):
+        directory.mkdir()
+        (directory / ENSEMBLE_FILE).write_text(json.dumps(index))
+        directory = directory / "member_0"
+    _copy(ensemble_dir / "member_0", directory)
+    err = _one_line_cli(["info", str(root)], capsys)
+    assert "holds an ensemble" in err and len(err) < 500
+
+
+def test_an_ensemble_member_may_not_lead_outside_the_ensemble(ensemble_dir, model_dir, tmp_path):
+    """A member that is a link to another directory (or to the ensemble itself) is refused, not followed."""
+    outside = _copy(ensemble_dir, tmp_path / "outside")
+    shutil.rmtree(outside / "member_0")
+    _symlink(model_dir.resolve(), outside / "member_0")
+    with pytest.raises(ValueError, match="member_0 leads outside .*; an ensemble's members are directories inside it"):
+        load(outside)
+    loop = _copy(ensemble_dir, tmp_path / "loop")
+    shutil.rmtree(loop / "member_1")
+    _symlink(".", loop / "member_1")
+    with pytest.raises(ValueError, match="member_1 leads outside"):
+        load(loop)
+
+
+# ---------------------------------------------------------------- model files
+def test_a_fitted_array_may_not_replace_a_fitted_value_of_the_config(model_dir, tmp_path):
+    """A 'fitted.n_features_in_' tensor silently replaced the config's n_features_in_ (`aekit info`: '[0. 0.]
+    features'), after the network had been checked against the config's."""
+    from safetensors.torch import load_file, save_file
+    import torch
+
+    bad = _copy(model_dir, tmp_path / "bad")
+    tensors = load_file(str(bad / "model.safetensors"))
+    tensors["fitted.n_features_in_"] = torch.zeros(2)
+    save_file(tensors, str(bad / "model.safetensors"))
+    config = json.loads((bad / CONFIG_FILE).read_text())
+    config["tensors"]["fitted.n_features_in_"] = [2]
+    (bad / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"holds the fitted attribute 'n_features_in_' twice"):
+        load(bad)
+
+
+# ---------------------------------------------------------------- saving over a directory
+@pytest.mark.parametrize("index", [CONFIG_FILE, ENSEMBLE_FILE])
+def test_saving_never_replaces_a_directory_whose_config_is_not_aekit(model_dir, tmp_path, index):
+    """Any directory holding a config.json counted as a model: est.save(project) deleted the whole project."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / index).write_text('{"name": "my app", "version": 3}')
+    (project / "main.py").write_text("print('hello')\n")
+    with pytest.raises(ValueError, match=rf"{index} is not an aekit (model config|ensemble index) \(no 'format'.*; saving replaces the whole "
+                       "directory"):
+        save(load(model_dir), project)
+    assert (project / "main.py").read_text() == "print('hello')\n"
+    (project / index).write_text("{not json")  # unreadable: refused too
+    with pytest.raises(ValueError, match="is not an aekit"):
+        save(load(model_dir), project)
+
+
+def test_saving_over_a_model_still_works_and_never_follows_links(model_dir, tmp_path):
+    """The old directory's links are removed, never followed; a link named as the target is replaced itself."""
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "secret.txt").write_text("precious")
+    old = _copy(model_dir, tmp_path / "old")
+    _symlink(keep.resolve(), old / "link")
+    save(load(model_dir), old)
+    assert sorted(p.name for p in old.iterdir()) == [CONFIG_FILE, "model.safetensors"]
+    link = tmp_path / "to_model"
+    other = _copy(model_dir, tmp_path / "other")
+    _symlink(other.resolve(), link)
+    save(load(model_dir), link)
+    assert not link.is_symlink() and (link / CONFIG_FILE).is_file()
+    assert (keep / "secret.txt").read_text() == "precious" and (other / CONFIG_FILE).is_file()
+
+
+# ---------------------------------------------------------------- data files
+def _npz_bomb(path, n_bytes, compression, name="X.npy"):
+    """An .npz whose one member expands to ``n_bytes`` of zeros (with an honest .npy header)."""
+    header = io.BytesIO()
+    if name.endswith(".npy"):
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f4", "fortran_order": False, "shape": (n_bytes // 400, 100)})
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        with archive.open(name, "w", force_zip64=True) as fh:
+            fh.write(header.getvalue())
+            for _ in range(n_bytes // len(chunk)):
+                fh.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_an_npz_decompression_bomb_is_refused_before_it_expands(tmp_path, compression, capsys):
+    """A 6 kB bzip2 .npz made aekit allocate and fill 8 GiB (tried: MemoryError traceback under a 3 GB limit)."""
+    bomb = _npz_bomb(tmp_path / "bomb.npz", 80 * 2**20, compression)
+    assert bomb.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb.npz:X.npy would expand .* to 83886\d\d\d bytes .*; refused as "
+                                             "a possible decompression bomb"):
+            load_array(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20  # refused before numpy allocated (or filled) the array
+    err = _one_line_cli(["train", str(bomb), "--out", str(tmp_path / "m"), "--max-epochs", "1"], capsys)
+    assert "decompression bomb" in err
+
+
+def test_a_well_compressed_but_small_npz_still_loads(tmp_path):
+    X = np.zeros((1000, 50), dtype=np.float32)  # compresses ~1000-fold, but is only 200 kB
+    np.savez_compressed(tmp_path / "zeros.npz", X=X)
+    np.testing.assert_array_equal(load_array(tmp_path / "zeros.npz")[0], X)
+
+
+def test_an_npz_member_that_is_not_an_array_is_refused(tmp_path, capsys):
+    """np.load returns a non-.npy member as raw bytes: a bytes object reached aekit (AttributeError traceback)."""
+    with zipfile.ZipFile(tmp_path / "raw.npz", "w") as archive:
+        archive.writestr("X", b"not an array")
+    with pytest.raises(ValueError, match=r"raw.npz:X is not a .npy array"):
+        load_array(tmp_path / "raw.npz")
+    _one_line_cli(["train", str(tmp_path / "raw.npz"), "--out", str(tmp_path / "m")], capsys)
+    bomb = _npz_bomb(tmp_path / "rawbomb.npz", 80 * 2**20, zipfile.ZIP_BZIP2, name="X")  # read whole by zip.read
+    with pytest.raises(ValueError, match="refused as a possible decompression bomb"):
+        load_array(bomb)
+
+
+# ---------------------------------------------------------------- images
+@pytest.fixture
+def image_bomb(tmp_path):
+    """A 50 kB PNG declaring 20000 x 20000 pixels: Pillow refuses to decode it."""
+    directory = tmp_path / "images"
+    directory.mkdir()
+    Image.new("1", (20000, 20000)).save(directory / "bomb.png")
+    return directory
+
+
+def test_read_image_refuses_a_decompression_bomb_in_one_line(image_bomb, tmp_path, capsys):
+    """read_image let Pillow's DecompressionBombError out: `aekit train-denoiser` ended in a traceback."""
+    with pytest.raises(ValueError, match=r"bomb.png is refused as a possible decompression bomb \(Image size "
+                                         r"\(400000000 pixels\)") as info:
+        read_image(image_bomb / "bomb.png")
+    assert len(str(info.value).splitlines()) == 1
+    _one_line_cli(["train-denoiser", str(image_bomb), "--out", str(tmp_path / "dn"), "--max-epochs", "1"], capsys)
+    with pytest.raises(ValueError, match="decompression bomb"):  # the data loader already said so
+        load_array(image_bomb)
