@@ -47,7 +47,7 @@ def _shape_samples(X, path):
 
 
 class _TooShort(ValueError):
-    """A .npy header claims more data than its file holds (the message is complete)."""
+    """A file claims more data than it holds, or would expand to far more (the message is complete)."""
 
 
 def _check_npy_header(fp, size, where):
@@ -63,6 +63,21 @@ def _check_npy_header(fp, size, where):
                          f"the file holds {have} bytes of data.")
 
 
+#: A .npz member expanding more than this many times its compressed size, to more than
+#: :data:`BOMB_MIN_BYTES`, is refused: real data compresses a few times (deflate stops near 1000-fold on
+#: zeros, bzip2 and lzma go far beyond: 6 kB of bzip2 held 8 GiB of zeros).
+BOMB_RATIO = 100
+BOMB_MIN_BYTES = 64 * 2**20
+
+
+def _check_not_a_bomb(info, where):
+    """Refuse a zip member whose declared size is a decompression bomb's (zipfile never reads past it)."""
+    if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+        raise _TooShort(f"{where} would expand from {info.compress_size} bytes to {info.file_size} bytes "
+                        f"(more than {BOMB_RATIO} times); refused as a possible decompression bomb. If the data is "
+                        "real, save it uncompressed (np.save to .npy, or np.savez).")
+
+
 def _load_numpy(path, mmap):
     """Read a .npy (optionally memory-mapped) or the array of a .npz."""
     try:
@@ -71,21 +86,25 @@ def _load_numpy(path, mmap):
                 _check_npy_header(fp, path.stat().st_size, path)
             return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.filename.endswith(".npy"):
-                    with archive.open(info) as fp:
-                        _check_npy_header(fp, info.file_size, f"{path}:{info.filename}")
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.keys())
-            if "X" in keys or len(keys) == 1:
-                return npz["X" if "X" in keys else keys[0]]
+            members = {info.filename: info for info in archive.infolist()}
+            keys = [name[:-len(".npy")] if name.endswith(".npy") else name for name in members]
+            if "X" not in keys and len(keys) != 1:
+                raise _TooShort(f"{path} holds {len(keys)} arrays {keys}; expected one array, or one named 'X'.")
+            key = "X" if "X" in keys else keys[0]
+            info = members.get(f"{key}.npy") or members[key]  # as np.load looks it up
+            where = f"{path}:{info.filename}"
+            _check_not_a_bomb(info, where)
+            with archive.open(info) as fp:
+                if fp.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+                    raise _TooShort(f"{where} is not a .npy array; expected an .npz of numpy arrays.")
+            with archive.open(info) as fp:
+                _check_npy_header(fp, info.file_size, where)
+            with archive.open(info) as fp:  # the member checked (np.load would take a member "X" over "X.npy")
+                return np.lib.format.read_array(fp, allow_pickle=False)
     except _TooShort as err:
         raise ValueError(str(err)) from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path} is not a valid {path.suffix} file ({err}).") from None
-    raise ValueError(
-        f"{path} holds {len(keys)} arrays {keys}; expected one array, or one named 'X'."
-    )
 
 
 #: CSV cells read as a missing value (NaN), compared in lower case: an empty cell and the usual spellings.
