@@ -225,3 +225,17 @@ def test_read_image_refuses_a_decompression_bomb_in_one_line(image_bomb, tmp_pat
     _one_line_cli(["train-denoiser", str(image_bomb), "--out", str(tmp_path / "dn"), "--max-epochs", "1"], capsys)
     with pytest.raises(ValueError, match="decompression bomb"):  # the data loader already said so
         load_array(image_bomb)
+
+
+def test_data_larger_than_memory_is_one_line_in_the_cli(tmp_path, monkeypatch, capsys):
+    """A sparse .npy (4 kB on disk in a tarball, 37 GiB declared) ended `aekit train` in numpy's MemoryError
+    traceback; the file is complete, so the header check passes it."""
+    from aekit.datasets import _files
+
+    def too_big(path, mmap):
+        return np.empty(2**62, dtype=np.uint8)  # numpy refuses at once: nothing is allocated
+
+    monkeypatch.setattr(_files, "_load_numpy", too_big)
+    np.save(tmp_path / "x.npy", np.zeros((4, 3)))
+    err = _one_line_cli(["train", str(tmp_path / "x.npy"), "--out", str(tmp_path / "m")], capsys)
+    assert "Unable to allocate" in err
