@@ -12,6 +12,7 @@ import os
 import shutil
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,3 +240,63 @@ def test_data_larger_than_memory_is_one_line_in_the_cli(tmp_path, monkeypatch, c
     np.save(tmp_path / "x.npy", np.zeros((4, 3)))
     err = _one_line_cli(["train", str(tmp_path / "x.npy"), "--out", str(tmp_path / "m")], capsys)
     assert "Unable to allocate" in err
+
+
+# ---------------------------------------------------------------- checkpoints
+def _tamper_checkpoint(directory, edit):
+    """Rewrite DIR/checkpoint.safetensors after ``edit(header, tensors)``."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from aekit._fileformat import read_safetensors
+
+    path = directory / "checkpoint.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        header = json.loads(f.metadata()["aekit"])
+    tensors = read_safetensors(path)
+    header["state"]["epoch"] = header["meta"]["epoch"] = 1  # two epochs left to train: the optimiser steps
+    edit(header, tensors)
+    save_file(tensors, str(path), metadata={"aekit": json.dumps(header)})
+
+
+def _shrink_exp_avg(header, tensors):
+    import torch
+
+    tensors["state/optimizer/state/0/exp_avg"] = torch.zeros(7)  # the parameter has 4 x 5 = 20 numbers
+
+
+def _inject_scheduler_attribute(header, tensors):
+    header["state"]["scheduler"]["optimizer"] = 1
+
+
+def _wrong_best_weights(header, tensors):
+    import torch
+
+    header["state"]["best_state"] = {"encoder.0.weight": {"$tensor": "best"}}
+    header["state"]["best_value"] = -1e30  # never improved on: restored at the end
+    tensors["best"] = torch.zeros(3)
+
+
+@pytest.mark.parametrize("edit", [_shrink_exp_avg, _inject_scheduler_attribute, _wrong_best_weights])
+def test_resuming_a_crafted_checkpoint_is_refused_in_one_line(tmp_path, edit):
+    """A checkpoint made for the user's data and flags (the attacker sends both) may hold any optimiser state.
+
+    exp_avg of 7 numbers for a 4 x 5 weight: torch's fused CPU Adam read and wrote past its end ("free(): invalid
+    next size (fast)", the process aborted); a scheduler entry 'optimizer': 1 replaced the scheduler's optimiser
+    (AttributeError traceback); best weights of the wrong shape failed at the end of training. In a subprocess:
+    a regression corrupts memory.
+    """
+    import subprocess
+    import sys
+
+    np.savetxt(tmp_path / "x.csv", np.random.default_rng(0).random((20, 5)), delimiter=",")
+    argv = [str(tmp_path / "x.csv"), "--out", str(tmp_path / "m"), "--max-epochs", "3", "--checkpoint-dir",
+            str(tmp_path / "ck"), "-q", "--hidden-layer-sizes", "4", "--n-components", "2", "--threads", "1"]
+    assert main(["train", *argv]) == 0
+    _tamper_checkpoint(tmp_path / "ck", edit)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "aekit", "train", *argv, "--resume", "--overwrite"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    assert "checkpoint.safetensors does not fit this training run" in done.stderr
