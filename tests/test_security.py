@@ -300,3 +300,18 @@ def test_resuming_a_crafted_checkpoint_is_refused_in_one_line(tmp_path, edit):
     assert done.returncode == 2, done.stderr[-2000:]
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
     assert "checkpoint.safetensors does not fit this training run" in done.stderr
+
+
+# ---------------------------------------------------------------- downloads
+def test_a_download_that_never_ends_is_cut_off_and_leaves_nothing(tmp_path, monkeypatch):
+    """Fashion-MNIST is served over plain HTTP: a man in the middle could stream bytes until the disk filled
+    (the md5 was only compared at the end, and the timeout only counts silence)."""
+    from aekit.datasets import _fetch
+
+    source = tmp_path / "endless.gz"
+    source.write_bytes(bytes(3 * 2**20))
+    monkeypatch.setattr(_fetch, "MAX_DOWNLOAD_BYTES", 2**20)
+    dest = tmp_path / "cache" / "train-images-idx3-ubyte.gz"
+    with pytest.raises(OSError, match=r"sent more than 1048576 bytes; .* is at most that"):
+        _fetch._download(source.as_uri(), dest, "0" * 32)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []  # no partial file left behind
