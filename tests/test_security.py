@@ -129,8 +129,8 @@ def test_saving_never_replaces_a_directory_whose_config_is_not_aekit(model_dir, 
     project.mkdir()
     (project / index).write_text('{"name": "my app", "version": 3}')
     (project / "main.py").write_text("print('hello')\n")
-    with pytest.raises(ValueError, match=rf"{index} is not an aekit (model config|ensemble index) \(no 'format'.*; saving replaces the whole "
-                       "directory"):
+    with pytest.raises(ValueError, match=rf"{index} is not an aekit (model config|ensemble index) \(no 'format'"
+                                         ".*; saving replaces the whole directory"):
         save(load(model_dir), project)
     assert (project / "main.py").read_text() == "print('hello')\n"
     (project / index).write_text("{not json")  # unreadable: refused too
@@ -315,3 +315,43 @@ def test_a_download_that_never_ends_is_cut_off_and_leaves_nothing(tmp_path, monk
     with pytest.raises(OSError, match=r"sent more than 1048576 bytes; .* is at most that"):
         _fetch._download(source.as_uri(), dest, "0" * 32)
     assert not dest.exists() and list(dest.parent.iterdir()) == []  # no partial file left behind
+
+
+# ---------------------------------------------------------------- aekit info
+def _edited_model(model_dir, tmp_path, edit, metrics=None):
+    bad = _copy(model_dir, tmp_path / "bad")
+    config = json.loads((bad / CONFIG_FILE).read_text())
+    edit(config)
+    (bad / CONFIG_FILE).write_text(json.dumps(config))
+    if metrics is not None:
+        (bad / "metrics.json").write_text(metrics)
+    return bad
+
+
+def _escapes(config):
+    config["aekit_version"] = "0.1.0\x1b]0;pwned\x07\x1b[2J"  # retitle the terminal, clear the screen
+    config["fitted"]["n_iter_"] = "1\x1b[8m"  # hide what follows
+
+
+def test_aekit_info_never_prints_control_characters_from_a_file(model_dir, tmp_path, capsys):
+    """`aekit info` printed a config's strings raw: ESC sequences from the file drove the user's terminal."""
+    bad = _edited_model(model_dir, tmp_path, _escapes, metrics=json.dumps({"\x1b[31mred": 1}))
+    assert main(["info", str(bad)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "aekit 0.1.0\\x1b]0;pwned\\x07\\x1b[2J, format 1" in out and "\\x1b[31mred" in out
+
+
+@pytest.mark.parametrize("edit, metrics", [
+    (lambda c: c.pop("aekit_version"), None),  # KeyError traceback
+    (lambda c: c["fitted"].pop("n_iter_"), None),  # AttributeError traceback
+    (lambda c: c["fitted"].update(fit_time_="x"), None),  # "Unknown format code 'f'"
+    (lambda c: None, "[1, 2]"),  # metrics.json a list: AttributeError traceback
+    (lambda c: None, "{oops"),  # a JSONDecodeError naming no file
+])
+def test_aekit_info_shows_a_model_that_loads_whatever_its_optional_fields_hold(model_dir, tmp_path, capsys, edit,
+                                                                                metrics):
+    bad = _edited_model(model_dir, tmp_path, edit, metrics)
+    load(bad)  # the library loads it: info must show it
+    assert main(["info", str(bad)]) == 0
+    assert "5 features -> 2 components" in capsys.readouterr().out
