@@ -114,6 +114,8 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
                 arr = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
+    except Image.DecompressionBombError as err:  # declares more pixels than Pillow's limit (a tiny file can)
+        raise ValueError(f"{path} is refused as a possible decompression bomb ({err}).") from None
     image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)

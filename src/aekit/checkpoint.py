@@ -286,7 +286,7 @@ class _Session:
             return 0.0
         try:
             trainer.load_state_dict(self.state, steps_per_epoch=math.ceil(n_train / trainer.batch_size))
-        except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as err:
+        except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ValueError(f"{self.path} does not fit this training run: {first}") from None
         logger.info("resumed from %s at epoch %d", self.path, trainer.epoch)

@@ -56,12 +56,31 @@ def _jsonable(value):
 def _check_replaceable(path: Path) -> None:
     """Refuse to replace a file, or a directory that is neither empty nor an aekit model: save swaps it whole."""
     if path.is_dir():
-        if (path / CONFIG_FILE).is_file() or (path / ENSEMBLE_FILE).is_file() or not any(path.iterdir()):
+        if not any(path.iterdir()):
             return
+        for name, fmt, what in ((CONFIG_FILE, _FORMAT, "model config"), (ENSEMBLE_FILE, _ENSEMBLE_FORMAT,
+                                                                             "ensemble index")):
+            if (path / name).is_file():
+                if _names_format(path / name, fmt):
+                    return
+                # many projects hold a config.json: only aekit's own marks a directory save may delete
+                raise ValueError(f"{path / name} is not an aekit {what} (no 'format': '{fmt}'); saving replaces "
+                                 f"the whole directory {path}, so choose a new path.")
         raise ValueError(f"{path} exists and is not an aekit model directory (no {CONFIG_FILE} or "
                          f"{ENSEMBLE_FILE}); saving replaces the whole directory, so choose a new path.")
     if path.exists() or path.is_symlink():
         raise ValueError(f"{path} is a file; a model is saved as a directory, so choose a new path.")
+
+
+def _names_format(file: Path, fmt: str) -> bool:
+    """Whether ``file`` is a JSON object with ``"format": fmt`` (any version)."""
+    try:
+        if file.stat().st_size > _MAX_CONFIG_BYTES:
+            return False
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(config, dict) and config.get("format") == fmt
 
 
 def save(estimator, path, extras=None) -> Path:
@@ -185,7 +204,16 @@ def _load_ensemble(path: Path, device: str):
             and params.get("n_members") == len(members)):
         raise ValueError(f"{file} lists no valid members; expected 'members': ['member_0', ...] with as many "
                          "seeds and n_members.")
-    fitted = [load(path / name, device) for name in members]
+    root = path.resolve()
+    for name in members:
+        member = path / name
+        if root not in member.resolve().parents:  # a link to another directory, or to the ensemble itself
+            raise ValueError(f"{member} leads outside {path} (a link to {member.resolve()}); an ensemble's members "
+                             "are directories inside it.")
+        if (member / ENSEMBLE_FILE).is_file():  # save_ensemble never nests: loading one would recurse
+            raise ValueError(f"{member} holds an ensemble ({ENSEMBLE_FILE}); an ensemble's members are model "
+                             "directories.")
+    fitted = [_load_model(path / name, device) for name in members]
     if len({m.n_features_in_ for m in fitted}) != 1 or len({type(m) for m in fitted}) != 1:
         raise ValueError(f"the members in {path} differ in class or number of features; expected copies.")
     try:
@@ -306,6 +334,11 @@ def load(path, device: str = "cpu"):
         raise FileNotFoundError(f"{path} is not an aekit model directory ({what}).")
     if (path / ENSEMBLE_FILE).is_file():
         return _load_ensemble(path, device)
+    return _load_model(path, device)
+
+
+def _load_model(path: Path, device: str):
+    """The estimator saved in the model directory ``path`` by :func:`save`."""
     config = _read_config(path)
     classes = _estimator_classes()
     if config["class"] not in classes:
@@ -336,6 +369,12 @@ def load(path, device: str = "cpu"):
                 key.startswith("fitted.") and _fitted_name_ok(key[len("fitted."):])):
             raise ValueError(f"{weights} holds an unexpected tensor {key!r} ({value.dtype}); expected network "
                              "weights ('net.*', floating point) and fitted arrays ('fitted.*').")
+    names = [*config["fitted"], *config.get("fitted_object_arrays", {}),
+             *(k[len("fitted."):] for k in tensors if k.startswith("fitted."))]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # set one after the other, the last would win over the value the network was checked against
+        raise ValueError(f"{path} holds the fitted attribute {twice[0]!r} twice (in {CONFIG_FILE} and as an "
+                         "array); expected each once.")
     n_features = config["fitted"].get("n_features_in_")
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
         raise ValueError(f"{path / CONFIG_FILE} lacks a valid n_features_in_ (got {n_features!r}); "

@@ -678,15 +678,44 @@ class Trainer:
         # which the optimiser's saved state then restores
         self.scheduler = self._make_scheduler(steps_per_epoch)
         self.optimizer.load_state_dict(state["optimizer"])
+        _check_optimizer_state(self.optimizer)
         if self.scheduler is not None and state["scheduler"] is not None:
+            unknown = sorted(set(state["scheduler"]) - set(self.scheduler.state_dict()))
+            if unknown:  # torch's schedulers load with __dict__.update: {"optimizer": 1} replaced the optimiser
+                raise ValueError(f"the scheduler state holds {unknown[:3]}, which a {type(self.scheduler).__name__} "
+                                 "does not have")
             self.scheduler.load_state_dict(state["scheduler"])
         self.shuffle_generator.set_state(state["shuffle_generator"])  # always a CPU generator
         _set_noise_state(self.noise_generator, state["noise_generator"], self.device)
         self.epoch = int(state["epoch"])
         self.result = TrainResult(**copy.deepcopy(state["result"]))
         self._best_value = float(state["best_value"])
-        self._best_state = state["best_state"]
+        best, ours = state["best_state"], self.net.state_dict()
+        if best is not None and (not isinstance(best, dict) or set(best) != set(ours) or any(
+                not isinstance(best[k], torch.Tensor) or best[k].shape != v.shape for k, v in ours.items())):
+            raise ValueError("the best weights kept for early stopping do not fit the network")
+        self._best_state = best
         self._bad_epochs = int(state["bad_epochs"])
+
+
+def _check_optimizer_state(optimizer) -> None:
+    """Refuse a loaded optimiser state whose buffers differ in shape from their parameters.
+
+    torch's fused CPU kernels (Adam, AdamW, SGD) do not check: an ``exp_avg``
+    of 7 numbers for a parameter of 20 is read and written past its end (a
+    crafted checkpoint corrupted the heap: "free(): invalid next size").
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for name, value in optimizer.state.get(param, {}).items():
+                if name == "step":  # a count: a scalar tensor, or a number in older torch
+                    ok = not isinstance(value, torch.Tensor) or value.numel() == 1
+                else:  # exp_avg, exp_avg_sq, max_exp_avg_sq, momentum_buffer (None until SGD's first step)
+                    ok = value is None or (isinstance(value, torch.Tensor) and value.shape == param.shape)
+                if not ok:
+                    shape = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                    raise ValueError(f"the optimiser state {name!r} is {shape} for a parameter of shape "
+                                     f"{list(param.shape)}")
 
 
 def _scheduler_state(scheduler) -> dict:

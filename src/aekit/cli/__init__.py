@@ -26,8 +26,9 @@ COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_sweep", "_fea
                    "_sample"]
 
 #: Exceptions that mean "the user asked for something wrong", reported in one line.
+#: MemoryError: data larger than memory (a 4 kB sparse .npy can declare 37 GiB) says so without a traceback.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-               PermissionError)
+               PermissionError, MemoryError)
 
 
 def build_parser() -> argparse.ArgumentParser:

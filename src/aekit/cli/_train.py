@@ -280,6 +280,19 @@ def run_apply(args) -> int:
     return 0
 
 
+def _say(text: str) -> None:
+    """Print a line of ``aekit info`` with control characters escaped: the files shown may come from anyone, and
+    an ESC sequence in a config.json printed raw drove the user's terminal (retitled it, cleared it, hid text)."""
+    print("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+
+
+def _trained(estimator) -> str:
+    """'N epochs (best B), T s', from fitted attributes a model file may lack or hold as anything."""
+    seconds = getattr(estimator, "fit_time_", None)
+    seconds = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else "time unknown"
+    return f"{getattr(estimator, 'n_iter_', '?')} epochs (best {getattr(estimator, 'best_epoch_', '?')}), {seconds}"
+
+
 def run_info(args) -> int:
     from ..checkpoint import CHECKPOINT_FILE
     from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, load
@@ -292,29 +305,33 @@ def run_info(args) -> int:
         return _ensemble_info(args, estimator)
     config = json.loads((Path(args.model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     metrics_file = Path(args.model_dir) / "metrics.json"
-    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    metrics = json_safe(metrics)  # an older file may hold Infinity/NaN, not JSON
+    try:
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:  # shown for information only
+        logger.warning("%s is not readable JSON (%s); its metrics are not shown", metrics_file, type(err).__name__)
+        metrics = {}
+    metrics = json_safe(metrics) if isinstance(metrics, dict) else {}  # an older file may hold Infinity/NaN
     n_params = sum(p.numel() for p in estimator.net_.parameters())
     code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
-    info = {"class": config["class"], "aekit_version": config["aekit_version"],
+    info = {"class": config["class"], "aekit_version": config.get("aekit_version"),
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
             "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
+    _say(f"{info['class']} (aekit {info['aekit_version']}, format {info['format_version']})")
     code = f"{estimator.n_components} components"
     if estimator.architecture == "unet":  # skip connections: the "code" is the input itself
         code = "no code (a U-Net: its skip connections carry the input past the bottleneck)"
     elif code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
-    print(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
-    print(f"  trained {estimator.n_iter_} epochs (best {estimator.best_epoch_}), {estimator.fit_time_:.1f} s")
+    _say(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
+    _say(f"  trained {_trained(estimator)}")
     for key, value in config["params"].items():
-        print(f"  {key} = {value!r}")
+        _say(f"  {key} = {value!r}")
     for key, value in metrics.items():
-        print(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
+        _say(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
     return 0
 
 
@@ -336,19 +353,19 @@ def _checkpoint_info(args) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"checkpoint: {info['checkpoint_of']} training at epoch {info['epoch']} of at most "
+    _say(f"checkpoint: {info['checkpoint_of']} training at epoch {info['epoch']} of at most "
           f"{info['max_epochs']}, {float(info['training_seconds'] or 0):.1f} s of training")
     data = info["data"] or {}
     if data:
-        print(f"  data: {data.get('n_samples')} samples x {data.get('n_features')} features")
+        _say(f"  data: {data.get('n_samples')} samples x {data.get('n_features')} features")
     if info["last_training_loss"] is not None:
-        print(f"  last training loss {info['last_training_loss']:.6g}" + (
+        _say(f"  last training loss {info['last_training_loss']:.6g}" + (
             "" if info["last_validation_loss"] is None else
             f", validation loss {info['last_validation_loss']:.6g}; best epoch {info['best_epoch']}, "
             f"{info['epochs_without_improvement']} epochs without improvement since (early stopping after "
             f"{info['n_iter_no_change']})"))
     for key, value in params.items():
-        print(f"  {key} = {value!r}")
+        _say(f"  {key} = {value!r}")
     return 0
 
 
@@ -361,18 +378,19 @@ def _ensemble_info(args, ensemble) -> int:
     member_params = json.loads((root / index["members"][0] / CONFIG_FILE).read_text(encoding="utf-8"))["params"]
     members = ensemble.estimators_
     n_params = sum(p.numel() for m in members for p in m.net_.parameters())
-    info = {"class": index["class"], "aekit_version": index["aekit_version"], "format_version": index["format_version"],
+    info = {"class": index.get("class"), "aekit_version": index.get("aekit_version"),
+            "format_version": index["format_version"],
             "n_features_in": ensemble.n_features_in_, "n_members": len(members), "seeds": ensemble.seeds_,
             "n_parameters": int(n_params), "member_class": type(members[0]).__name__,
             "member_params": {k: v for k, v in member_params.items() if k != "random_state"}}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"{info['class']} of {len(members)} x {info['member_class']} (aekit {info['aekit_version']}, "
+    _say(f"{info['class']} of {len(members)} x {info['member_class']} (aekit {info['aekit_version']}, "
           f"format {info['format_version']}): fills holes with the mean of the members' fills")
-    print(f"  {ensemble.n_features_in_} features, {n_params:,} parameters in all, seeds {ensemble.seeds_}")
+    _say(f"  {ensemble.n_features_in_} features, {n_params:,} parameters in all, seeds {ensemble.seeds_}")
     for i, m in enumerate(members):
-        print(f"  member {i}: trained {m.n_iter_} epochs (best {m.best_epoch_}), {m.fit_time_:.1f} s")
+        _say(f"  member {i}: trained {_trained(m)}")
     for key, value in info["member_params"].items():
-        print(f"  {key} = {value!r}")
+        _say(f"  {key} = {value!r}")
     return 0

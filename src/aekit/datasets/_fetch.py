@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["get_data_home"]
 
 DOWNLOAD_TIMEOUT = 60  # seconds without data before urlopen gives up
+#: No data file aekit downloads is larger (Fashion-MNIST's biggest is 26 MB): a server, or a man in the middle of
+#: a plain-HTTP mirror, streaming without end is cut off here, before the md5 check, instead of filling the disk.
+MAX_DOWNLOAD_BYTES = 256 * 2**20
 _CHUNK = 1 << 20
 
 
@@ -87,15 +90,21 @@ def _download(url, dest, md5):
     Raises
     ------
     OSError
-        (including ``urllib.error.URLError``) if the download fails.
+        (including ``urllib.error.URLError``) if the download fails or
+        sends more than ``MAX_DOWNLOAD_BYTES``; nothing is written.
     ValueError
         If the bytes do not have the expected MD5; nothing is written.
     """
     digest = hashlib.md5(usedforsecurity=False)  # a FIPS-mode Python refuses md5 for security use
 
     def write(fh):
+        received = 0
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
+                received += len(chunk)
+                if received > MAX_DOWNLOAD_BYTES:
+                    raise OSError(f"{url} sent more than {MAX_DOWNLOAD_BYTES} bytes; the file aekit expects is "
+                                  f"at most that (md5 {md5}), so the download was stopped and nothing saved.")
                 digest.update(chunk)
                 fh.write(chunk)
         if digest.hexdigest() != md5:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import math
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ._csv import load_csv
+from ._npy import load_numpy as _load_numpy
 from ._pixels import deep_colour_pixels
 
 logger = logging.getLogger(__name__)
@@ -40,48 +39,6 @@ def _shape_samples(X, path):
     raise ValueError(
         f"{path} holds an array of shape {X.shape}; expected (n_samples, n_features), "
         f"(n, H, W) or (n, H, W, C) with C in {{1, 3, 4}}."
-    )
-
-
-class _TooShort(ValueError):
-    """A .npy header claims more data than its file holds (the message is complete)."""
-
-
-def _check_npy_header(fp, size, where):
-    """Refuse a .npy header that claims more data than the file holds: numpy would allocate it all first."""
-    version = np.lib.format.read_magic(fp)
-    reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    if version not in reader:
-        return  # numpy judges other versions itself
-    shape, _, dtype = reader[version](fp)
-    need, have = math.prod(shape) * dtype.itemsize, size - fp.tell()
-    if need > have:
-        raise _TooShort(f"{where} is truncated: its header says {shape} {dtype} ({need} bytes), "
-                         f"the file holds {have} bytes of data.")
-
-
-def _load_numpy(path, mmap):
-    """Read a .npy (optionally memory-mapped) or the array of a .npz."""
-    try:
-        if path.suffix.lower() == ".npy":
-            with open(path, "rb") as fp:
-                _check_npy_header(fp, path.stat().st_size, path)
-            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.filename.endswith(".npy"):
-                    with archive.open(info) as fp:
-                        _check_npy_header(fp, info.file_size, f"{path}:{info.filename}")
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.keys())
-            if "X" in keys or len(keys) == 1:
-                return npz["X" if "X" in keys else keys[0]]
-    except _TooShort as err:
-        raise ValueError(str(err)) from None
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path} is not a valid {path.suffix} file ({err}).") from None
-    raise ValueError(
-        f"{path} holds {len(keys)} arrays {keys}; expected one array, or one named 'X'."
     )
 
 
