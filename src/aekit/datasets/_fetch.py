@@ -29,7 +29,10 @@ def get_data_home():
     """Return the cache directory for downloaded and derived data.
 
     It is ``$AEKIT_DATA`` when that environment variable is set, else
-    ``~/.cache/aekit``. The directory is not created here.
+    ``~/.cache/aekit``. The directory is not created here. What is found
+    there is trusted (a face-patch cache is used as found, and scikit-learn's
+    Olivetti fallback unpickles a file from it): never point it at a
+    directory others can write to, such as a shared ``/tmp``.
 
     Returns
     -------
@@ -38,9 +41,9 @@ def get_data_home():
     Examples
     --------
     >>> from unittest import mock
-    >>> with mock.patch.dict("os.environ", {"AEKIT_DATA": "/tmp/aekit-data"}):
+    >>> with mock.patch.dict("os.environ", {"AEKIT_DATA": "/data/me/aekit"}):
     ...     print(get_data_home())
-    /tmp/aekit-data
+    /data/me/aekit
     """
     root = os.environ.get("AEKIT_DATA") or "~/.cache/aekit"
     return Path(root).expanduser()
