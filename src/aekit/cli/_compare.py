@@ -22,17 +22,9 @@ def register(sub) -> None:
                     "PCA) and loss_curve.png to --out. The autoencoder's row is named by --model (e.g. "
                     "'sparse autoencoder').")
     add_data_arguments(p)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
+    add_comparison_arguments(p)
     p.add_argument("--n-show", type=int, default=10, help="images per row in the figure (default: 10)")
     p.add_argument("--save-model", action="store_true", help="also save the trained model to OUT/model")
-    p.add_argument("--standardize", action="store_true",
-                   help="put every feature on zero mean and unit variance (the training split's) before both "
-                        "methods, as is usual for tables whose columns have different units; errors are then in "
-                        "standard deviations")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
-                   help="DATA without a test split (your own file): the fraction of its samples held out at "
-                        "random for testing, seeded by --random-state (default: 0.2)")
     add_common_arguments(p)
     add_estimator_arguments(p)
     p.set_defaults(func=run)
@@ -45,15 +37,7 @@ def run(args) -> int:
     out = check_output(args.out, args.overwrite)
     if args.n_show < 1:
         raise ValueError(f"--n-show must be >= 1; got {args.n_show}.")
-    data = load_source(args)
-    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
-    seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
-    if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
-        data = hold_out(args, data, seed)
-    if args.standardize:
-        data = _standardized(data)
-    elif data.image_shape is None:  # pixels share their units; a table's columns may not
-        warn_if_scales_differ(data.X_train, "--standardize compares both methods on standardised features")
+    data, estimator, seed = comparison_setup(args)
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed, y_train=data.y_train,
                               y_test=data.y_test)
     estimator.verbose = False
@@ -70,6 +54,33 @@ def run(args) -> int:
         logger.info("no figure.png: %s has no image shape (its rows are not images); the table and "
                     "results.json compare the reconstructions", data.name)
     return 0
+
+
+def add_comparison_arguments(p) -> None:
+    """--out, --model, --standardize and --test-fraction: what ``compare`` and ``sweep`` share."""
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
+    p.add_argument("--standardize", action="store_true",
+                   help="put every feature on zero mean and unit variance (the training split's) before both "
+                        "methods, as is usual for tables whose columns have different units; errors are then in "
+                        "standard deviations")
+    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                   help="DATA without a test split (your own file): the fraction of its samples held out at "
+                        "random for testing, seeded by --random-state (default: 0.2)")
+
+
+def comparison_setup(args):
+    """The data (split, standardised if asked), the estimator and the seed of a comparison with PCA."""
+    data = load_source(args)
+    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
+    seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
+    if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
+        data = hold_out(args, data, seed)
+    if args.standardize:
+        data = _standardized(data)
+    elif data.image_shape is None:  # pixels share their units; a table's columns may not
+        warn_if_scales_differ(data.X_train, "--standardize compares both methods on standardised features")
+    return data, estimator, seed
 
 
 def _standardized(data):

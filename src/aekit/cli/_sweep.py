@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from ._compare import _standardized
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
+from ._compare import add_comparison_arguments, comparison_setup
+from ._options import add_common_arguments, add_data_arguments, add_estimator_arguments, check_output
 
 logger = logging.getLogger("aekit.cli")
 
@@ -20,16 +18,9 @@ def register(sub) -> None:
                     "errors.png (test error against code size, one line per method) to --out. The errors are "
                     "aekit compare's: squared errors summed over features, averaged over test samples.")
     add_data_arguments(p)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    add_comparison_arguments(p)
     p.add_argument("--n-components", dest="sweep_sizes", type=int, nargs="+", required=True, metavar="K",
                    help="the code sizes, e.g. --n-components 2 4 8 16 32")
-    p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
-    p.add_argument("--standardize", action="store_true",
-                   help="put every feature on zero mean and unit variance (the training split's) before both "
-                        "methods; errors are then in standard deviations")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
-                   help="DATA without a test split (your own file): the fraction of its samples held out at "
-                        "random for testing, seeded by --random-state (default: 0.2)")
     add_common_arguments(p)
     add_estimator_arguments(p, skip=("n_components",))
     p.set_defaults(func=run)
@@ -41,15 +32,7 @@ def run(args) -> int:
 
     out = check_output(args.out, args.overwrite)
     sizes = _check_sizes(args.sweep_sizes)  # refused before the data are read
-    data = load_source(args)
-    estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
-    seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
-    if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
-        data = hold_out(args, data, seed)
-    if args.standardize:
-        data = _standardized(data)
-    elif data.image_shape is None:
-        warn_if_scales_differ(data.X_train, "--standardize compares both methods on standardised features")
+    data, estimator, seed = comparison_setup(args)
     result = sweep_code_sizes(estimator, data.X_train, data.X_test, sizes, random_state=seed,
                               y_train=data.y_train, y_test=data.y_test)
     with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
