@@ -24,6 +24,12 @@ from typing import Iterator
 __all__ = ["atomic_path", "atomic_directory", "write_text", "write_json", "save_npy"]
 
 
+def _appeared(path: Path) -> FileExistsError:
+    """The error for an output that another run wrote while this one worked (``replace=False``)."""
+    return FileExistsError(f"{path} appeared while this command ran (another run with the same --out?); nothing "
+                           "was replaced: use another --out, or --overwrite.")
+
+
 def _temp_name(path: Path, suffix: str) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
 
@@ -43,11 +49,13 @@ def _fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path, suffix: str = "", replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file is removed and ``path`` is untouched.
     The new file gets the permissions a plain ``open()`` would give it.
+    With ``replace=False`` the last step raises FileExistsError, and replaces
+    nothing, if ``path`` exists by then (another run with the same output).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,27 +73,67 @@ def atomic_path(path, suffix: str = "") -> Iterator[Path]:
         os.chmod(tmp, mode)  # writers that recreate the file (safetensors) leave it 0o600
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _place_file(tmp, path)
         _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+def _place_file(tmp: Path, path: Path) -> None:
+    """Move the file ``tmp`` to ``path`` unless ``path`` exists, in one atomic step where the platform allows."""
+    try:
+        os.link(tmp, path)  # fails if path exists, atomically; the caller removes tmp
+        return
+    except FileExistsError:
+        raise _appeared(path) from None
+    except (AttributeError, NotImplementedError, OSError):  # no hard links here (FAT, some network filesystems)
+        pass
+    _place_new(tmp, path)
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` (a file or a directory) to ``path`` unless ``path`` exists; FileExistsError if it does."""
+    try:
+        if _renameat2(tmp, path, 1):  # RENAME_NOREPLACE: one atomic step
+            return
+    except FileExistsError:
+        raise _appeared(path) from None
+    if path.exists() or path.is_symlink():
+        raise _appeared(path)
+    # Elsewhere a check, then a rename. Windows' rename refuses any existing target, and POSIX's refuses a
+    # directory onto a file or a non-empty directory, so the window left between the two is that of a POSIX
+    # file, or an empty directory, created in the instant between them: that one would be replaced.
+    try:
+        os.rename(tmp, path)
+    except OSError as err:
+        if isinstance(err, FileExistsError) or err.errno in (errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            raise _appeared(path) from None
+        raise
+
+
+def _renameat2(a: Path, b: Path, flags: int) -> bool:
+    """Linux ``renameat2(a, b, flags)``: True if done, False if unsupported (another OS, libc, filesystem)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError, TypeError):  # TypeError: Windows' LoadLibrary refuses None
         return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), flags) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
         return False
-    raise OSError(err, os.strerror(err), str(b))
+    raise OSError(err, os.strerror(err), str(b))  # EEXIST (RENAME_NOREPLACE): a FileExistsError
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    return _renameat2(a, b, 2)
 
 
 def _settle_tree(directory: Path) -> None:
@@ -99,13 +147,15 @@ def _settle_tree(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_directory(path) -> Iterator[Path]:
+def atomic_directory(path, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; swap it in for ``path`` on success.
 
     An existing ``path`` is replaced only once the new directory is complete,
     in a single atomic exchange where the platform offers one (Linux);
     elsewhere by two renames, with the old directory put back if the second
     fails. On an exception ``path`` is untouched and nothing is left behind.
+    With ``replace=False`` the last step raises FileExistsError, and replaces
+    nothing, if ``path`` exists by then (another run with the same output).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +169,9 @@ def atomic_directory(path) -> Iterator[Path]:
     try:
         yield tmp
         _settle_tree(tmp)
-        if not path.exists():
+        if not replace:
+            _place_new(tmp, path)
+        elif not path.exists():
             os.replace(tmp, path)
         elif not _exchange(tmp, path):
             old = _temp_name(path, ".old")
@@ -139,22 +191,22 @@ def atomic_directory(path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_text(path, text: str) -> Path:
-    """Atomically write ``text`` (UTF-8) to ``path``."""
-    with atomic_path(path) as tmp:
+def write_text(path, text: str, replace: bool = True) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path`` (``replace=False``: see :func:`atomic_path`)."""
+    with atomic_path(path, replace=replace) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_json(path, obj, **kwargs) -> Path:
-    """Atomically write ``obj`` as indented JSON to ``path``."""
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, **kwargs) + "\n")
+def write_json(path, obj, replace: bool = True, **kwargs) -> Path:
+    """Atomically write ``obj`` as indented JSON to ``path`` (``replace=False``: see :func:`atomic_path`)."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, **kwargs) + "\n", replace=replace)
 
 
-def save_npy(path, array) -> Path:
-    """Atomically save a NumPy array to ``path`` (``.npy``)."""
+def save_npy(path, array, replace: bool = True) -> Path:
+    """Atomically save a NumPy array to ``path`` (``.npy``; ``replace=False``: see :func:`atomic_path`)."""
     import numpy as np
 
-    with atomic_path(path, suffix=".npy") as tmp:
+    with atomic_path(path, suffix=".npy", replace=replace) as tmp:
         np.save(tmp, np.asarray(array), allow_pickle=False)
     return Path(path)
