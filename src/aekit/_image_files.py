@@ -122,7 +122,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     return (image, bits) if return_bit_depth else image
 
 
-def write_image(path, image, bit_depth: int = 8) -> Path:
+def write_image(path, image, bit_depth: int = 8, *, replace: bool = True) -> Path:
     """Write pixels in [0, 1] (clipped) as a PNG, JPEG, TIFF, BMP or WebP (lossless), atomically.
 
     Parameters
@@ -136,6 +136,9 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         16 writes a 16-bit PNG or TIFF, grey or colour (what scientific
         cameras, scanners and raw converters produce); JPEG, BMP and WebP
         are 8-bit only.
+    replace : bool, default=True
+        False: raise ``FileExistsError`` rather than replace a ``path``
+        that exists when the file is moved there (another run meanwhile).
 
     Returns
     -------
@@ -156,7 +159,7 @@ def write_image(path, image, bit_depth: int = 8) -> Path:
         raise ValueError(f"bit_depth=16 is for PNG and TIFF images; got {path.name} (write a .png, or bit_depth=8).")
     top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
-    with atomic_path(path, suffix=path.suffix) as tmp:
+    with atomic_path(path, suffix=path.suffix, replace=replace) as tmp:
         if pixels.dtype == np.uint16 and fmt == "TIFF":  # Pillow has no 16-bit colour mode
             import tifffile
 

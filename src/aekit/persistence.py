@@ -83,7 +83,7 @@ def _names_format(file: Path, fmt: str) -> bool:
     return isinstance(config, dict) and config.get("format") == fmt
 
 
-def save(estimator, path, extras=None) -> Path:
+def save(estimator, path, extras=None, *, replace=True) -> Path:
     """Save a fitted estimator to the directory ``path`` (replaced atomically).
 
     Parameters
@@ -97,6 +97,10 @@ def save(estimator, path, extras=None) -> Path:
         ``extras(directory)`` writes further files (metrics, figures) into
         the new directory before it is swapped in, so that the directory
         appears complete or not at all.
+    replace : bool, default=True
+        False: raise ``FileExistsError`` rather than replace a ``path``
+        that exists when the new directory is moved there (another run
+        saving to the same path meanwhile); atomic on Linux.
 
     Returns
     -------
@@ -134,7 +138,7 @@ def save(estimator, path, extras=None) -> Path:
     text = json.dumps(config, indent=2, allow_nan=True)
     path = Path(path)
     _check_replaceable(path)
-    with atomic_directory(path) as tmp:
+    with atomic_directory(path, replace=replace) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": _FORMAT})
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
         if extras is not None:

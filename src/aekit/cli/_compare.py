@@ -41,7 +41,8 @@ def run(args) -> int:
     result = compare_with_pca(estimator, data.X_train, data.X_test, random_state=seed, y_train=data.y_train,
                               y_test=data.y_test)
     estimator.verbose = False
-    with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
+    # the whole result directory appears at once, or not at all; never onto another run's (without --overwrite)
+    with atomic_directory(out, replace=args.overwrite) as tmp:
         paths = write_comparison(result, tmp, data.X_test, data.image_shape, estimator,
                                  dataset_description=data.description, n_show=args.n_show, seed=seed,
                                  y_test=data.y_test, class_names=data.class_names)

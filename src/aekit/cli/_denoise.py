@@ -214,7 +214,7 @@ def run_train_denoiser(args) -> int:
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         draw_loss_curve(estimator, directory / "loss_curve.png")
 
-    save(estimator, out, extras=extras)
+    save(estimator, out, extras=extras, replace=args.overwrite)
     trained = f"{_epochs_run(estimator)}, {estimator.fit_time_:.1f} s"
     if n_held:
         logger.info("saved %s: held-out PSNR %.2f dB noisy -> %.2f dB denoised; %s", out, psnrs["psnr_noisy"],
@@ -282,7 +282,7 @@ def run_denoise(args) -> int:
                     if len(files) > 1 else "")
         tic = time.perf_counter()
         write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble),
-                    bit_depth=output_bit_depth(t, image, bits))
+                    bit_depth=output_bit_depth(t, image, bits), replace=args.overwrite)
         logger.info("wrote %s (%.1f s)", t, time.perf_counter() - tic)
     return 0
 
@@ -313,6 +313,6 @@ def run_inpaint(args) -> int:
                 image.shape[0])
     tic = time.perf_counter()
     completed = inpaint_image(model, holed, stride=args.stride)
-    write_image(out, completed, bit_depth=output_bit_depth(out, image, bits))
+    write_image(out, completed, bit_depth=output_bit_depth(out, image, bits), replace=args.overwrite)
     logger.info("wrote %s (%.1f s)", out, time.perf_counter() - tic)
     return 0

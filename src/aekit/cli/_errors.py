@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import add_common_arguments, add_data_arguments, check_output, chosen_split, load_source
+from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, load_source,
+                       write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -61,7 +62,7 @@ def run(args) -> int:
                        "it): its errors measure how much it denoises each sample, not how unusual the sample is",
                        args.model_dir)
     errors = -estimator.score_samples(X)
-    save_npy(out, errors)
+    save_npy(out, errors, replace=args.overwrite)
     if not args.quiet:
         print(summary(errors, args.top))
     logger.info("wrote %s: array of shape %s", out, errors.shape)
@@ -70,8 +71,9 @@ def run(args) -> int:
         # the samples shown decide the grey scale, as in evaluate (not the whole of a memory-mapped X): pixels
         # stay on [0, 1] even where a reconstruction leaves it (else 'auto' stretched each column, black went grey)
         unit_range = _in_unit_range(np.concatenate([images for label, images in rows[::2]]))
-        image_rows(rows, shape, path=args.figure, normalize="none" if unit_range else "joint",
-                   title=f"{type(estimator).__name__} on {data.name}: the samples reconstructed worst and best")
+        write_figure(image_rows(rows, shape, normalize="none" if unit_range else "joint",
+                                title=f"{type(estimator).__name__} on {data.name}: the samples reconstructed worst "
+                                      "and best"), args.figure, args.overwrite)
         logger.info("wrote %s", args.figure)
     return 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, json_safe,
-                       load_source)
+                       load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -107,12 +107,12 @@ def run_evaluate(args) -> int:
         if shape is None or int(np.prod(shape)) != X.shape[1]:
             raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
         unit_range = _in_unit_range(X)
-        image_rows(evaluation_images(estimator, X, **options), shape, path=args.figure,
-                   title=f"{result['model']} on {where}", normalize="none" if unit_range else "joint")
+        write_figure(image_rows(evaluation_images(estimator, X, **options), shape, title=f"{result['model']} on "
+                                f"{where}", normalize="none" if unit_range else "joint"), args.figure, args.overwrite)
         logger.info("wrote %s", args.figure)
     as_json = json_safe(result)
     if args.out is not None:
-        write_json(args.out, as_json)
+        write_json(args.out, as_json, replace=args.overwrite)
         logger.info("wrote %s", args.out)
     if args.json:
         print(json.dumps(as_json, indent=2))
@@ -133,22 +133,22 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def _write_table(path: Path, X: np.ndarray) -> None:
+def _write_table(path: Path, X: np.ndarray, replace: bool = True) -> None:
     """``X`` as .npy, or as a CSV without header (from a .npy/.npz DATA)."""
     from .._atomic import save_npy, write_text
 
     if path.suffix == ".npy":
-        save_npy(path, X)
+        save_npy(path, X, replace=replace)
         return
     text = io.StringIO()
     for row in X.reshape(len(X), -1):
         # the shortest text that reads back as the same value in X's dtype: "17.99", not "17.9899998" (%.9g),
         # so observed cells are written back as they were read
         text.write(",".join(_number(v) for v in row) + "\n")
-    write_text(path, text.getvalue())
+    write_text(path, text.getvalue(), replace=replace)
 
 
-def _write_filled_csv(path: Path, cells: list, filled: np.ndarray, missing: np.ndarray) -> None:
+def _write_filled_csv(path: Path, cells: list, filled: np.ndarray, missing: np.ndarray, replace: bool = True) -> None:
     """The CSV's own cells (header, observed values as written) with its missing ones replaced by ``filled``."""
     from .._atomic import write_text
 
@@ -159,7 +159,7 @@ def _write_filled_csv(path: Path, cells: list, filled: np.ndarray, missing: np.n
         writer.writerow(header)
     for row, values, holes in zip(rows, filled, missing):
         writer.writerow([_number(v) if hole else cell for cell, v, hole in zip(row, values, holes)])
-    write_text(path, text.getvalue())
+    write_text(path, text.getvalue(), replace=replace)
 
 
 def _number(value) -> str:
@@ -185,9 +185,10 @@ def run_impute(args) -> int:
     if not missing.any():
         logger.warning("%s has no missing value: written back unchanged", args.data)
     if args.data.suffix.lower() == ".csv" and out.suffix == ".csv":  # observed cells written back as they were
-        _write_filled_csv(out, csv_cells(args.data), filled, missing)
+        _write_filled_csv(out, csv_cells(args.data), filled, missing, replace=args.overwrite)
     else:
-        _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape))
+        _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape),
+                     replace=args.overwrite)
     logger.info("filled %s missing values in %s of %s rows; wrote %s", f"{int(missing.sum()):,}",
                 f"{int(missing.any(axis=1).sum()):,}", f"{X.shape[0]:,}", out)
     return 0

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from ._options import (add_common_arguments, add_data_arguments, check_has_code, check_output, chosen_split,
-                       load_source)
+                       load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -91,13 +91,14 @@ def run(args) -> int:
     H = estimator.transform(X)  # (n_samples, n_components)
     threshold = getattr(estimator, "activity_threshold_", 1e-6)
     stats = code_statistics(H, threshold=threshold)
-    save_npy(out, H)
+    save_npy(out, H, replace=args.overwrite)
     print(f"codes of {X.shape[0]} samples: {H.shape[1]} features -> {out}")
     print(format_diagnostics(stats, H.shape[1], threshold))
     if figures:
         args.figures.mkdir(parents=True, exist_ok=True)
-        activation_histogram(H, path=figures[HISTOGRAM_FIGURE], threshold=threshold,
-                             title=f"code activations ({type(estimator).__name__}, {H.shape[0]} samples)")
+        write_figure(activation_histogram(H, threshold=threshold, title=f"code activations "
+                                          f"({type(estimator).__name__}, {H.shape[0]} samples)"),
+                     figures[HISTOGRAM_FIGURE], args.overwrite)
         logger.info("wrote %s", figures[HISTOGRAM_FIGURE])
         if estimator.architecture != "mlp":
             logger.info("no filter figure: the first layer of a %s network is a convolution, not one filter per "
@@ -107,7 +108,7 @@ def run(args) -> int:
                 logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
         else:
             W = encoder_filters(estimator)
-            filter_grid(W, shape, path=figures[FILTERS_FIGURE],
-                        title=f"first-layer filters ({min(len(W), 256)} of {len(W)})")
+            write_figure(filter_grid(W, shape, title=f"first-layer filters ({min(len(W), 256)} of {len(W)})"),
+                         figures[FILTERS_FIGURE], args.overwrite)
             logger.info("wrote %s", figures[FILTERS_FIGURE])
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_has_code", "add_common_arguments",
-           "warn_if_scales_differ", "check_no_empty_column"]
+           "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -212,6 +212,17 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
     if suffixes and path.suffix not in suffixes:
         raise ValueError(f"--out must end in {' or '.join(suffixes)}; got {path}.")
+    return path
+
+
+def write_figure(fig, path: Path, overwrite: bool) -> Path:
+    """Save ``fig`` (drawn with ``path=None``) to ``path`` atomically; an existing ``path`` only if ``overwrite``."""
+    from .._atomic import atomic_path
+    from ..plotting._figure import _check_path
+
+    path, fmt = _check_path(path)
+    with atomic_path(path, suffix=path.suffix, replace=overwrite) as tmp:
+        fig.savefig(tmp, format=fmt)
     return path
 
 

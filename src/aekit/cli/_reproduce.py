@@ -86,7 +86,8 @@ def run(args) -> int:
                                  data_dir=args.data_dir, download=args.download, mirror=args.mirror,
                                  lighting=args.lighting, flip=args.flip,
                                  seed=params.get("random_state") or 0, n_show=args.n_show,
-                                 checkpoint_dir=checkpoint_dir, checkpoint_every=every, resume=resume)
+                                 checkpoint_dir=checkpoint_dir, checkpoint_every=every, resume=resume,
+                                 replace=args.overwrite)
     except FileNotFoundError as err:
         # the command line reports one line: keep where the files were looked for and how to get them
         raise FileNotFoundError(one_line(str(err))) from None

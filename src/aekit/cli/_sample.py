@@ -6,7 +6,7 @@ import logging
 import math
 from pathlib import Path
 
-from ._options import add_common_arguments, check_output
+from ._options import add_common_arguments, check_output, write_figure
 
 logger = logging.getLogger("aekit.cli")
 
@@ -69,12 +69,13 @@ def run(args) -> int:
         raise ValueError(f"--n {args.n}: {args.n} samples of {estimator.n_features_in_} features ({size:,.1f} GiB "
                          "as float32) do not fit in memory; draw fewer (another --random-state draws others)."
                          ) from None
-    save_npy(out, X)
+    save_npy(out, X, replace=args.overwrite)
     logger.info("wrote %s: array of shape %s", out, X.shape)
     if args.figure is not None:
         cols = math.ceil(math.sqrt(args.n))
         rows = [("", X[i:i + cols]) for i in range(0, args.n, cols)]
-        image_rows(rows, shape, path=args.figure, n_images=cols,
-                   title=f"{args.n} sample{'s' if args.n > 1 else ''} from {Path(args.model_dir).name} ({type(estimator).__name__})")
+        write_figure(image_rows(rows, shape, n_images=cols,
+                   title=f"{args.n} sample{'s' if args.n > 1 else ''} from {Path(args.model_dir).name} ({type(estimator).__name__})"),
+                     args.figure, args.overwrite)
         logger.info("wrote %s", args.figure)
     return 0

@@ -35,7 +35,8 @@ def run(args) -> int:
     data, estimator, seed = comparison_setup(args)
     result = sweep_code_sizes(estimator, data.X_train, data.X_test, sizes, random_state=seed,
                               y_train=data.y_train, y_test=data.y_test)
-    with atomic_directory(out) as tmp:  # the whole result directory appears at once, or not at all
+    # the whole result directory appears at once, or not at all; never onto another run's (without --overwrite)
+    with atomic_directory(out, replace=args.overwrite) as tmp:
         paths = write_sweep(result, tmp, estimator, dataset_description=data.description)
     print(format_sweep(result, data.description), end="")
     for kind, path in paths.items():

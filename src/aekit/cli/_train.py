@@ -116,7 +116,7 @@ def _checkpoint_options(args) -> tuple:
     return args.checkpoint_dir, every, args.resume
 
 
-def _save_model(estimator, data, out, **more) -> dict:
+def _save_model(estimator, data, out, replace=True, **more) -> dict:
     from ..persistence import save
     from ..compare import draw_loss_curve
 
@@ -131,7 +131,7 @@ def _save_model(estimator, data, out, **more) -> dict:
         if estimator.loss_curve_:
             draw_loss_curve(estimator, directory / "loss_curve.png")
 
-    save(estimator, out, extras=extras)
+    save(estimator, out, extras=extras, replace=replace)
     return metrics
 
 
@@ -174,7 +174,7 @@ def _train(args, main_process: bool) -> int:
             return 3
         kept = f" Nothing was saved to {out}: no epoch finished."  # the error's "weights were kept": in memory
         if estimator.n_iter_ >= 1:  # keep the last good weights on disk
-            _save_model(estimator, data, out, diverged=str(err))
+            _save_model(estimator, data, out, replace=args.overwrite, diverged=str(err))
             kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
         print(f"aekit {args.command}: error: {err}{kept}", file=sys.stderr)
         return 3
@@ -187,7 +187,7 @@ def _train(args, main_process: bool) -> int:
                               f"--out?); it is not replaced without --overwrite{kept}.")
     more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
     try:
-        metrics = _save_model(estimator, data, out, **more)
+        metrics = _save_model(estimator, data, out, replace=args.overwrite, **more)
     except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM while measuring and saving: no model written
         if checkpoint_dir is not None:
             print(f"aekit {args.command}: stopped before {out} was saved; the checkpoint in {checkpoint_dir} holds "
@@ -275,7 +275,7 @@ def run_apply(args) -> int:
     data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
-    save_npy(out, result)
+    save_npy(out, result, replace=args.overwrite)
     logger.info("wrote %s: array of shape %s", out, result.shape)
     return 0
 

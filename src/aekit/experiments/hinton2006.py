@@ -341,7 +341,7 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         pretraining_epochs: int | None = None, fresh_patches: int | None = FRESH_PATCHES, data_dir=None,
         download: bool = True, mirror: bool = FACE_MIRROR, lighting: float = FACE_LIGHTING,
         flip: bool | None = None, seed: int = 0, n_show: int = 10, checkpoint_dir=None,
-        checkpoint_every: int = 1, resume: bool = False) -> dict:
+        checkpoint_every: int = 1, resume: bool = False, replace: bool = True) -> dict:
     """Reproduce the autoencoder-vs-PCA comparison on ``dataset`` and write ``out_dir``.
 
     Parameters
@@ -391,6 +391,9 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         the budget counts the time already trained. The learning rate
         anneals by wall-clock time, so a resumed run is close to, not bit
         for bit, an uninterrupted one.
+    replace : bool, default=True
+        False: raise ``FileExistsError`` rather than replace an ``out_dir``
+        that exists when the results are moved there (another run meanwhile).
 
     Returns
     -------
@@ -452,7 +455,7 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         "seed": seed,
     }
     params_used = {k: (list(v) if isinstance(v, tuple) else v) for k, v in est.get_params(deep=False).items()}
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, replace=replace) as tmp:
         paths = write_comparison(result, tmp, X_test, image_shape, est, dataset_description=description,
                                  n_show=n_show, seed=seed)
         summary = {
