@@ -269,6 +269,10 @@ def _inject_scheduler_attribute(header, tensors):
     header["state"]["scheduler"]["optimizer"] = 1
 
 
+def _shadow_scheduler_method(header, tensors):
+    header["state"]["scheduler"]["step"] = 1  # an instance attribute hiding the method: 'int' is not callable
+
+
 def _wrong_best_weights(header, tensors):
     import torch
 
@@ -277,7 +281,8 @@ def _wrong_best_weights(header, tensors):
     tensors["best"] = torch.zeros(3)
 
 
-@pytest.mark.parametrize("edit", [_shrink_exp_avg, _inject_scheduler_attribute, _wrong_best_weights])
+@pytest.mark.parametrize("edit", [_shrink_exp_avg, _inject_scheduler_attribute, _shadow_scheduler_method,
+                                  _wrong_best_weights])
 def test_resuming_a_crafted_checkpoint_is_refused_in_one_line(tmp_path, edit):
     """A checkpoint made for the user's data and flags (the attacker sends both) may hold any optimiser state.
 

@@ -680,10 +680,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         _check_optimizer_state(self.optimizer)
         if self.scheduler is not None and state["scheduler"] is not None:
-            unknown = sorted(set(state["scheduler"]) - set(self.scheduler.state_dict()))
-            if unknown:  # torch's schedulers load with __dict__.update: {"optimizer": 1} replaced the optimiser
-                raise ValueError(f"the scheduler state holds {unknown[:3]}, which a {type(self.scheduler).__name__} "
-                                 "does not have")
+            _check_scheduler_state(self.scheduler, state["scheduler"])
             self.scheduler.load_state_dict(state["scheduler"])
         self.shuffle_generator.set_state(state["shuffle_generator"])  # always a CPU generator
         _set_noise_state(self.noise_generator, state["noise_generator"], self.device)
@@ -696,6 +693,21 @@ class Trainer:
             raise ValueError("the best weights kept for early stopping do not fit the network")
         self._best_state = best
         self._bad_epochs = int(state["bad_epochs"])
+
+
+def _check_scheduler_state(scheduler, state: dict) -> None:
+    """Refuse a loaded scheduler state that would replace more than the scheduler's numbers.
+
+    torch's schedulers load with ``__dict__.update``: a crafted ``{"optimizer": 1}`` replaced the optimiser, and a
+    key naming a method would shadow it. Keys the scheduler does not have yet are let through: another torch
+    version's (2.2's ReduceLROnPlateau has no ``default_min_lr`` and sets ``_last_lr`` only when it first steps).
+    """
+    for key in state:
+        current = scheduler.__dict__.get(key, getattr(type(scheduler), key, None))
+        if (not isinstance(key, str) or key.startswith("__") or callable(current)
+                or isinstance(current, torch.optim.Optimizer)):
+            raise ValueError(f"the scheduler state holds {key!r}, which would replace a "
+                             f"{type(scheduler).__name__}'s {type(current).__name__}, not one of its numbers")
 
 
 def _check_optimizer_state(optimizer) -> None:
