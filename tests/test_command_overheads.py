@@ -43,3 +43,106 @@ def test_commands_without_figures_do_not_touch_plotting(command, saved, tmp_path
     # matplotlib takes ~0.5 s of a ~3 s command to import; evaluate, errors and features imported it without a figure
     monkeypatch.setitem(sys.modules, "aekit.plotting", _Forbidden("aekit.plotting"))
     assert main(command.format(root=saved, tmp=tmp_path).split() + ["--quiet"]) == 0
+
+
+# ----------------------------------------------------------------------------------- compare_with_pca
+def _split(n_train=48, n_test=24, n_features=16, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_train + n_test, n_features)).astype(np.float32)
+    y = np.arange(n_train + n_test) % 3
+    return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Inference in blocks of 16 rows, so that tiny data goes through several (as 60k rows do through 8192)."""
+    import aekit._inference
+
+    monkeypatch.setattr(aekit._inference, "INFERENCE_BATCH", 16)
+
+
+def _estimators():
+    from aekit import AutoencoderImputer, VariationalAutoencoder
+
+    small = {"hidden_layer_sizes": (8,), "max_epochs": 2, "random_state": 0}
+    return {
+        "mlp": Autoencoder(n_components=2, **small),
+        "topk": SparseAutoencoder(n_components=6, sparsity="topk", k=2, **small),
+        "vae": VariationalAutoencoder(n_components=2, **small),
+        "conv": Autoencoder(n_components=2, architecture="conv", image_shape=(4, 4), max_epochs=1, random_state=0),
+        "imputer": AutoencoderImputer(n_components=2, scaling="none", **small),
+    }
+
+
+@pytest.mark.parametrize("kind", ["mlp", "topk", "vae", "conv", "imputer"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compare_numbers_are_those_of_separate_calls(kind, dtype, small_blocks):
+    """One pass of the network gives the train error, the codes and the test reconstructions: bit for bit what
+    reconstruct and transform give (the errors against X as given, float64 X too)."""
+    from aekit.compare import compare_with_pca
+    from aekit.metrics import squared_error_per_sample
+
+    X_train, X_test, y_train, y_test = (a.astype(dtype) if a.dtype.kind == "f" else a for a in _split())
+    estimator = _estimators()[kind]
+    result = compare_with_pca(estimator, X_train, X_test, y_train=y_train, y_test=y_test)
+    row = result["rows"][result["method"]]
+    assert row["train_error"] == squared_error_per_sample(X_train, estimator.reconstruct(X_train))
+    assert row["test_error"] == squared_error_per_sample(X_test, estimator.reconstruct(X_test))
+    reconstruction = result["reconstructions"][result["method"]]
+    assert reconstruction.dtype == estimator.reconstruct(X_test).dtype
+    np.testing.assert_array_equal(reconstruction, estimator.reconstruct(X_test))
+    if kind == "imputer":  # no code: no k-NN accuracy
+        assert "knn_accuracy" not in row
+        return
+    from sklearn.neighbors import KNeighborsClassifier
+
+    knn = KNeighborsClassifier(n_neighbors=5).fit(estimator.transform(X_train), y_train)
+    assert row["knn_accuracy"] == knn.score(estimator.transform(X_test), y_test)
+    if "codes" in result:
+        np.testing.assert_array_equal(result["codes"][result["method"]], estimator.transform(X_test))
+
+
+def test_compare_pca_numbers_are_inverse_transforms():
+    from sklearn.decomposition import PCA
+
+    from aekit.compare import compare_with_pca
+    from aekit.metrics import squared_error_per_sample
+
+    X_train, X_test, y_train, y_test = _split(n_features=12)
+    result = compare_with_pca(Autoencoder(n_components=3, hidden_layer_sizes=(8,), max_epochs=1, random_state=0),
+                              X_train, X_test, y_train=y_train, y_test=y_test)
+    pca = PCA(n_components=3, random_state=0).fit(X_train)
+    row = result["rows"]["PCA"]
+    assert row["train_error"] == squared_error_per_sample(X_train, pca.inverse_transform(pca.transform(X_train)))
+    assert row["test_error"] == squared_error_per_sample(X_test, pca.inverse_transform(pca.transform(X_test)))
+    np.testing.assert_array_equal(result["reconstructions"]["PCA"], pca.inverse_transform(pca.transform(X_test)))
+
+
+def test_compare_runs_the_network_once_over_each_set(monkeypatch, small_blocks):
+    """Outside training, each row is encoded once: for its error, its reconstruction and its k-NN code (the train
+    set was reconstructed, then encoded again; the test set too); PCA encodes each set once."""
+    import torch
+    from sklearn.decomposition import PCA
+
+    from aekit.compare import compare_with_pca
+    from aekit.nets import MLPAutoencoder
+
+    encoded, pca_transforms = [], []
+    encode, transform = MLPAutoencoder.encode, PCA.transform
+
+    def counting_encode(self, x):
+        if torch.is_inference_mode_enabled():  # inference, not training
+            encoded.append(len(x))
+        return encode(self, x)
+
+    def counting_transform(self, X):
+        pca_transforms.append(len(X))
+        return transform(self, X)
+
+    monkeypatch.setattr(MLPAutoencoder, "encode", counting_encode)
+    monkeypatch.setattr(PCA, "transform", counting_transform)
+    X_train, X_test, y_train, y_test = _split()
+    compare_with_pca(Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0),
+                     X_train, X_test, y_train=y_train, y_test=y_test)
+    assert sum(encoded) == len(X_train) + len(X_test)
+    assert sorted(pca_transforms) == sorted([len(X_train), len(X_test)])
