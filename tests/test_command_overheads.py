@@ -146,3 +146,40 @@ def test_compare_runs_the_network_once_over_each_set(monkeypatch, small_blocks):
                      X_train, X_test, y_train=y_train, y_test=y_test)
     assert sum(encoded) == len(X_train) + len(X_test)
     assert sorted(pca_transforms) == sorted([len(X_train), len(X_test)])
+
+
+# ----------------------------------------------------------------------------------- evaluate
+@pytest.mark.parametrize("params", [{}, {"sparsity": "topk", "k": 2}, {"scaling": "standard"},
+                                    {"sparsity": "kl"}])
+def test_evaluate_sparse_numbers_are_those_of_separate_calls(params, small_blocks):
+    """A sparse model's errors and code statistics come from one pass: score_samples's and transform's, bit for bit."""
+    from aekit.evaluation import _errors_of_rows, evaluate
+    from aekit.metrics import code_statistics
+
+    X = _split()[0]
+    options = {"hidden_layer_sizes": (8,), "max_epochs": 2, "random_state": 0, **params}
+    model = SparseAutoencoder(n_components=6, **options).fit(X)
+    result = evaluate(model, X)
+    expected = {**_errors_of_rows(-model.score_samples(X), X.shape[1], "", "scaling" not in params),
+                **code_statistics(model.transform(X), threshold=model.activity_threshold_)}
+    assert {k: result[k] for k in expected} == expected
+
+
+def test_evaluate_encodes_a_sparse_models_data_once(monkeypatch, small_blocks):
+    import torch
+
+    from aekit.evaluation import evaluate
+    from aekit.nets import MLPAutoencoder
+
+    X = _split()[0]
+    model = SparseAutoencoder(n_components=6, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+    encoded, encode = [], MLPAutoencoder.encode
+
+    def counting_encode(self, x):
+        if torch.is_inference_mode_enabled():
+            encoded.append(len(x))
+        return encode(self, x)
+
+    monkeypatch.setattr(MLPAutoencoder, "encode", counting_encode)
+    evaluate(model, X)
+    assert sum(encoded) == len(X)  # score_samples then transform encoded it twice

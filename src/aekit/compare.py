@@ -242,16 +242,12 @@ def _reconstruction_pass(estimator, X, encode: bool, keep: bool):
         if keep:
             reconstruction = kept[0] if len(kept) == 1 else np.concatenate(kept)
         return errors, (estimator.transform(X) if encode else None), reconstruction
-    import torch
+    from ._inference import coded
 
     net, width = estimator.net_, estimator.n_features_in_
-
-    def both(x):  # (rows, code size + n_features): the code, then its decoding
-        z = net.encode(x)
-        return torch.cat((z, net.decode(z)), dim=1)
-
     start = 0
-    for _, out in estimator._batches_out(both if encode else net, estimator._network_input(estimator._inference_X(X))):
+    for _, out in estimator._batches_out(coded(net) if encode else net,
+                                         estimator._network_input(estimator._inference_X(X))):
         stop = start + len(out)
         if encode:
             if codes is None:
