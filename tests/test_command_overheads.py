@@ -183,3 +183,29 @@ def test_evaluate_encodes_a_sparse_models_data_once(monkeypatch, small_blocks):
     monkeypatch.setattr(MLPAutoencoder, "encode", counting_encode)
     evaluate(model, X)
     assert sum(encoded) == len(X)  # score_samples then transform encoded it twice
+
+
+# ----------------------------------------------------------------------------------- compare --standardize
+def test_standardize_holds_no_float64_copy_of_the_training_set():
+    import tracemalloc
+
+    from aekit.cli._compare import _standardized
+    from aekit.datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    X_train, X_test = rng.random((16000, 16), dtype=np.float32) * 7 + 3, rng.random((10, 16), dtype=np.float32)
+    data = Dataset(X_train, X_test, None, None, None, "t", "t")
+    center, scale = X_train.mean(axis=0, dtype=np.float64), X_train.std(axis=0, dtype=np.float64)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        out = _standardized(data)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    # the same values as the whole expression, cast to float32 as Dataset stores it
+    np.testing.assert_array_equal(out.X_train, ((X_train - center) / scale).astype(np.float32))
+    np.testing.assert_array_equal(out.X_test, ((X_test - center) / scale).astype(np.float32))
+    # numpy's std takes one float64 copy of X_train while it runs; the scaling took two more, then a float32 one
+    assert peak < 1.25 * X_train.size * 8, peak / (X_train.size * 8)
