@@ -209,3 +209,33 @@ def test_standardize_holds_no_float64_copy_of_the_training_set():
     np.testing.assert_array_equal(out.X_test, ((X_test - center) / scale).astype(np.float32))
     # numpy's std takes one float64 copy of X_train while it runs; the scaling took two more, then a float32 one
     assert peak < 1.25 * X_train.size * 8, peak / (X_train.size * 8)
+
+
+# ----------------------------------------------------------------------------------- score_samples
+def test_row_errors_are_the_whole_blocks_errors():
+    from aekit._inference import row_errors
+
+    rng = np.random.default_rng(0)
+    x, out = rng.random((2500, 33), dtype=np.float32), rng.random((2500, 33), dtype=np.float32)
+    expected = np.square(x.astype(np.float64) - out).sum(axis=1)  # what score_samples computed per block
+    for rows in (1, 7, 1024, 4096):
+        np.testing.assert_array_equal(row_errors(x, out, rows=rows), expected)
+
+
+def test_score_samples_holds_no_float64_copy_of_a_block():
+    """errors, evaluate and train's metrics score every row: each 8192-row block took three float64 arrays of its
+    size (a copy, the difference, its square; 150 MiB at 784 features), now a 1024-row float64 buffer."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).random((8192, 64), dtype=np.float32)
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X[:64])
+    expected = -np.square(X.astype(np.float64) - model.reconstruct(X)).sum(axis=1)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        scores = model.score_samples(X)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(scores, expected)
+    assert peak < X.nbytes, peak / X.nbytes  # was 6 times X's float32 size: three float64 copies
