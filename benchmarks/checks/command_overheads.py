@@ -24,6 +24,16 @@ Usage::
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/checks/command_overheads.py --quick
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/checks/command_overheads.py --baseline 42baf65
 
+Measured (2026-11-29, shared 2-core machine, load average 1.1-1.9, so the seconds are indicative only), before
+(42baf65) -> after, fastest of 3 runs / largest peak RSS, every case writing the same numbers
+(benchmarks/results/command_overheads.json):
+
+- compare 8.65 s / 1044 MiB -> 7.95 s / 868 MiB; compare --standardize 9.67 s / 1316 MiB -> 8.38 s / 957 MiB;
+- sweep (2 sizes) 12.29 s / 1211 MiB -> 11.62 s / 1063 MiB;
+- evaluate (sparse model, 60,000 rows) 3.95 s / 750 MiB -> 3.29 s / 719 MiB;
+- errors 3.73 s / 809 MiB -> 3.19 s / 679 MiB; features 3.41 s / 813 MiB -> 2.98 s / 698 MiB;
+- encode (unchanged) 2.91 s / 585 MiB -> 2.86 s / 593 MiB.
+
 Notes: PCA in a sweep is fitted at every size, although one fit of the largest size gives the smaller ones exactly
 with scikit-learn's 'covariance_eigh' and 'full' solvers (components_[:k], measured bit for bit on digits and
 Fashion-MNIST): the randomised solver, which 'auto' picks for more than 1000 features or fewer than 10 samples per
