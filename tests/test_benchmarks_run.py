@@ -162,6 +162,16 @@ def check_outside_step(tmp, out):
     assert all(r["after"]["seconds"] >= 0 for r in d["rows"])
 
 
+def check_command_overheads(tmp, out):
+    d = _json(tmp / "command_overheads.json")
+    assert d["quick"] is True and d["dataset"] == "digits" and d["machine"]["loadavg_start"]
+    assert {r["case"] for r in d["rows"]} == {"compare", "compare_standardize", "sweep", "evaluate_sparse", "errors",
+                                              "features", "encode"}
+    for r in d["rows"]:
+        assert r["after"]["seconds"] > 0 and r["after"]["maxrss_mib"] > 0, r
+    assert "| case | before s | after s |" in d["table"]
+
+
 def check_contractive_scale(tmp, out):
     lines = [line for line in out.splitlines() if "features  weight" in line]
     assert len(lines) == 9 and "||dh/dx||^2" in lines[0]
@@ -236,6 +246,9 @@ CASES = {
                         check_seed_spread, needs=("fashion-mnist",)),
     "checks/outside_step": Case("checks/outside_step.py", ["--quick", "--out", "{tmp}/outside_step.json"],
                                 check_outside_step),
+    "checks/command_overheads": Case("checks/command_overheads.py", ["--quick", "--out",
+                                                                     "{tmp}/command_overheads.json"],
+                                     check_command_overheads),
     "checks/contractive_scale": Case("checks/contractive_scale.py", ["--quick"], check_contractive_scale,
                                      needs=("fashion-mnist",)),
     "checks/table_outlier_width": Case("checks/table_outlier_width.py", ["--quick"], check_table_outlier_width),

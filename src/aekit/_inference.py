@@ -18,7 +18,7 @@ import torch
 
 from .streaming import ArraySource
 
-__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "block_rows", "input_chunks"]
+__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "block_rows", "coded", "input_chunks", "row_errors"]
 
 #: Rows per inference block (fewer for a convolutional network: :func:`block_rows`).
 INFERENCE_BATCH = 8192
@@ -37,6 +37,29 @@ def block_rows(net: torch.nn.Module, n_features: int) -> int:
     if not widest:
         return INFERENCE_BATCH
     return max(1, min(INFERENCE_BATCH, INFERENCE_ELEMENTS // (max(1, n_features) * widest)))
+
+
+def coded(net: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``net``'s forward, ``decode(encode(x))``, that returns the code with it: ``(rows, code size + features)``, the
+    code first. For one pass where ``transform`` then ``reconstruct`` (or ``score_samples``) ran the encoder twice;
+    the reconstruction is the forward's, bit for bit (decode is given the very tensor encode returned)."""
+    def forward_with_code(x: torch.Tensor) -> torch.Tensor:
+        z = net.encode(x)
+        return torch.cat((z, net.decode(z)), dim=1)
+
+    return forward_with_code
+
+
+def row_errors(x: np.ndarray, out: np.ndarray, rows: int = 1024) -> np.ndarray:
+    """Each row's squared differences of ``x`` and ``out`` summed, in float64, ``rows`` rows at a time in one float64
+    buffer: over a whole inference block the float64 copy, the difference and its square held 150 MiB more (8192
+    rows of 784), most of a scoring command's memory above the data. The same values: a row's sum is its own."""
+    errors = np.empty(len(x))
+    for start in range(0, len(x), rows):
+        d = x[start:start + rows].astype(np.float64)
+        d -= out[start:start + rows]
+        errors[start:start + rows] = np.square(d, out=d).sum(axis=1)
+    return errors
 
 
 def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:

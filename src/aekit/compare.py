@@ -165,19 +165,24 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     tic = time.perf_counter()
     pca = PCA(n_components=k, random_state=random_state).fit(X_train)
     pca_seconds = time.perf_counter() - tic
-    recon["PCA"] = pca.inverse_transform(pca.transform(X_test)).astype(np.float32)
+    labelled = y_train is not None and y_test is not None
+    # each set encoded once, for its error and its k-NN codes
+    pca_codes = (pca.transform(X_train), pca.transform(X_test))
+    recon["PCA"] = _pca_reconstruction(pca, pca_codes[1]).astype(np.float32, copy=False)
     rows["PCA"] = {
-        "train_error": squared_error_per_sample(X_train, pca.inverse_transform(pca.transform(X_train))),
+        "train_error": squared_error_per_sample(X_train, _pca_reconstruction(pca, pca_codes[0])),
         "test_error": squared_error_per_sample(X_test, recon["PCA"]),
         "fit_seconds": pca_seconds,
     }
     logger.info("PCA-%d: test error %.4g (%.2f s)", k, rows["PCA"]["test_error"], pca_seconds)
     name = method_name(estimator)
     estimator.fit(X_train)
-    recon[name] = estimator.reconstruct(X_test)
+    encode = labelled and _has_code(estimator)
+    train_errors, train_codes, _ = _reconstruction_pass(estimator, X_train, encode, keep=False)
+    _, test_codes, recon[name] = _reconstruction_pass(estimator, X_test, encode, keep=True)
     rows[name] = {
         # the same measure as the test error and PCA's: an imputer's score is its error on hidden entries
-        "train_error": squared_error_per_sample(X_train, estimator.reconstruct(X_train)),
+        "train_error": float(train_errors.mean()),
         "test_error": squared_error_per_sample(X_test, recon[name]),
         "fit_seconds": estimator.fit_time_,
         "epochs": estimator.n_iter_,
@@ -192,9 +197,8 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         "ratio": rows[name]["test_error"] / rows["PCA"]["test_error"],
         "reconstructions": recon,
     }
-    if y_train is not None and y_test is not None and _has_code(estimator):
-        codes = {"PCA": (pca.transform(X_train), pca.transform(X_test)),
-                 name: (estimator.transform(X_train), estimator.transform(X_test))}
+    if encode:
+        codes = {"PCA": pca_codes, name: (train_codes, test_codes)}
         for name, (Z_train, Z_test) in codes.items():
             knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
             rows[name]["knn_accuracy"] = float(knn.score(Z_test, y_test))
@@ -203,6 +207,60 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         if all(Z_test.shape[1] == 2 for _, Z_test in codes.values()):
             result["codes"] = {name: Z_test for name, (_, Z_test) in codes.items()}
     return result
+
+
+def _pca_reconstruction(pca, Z):
+    """``pca.inverse_transform(Z)`` (``whiten=False``) with the mean added in place: the same values, one array of
+    X's size instead of two (the product and the sum)."""
+    X_hat = Z @ pca.components_
+    return np.add(X_hat, pca.mean_, out=X_hat if X_hat.dtype == np.result_type(X_hat, pca.mean_) else None)
+
+
+def _reconstruction_pass(estimator, X, encode: bool, keep: bool):
+    """``(errors, codes, reconstruction)`` of the fitted ``estimator`` on ``X`` from one pass of its network.
+
+    ``errors``: each row's squared errors summed over features, against X as given (float64), as
+    :func:`~aekit.metrics.squared_error_per_sample` takes them; ``codes`` (float32) with ``encode``, else None;
+    the whole reconstruction with ``keep``, else None: the train error needs only the errors, and reconstructing all
+    of X_train to take one number held a copy of it (180 MiB for Fashion-MNIST). The network goes over X once,
+    a block of its inference rows at a time: ``decode(encode(x))``, its forward, with the codes kept on the way
+    (encoding X again for the k-NN codes ran half the network a second time); the values are ``reconstruct``'s and
+    ``transform``'s, bit for bit. A model with its own ``reconstruct`` (an imputer's) is asked block by block.
+    """
+    from ._base import Autoencoder
+    from .metrics._errors import _squared_error_rows
+
+    n, errors = len(X), np.empty(len(X))
+    codes = reconstruction = None
+    if not n or type(estimator).reconstruct is not Autoencoder.reconstruct:  # an imputer's: from the observed entries
+        rows = estimator._block_rows() if hasattr(estimator, "_block_rows") else max(n, 1)
+        kept = []
+        for start in range(0, max(n, 1), rows):  # no rows: once, for reconstruct's own answer
+            block = estimator.reconstruct(X[start:start + rows])
+            errors[start:start + rows] = _squared_error_rows(X[start:start + rows], block)
+            kept += [block] if keep else []
+        if keep:
+            reconstruction = kept[0] if len(kept) == 1 else np.concatenate(kept)
+        return errors, (estimator.transform(X) if encode else None), reconstruction
+    from ._inference import coded
+
+    net, width = estimator.net_, estimator.n_features_in_
+    start = 0
+    for _, out in estimator._batches_out(coded(net) if encode else net,
+                                         estimator._network_input(estimator._inference_X(X))):
+        stop = start + len(out)
+        if encode:
+            if codes is None:
+                codes = np.empty((n, out.shape[1] - width), np.float32)
+            codes[start:stop], out = out[:, :-width], out[:, -width:]
+        block = estimator._unscaled(out)
+        if keep:
+            if reconstruction is None:
+                reconstruction = np.empty((n, width), block.dtype)
+            reconstruction[start:stop] = block
+        errors[start:stop] = _squared_error_rows(X[start:stop], block)
+        start = stop
+    return errors, codes, reconstruction
 
 
 def _has_code(estimator) -> bool:

@@ -67,6 +67,22 @@ def _errors_of_rows(rows: np.ndarray, n_features: int, prefix: str, unit_range: 
     return out
 
 
+def _errors_and_codes(estimator, X):
+    """``(-score_samples(X), transform(X))`` from one pass of the network (the two ran the encoder twice over X): the
+    same values, bit for bit; the errors in the units the network learnt in, as the score's."""
+    from ._inference import coded, row_errors
+
+    errors, codes, start = np.empty(len(X)), None, 0
+    for x, out in estimator._batches_out(coded(estimator.net_), estimator._network_input(estimator._inference_X(X))):
+        width = x.shape[1]
+        if codes is None:
+            codes = np.empty((len(X), out.shape[1] - width), np.float32)
+        codes[start:start + len(x)] = out[:, :-width]
+        errors[start:start + len(x)] = row_errors(x, out[:, -width:])
+        start += len(x)
+    return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
+
+
 def _corrupted(estimator, X, noise_level, random_state):
     """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded."""
     level = estimator.corruption_level if noise_level is None else noise_level
@@ -182,9 +198,12 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     unit_range = not scaled and _in_unit_range(X)
     # the score's errors, a block at a time (no reconstruction of the whole of X is held); a model with ``scaling``
     # is measured in the units its network learnt in
-    result.update(_errors_of_rows(-estimator.score_samples(X), X.shape[1], "", unit_range))
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
-        result.update(code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_))
+        errors, codes = _errors_and_codes(estimator, X)
+        result.update(_errors_of_rows(errors, X.shape[1], "", unit_range))
+        result.update(code_statistics(codes, threshold=estimator.activity_threshold_))
+    else:
+        result.update(_errors_of_rows(-estimator.score_samples(X), X.shape[1], "", unit_range))
     if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
         # one pass gives both terms (elbo_samples then kl_samples would encode X twice)
         nll, kl = estimator._elbo_terms(estimator._network_input(estimator._inference_X(X)), 10,

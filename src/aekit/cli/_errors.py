@@ -39,7 +39,6 @@ def run(args) -> int:
     from ..evaluation import _in_unit_range, extreme_samples
     from ..images import model_image_shape
     from ..persistence import load
-    from ..plotting import image_rows
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
@@ -67,6 +66,8 @@ def run(args) -> int:
         print(summary(errors, args.top))
     logger.info("wrote %s: array of shape %s", out, errors.shape)
     if args.figure is not None:
+        from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only
+
         rows = extreme_samples(estimator, X, errors=errors)
         # the samples shown decide the grey scale, as in evaluate (not the whole of a memory-mapped X): pixels
         # stay on [0, 1] even where a reconstruction leaves it (else 'auto' stretched each column, black went grey)

@@ -86,7 +86,6 @@ def run_evaluate(args) -> int:
     from ..evaluation import _in_unit_range, evaluate, evaluation_images
     from ..images import model_image_shape
     from ..persistence import load
-    from ..plotting import image_rows
 
     for path in (args.out, args.figure):
         if path is not None:
@@ -106,6 +105,8 @@ def run_evaluate(args) -> int:
         shape = data_shape or model_image_shape(estimator)
         if shape is None or int(np.prod(shape)) != X.shape[1]:
             raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
+        from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only
+
         unit_range = _in_unit_range(X)
         write_figure(image_rows(evaluation_images(estimator, X, **options), shape, title=f"{result['model']} on "
                                 f"{where}", normalize="none" if unit_range else "joint"), args.figure, args.overwrite)

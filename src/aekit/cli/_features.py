@@ -71,8 +71,6 @@ def run(args) -> int:
     from .._atomic import save_npy
     from ..metrics import code_statistics
     from ..persistence import load
-    from ..plotting import activation_histogram, filter_grid
-    from ..sparse import encoder_filters
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     figures = None
@@ -95,6 +93,9 @@ def run(args) -> int:
     print(f"codes of {X.shape[0]} samples: {H.shape[1]} features -> {out}")
     print(format_diagnostics(stats, H.shape[1], threshold))
     if figures:
+        from ..plotting import activation_histogram, filter_grid  # here: matplotlib takes half a second to import
+        from ..sparse import encoder_filters
+
         args.figures.mkdir(parents=True, exist_ok=True)
         write_figure(activation_histogram(H, threshold=threshold, title=f"code activations "
                                           f"({type(estimator).__name__}, {H.shape[0]} samples)"),
