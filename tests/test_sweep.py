@@ -72,7 +72,7 @@ def test_table_and_files(result, tmp_path):
     table = format_sweep(result, "rank-4 data")
     lines = table.splitlines()
     assert lines[0] == "### rank-4 data" and lines[2].startswith("| code size | PCA test error |")
-    assert [line.split("|")[1].strip() for line in lines[4:]] == ["1", "2", "4"]
+    assert [line.split("|")[1].strip() for line in lines[4:] if line.startswith("|")] == ["1", "2", "4"]
     assert f"{result['ratio'][0]:.3f}" in lines[4]
     paths = write_sweep(result, tmp_path, Autoencoder(n_components=9, **SMALL), "rank-4 data")
     assert sorted(p.name for p in paths.values()) == ["errors.png", "results.json", "results.md"]
@@ -81,6 +81,17 @@ def test_table_and_files(result, tmp_path):
     assert saved["rows"]["PCA"]["test_error"] == result["rows"]["PCA"]["test_error"]
     assert "n_components" not in saved["params"] and saved["params"]["hidden_layer_sizes"] == [16]
     assert (tmp_path / "results.md").read_text() == table
+
+
+def test_the_table_says_where_the_network_ran_out_of_epochs(result):
+    # SMALL trains 3 epochs, all of them at every size: its error there is a budget's, not the method's
+    assert result["max_epochs"] == 3
+    assert format_sweep(result).splitlines()[-1] == ("At code size 1, 2, 4 the autoencoder ran all max_epochs=3 epochs "
+                                                     "without early stopping: more epochs may lower its error.")
+    stopped = {**result, "rows": {**result["rows"], "autoencoder": {**result["rows"]["autoencoder"],
+                                                                    "epochs": [2, 3, 1]}}}
+    assert format_sweep(stopped).splitlines()[-1].startswith("At code size 2 the autoencoder ran all")
+    assert "without early stopping" not in format_sweep({**stopped, "max_epochs": 10})
 
 
 def test_error_curve_one_line_per_method_with_its_own_marker():

@@ -60,7 +60,8 @@ def sweep_code_sizes(estimator, X_train, X_test, n_components, random_state=0, y
         name, e.g. "autoencoder"), ``n_train``, and ``rows``: per method, lists
         over the sizes of ``test_error``, ``train_error``, ``fit_seconds``
         (and ``epochs`` for the estimator; ``knn_accuracy`` with labels); and
-        ``ratio``, the estimator's test error over PCA's at each size.
+        ``ratio``, the estimator's test error over PCA's at each size;
+        ``max_epochs``, the estimator's.
         Errors are squared errors summed over features, averaged over
         samples.
 
@@ -102,6 +103,7 @@ def sweep_code_sizes(estimator, X_train, X_test, n_components, random_state=0, y
         result.setdefault("ratio", []).append(one["ratio"])
         result.update(method=one["method"], n_train=one["n_train"])
     result["rows"] = rows
+    result["max_epochs"] = int(estimator.max_epochs)
     return result
 
 
@@ -130,6 +132,11 @@ def format_sweep(result: dict, title: str = "") -> str:
         if knn:
             line += f" {rows['PCA']['knn_accuracy'][i]:.3f} | {rows[name]['knn_accuracy'][i]:.3f} |"
         lines.append(line)
+    capped = [k for k, epochs in zip(result["n_components"], rows[name]["epochs"])
+              if epochs == result.get("max_epochs")]
+    if capped:  # early stopping never stopped it: a budget, not the method, may be what the error shows
+        lines += ["", f"At code size {', '.join(map(str, capped))} the {name} ran all max_epochs="
+                      f"{result['max_epochs']} epochs without early stopping: more epochs may lower its error."]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
