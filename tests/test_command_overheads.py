@@ -213,7 +213,7 @@ def test_standardize_holds_no_float64_copy_of_the_training_set():
 
 # ----------------------------------------------------------------------------------- score_samples
 def test_row_errors_are_the_whole_blocks_errors():
-    from aekit._inference import row_errors
+    from aekit.metrics._errors import _squared_error_rows as row_errors  # the one row scorer
 
     rng = np.random.default_rng(0)
     x, out = rng.random((2500, 33), dtype=np.float32), rng.random((2500, 33), dtype=np.float32)

@@ -18,12 +18,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
-from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows, row_errors
+from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, fit_scaling
 from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
                           check_real)
 from .losses import LOSSES
+from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loads lazily): ~5 ms
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
 from .streaming import ArraySource, BatchSource, as_source, is_streamable
@@ -713,7 +714,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "net_")
         # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once; with scaling,
         # the errors are in the units the network learnt in
-        parts = [-row_errors(x, out)
+        parts = [-_squared_error_rows(x, out)
                  for x, out in self._batches_out(self.net_, self._network_input(self._inference_X(X)))]
         return np.concatenate(parts) if parts else np.zeros(0)
 

@@ -18,7 +18,7 @@ import torch
 
 from .streaming import ArraySource
 
-__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "block_rows", "coded", "input_chunks", "row_errors"]
+__all__ = ["INFERENCE_BATCH", "apply", "batches_out", "block_rows", "coded", "input_chunks"]
 
 #: Rows per inference block (fewer for a convolutional network: :func:`block_rows`).
 INFERENCE_BATCH = 8192
@@ -48,18 +48,6 @@ def coded(net: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         return torch.cat((z, net.decode(z)), dim=1)
 
     return forward_with_code
-
-
-def row_errors(x: np.ndarray, out: np.ndarray, rows: int = 1024) -> np.ndarray:
-    """Each row's squared differences of ``x`` and ``out`` summed, in float64, ``rows`` rows at a time in one float64
-    buffer: over a whole inference block the float64 copy, the difference and its square held 150 MiB more (8192
-    rows of 784), most of a scoring command's memory above the data. The same values: a row's sum is its own."""
-    errors = np.empty(len(x))
-    for start in range(0, len(x), rows):
-        d = x[start:start + rows].astype(np.float64)
-        d -= out[start:start + rows]
-        errors[start:start + rows] = np.square(d, out=d).sum(axis=1)
-    return errors
 
 
 def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:

@@ -70,7 +70,7 @@ def _errors_of_rows(rows: np.ndarray, n_features: int, prefix: str, unit_range: 
 def _errors_and_codes(estimator, X):
     """``(-score_samples(X), transform(X))`` from one pass of the network (the two ran the encoder twice over X): the
     same values, bit for bit; the errors in the units the network learnt in, as the score's."""
-    from ._inference import coded, row_errors
+    from ._inference import coded
 
     errors, codes, start = np.empty(len(X)), None, 0
     for x, out in estimator._batches_out(coded(estimator.net_), estimator._network_input(estimator._inference_X(X))):
@@ -78,7 +78,7 @@ def _errors_and_codes(estimator, X):
         if codes is None:
             codes = np.empty((len(X), out.shape[1] - width), np.float32)
         codes[start:start + len(x)] = out[:, :-width]
-        errors[start:start + len(x)] = row_errors(x, out[:, -width:])
+        errors[start:start + len(x)] = _squared_error_rows(x, out[:, -width:])
         start += len(x)
     return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
 
