@@ -19,8 +19,8 @@ __all__ = ["SCALINGS", "column_scaling", "fit_scaling", "scaled_float32", "strea
 
 logger = logging.getLogger(__name__)
 
-#: Rows scaled at a time (in float64) when an in-memory X is scaled for training.
-_BLOCK_ROWS = 8192
+#: Rows scaled at a time (in float64) when an in-memory X is scaled (for training, evaluate, compare --standardize).
+_BLOCK_ROWS = 4096
 
 #: Columns whose statistics are computed together (in float64) by :func:`column_scaling`.
 _BLOCK_COLUMNS = 64
@@ -141,10 +141,12 @@ def fit_scaling(est, X, keep: bool):
 
 def scaled_float32(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``(X - center) / scale`` in float32, computed in float64 a block of rows at a time (not two float64 copies
-    of the whole of X)."""
+    of the whole of X, then a float32 one), the division in place: one float64 temporary of a block."""
     seen = np.empty(X.shape, dtype=np.float32)
     for start in range(0, X.shape[0], _BLOCK_ROWS):
-        seen[start:start + _BLOCK_ROWS] = (X[start:start + _BLOCK_ROWS] - center) / scale
+        block = X[start:start + _BLOCK_ROWS] - center
+        block /= scale
+        seen[start:start + _BLOCK_ROWS] = block
     return seen
 
 

@@ -86,23 +86,15 @@ def comparison_setup(args):
 
 def _standardized(data):
     """``data`` with every feature centred and scaled by the training split's mean and std (constant ones kept)."""
+    from .._scaling import scaled_float32
     from ..datasets import Dataset
 
     center = data.X_train.mean(axis=0, dtype=np.float64)
     scale = data.X_train.std(axis=0, dtype=np.float64)
     scale[~(scale > 1e-12)] = 1.0
-    return Dataset(_scaled_rows(data.X_train, center, scale), _scaled_rows(data.X_test, center, scale),
+    # a block of rows at a time into the float32 a Dataset holds: the whole expression held two float64 copies of X
+    return Dataset(scaled_float32(data.X_train, center, scale), scaled_float32(data.X_test, center, scale),
                    data.y_train, data.y_test,
                    data.image_shape, data.name, f"{data.description}; features standardised with the training "
                    "split's mean and std (errors in standard deviations)", data.class_names)
 
-
-def _scaled_rows(X, center, scale, rows: int = 4096):
-    """``(X - center) / scale`` computed in float64 and stored in float32 (as a Dataset holds it), a block of rows
-    at a time: the same values, where the whole expression held two float64 copies of X and then a float32 one."""
-    out = np.empty(X.shape, dtype=np.float32)
-    for start in range(0, len(X), rows):
-        block = X[start:start + rows] - center
-        block /= scale
-        out[start:start + rows] = block
-    return out
