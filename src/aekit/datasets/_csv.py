@@ -151,6 +151,13 @@ def _empty_cells_as_nan(path, header: bool) -> str | None:
     return body + "nan" if body.endswith(",") else body
 
 
+def _loadtxt_empty_cells(path, header: bool) -> np.ndarray | None:
+    """:func:`numpy.loadtxt` of the file's data rows with its empty cells written ``nan``; None (go cell by cell)
+    when the first MiB has missing-value words."""
+    body = _empty_cells_as_nan(path, header)
+    return None if body is None else _loadtxt(io.StringIO(body))
+
+
 def load_csv(path):
     """Numeric CSV, comma-separated, with one optional header row; float32, missing cells NaN."""
     names = csv_header(path)
@@ -159,12 +166,12 @@ def load_csv(path):
         logger.warning("%s: its first row, 0,1,2,...,%d, is read as a header (pandas' default column names), not "
                        "as data", path, len(names) - 1)
     # fast paths: numbers alone, then with empty cells; on any problem the per-cell path below says where it is
-    for attempt in (lambda: _loadtxt(path, header), lambda: _loadtxt(io.StringIO(_empty_cells_as_nan(path, header)))):
+    for read in (_loadtxt, _loadtxt_empty_cells):
         try:
-            X = attempt()
-        except (ValueError, TypeError, UnicodeDecodeError):  # TypeError: StringIO(None), words in the first MiB
+            X = read(path, header)
+        except (ValueError, UnicodeDecodeError):
             continue
-        if X.size:
+        if X is not None and X.size:
             return _check_in_range(path, X, names)
     rows = _csv_rows(path)
     first = rows[0][1] if rows else []  # the header if there is one: its ';' tells a European CSV too
