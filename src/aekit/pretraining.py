@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -44,6 +43,7 @@ from torch import nn
 from ._layer_data import layer_data, next_layer_data
 from ._torch_globals import seeded
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS, MLPAutoencoder
+from .training import PRECISIONS, _autocast
 
 __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_denoising", "load_layers",
            "layer_reconstruction_errors"]
@@ -304,8 +304,7 @@ def pretrain_denoising(X, widths, *, activation="relu", output_activation="ident
             for idx in _minibatches(V.shape[0], batch_size, generator):
                 x = V[idx]
                 keep = (torch.rand(x.shape, generator=generator, device=x.device) >= mask_fraction).to(x.dtype)
-                # no autocast at all for float32: torch before 2.5 refuses even a disabled one on "mps"
-                with torch.autocast(V.device.type, dtype=torch.bfloat16) if precision == "bfloat16" else nullcontext():
+                with _autocast(V.device, PRECISIONS.get(precision)):  # the trainer's: no autocast at all for float32
                     logits = layer.decode_logits(layer.encode(x * keep)).float()
                 if bce:
                     loss = nn.functional.binary_cross_entropy_with_logits(logits, x)
