@@ -160,8 +160,10 @@ def test_overlapping_cli_commands_give_back_the_aekit_logger_and_thread_count():
     torch.set_num_threads(2)
     first = _setup_logging(Namespace(quiet=False)), _set_threads(1)
     second = _setup_logging(Namespace(quiet=True)), _set_threads(1)
-    for restore in first + second:  # the first command ends first
-        restore()
+    for block in first + second:  # each command sets up, the second while the first still runs
+        block.__enter__()
+    for block in first + second:  # the first command ends first
+        block.__exit__(None, None, None)
     assert (logger.level, logger.propagate, list(logger.handlers)) == before
     assert torch.get_num_threads() == 2
 

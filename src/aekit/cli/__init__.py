@@ -9,6 +9,7 @@ written on error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -65,7 +66,7 @@ _LOGGER_STATE = Overlapping(lambda: (_LOGGER.level, _LOGGER.propagate),
 
 
 def _setup_logging(args):
-    """Send aekit's log records to stderr for this run; returns the function that undoes it.
+    """Context manager: aekit's log records go to stderr for this run.
 
     The logger is process-wide: when commands overlap in threads, the level and propagation from before the
     first come back when the last ends (each one restoring what it saw left the logger silenced for good).
@@ -79,22 +80,18 @@ def _setup_logging(args):
         _LOGGER.setLevel(level)
         _LOGGER.propagate = False
 
-    block = _LOGGER_STATE.block(change, undo=lambda: _LOGGER.removeHandler(handler))
-    block.__enter__()
-    return lambda: block.__exit__(None, None, None)
+    return _LOGGER_STATE.block(change, undo=lambda: _LOGGER.removeHandler(handler))
 
 
 def _set_threads(threads):
-    """Apply ``--threads`` for the command; returns a function that puts torch's thread count back."""
+    """Context manager: ``--threads`` for the command, torch's thread count put back after."""
     if threads is None:
-        return lambda: None
+        return contextlib.nullcontext()
     if threads < 1:
         raise ValueError(f"--threads must be >= 1; got {threads}.")
     from .._torch_globals import num_threads  # process-wide: commands run in overlapping threads share the count
 
-    block = num_threads(threads)
-    block.__enter__()
-    return lambda: block.__exit__(None, None, None)
+    return num_threads(threads)
 
 
 class Stopped(KeyboardInterrupt):
@@ -105,16 +102,20 @@ class Stopped(KeyboardInterrupt):
         super().__init__(signal.Signals(self.signum).name)
 
 
+@contextlib.contextmanager
 def _stop_on_signals():
     """SIGTERM/SIGUSR1 raise :class:`Stopped` for the command (their default kills the process on the spot:
-    no message, temporary files left); returns the function that puts the handlers back."""
+    no message, temporary files left); the handlers from before come back after."""
     from .._signals import install, restore
 
     def stop(signum, frame):
         raise Stopped(signum)
 
     before = install(stop, ("SIGTERM", "SIGUSR1"))
-    return lambda: restore(before)
+    try:
+        yield
+    finally:
+        restore(before)
 
 
 def _stdout_errors():
@@ -133,8 +134,8 @@ _STDOUT_ERRORS = Overlapping(_stdout_errors, _set_stdout_errors)
 
 
 def _tolerant_stdout():
-    """While commands run, stdout writes what its encoding lacks as ``\\xe9`` escapes, as stderr always does;
-    returns the function that puts the error handler back when the last overlapping command ends.
+    """Context manager: while commands run, stdout writes what its encoding lacks as ``\\xe9`` escapes, as stderr
+    always does; the error handler comes back when the last overlapping command ends.
 
     A redirected stdout has the locale's encoding: on Windows a code page such as cp932, which has no
     'é', so printing a path like 'résultats/m' failed after the work was done (exit 2).
@@ -144,45 +145,40 @@ def _tolerant_stdout():
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
 
-    block = _STDOUT_ERRORS.block(change)
-    block.__enter__()
-    return lambda: block.__exit__(None, None, None)
+    return _STDOUT_ERRORS.block(change)
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    restore_logging = _setup_logging(args)
-    restore_threads = lambda: None  # noqa: E731
-    restore_signals = _stop_on_signals()
-    restore_stdout = _tolerant_stdout()
-    try:
-        restore_threads = _set_threads(getattr(args, "threads", None))
-        return int(args.func(args) or 0)
-    except USER_ERRORS as err:
-        # one line, but all of it: a missing file's message says where to get it on later lines
-        message = one_line(str(err)) or type(err).__name__
-        print(f"aekit {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt as err:
-        signum = getattr(err, "signum", signal.SIGINT)
-        checkpoint = sys.modules.get("aekit.checkpoint")  # loaded by any fit, the only raiser of TrainingInterrupted
-        if checkpoint is not None and isinstance(err, checkpoint.TrainingInterrupted):  # a checkpoint was saved
-            from ..distributed import is_main_process
+    with contextlib.ExitStack() as run:  # each put back when the command ends, after its message is printed
+        run.enter_context(_setup_logging(args))
+        run.enter_context(_stop_on_signals())
+        run.enter_context(_tolerant_stdout())
+        try:
+            run.enter_context(_set_threads(getattr(args, "threads", None)))
+            return int(args.func(args) or 0)
+        except USER_ERRORS as err:
+            # one line, but all of it: a missing file's message says where to get it on later lines
+            message = one_line(str(err)) or type(err).__name__
+            print(f"aekit {args.command}: error: {message}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        except KeyboardInterrupt as err:
+            signum = getattr(err, "signum", signal.SIGINT)
+            # loaded by any fit, the only raiser of TrainingInterrupted
+            checkpoint = sys.modules.get("aekit.checkpoint")
+            if checkpoint is not None and isinstance(err, checkpoint.TrainingInterrupted):  # a checkpoint was saved
+                from ..distributed import is_main_process
 
-            if is_main_process():  # under torchrun one rank reports
-                print(f"aekit {args.command}: {err} Continue with the same command plus --resume.", file=sys.stderr)
-        else:
-            print(f"aekit {args.command}: interrupted" + (f" by {signal.Signals(signum).name}" if isinstance(
-                err, Stopped) else ""), file=sys.stderr)
-        return 128 + signum
-    finally:
-        restore_stdout()
-        restore_signals()
-        restore_threads()
-        restore_logging()
+                if is_main_process():  # under torchrun one rank reports
+                    print(f"aekit {args.command}: {err} Continue with the same command plus --resume.",
+                          file=sys.stderr)
+            else:
+                print(f"aekit {args.command}: interrupted" + (f" by {signal.Signals(signum).name}" if isinstance(
+                    err, Stopped) else ""), file=sys.stderr)
+            return 128 + signum
