@@ -121,6 +121,46 @@ def test_a_fitted_array_may_not_replace_a_fitted_value_of_the_config(model_dir, 
         load(bad)
 
 
+def _with_fitted_tensor(model_dir, tmp_path, name, value):
+    """A copy of the model whose fitted array ``name`` is ``value`` (None: removed)."""
+    from safetensors.torch import load_file, save_file
+
+    bad = _copy(model_dir, tmp_path / "bad")
+    tensors = load_file(str(bad / "model.safetensors"))
+    config = json.loads((bad / CONFIG_FILE).read_text())
+    del tensors[f"fitted.{name}"], config["tensors"][f"fitted.{name}"]
+    if value is not None:
+        tensors[f"fitted.{name}"] = value
+        config["tensors"][f"fitted.{name}"] = list(value.shape)
+    save_file(tensors, str(bad / "model.safetensors"))
+    (bad / CONFIG_FILE).write_text(json.dumps(config))
+    return bad
+
+
+@pytest.mark.parametrize("name, value, problem", [
+    ("center_", np.zeros(1), r"got shape \(1,\)"),  # broadcast over all 5 features: wrong outputs, no error
+    ("center_", np.zeros(3), r"got shape \(3,\)"),  # failed inside transform: "operands could not be broadcast"
+    ("scale_", np.zeros(5), "each above 0.*got 0"),  # every output NaN
+    ("scale_", np.full(5, np.nan), "got a NaN or infinity"),
+    ("center_", np.zeros(5, dtype=np.int64), "got int64 values"),
+    ("scale_", None, "got nothing"),  # scaling_ 'standard' without its scale: the network would see raw X
+])
+def test_the_input_scaling_of_a_model_must_fit_its_features(model_dir, tmp_path, name, value, problem):
+    import torch
+
+    bad = _with_fitted_tensor(model_dir, tmp_path, name, None if value is None else torch.from_numpy(value))
+    with pytest.raises(ValueError, match=rf"model.safetensors: the fitted {name} must be 5 finite .*{problem}"):
+        load(bad)
+
+
+def test_an_imputer_always_needs_its_input_scaling(ensemble_dir, tmp_path):
+    """AutoencoderImputer scales by itself (whatever its scaling): without center_ its transform raised
+    AttributeError."""
+    bad = _with_fitted_tensor(ensemble_dir / "member_0", tmp_path, "center_", None)
+    with pytest.raises(ValueError, match="the fitted center_ must be 5 finite .* got nothing"):
+        load(bad)
+
+
 # ---------------------------------------------------------------- saving over a directory
 @pytest.mark.parametrize("index", [CONFIG_FILE, ENSEMBLE_FILE])
 def test_saving_never_replaces_a_directory_whose_config_is_not_aekit(model_dir, tmp_path, index):

@@ -281,6 +281,31 @@ def _fitted_name_ok(name) -> bool:
         and name != "net_"
 
 
+def _check_scaling(estimator, n_features: int, weights: Path) -> None:
+    """The fitted ``center_``/``scale_`` (X is scaled ``(X - center_) / scale_`` on the way in): one finite number per
+    feature, scales above 0, both there when the model scales its inputs. A wrong length broadcast silently (one
+    number) or failed inside ``transform``; a zero or NaN scale turned every output into NaN."""
+    scaled = not estimator._scales_inputs or estimator.__dict__.get("scaling_", "none") != "none"
+    if not scaled and not {"center_", "scale_"} & estimator.__dict__.keys():
+        return
+    for name in ("center_", "scale_"):
+        value = estimator.__dict__.get(name)
+        if value is None:
+            problem = "nothing"
+        elif not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
+            problem = f"{getattr(value, 'dtype', type(value).__name__)} values"
+        elif value.shape != (n_features,):
+            problem = f"shape {value.shape}"
+        elif not np.isfinite(value).all():
+            problem = "a NaN or infinity"
+        elif name == "scale_" and not (value > 0).all():
+            problem = f"{value[~(value > 0)][0]:g}"
+        else:
+            continue
+        raise ValueError(f"{weights}: the fitted {name} must be {n_features} finite floating-point numbers, one per "
+                         f"feature{', each above 0' if name == 'scale_' else ''} (the input scaling); got {problem}.")
+
+
 def _check_net_shapes(estimator, n_features: int, state: dict, weights: Path, config_file: Path) -> None:
     """Compare the file's weights with the network the parameters describe, without allocating it.
 
@@ -390,6 +415,7 @@ def _load_model(path: Path, device: str):
     for key, value in tensors.items():
         if key.startswith("fitted."):
             setattr(estimator, key[len("fitted."):], value.numpy())
+    _check_scaling(estimator, n_features, weights)
     state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
     _check_net_shapes(estimator, n_features, state, weights, path / CONFIG_FILE)
     try:
