@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from aekit import DenoisingAutoencoder
-from aekit.images import _CHUNK, _window, average_patches, denoise_image, extract_patches
+from aekit._patches import _CHUNK, _window
+from aekit.images import average_patches, denoise_image, extract_patches
 
 
 def _slow_average(patches, positions, image_shape, patch_shape):

@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aekit import Autoencoder, pretraining
+from aekit import Autoencoder, _rbm_stack, pretraining
 from aekit.nets import MLPAutoencoder
 from aekit.pretraining import (LayerWeights, layer_reconstruction_errors, load_layers, pretrain, pretrain_denoising,
                                pretrain_rbm)
@@ -244,12 +244,12 @@ def test_rbm_is_cd1_with_momentum_from_the_log_odds_start(monkeypatch):
     # and the momentum is 0.5 during the first 5 epochs (Hinton's practical guide)
     mean_field = {"logistic": lambda pre, g: (torch.sigmoid(pre), torch.sigmoid(pre)),
                   "linear": lambda pre, g: (pre, pre)}
-    monkeypatch.setattr(pretraining, "_UNITS", mean_field)
+    monkeypatch.setattr(_rbm_stack, "_UNITS", mean_field)
     V = torch.rand(8, 5, generator=torch.Generator().manual_seed(1))
     V[:, 0] = 1.0  # always on: its visible bias starts at logit(0.999)
     lr, cost = 0.5, 1e-3
-    got = pretraining._train_rbm(V, 3, "logistic", "logistic", epochs=1, batch_size=4, learning_rate=lr,
-                                 weight_cost=cost, generator=torch.Generator().manual_seed(0))
+    got = _rbm_stack._train_rbm(V, 3, "logistic", "logistic", epochs=1, batch_size=4, learning_rate=lr,
+                               weight_cost=cost, generator=torch.Generator().manual_seed(0))
 
     g = torch.Generator().manual_seed(0)
     W = 0.01 * torch.randn(3, 5, generator=g)

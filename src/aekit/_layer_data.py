@@ -74,3 +74,8 @@ def layer_data(X, device):
 def next_layer_data(V, layer):
     """What the next layer trains on: ``layer(V)``, computed now for a tensor, a minibatch at a time if streamed."""
     return V.then(layer) if isinstance(V, _StreamedRows) else layer(V)
+
+
+def _minibatches(n: int, batch_size: int, generator: torch.Generator):
+    """One epoch's shuffled minibatches of row indices into a layer's ``n`` rows (both pretraining stacks')."""
+    return torch.split(torch.randperm(n, generator=generator, device=generator.device), batch_size)

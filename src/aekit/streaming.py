@@ -14,19 +14,19 @@ besides in-memory arrays,
   returning a fresh iterator each epoch), wrapped in :class:`Batches`: the
   batches are used in the order given.
 
-Nothing here imports the rest of aekit.
+Nothing here imports the rest of aekit (nor do :mod:`aekit._memmap_io` and
+:mod:`aekit._prefetch`, which it draws on).
 """
 
 from __future__ import annotations
 
-import mmap
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
+
+from ._memmap_io import _file_rows, _pread_into, release_pages
+from ._prefetch import prefetch
 
 __all__ = ["BatchSource", "ArraySource", "Batches", "is_streamable", "as_source", "release_pages", "prefetch"]
 
@@ -36,63 +36,6 @@ RELEASE_BYTES = 16 * 2**20
 
 #: Rows of a sequential scan are read this many bytes at a time.
 CHUNK_BYTES = 8 * 2**20
-
-
-def _mapping(a: np.ndarray) -> mmap.mmap | None:
-    """The ``mmap`` behind a ``np.memmap`` (or a view of one), if it may be released."""
-    while a is not None:
-        mm = getattr(a, "_mmap", None)
-        if isinstance(mm, mmap.mmap):
-            # a private ("c") mapping would lose its modifications
-            return mm if getattr(a, "mode", "r") in ("r", "r+", "readonly", "readwrite") else None
-        a = a.base if isinstance(a, np.ndarray) else None
-    return None
-
-
-def release_pages(a: np.ndarray) -> bool:
-    """Unmap the resident pages of a memory-mapped array from this process.
-
-    The data stay in the operating system's page cache (and on disk); the
-    next access maps them again.
-
-    Parameters
-    ----------
-    a : ndarray
-        A ``np.memmap`` opened read-only or read-write (or a view of one);
-        other arrays are left alone.
-
-    Returns
-    -------
-    bool
-        Whether anything could be released (False for in-memory arrays,
-        copy-on-write mappings and on systems without ``madvise``).
-    """
-    mm = _mapping(a)
-    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
-        return False
-    mm.madvise(mmap.MADV_DONTNEED)
-    return True
-
-
-def _file_rows(a: np.ndarray) -> tuple[str, int, int] | None:
-    """``(path, file offset of a[0, 0], row stride)`` when rows of memmap ``a`` can be read with ``pread``."""
-    mm = getattr(a, "_mmap", None)
-    path = getattr(a, "filename", None)
-    if not (isinstance(mm, mmap.mmap) and path and hasattr(os, "preadv")) or a.size == 0:
-        return None
-    if a.strides[1] != a.itemsize or a.strides[0] < a.shape[1] * a.itemsize:
-        return None  # rows are not contiguous runs of bytes in the file
-    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
-    start = a.offset - a.offset % mmap.ALLOCATIONGRANULARITY  # where numpy's mapping begins in the file
-    return path, a.ctypes.data - base + start, a.strides[0]
-
-
-def _pread_into(fd: int, buf: memoryview, offset: int, path: str) -> None:
-    while buf.nbytes:
-        n = os.preadv(fd, [buf], offset)
-        if n <= 0:
-            raise ValueError(f"{path}: file ended early; it is shorter than its .npy header says.")
-        buf, offset = buf[n:], offset + n
 
 
 class BatchSource:
@@ -470,65 +413,3 @@ def as_source(X, mask=None) -> BatchSource:
         return Batches(X)
     raise TypeError(f"cannot stream {type(X).__name__}; pass a memory-mapped array, a DataLoader "
                     "or aekit.streaming.Batches(...).")
-
-
-def prefetch(iterable: Iterable, depth: int = 1) -> Iterator:
-    """Yield the items of ``iterable``, producing up to ``depth`` ahead in a background thread.
-
-    Reading the next batch (disk, page faults, gathering rows) overlaps with
-    training on the current one. Exceptions in the producer are re-raised
-    here; closing the generator early stops the producer.
-
-    Parameters
-    ----------
-    iterable : iterable
-        Iterated once, in a daemon thread.
-    depth : int, default=1
-        Items produced ahead at most; 0 or less iterates in the calling
-        thread, with no read-ahead.
-
-    Yields
-    ------
-    object
-        The items of ``iterable``, in order.
-
-    Examples
-    --------
-    >>> list(prefetch(range(4), depth=2))
-    [0, 1, 2, 3]
-    """
-    if depth <= 0:
-        yield from iterable
-        return
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for item in iterable:
-                while not stop.is_set():
-                    try:
-                        q.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put((True, done))
-        except BaseException as err:  # re-raised in the consumer
-            q.put((False, err))
-
-    thread = threading.Thread(target=produce, name="aekit-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = q.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)

@@ -27,8 +27,10 @@ import torch
 from torch import nn
 
 from . import distributed as dist_util
+from ._device import PRECISIONS, _autocast, resolve_device
 from ._feed import Feed, make_feed
 from ._torch_globals import num_threads
+from ._trainer_state import _check_optimizer_state, _check_scheduler_state, _scheduler_state, _set_noise_state
 from .losses import LOSSES
 from .schedules import WARMUP_STEPS, WarmupPlateau
 
@@ -49,8 +51,6 @@ OPTIMIZERS = {
 #: "warmup_plateau" rises linearly over the first :data:`WARMUP_STEPS` steps (at most one epoch),
 #: then behaves as "plateau".
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau", "warmup_plateau")
-
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
@@ -693,127 +693,3 @@ class Trainer:
             raise ValueError("the best weights kept for early stopping do not fit the network")
         self._best_state = best
         self._bad_epochs = int(state["bad_epochs"])
-
-
-def _check_scheduler_state(scheduler, state: dict) -> None:
-    """Refuse a loaded scheduler state that would replace more than the scheduler's numbers.
-
-    torch's schedulers load with ``__dict__.update``: a crafted ``{"optimizer": 1}`` replaced the optimiser, and a
-    key naming a method would shadow it. Keys the scheduler does not have yet are let through: another torch
-    version's (2.2's ReduceLROnPlateau has no ``default_min_lr`` and sets ``_last_lr`` only when it first steps).
-    """
-    for key in state:
-        current = scheduler.__dict__.get(key, getattr(type(scheduler), key, None))
-        if (not isinstance(key, str) or key.startswith("__") or callable(current)
-                or isinstance(current, torch.optim.Optimizer)):
-            raise ValueError(f"the scheduler state holds {key!r}, which would replace a "
-                             f"{type(scheduler).__name__}'s {type(current).__name__}, not one of its numbers")
-
-
-def _check_optimizer_state(optimizer) -> None:
-    """Refuse a loaded optimiser state whose buffers differ in shape from their parameters.
-
-    torch's fused CPU kernels (Adam, AdamW, SGD) do not check: an ``exp_avg``
-    of 7 numbers for a parameter of 20 is read and written past its end (a
-    crafted checkpoint corrupted the heap: "free(): invalid next size").
-    """
-    for group in optimizer.param_groups:
-        for param in group["params"]:
-            for name, value in optimizer.state.get(param, {}).items():
-                if name == "step":  # a count: a scalar tensor, or a number in older torch
-                    ok = not isinstance(value, torch.Tensor) or value.numel() == 1
-                else:  # exp_avg, exp_avg_sq, max_exp_avg_sq, momentum_buffer (None until SGD's first step)
-                    ok = value is None or (isinstance(value, torch.Tensor) and value.shape == param.shape)
-                if not ok:
-                    shape = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-                    raise ValueError(f"the optimiser state {name!r} is {shape} for a parameter of shape "
-                                     f"{list(param.shape)}")
-
-
-def _scheduler_state(scheduler) -> dict:
-    """The scheduler's state without functions: older torch's OneCycleLR (2.2) keeps its annealing method in it
-    (no checkpoint can hold one), and the scheduler rebuilt on resume has the same method from its settings."""
-    return copy.deepcopy({k: v for k, v in scheduler.state_dict().items() if not callable(v)})
-
-
-def _set_noise_state(generator, state: torch.Tensor, device: torch.device) -> None:
-    """Restore the noise generator, or keep it freshly seeded if ``state`` is another device kind's.
-
-    A CPU generator's state (Mersenne Twister, 5056 bytes) and a CUDA one's
-    (Philox seed and offset, 16 bytes) cannot stand for each other: a run
-    resumed on the other kind cannot draw the noise it would have drawn.
-    """
-    if state.numel() == generator.get_state().numel():
-        generator.set_state(state)
-        return
-    theirs = "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
-    logger.warning("the checkpoint's noise generator is a %s generator and this run's a %s one, which cannot take "
-                   "its state: corruption noise, random projections and a VAE's draws of z restart from the seed, "
-                   "so the resumed fit is not bit for bit the one an uninterrupted run would give (the weights, "
-                   "optimiser, schedule and data order are restored)", theirs, device.type)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (or a ``torch.device``) into a usable device.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available, else the CPU; Apple's
-        ``"mps"`` is used only when asked for (see the README's Platforms).
-
-    Returns
-    -------
-    torch.device
-        A CPU device, an existing CUDA device or the MPS device.
-
-    Raises
-    ------
-    ValueError
-        If the device is unknown, or CUDA or MPS is asked for but not available.
-
-    Examples
-    --------
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    allowed = "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"{allowed}; got {device!r}.") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} but CUDA is not available on this machine "
-                "(torch.cuda.is_available() is False); use device='cpu' or 'auto'."
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist.")
-    elif dev.type == "mps":
-        if not torch.backends.mps.is_available():
-            why = ("macOS 12.3 or later on Apple silicon or an AMD GPU is needed" if torch.backends.mps.is_built()
-                   else "this PyTorch was built without MPS")
-            raise ValueError(f"device={device!r} but MPS is not available on this machine ({why}); "
-                             "use device='cpu' or 'auto'.")
-        if dev.index not in (None, 0):
-            raise ValueError(f"device={device!r} but there is only one MPS device ('mps' or 'mps:0').")
-    elif dev.type != "cpu":
-        raise ValueError(f"{allowed}; got {device!r}.")
-    return dev
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    """``torch.autocast`` to ``dtype`` on ``device``'s type, or no context at all for None (float32).
-
-    A disabled ``torch.autocast`` is not free of checks: torch before 2.5
-    raises for a device type it has no autocast for ("mps"), even with
-    ``enabled=False``.
-    """
-    if dtype is None:
-        return nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
