@@ -205,6 +205,22 @@ def check_denoise_epochs_heldout(tmp, out):
     assert d["quick"] is True and d["dae_0.1"] > 0 and d["dae_0.2"] > 0
 
 
+def check_bf16_matmul(tmp, out):
+    d = _json(tmp / "bf16_matmul.json")
+    assert isinstance(d["fast_bfloat16"], bool) and d["quick"] is True
+    assert d["float32_gflops"] > 0 and d["bfloat16_gflops"] > 0 and d["autocast_bfloat16_gflops"] > 0
+    assert "as fast as float32 here" in out
+
+
+def check_long_run(tmp, out):
+    d = _json(tmp / "long_run.json")
+    (run,) = [r for r in d["runs"] if r["dtype"] == "float32"]
+    assert run["epochs_run"] == len(run["records"]) == 4 and run["losses_finite"] is True
+    assert isinstance(run["memory_flat"], bool) and run["checkpoint_mib_min_max"][0] > 0
+    assert [r["epoch"] for r in run["records"]] == [1, 2, 3, 4]
+    assert "| dtype | epochs | RSS after epoch 2" in out
+
+
 def check_seed_spread(tmp, out):
     # tests/test_seed_spread.py checks the digits part closely; here every part of the quick run
     d = _json(tmp / "seed_spread.json")
@@ -260,6 +276,10 @@ CASES = {
                                  needs=("fashion-mnist",)),
     "checks/photo_heldout": Case("checks/photo_heldout.py", ["--quick", "--out", "{tmp}/photo_heldout.json"],
                                  check_photo_heldout, in_suite=True),
+    "checks/bf16_matmul": Case("checks/bf16_matmul.py", ["--quick", "--out", "{tmp}/bf16_matmul.json"],
+                               check_bf16_matmul, in_suite=True),
+    "checks/long_run": Case("checks/long_run.py", ["--quick", "--dtype", "float32", "--out", "{tmp}/long_run.json"],
+                            check_long_run, needs=("fashion-mnist",)),
     "checks/denoise_epochs_heldout": Case("checks/denoise_epochs_heldout.py", ["9", "--quick"],
                                           check_denoise_epochs_heldout, needs=("fashion-mnist",)),
 }

@@ -110,7 +110,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         weights initialise the encoder and (transposed) the decoder, then
         the whole net is fine-tuned. Needs ``architecture="mlp"``.
     precision : {"float32", "bfloat16"}, default="float32"
-        "bfloat16" trains under mixed-precision autocast.
+        "bfloat16" trains under mixed-precision autocast: faster on GPUs and
+        on CPUs with native bfloat16 (AVX-512 BF16, AMX), several times
+        slower on others (a warning is logged there).
     device : str, default="auto"
         "cpu", "cuda", "cuda:N", "mps" (Apple GPUs) or "auto" (CUDA when available, else the CPU).
     random_state : int, RandomState instance or None, default=None

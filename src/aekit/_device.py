@@ -1,4 +1,5 @@
-"""Where and in what precision the networks run: :func:`resolve_device`, :data:`PRECISIONS` and ``_autocast``."""
+"""Where and in what precision the networks run: :func:`resolve_device`, :data:`PRECISIONS`, :func:`fast_bfloat16`
+and ``_autocast``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from contextlib import nullcontext
 
 import torch
 
-__all__ = ["PRECISIONS", "resolve_device"]
+__all__ = ["PRECISIONS", "resolve_device", "fast_bfloat16"]
 
 #: Autocast dtype by ``precision`` name; None is plain float32 (no autocast).
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
@@ -64,6 +65,34 @@ def resolve_device(device: str | torch.device) -> torch.device:
     elif dev.type != "cpu":
         raise ValueError(f"{allowed}; got {device!r}.")
     return dev
+
+
+def fast_bfloat16(device: str | torch.device = "auto") -> bool:
+    """Whether bfloat16 matrix products are native on ``device`` (then about 2.5x faster than float32 on a CPU).
+
+    Without native kernels (a CPU without AVX-512 BF16 or AMX) oneDNN
+    emulates them, several times slower than float32.
+
+    Parameters
+    ----------
+    device : str or torch.device, default="auto"
+        As for :func:`resolve_device`.
+
+    Returns
+    -------
+    bool
+        For CUDA, whether the GPU supports bfloat16; for the CPU, whether
+        oneDNN has native bfloat16 kernels on it.
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if dev.type != "cpu":  # MPS: bfloat16 autocast depends on the macOS and torch versions; float32 is safe
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):

@@ -40,6 +40,7 @@ import numpy as np
 from .. import __version__
 from .._atomic import atomic_directory, write_json, write_text
 from .._base import Autoencoder
+from .._device import fast_bfloat16
 from .augment import FlippedImages, FreshFacePatches
 from .budget import WallClockBudget
 
@@ -221,35 +222,6 @@ def make_estimator(dataset: str, params: dict | None = None, budget_seconds: flo
             raise ValueError(f"pretraining_epochs must be >= 1; got {pretraining_epochs!r}.")
         est._n_pretraining_epochs = int(pretraining_epochs)
     return est
-
-
-def fast_bfloat16(device: str = "auto") -> bool:
-    """Whether bfloat16 matrix products are native on ``device`` (then about 2.5x faster on CPU).
-
-    Parameters
-    ----------
-    device : str, default="auto"
-        As for :func:`aekit.training.resolve_device`.
-
-    Returns
-    -------
-    bool
-        For CUDA, whether the GPU supports bfloat16; for the CPU, whether
-        oneDNN has native bfloat16 kernels on it.
-    """
-    import torch
-
-    from ..training import resolve_device
-
-    dev = resolve_device(device)
-    if dev.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if dev.type != "cpu":  # MPS: bfloat16 autocast depends on the macOS and torch versions; float32 is safe
-        return False
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _check_dataset(dataset: str) -> None:
