@@ -622,6 +622,19 @@ _text(S, rf"mean {N} ± {N}, KNNImputer {N} ± {N}, IterativeImputer {N} ± {N},
       *[TAB + (method, stat) for method in ("mean", "KNNImputer", "IterativeImputer", "low-rank SVD",
                                             "AutoencoderImputer") for stat in ("rmse_mean", "rmse_std")])
 
+LR = "long_run.json"
+LONG = ("runs", {"dtype": "float32"})
+_text("## Reliability: checkpoints, resume, safe files",
+      rf"for (\d+) epochs with a checkpoint after every epoch and records each epoch "
+      rf"\(benchmarks/results/long_run.json; (\d+) s, one thread, machine shared\): resident memory went from "
+      rf"{N} MiB after epoch 2 to {N} MiB at the end, all of it by epoch (\d+) .* the checkpoint directory stayed "
+      rf"at {N} MiB .*\(training {N} -> {N}, validation {N} at the last epoch", LR,
+      LONG + ("epochs_run",), LONG + ("seconds",), LONG + ("records", 1, "rss_mib"), LONG + ("records", -1, "rss_mib"),
+      lambda load: next(r["epoch"] for r in _resolve(load(LR), LONG + ("records",))
+                        if r["rss_mib"] >= _resolve(load(LR), LONG + ("records", -1, "rss_mib")) - 0.5),
+      LONG + ("checkpoint_mib_min_max", 1), LONG + ("loss_first_last", 0), LONG + ("loss_first_last", 1),
+      LONG + ("val_loss_best_last", 1))
+
 
 # ---------------------------------------------------------------- the tests
 
