@@ -205,6 +205,13 @@ def check_denoise_epochs_heldout(tmp, out):
     assert d["quick"] is True and d["dae_0.1"] > 0 and d["dae_0.2"] > 0
 
 
+def check_anomaly_threshold(tmp, out):
+    d = _json(tmp / "anomaly_threshold.json")
+    assert d["quick"] is True and d["n_fit"] == 500 and d["epochs"] == 2
+    assert 0 <= d["flagged_test_tshirts_percent"] <= 100 and 0 <= d["flagged_other_test_images_percent"] <= 100
+    _png(tmp / "anomaly.png")
+
+
 def check_bf16_matmul(tmp, out):
     d = _json(tmp / "bf16_matmul.json")
     assert isinstance(d["fast_bfloat16"], bool) and d["quick"] is True
@@ -232,6 +239,9 @@ def check_seed_spread(tmp, out):
 CASES = {
     "anomaly": Case("anomaly.py", ["--quick", "--threads", "1", "--out", "{tmp}/anomaly.json"], check_anomaly,
                     in_suite=True),
+    "anomaly_threshold": Case("anomaly_threshold.py", ["--quick", "--out", "{tmp}/anomaly_threshold.json",
+                                                       "--figure", "{tmp}/anomaly.png"], check_anomaly_threshold,
+                              needs=("fashion-mnist",)),
     "complete": Case("complete.py", ["--quick", "--threads", "1", "--out", "{tmp}/complete.json"], check_complete,
                      needs=("fashion-mnist",)),
     "contractive": Case("contractive.py", ["--quick", "--threads", "1", "--out", "{tmp}/contractive.json"],

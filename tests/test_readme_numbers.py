@@ -622,6 +622,9 @@ _text(S, rf"mean {N} ± {N}, KNNImputer {N} ± {N}, IterativeImputer {N} ± {N},
       *[TAB + (method, stat) for method in ("mean", "KNNImputer", "IterativeImputer", "low-rank SVD",
                                             "AutoencoderImputer") for stat in ("rmse_mean", "rmse_std")])
 
+_text("## Anomaly detection", rf"That threshold flags {N} % of the test T-shirts and (\d+) % of the other test images",
+      "anomaly_threshold.json", ("flagged_test_tshirts_percent",), ("flagged_other_test_images_percent",))
+
 LR = "long_run.json"
 LONG = ("runs", {"dtype": "float32"})
 _text("## Reliability: checkpoints, resume, safe files",
