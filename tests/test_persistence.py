@@ -105,6 +105,26 @@ def test_newer_format_version_and_shape_mismatch(fitted, tmp_path):
         load(path)
 
 
+def test_a_parameter_from_another_aekit_version_says_which_version_wrote_the_model(fitted, tmp_path):
+    """Same format, but a parameter this aekit lacks: the error names both versions (a newer aekit that added a
+    parameter still writes format 1), and names none when the versions agree (a damaged file, not an upgrade)."""
+    import aekit
+
+    path = fitted.save(tmp_path / "m")
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config["params"]["new_knob"] = 3
+    config["aekit_version"] = "9.0.0"
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=rf"'new_knob'.*written by aekit '9.0.0', this is {aekit.__version__}.*"
+                                         "load it with the aekit that saved it"):
+        load(path)
+    config["aekit_version"] = aekit.__version__
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="invalid parameters") as err:
+        load(path)
+    assert "written by" not in str(err.value)
+
+
 def test_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="not an aekit model directory"):
         load(tmp_path / "nope")

@@ -381,7 +381,11 @@ def _load_model(path: Path, device: str):
         estimator = cls(**params)
         estimator._check_params()
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{path / CONFIG_FILE} has invalid parameters: {err}") from None
+        written = config.get("aekit_version")
+        newer = ("" if not isinstance(written, str) or written == __version__ else
+                 f" (written by aekit {written!r}, this is {__version__}: an aekit other than this one may have "
+                 "other parameters; load it with the aekit that saved it)")
+        raise ValueError(f"{path / CONFIG_FILE} has invalid parameters: {err}{newer}") from None
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"{path} is not a complete aekit model: {weights} is missing.")
