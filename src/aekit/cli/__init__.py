@@ -2,6 +2,10 @@
 
 Each sub-command lives in its own module exposing ``register(subparsers)``,
 which adds its parser and sets ``func`` to a function ``run(args) -> int``.
+:data:`~aekit.cli._commands.COMMANDS` names the module of each command and its
+one-line help, so that :func:`main` imports only the module of the command
+asked for: ``aekit --help``, ``--version`` or a mistyped command answer without
+loading PyTorch.
 Errors in user input become a one-line message and exit code 2; nothing is
 written on error.
 """
@@ -18,13 +22,12 @@ import sys
 
 from .. import __version__
 from .._overlapping import Overlapping
-from ._options import one_line
+from ._commands import COMMANDS, MODULE_OF
 
 __all__ = ["main", "COMMAND_MODULES"]
 
 #: Modules (relative to this package) that register sub-commands, in --help order.
-COMMAND_MODULES = ["_train", "_errors", "_evaluate", "_compare", "_sweep", "_features", "_denoise", "_reproduce",
-                   "_sample"]
+COMMAND_MODULES = list(COMMANDS)
 
 #: Exceptions that mean "the user asked for something wrong", reported in one line.
 #: MemoryError: data larger than memory (a 4 kB sparse .npy can declare 37 GiB) says so without a traceback.
@@ -32,8 +35,16 @@ USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADi
                PermissionError, MemoryError)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, all sub-commands registered."""
+def build_parser(modules=None) -> argparse.ArgumentParser:
+    """The argument parser: by default the full one, all sub-commands registered.
+
+    Parameters
+    ----------
+    modules : collection of str, optional
+        Register only the sub-commands of these modules (names in :data:`COMMAND_MODULES`); the others get a
+        stub parser with their one-line help and no arguments. The top-level help and errors are the full
+        parser's, and a registered command parses as in the full parser, without importing the other modules.
+    """
     parser = argparse.ArgumentParser(
         prog="aekit",
         description="Autoencoders (deep, sparse, denoising, contractive, variational) on PyTorch: train, "
@@ -42,9 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+    for module, commands in COMMANDS.items():
+        if modules is None or module in modules:
+            importlib.import_module(f"{__name__}.{module}").register(sub)
+        else:
+            for command, text in commands.items():
+                sub.add_parser(command, help=text, add_help=False)
     return parser
+
+
+def _parse(argv):
+    """``argv`` parsed by the parser of the command it names, the other commands' modules left unimported."""
+    # --version, --help, no command or an unknown one: answered (and the process exited) by the stubs alone
+    command = build_parser(modules=()).parse_known_args(argv)[0].command
+    return build_parser(modules=(MODULE_OF[command],)).parse_args(argv)
 
 
 class _AboveBars(logging.StreamHandler):
@@ -150,8 +172,7 @@ def _tolerant_stdout():
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(argv)
     with contextlib.ExitStack() as run:  # each put back when the command ends, after its message is printed
         run.enter_context(_setup_logging(args))
         run.enter_context(_stop_on_signals())
@@ -160,6 +181,8 @@ def main(argv=None) -> int:
             run.enter_context(_set_threads(getattr(args, "threads", None)))
             return int(args.func(args) or 0)
         except USER_ERRORS as err:
+            from ._options import one_line
+
             # one line, but all of it: a missing file's message says where to get it on later lines
             message = one_line(str(err)) or type(err).__name__
             print(f"aekit {args.command}: error: {message}", file=sys.stderr)

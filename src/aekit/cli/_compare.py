@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
                        estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
 
@@ -15,7 +16,7 @@ logger = logging.getLogger("aekit.cli")
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "compare", help="autoencoder vs PCA: table and figure",
+        "compare", help=HELP["compare"],
         description="Fit PCA and an autoencoder with the same --n-components on the same split; print the "
                     "test error per sample (squared errors summed over features, averaged over samples) and "
                     "fit times, and write results.md, results.json, figure.png (test images / autoencoder / "

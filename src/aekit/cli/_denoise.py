@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._commands import HELP
 from ._options import add_common_arguments, add_estimator_arguments, check_output, estimator_from_args, json_safe
 
 logger = logging.getLogger("aekit.cli")
@@ -32,7 +33,7 @@ def register(sub) -> None:
     from ._train import add_checkpoint_arguments
 
     t = sub.add_parser(
-        "train-denoiser", help="train a patch denoiser on clean images",
+        "train-denoiser", help=HELP["train-denoiser"],
         description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG/TIFF/BMP/WebP files, "
                     "or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
                     "Unless given, the net is fully convolutional: --architecture fully_conv "
@@ -58,7 +59,7 @@ def register(sub) -> None:
     t.set_defaults(func=run_train_denoiser)
 
     d = sub.add_parser(
-        "denoise", help="denoise images of any size with a patch model",
+        "denoise", help=HELP["denoise"],
         description="Denoise each image IN (PNG, JPEG, TIFF, BMP or WebP files, or folders of them) with MODEL by overlapping "
                     "patches of the model's size averaged back together; write DIR/<name> for each.")
     d.add_argument("model_dir", type=Path, metavar="MODEL")
@@ -72,7 +73,7 @@ def register(sub) -> None:
     d.set_defaults(func=run_denoise)
 
     i = sub.add_parser(
-        "inpaint", help="fill the masked pixels of an image",
+        "inpaint", help=HELP["inpaint"],
         description="Fill the pixels of IMAGE that are white (> 50%%) in MASK with MODEL (an imputer, or a "
                     "denoiser trained with masking noise), by overlapping patches; observed pixels are kept.")
     i.add_argument("model_dir", type=Path, metavar="MODEL")

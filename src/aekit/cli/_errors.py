@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, load_source,
                        write_figure)
 
@@ -14,7 +15,7 @@ logger = logging.getLogger("aekit.cli")
 
 
 def register(sub) -> None:
-    e = sub.add_parser("errors", help="write each sample's reconstruction error (anomaly scores) as .npy",
+    e = sub.add_parser("errors", help=HELP["errors"],
                        description="Load MODEL_DIR and write the reconstruction error of each sample of DATA (squared "
                                    "errors summed over features, = -score_samples) to --out (.npy), and print their "
                                    "distribution and the samples with the largest: trained on normal data, an "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, json_safe,
                        load_source, write_figure)
 
@@ -40,7 +41,7 @@ LABELS = {
 
 
 def register(sub) -> None:
-    e = sub.add_parser("evaluate", help="measure a saved model on data (error, PSNR, denoising, imputation)",
+    e = sub.add_parser("evaluate", help=HELP["evaluate"],
                        description="Load MODEL_DIR and measure it on DATA or --dataset (its test split by "
                                    "default): the reconstruction error of an autoencoder (and its codes' sparsity "
                                    "for a sparse one); for a denoiser, the data corrupted by its own noise and the "
@@ -62,7 +63,7 @@ def register(sub) -> None:
     add_common_arguments(e)
     e.set_defaults(func=run_evaluate)
 
-    i = sub.add_parser("impute", help="fill the missing values (NaN, empty CSV cells) of a table",
+    i = sub.add_parser("impute", help=HELP["impute"],
                        description="Load an imputer (aekit train --model imputer, or a saved ImputerEnsemble) "
                                    "and fill the missing values of DATA: NaN in a .npy/.npz, an empty cell, NA "
                                    "or NaN in a .csv. Observed values are written back unchanged, as are the "

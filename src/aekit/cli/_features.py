@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, check_has_code, check_output, chosen_split,
                        load_source, write_figure)
 
@@ -16,7 +17,7 @@ HISTOGRAM_FIGURE = "activations.png"
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "features", help="write the codes of DATA as features (.npy) and print their sparsity",
+        "features", help=HELP["features"],
         description="Load MODEL_DIR, write the codes (transform) of DATA to --out (.npy) and print how sparse "
                     "they are: the mean fraction of active units per sample, the dead units (active on no "
                     "sample) and the mean |h|. With --figures DIR, also draw the learned filters (the first "

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ._commands import HELP
 from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path, one_line
 
 logger = logging.getLogger("aekit.cli")
@@ -17,7 +18,7 @@ def register(sub) -> None:
     from ._train import add_checkpoint_arguments
 
     p = sub.add_parser(
-        "reproduce", help="reproduce a published experiment (hinton2006)",
+        "reproduce", help=HELP["reproduce"],
         description="hinton2006: the deep autoencoder against PCA with 30-D codes of Hinton & Salakhutdinov "
                     "(Science, 2006). Trains the paper's network on --dataset within --budget-minutes of "
                     "wall-clock time, fits PCA on the same split, and writes to --out: figure.png (random "

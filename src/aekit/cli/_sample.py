@@ -6,13 +6,14 @@ import logging
 import math
 from pathlib import Path
 
+from ._commands import HELP
 from ._options import add_common_arguments, check_output, write_figure
 
 logger = logging.getLogger("aekit.cli")
 
 
 def register(sub) -> None:
-    s = sub.add_parser("sample", help="draw new samples from a variational autoencoder (.npy, image grid)",
+    s = sub.add_parser("sample", help=HELP["sample"],
                        description="Load MODEL_DIR (a model trained with aekit train --model variational), decode "
                                    "--n codes drawn from its prior N(0, I) and write them to --out (.npy, one row "
                                    "per sample, in the training data's units); --figure draws them as an image grid "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ._commands import HELP
 from ._compare import add_comparison_arguments, comparison_setup
 from ._options import add_common_arguments, add_data_arguments, add_estimator_arguments, check_output
 
@@ -12,7 +13,7 @@ logger = logging.getLogger("aekit.cli")
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "sweep", help="autoencoder vs PCA at several code sizes: table and figure",
+        "sweep", help=HELP["sweep"],
         description="Fit PCA and an autoencoder at each code size given to --n-components (the other estimator "
                     "flags as for every size), on the same split, and write results.md, results.json and "
                     "errors.png (test error against code size, one line per method) to --out. The errors are "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
                        check_no_empty_column, check_output, chosen_params, chosen_split, estimator_from_args,
                        hold_out, json_safe, load_source, models, warn_if_scales_differ)
@@ -17,7 +18,7 @@ logger = logging.getLogger("aekit.cli")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train an autoencoder and save it to a model directory",
+    p = sub.add_parser("train", help=HELP["train"],
                        description="Train an autoencoder on DATA or --dataset and save the model directory "
                                    "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
                                    "the training state is saved as it goes, and on SIGINT/SIGTERM/SIGUSR1 (exit "
@@ -43,7 +44,7 @@ def register(sub) -> None:
     p.set_defaults(func=run_train)
 
     for name, what in (("encode", "codes (transform)"), ("reconstruct", "reconstructions")):
-        q = sub.add_parser(name, help=f"write the {what} of DATA as .npy",
+        q = sub.add_parser(name, help=HELP[name],
                            description=f"Load MODEL_DIR and write the {what} of DATA to --out (.npy).")
         q.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
         add_data_arguments(q)
@@ -55,7 +56,7 @@ def register(sub) -> None:
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
-    i = sub.add_parser("info", help="describe a saved model or a checkpoint",
+    i = sub.add_parser("info", help=HELP["info"],
                        description="Print a saved model's summary, or a checkpoint directory's (--checkpoint-dir: "
                                    "how far the training got, its losses and parameters).")
     i.add_argument("model_dir", type=Path, metavar="DIR", help="a model directory or a checkpoint directory")
