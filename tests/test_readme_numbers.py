@@ -485,6 +485,31 @@ _text(S, r"2 processes x 1 thread gave (\d+) samples/s against (\d+) for one pro
          r"\(x([\d.]+)\) and (\d+)", "throughput.json",
       ("ddp", "2proc_1thread_each"), ("ddp", "1proc_1thread"), _ddp_speedup, ("ddp", "1proc_2thread"))
 _text(S, r"CPU \(x([\d.]+) here", "throughput.json", ("compile_small", "speedup_steady"))
+A2 = "throughput_avx2.json"
+
+
+def _streaming_itself(name: str) -> Callable:
+    return lambda load: load(name)["streaming"]["peak_rss_mb"] - load(name)["streaming"]["rss_after_imports_mb"]
+
+
+_text(S, rf"\(load average {N} -> {N}, 2 threads, 10 minutes\): matmul {N} GFLOP/s on the net's GEMMs, aekit fp32 "
+         rf"training {N} GFLOP/s \((\d+) %, met\), x{N} against MLPRegressor \(met in float32 on this machine: "
+         rf"OpenBLAS reached (\d+) GFLOP/s\), x{N} against the DataLoader loop on the small net \(not met: aekit ran "
+         rf"that net at (\d+) % of the matmul rate", A2,
+      ("machine", "loadavg_before", 0), ("machine", "loadavg_after", 0), ("matmul", "net_gemms_median"),
+      ("train_big_fp32", "gflops"), At(("train_big_fp32", "fraction_of_matmul"), 100.0),
+      ("sklearn_big", "speedup_aekit"),
+      lambda load: load(A2)["train_big_fp32"]["gflops"] / load(A2)["sklearn_big"]["speedup_aekit"],
+      ("small_net", "speedup_aekit"),
+      lambda load: 100 * load(A2)["small_net"]["gflops_aekit"] / load(A2)["matmul"]["net_gemms_median"])
+_text(S, rf"time to quality {N} s \(met\), and bfloat16 emulated at {N} GFLOP/s \(x{N} of MLPRegressor", A2,
+      ("ttq", "new_defaults", "seconds"), ("train_big_bf16", "gflops"), ("sklearn_big", "speedup_aekit_bf16"))
+_text(S, r"The streamed 2 GB file peaked at (\d+) MB of RSS, over the (\d+) MB budget: (\d+) MB of it is Python, "
+         r"PyTorch and scikit-learn after import on this machine \((\d+) MB on the other\), the streaming itself "
+         r"(\d+) MB \((\d+) MB there\)", A2,
+      ("streaming", "peak_rss_mb"), ("streaming", "budget_mb"), ("streaming", "rss_after_imports_mb"),
+      At(("streaming", "rss_after_imports_mb"), json="throughput.json"), _streaming_itself(A2),
+      At(_streaming_itself("throughput.json"), json="throughput.json"))
 OUT = "outside_step.json"
 _text(S, rf"in {N} s and (\d+) MiB of numpy allocations at the peak \(before: {N} s, ([\d,]+) MiB\)", OUT,
       ("rows", {"case": "scaled_transform"}, "after", "seconds"),
