@@ -287,7 +287,7 @@ CASES = {
     "checks/photo_heldout": Case("checks/photo_heldout.py", ["--quick", "--out", "{tmp}/photo_heldout.json"],
                                  check_photo_heldout, in_suite=True),
     "checks/bf16_matmul": Case("checks/bf16_matmul.py", ["--quick", "--out", "{tmp}/bf16_matmul.json"],
-                               check_bf16_matmul, in_suite=True),
+                               check_bf16_matmul),
     "checks/long_run": Case("checks/long_run.py", ["--quick", "--dtype", "float32", "--out", "{tmp}/long_run.json"],
                             check_long_run, needs=("fashion-mnist",)),
     "checks/denoise_epochs_heldout": Case("checks/denoise_epochs_heldout.py", ["9", "--quick"],
