@@ -228,6 +228,14 @@ def check_long_run(tmp, out):
     assert "| dtype | epochs | RSS after epoch 2" in out
 
 
+def check_stream_baseline(tmp, out):
+    d = _json(tmp / "stream_baseline.json")
+    assert d["quick"] is True and d["file_mb"] == 32 and d["in_memory_2048_rows"]["rows"] == 2048
+    for run in (d["streamed"], d["in_memory_2048_rows"]):
+        assert run["peak_mb"] >= run["after_imports_mb"] > 0
+    assert "| 2,048 rows in memory | 2048 |" in out
+
+
 def check_seed_spread(tmp, out):
     # tests/test_seed_spread.py checks the digits part closely; here every part of the quick run
     d = _json(tmp / "seed_spread.json")
@@ -288,6 +296,8 @@ CASES = {
                                  check_photo_heldout, in_suite=True),
     "checks/bf16_matmul": Case("checks/bf16_matmul.py", ["--quick", "--out", "{tmp}/bf16_matmul.json"],
                                check_bf16_matmul),
+    "checks/stream_baseline": Case("checks/stream_baseline.py", ["--quick", "--out", "{tmp}/stream_baseline.json"],
+                                   check_stream_baseline),
     "checks/long_run": Case("checks/long_run.py", ["--quick", "--dtype", "float32", "--out", "{tmp}/long_run.json"],
                             check_long_run, needs=("fashion-mnist",)),
     "checks/denoise_epochs_heldout": Case("checks/denoise_epochs_heldout.py", ["9", "--quick"],

@@ -505,11 +505,13 @@ _text(S, rf"\(load average {N} -> {N}, 2 threads, 10 minutes\): matmul {N} GFLOP
 _text(S, rf"time to quality {N} s \(met\), and bfloat16 emulated at {N} GFLOP/s \(x{N} of MLPRegressor", A2,
       ("ttq", "new_defaults", "seconds"), ("train_big_bf16", "gflops"), ("sklearn_big", "speedup_aekit_bf16"))
 _text(S, r"The streamed 2 GB file peaked at (\d+) MB of RSS, over the (\d+) MB budget: (\d+) MB of it is Python, "
-         r"PyTorch and scikit-learn after import on this machine \((\d+) MB on the other\), the streaming itself "
+         r"PyTorch and scikit-learn after import on this machine \((\d+) MB on the other\), the training run "
          r"(\d+) MB \((\d+) MB there\)", A2,
       ("streaming", "peak_rss_mb"), ("streaming", "budget_mb"), ("streaming", "rss_after_imports_mb"),
       At(("streaming", "rss_after_imports_mb"), json="throughput.json"), _streaming_itself(A2),
       At(_streaming_itself("throughput.json"), json="throughput.json"))
+_text(S, r"the same fit grew by (\d+) MB streaming a 2 GB file and by (\d+) MB on 2,048 rows held in memory",
+      "stream_baseline.json", ("streamed", "growth_mb"), ("in_memory_2048_rows", "growth_mb"))
 OUT = "outside_step.json"
 _text(S, rf"in {N} s and (\d+) MiB of numpy allocations at the peak \(before: {N} s, ([\d,]+) MiB\)", OUT,
       ("rows", {"case": "scaled_transform"}, "after", "seconds"),
