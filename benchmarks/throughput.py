@@ -247,15 +247,30 @@ STREAM_SCRIPT = textwrap.dedent("""
 
     torch.set_num_threads({threads})
     X = np.load({path!r}, mmap_mode="r", allow_pickle=False)
+    if {in_memory_rows!r}:  # the same fit on rows held in memory: what any first training costs
+        X = np.array(X[:{in_memory_rows!r}])
     base = hwm_mb()
     tic = time.perf_counter()
     est = Autoencoder(n_components=32, hidden_layer_sizes=(128, 64), max_epochs=1, batch_size=256,
                       validation_fraction=0.01, random_state=0, device="cpu").fit(X)
     seconds = time.perf_counter() - tic
-    print(json.dumps({{"rss_after_imports_mb": base, "peak_rss_mb": hwm_mb(),
+    print(json.dumps({{"rows": X.shape[0], "rss_after_imports_mb": base, "peak_rss_mb": hwm_mb(),
                       "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "seconds": seconds, "samples_per_s": X.shape[0] / seconds, "loss": est.loss_curve_[-1]}}))
 """)
+
+
+def fit_peak_rss(path, threads, in_memory_rows=None) -> dict:
+    """RSS after the imports and peak of :data:`STREAM_SCRIPT`'s one-epoch fit on the ``.npy`` at ``path``, in a
+    fresh process: streamed from the memory map, or on its first ``in_memory_rows`` rows copied into memory."""
+    script = STREAM_SCRIPT.format(src=str(ROOT / "src"), threads=threads, path=str(path),
+                                  in_memory_rows=in_memory_rows)
+    # "; exit" makes sh fork the child instead of exec'ing it: a fresh, small ru_maxrss
+    proc = subprocess.run(["/bin/sh", "-c", '"$0" -c "$1"; exit $?', sys.executable, script],
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def streaming_rss(X, file_mb, budget_mb, threads, workdir):
@@ -266,13 +281,7 @@ def streaming_rss(X, file_mb, budget_mb, threads, workdir):
         out[start:start + len(X)] = X[:rows - start]
     out.flush()
     del out
-    script = STREAM_SCRIPT.format(src=str(ROOT / "src"), threads=threads, path=str(path))
-    # "; exit" makes sh fork the child instead of exec'ing it: a fresh, small ru_maxrss
-    proc = subprocess.run(["/bin/sh", "-c", '"$0" -c "$1"; exit $?', sys.executable, script],
-                          capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = fit_peak_rss(path, threads)
     result.update(file_mb=path.stat().st_size / 2**20, budget_mb=budget_mb, rows=rows,
                   within_budget=result["peak_rss_mb"] <= budget_mb)
     path.unlink()

@@ -17,44 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-CHILD = """
-import json, sys
-import numpy as np, torch
-sys.path.insert(0, {src!r})
-from aekit import Autoencoder
-
-def kib(key):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
-
-torch.set_num_threads(1)
-X = np.load({path!r}, mmap_mode="r")
-if {in_memory!r}:
-    X = np.array(X[:2048])
-after_imports = kib("VmRSS")
-Autoencoder(n_components=32, hidden_layer_sizes=(128, 64), max_epochs=1, batch_size=256, validation_fraction=0.01,
-            random_state=0, device="cpu").fit(X)
-print(json.dumps({{"rows": int(X.shape[0]), "after_imports_mb": after_imports / 1024, "peak_mb": kib("VmHWM") / 1024}}))
-"""
+from throughput import fit_peak_rss  # noqa: E402  (the benchmark's own streamed fit, in a fresh process)
 
 
 def _child(path: Path, in_memory: bool) -> dict:
-    script = CHILD.format(src=str(ROOT / "src"), path=str(path), in_memory=in_memory)
-    # "; exit" makes sh fork the child rather than exec it, so its peak starts small
-    proc = subprocess.run(["/bin/sh", "-c", '"$0" -c "$1"; exit $?', sys.executable, script], capture_output=True,
-                          text=True, check=False, env=dict(os.environ, OMP_NUM_THREADS="1"))
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["growth_mb"] = out["peak_mb"] - out["after_imports_mb"]
-    return out
+    out = fit_peak_rss(path, threads=1, in_memory_rows=2048 if in_memory else None)
+    return {"rows": out["rows"], "after_imports_mb": out["rss_after_imports_mb"], "peak_mb": out["peak_rss_mb"],
+            "growth_mb": out["peak_rss_mb"] - out["rss_after_imports_mb"]}
 
 
 def main(argv=None) -> None:
