@@ -295,8 +295,8 @@ class Trainer:
         self.learning_rate = float(learning_rate)
         self.autocast_dtype = PRECISIONS[precision]
         if self.autocast_dtype is torch.bfloat16 and self.device.type == "cpu" and not fast_bfloat16(self.device):
-            # measured on an AVX2-only AMD EPYC: the 784-1000 product at batch 256 ran at 5 GFLOP/s in bfloat16,
-            # 22 in float32 (one thread); the option is there for CPUs with AVX-512 BF16 or AMX (2.7x faster)
+            # benchmarks/checks/bf16_matmul.py on an AVX2-only AMD EPYC: the net's products under bfloat16 autocast
+            # at x0.11-0.12 of float32; the option is there for CPUs with AVX-512 BF16 or AMX (2.7x faster)
             logger.warning("precision='bfloat16' on a CPU without native bfloat16 matrix products (no AVX-512 BF16 "
                            "or AMX here): they are emulated, several times slower than float32; "
                            "precision='float32' trains faster on this machine.")
