@@ -157,7 +157,8 @@ def test_bad_parameters_raise_value_error(params, message):
 
 def test_k_above_n_components_is_fine_without_topk():
     X = np.random.default_rng(0).random((20, 5))
-    SparseAutoencoder(n_components=4, k=25, sparsity="l1", **{**FAST, "max_epochs": 1}).fit(X)
+    sae = SparseAutoencoder(n_components=4, k=25, sparsity="l1", **{**FAST, "max_epochs": 1}).fit(X)
+    assert sae.transform(X).shape == (20, 4) and sae.k == 25  # k is ignored, and kept as given
 
 
 @pytest.mark.parametrize("sparsity", ["l1", "kl", "topk"])
