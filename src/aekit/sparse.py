@@ -26,6 +26,7 @@ from ._params import Param
 from .metrics import code_statistics
 from .nets import TopK
 from .penalties import PENALTIES, make_penalty
+from .training import TrainingDivergedError
 
 __all__ = ["SparseAutoencoder", "CODE_ACTIVATIONS", "encoder_filters"]
 
@@ -366,6 +367,12 @@ class SparseAutoencoder(Autoencoder):
             self._training_mean = (X * mask).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
         try:
             super()._fit(X, mask)
+        except (KeyboardInterrupt, TrainingDivergedError):
+            # the estimator keeps the network trained so far (a notebook's stop button; the weights from before a
+            # divergence): its diagnostics are that network's, not the previous fit's
+            if "net_" in self.__dict__:
+                self._set_diagnostics(X if mask is None else X * mask)
+            raise
         finally:
             del self._training_mean
         self._set_diagnostics(X if mask is None else X * mask)
