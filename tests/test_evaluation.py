@@ -162,3 +162,31 @@ def test_extreme_samples_split_a_small_x_into_two_disjoint_halves():
     np.testing.assert_array_equal(worst, X[[4, 1, 3]])
     np.testing.assert_array_equal(best, X[[2, 0, 5]])
     assert worst_label == "largest errors (9 to 2)" and best_label == "smallest errors (0.1 to 1)"
+
+
+@pytest.mark.parametrize("kind", ["autoencoder", "denoiser", "imputer"])
+def test_figure_rows_of_a_dataframe_check_its_names_once_and_do_not_warn(kind):
+    # a model fitted on a DataFrame and shown the same DataFrame: extreme_samples and evaluation_images handed the
+    # model bare arrays, and scikit-learn warned that X had no valid feature names although it had the right ones
+    import warnings
+
+    import pandas as pd
+
+    from aekit.evaluation import extreme_samples
+
+    X = pd.DataFrame(np.random.default_rng(0).random((60, 4)), columns=["a", "b", "c", "d"])
+    fast = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    model = {"autoencoder": lambda: Autoencoder(2, **fast), "denoiser": lambda: DenoisingAutoencoder(2, **fast),
+             "imputer": lambda: AutoencoderImputer(2, **fast)}[kind]().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = evaluation_images(model, X, n_images=3)
+        if kind != "imputer":  # an imputer has no score_samples
+            rows += extreme_samples(model, X, n_images=3)
+    assert all(isinstance(r, np.ndarray) for _, r in rows)
+    # the names are still checked
+    with pytest.raises(ValueError, match="feature names"):
+        evaluation_images(model, X.rename(columns={"a": "z"}), n_images=3)
+    if kind != "imputer":
+        with pytest.raises(ValueError, match="feature names"):
+            extreme_samples(model, X.rename(columns={"a": "z"}), errors=np.zeros(60))
