@@ -192,11 +192,27 @@ def test_cli_warm_start_on_other_data_names_the_feature_counts(trained, X, capsy
 def test_salt_and_pepper_partial_fit_uses_the_range_of_every_chunk_seen(X):
     dae = DenoisingAutoencoder(**SMALL, corruption="salt_and_pepper")
     dae.partial_fit(X[:200] * 0.5)  # values in [0, 0.5]
-    assert dae._data_range == (0.0, 0.5)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 0.5)
     dae.partial_fit(X[200:] * 0.5 + 0.5)  # [0.5, 1]: salt is 1 now, pepper still 0
-    assert dae._data_range == (0.0, 1.0)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 1.0)
     dae.fit(X[:200] * 0.5)  # a fit starts over
-    assert dae._data_range == (0.0, 0.5)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 0.5)
+
+
+@pytest.mark.parametrize("scaling", ["none", "standard"])
+def test_salt_and_pepper_partial_fit_after_load_keeps_the_training_range(X, tmp_path, scaling):
+    # the range salt and pepper draws from was kept in memory only: a loaded model trained on with partial_fit set
+    # "salt" to the new chunk's largest value (0.5 here) instead of the training data's (1.0), and so trained on
+    # other noise than the model it was saved from
+    dae = DenoisingAutoencoder(**SMALL, max_epochs=2, corruption="salt_and_pepper", scaling=scaling).fit(X)
+    dae.save(tmp_path / "dae")
+    loaded = load(tmp_path / "dae")
+    np.testing.assert_array_equal(loaded.data_max_, dae.data_max_)
+    for model in (dae, loaded):
+        model.partial_fit(X[:100] * 0.5)
+    np.testing.assert_array_equal(loaded.data_min_, dae.data_min_)
+    np.testing.assert_array_equal(loaded.data_max_, dae.data_max_)
+    np.testing.assert_array_equal(loaded.transform(X), dae.transform(X))
 
 
 def test_cli_warm_start_refuses_another_scaling(trained, capsys):
