@@ -137,6 +137,23 @@ def test_warm_start_on_the_imputer_keeps_training(X):
     assert imputer.loss_curve_[0] < first
 
 
+def test_warm_start_on_the_imputer_keeps_its_scaling(X):
+    # the imputer refitted center_ and scale_ on the new data under the trained network (a few rows of other
+    # statistics moved every input), and took another scaling kind silently; Autoencoder's warm_start keeps them
+    rng = np.random.default_rng(0)
+    X_missing = np.where(rng.random(X.shape) < 0.2, np.nan, X)
+    imputer = AutoencoderImputer(**SMALL, max_epochs=2).fit(X_missing)
+    center, scale = imputer.center_.copy(), imputer.scale_.copy()
+    imputer.set_params(warm_start=True, max_epochs=1).fit(X_missing[:20] * 0.5)
+    np.testing.assert_array_equal(imputer.center_, center)
+    np.testing.assert_array_equal(imputer.scale_, scale)
+    imputer.set_params(scaling="minmax")
+    with pytest.raises(ValueError, match="scaling='minmax', but the network was trained with scaling='standard'"):
+        imputer.fit(X_missing)
+    imputer.set_params(warm_start=False).fit(X_missing[:20] * 0.5)  # a cold fit starts over
+    assert imputer.scaling_ == "minmax" and not np.array_equal(imputer.scale_, scale)
+
+
 def test_warm_start_on_the_imputer_checks_the_data(X):
     X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
     imputer = AutoencoderImputer(**SMALL, max_epochs=2, warm_start=True).fit(X_missing)

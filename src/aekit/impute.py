@@ -203,9 +203,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     Attributes
     ----------
     center_ : ndarray of shape (n_features,)
-        Subtracted from each feature before training.
+        Subtracted from each feature before training (``warm_start``
+        keeps it).
     scale_ : ndarray of shape (n_features,)
-        Divides each feature after centring.
+        Divides each feature after centring (``warm_start`` keeps it).
 
     Examples
     --------
@@ -396,7 +397,8 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             boolean, has the wrong number of features or hides nothing.
         """
         self._check_params()
-        X = self._validate_X(X, reset=not self._continues(partial=False))
+        warm = self._continues(partial=False)
+        X = self._validate_X(X, reset=not warm)
         practice = None if patterns is None else self._check_patterns(patterns, X.shape[1])
         missing = np.isnan(X)
         empty = np.flatnonzero(missing.all(axis=0))
@@ -409,7 +411,17 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
                 f"AutoencoderImputer cannot learn what it never sees. Drop those columns first ({named}"
                 "numbers count from 0)."
             )
-        self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
+        if warm and "scale_" in self.__dict__:
+            # the network learnt in the fitted scaling's units: warm_start keeps them, as Autoencoder's does (refitted
+            # on the new X, they moved every input under the trained weights; another kind made them other units)
+            fitted = self.__dict__.get("scaling_", self.scaling)  # a model saved before scaling_ was kept
+            if fitted != self.scaling:
+                raise ValueError(f"scaling={self.scaling!r}, but the network was trained with scaling={fitted!r}; "
+                                 "warm_start continues it, so set it back, or fit with warm_start=False to start "
+                                 "over.")
+        else:
+            self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
+        self.scaling_ = self.scaling
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
         self._check_input_range(Xs[~missing])
         observed = (~missing).astype(np.float32)
