@@ -80,7 +80,8 @@ def encoder_filters(estimator) -> np.ndarray:
     """Weights of the first encoder layer, one row per unit: the learned filters.
 
     For a shallow autoencoder (``hidden_layer_sizes=()``) these are the code
-    units' filters; for a deep one, the first hidden layer's.
+    units' filters (a variational one's: its mean head's); for a deep one,
+    the first hidden layer's.
 
     Parameters
     ----------
@@ -94,7 +95,9 @@ def encoder_filters(estimator) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the network is convolutional (``architecture`` other than "mlp").
+        If the network is convolutional (``architecture`` other than "mlp"),
+        or its first layer reads more than the inputs (an
+        :class:`~aekit.AutoencoderImputer` with ``mask_input=True``).
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -103,9 +106,16 @@ def encoder_filters(estimator) -> np.ndarray:
     if architecture != "mlp":  # a conv net's first Linear layer reads feature maps, not pixels
         raise ValueError(f"{type(estimator).__name__} has architecture={architecture!r}; its first layer is a "
                          "convolution, not a linear layer with one filter per unit over the input.")
-    first = next((m for m in estimator.net_.encoder if isinstance(m, nn.Linear)), None)
-    if first is None:
-        raise ValueError(f"{type(estimator).__name__} has no linear encoder layer to show as filters.")
+    net = estimator.net_
+    if hasattr(net, "base") and hasattr(net, "mu"):  # a VAE's GaussianEncoderNet: the mean head is its code layer
+        layers = [*net.base.encoder, net.mu]
+    else:
+        layers = list(getattr(net, "encoder", ()))
+    first = next((m for m in layers if isinstance(m, nn.Linear)), None)
+    n_features = estimator.n_features_in_
+    if first is None or first.in_features != n_features:  # an imputer's mask_input net also reads "seen" flags
+        raise ValueError(f"{type(estimator).__name__} has no linear encoder layer over its {n_features} inputs to "
+                         "show as filters.")
     return first.weight.detach().cpu().numpy().astype(np.float32)
 
 
