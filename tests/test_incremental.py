@@ -154,6 +154,16 @@ def test_warm_start_on_the_imputer_keeps_its_scaling(X):
     assert imputer.scaling_ == "minmax" and not np.array_equal(imputer.scale_, scale)
 
 
+def test_warm_start_on_the_imputer_says_why_bce_data_is_out_of_range(X):
+    # with the scaling kept, new data beyond the first data's range is outside [0, 1] for loss='bce': the message
+    # said to scale X, which the imputer does itself
+    X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
+    imputer = AutoencoderImputer(**SMALL, max_epochs=1, loss="bce", scaling="minmax").fit(X_missing)
+    with pytest.raises(ValueError, match=r"values in \[0, 2\] under the scaling='minmax' statistics fitted on the "
+                                         r"first data \(warm_start keeps center_ and scale_\)"):
+        imputer.set_params(warm_start=True).fit(X_missing * 2)
+
+
 def test_warm_start_on_the_imputer_checks_the_data(X):
     X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
     imputer = AutoencoderImputer(**SMALL, max_epochs=2, warm_start=True).fit(X_missing)
