@@ -266,7 +266,8 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
         if kind == "imputer":
             # holes stay NaN: drawn at mid-grey they looked like pixels, and the row like noise
             X_hidden, mask = hide_entries(X, hide, random_state)
-            return [(f"{hide:.0%} hidden", X_hidden), ("filled", estimator.transform(X_hidden)), ("true", X)]
+            filled = np.asarray(estimator.transform(X_hidden))  # not a DataFrame under a pandas transform_output
+            return [(f"{hide:.0%} hidden", X_hidden), ("filled", filled), ("true", X)]
         if kind == "denoiser":
             level, noisy = _corrupted(estimator, X, noise_level, random_state)
             return [("clean", X), (f"{estimator.corruption} {level:g}", noisy),

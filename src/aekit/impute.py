@@ -100,7 +100,8 @@ def impute_with(estimator, X) -> np.ndarray:
     if isinstance(estimator, (AutoencoderImputer, ImputerEnsemble)):
         if not np.isnan(as_array(X)).any():
             raise ValueError("X has no missing entry (NaN) to fill.")
-        return estimator.transform(X)
+        # an ndarray as documented, under sklearn.set_config(transform_output="pandas") too (inpaint_image reshapes it)
+        return np.asarray(estimator.transform(X))
     check_is_fitted(estimator, "net_")
     X, columns = as_array(X, copy=True), X
     if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
