@@ -100,10 +100,19 @@ def _errors_and_codes(estimator, X):
     return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
 
 
-def _corrupted(estimator, X, noise_level, random_state):
-    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded."""
+def _corrupted(estimator, X, noise_level, random_state, seen: bool = True):
+    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded.
+
+    ``seen``: X is in the units the network sees, where salt and pepper takes the values it trained with
+    (``data_min_``/``data_max_``, each column's under ``scaling``); otherwise, or for a model saved without them,
+    X's own extremes.
+    """
     level = estimator.corruption_level if noise_level is None else noise_level
-    options = {"low": float(X.min()), "high": float(X.max())} if estimator.corruption == "salt_and_pepper" else {}
+    options = {}
+    if estimator.corruption == "salt_and_pepper":
+        trained = seen and {"data_min_", "data_max_"} <= vars(estimator).keys()
+        options = ({"low": estimator.data_min_, "high": estimator.data_max_} if trained
+                   else {"low": float(X.min()), "high": float(X.max())})
     corrupt = make_corruption(estimator.corruption, level, **options)
     generator = torch.Generator()
     if random_state is None:
@@ -269,7 +278,7 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
             filled = np.asarray(estimator.transform(X_hidden))  # not a DataFrame under a pandas transform_output
             return [(f"{hide:.0%} hidden", X_hidden), ("filled", filled), ("true", X)]
         if kind == "denoiser":
-            level, noisy = _corrupted(estimator, X, noise_level, random_state)
+            level, noisy = _corrupted(estimator, X, noise_level, random_state, seen=not estimator._scales())
             return [("clean", X), (f"{estimator.corruption} {level:g}", noisy),
                     ("denoised", estimator.denoise(noisy))]
         return [("original", X), ("reconstruction", estimator.reconstruct(X))]
