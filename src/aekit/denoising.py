@@ -209,12 +209,17 @@ class DenoisingAutoencoder(Autoencoder):
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
         # salt and pepper uses the extremes of the (observed) training data; over partial_fit's chunks, all seen,
         # those of the data a loaded model was trained on included (saved with it as fitted attributes)
-        low, high = _extremes(X, mask, by_column=self._scales())
+        low, high = _extremes(X, mask, by_column=self._scales_columns())
         if self.__dict__.get("_partial") and {"data_min_", "data_max_"} <= self.__dict__.keys():
             low, high = np.minimum(low, self.data_min_), np.maximum(high, self.data_max_)
             low, high = (low, high) if np.ndim(low) else (float(low), float(high))
         self.data_min_, self.data_max_ = low, high
         return super()._fit(X, mask)
+
+    def _scales_columns(self) -> bool:
+        """Whether the network sees each column on a scale of its own (salt and pepper then takes each column's
+        extremes; pixels share one range)."""
+        return self._scales()
 
     def _make_corruption(self):
         options = {}

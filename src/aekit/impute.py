@@ -443,6 +443,9 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         finally:
             del self._observed, self._practice
 
+    def _scales_columns(self) -> bool:
+        return self.scaling != "none"  # its own scaling, not Autoencoder's (_scales is False here)
+
     def _check_patterns(self, patterns, n_features: int) -> np.ndarray:
         """``patterns`` as a 2-D bool array, or a clear error."""
         if self.corruption != "pattern":
