@@ -39,3 +39,26 @@ def test_compare_with_pca_reports_each_methods_errors_ratio_and_knn_accuracy():
     assert pca_row["knn_accuracy"] == pytest.approx(knn.score(pca.transform(X_test), y_test))
     knn = KNeighborsClassifier(n_neighbors=5).fit(ae.transform(X_train), y_train)
     assert ae_row["knn_accuracy"] == pytest.approx(knn.score(ae.transform(X_test), y_test))
+
+
+def test_compare_under_a_global_pandas_output_gives_the_same_result():
+    # with sklearn.set_config(transform_output="pandas") the internal PCA gave DataFrames and compare_with_pca (so
+    # sweep_code_sizes) failed with AttributeError: 'DataFrame' object has no attribute 'dtype'
+    pytest.importorskip("pandas")
+    import sklearn
+
+    from aekit.sweep import sweep_code_sizes
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 6)).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    plain = compare_with_pca(ae, X[:40], X[40:], y_train=y[:40], y_test=y[40:])
+    with sklearn.config_context(transform_output="pandas"):
+        framed = compare_with_pca(ae, X[:40], X[40:], y_train=y[:40], y_test=y[40:])
+        swept = sweep_code_sizes(ae, X[:40], X[40:], [1, 2])
+    for name in plain["rows"]:
+        assert framed["rows"][name]["test_error"] == plain["rows"][name]["test_error"]
+        assert framed["rows"][name]["knn_accuracy"] == plain["rows"][name]["knn_accuracy"]
+    assert all(isinstance(Z, np.ndarray) for Z in framed["codes"].values())
+    assert swept["rows"]["PCA"]["test_error"][1] == plain["rows"]["PCA"]["test_error"]

@@ -96,3 +96,19 @@ def test_save_load_partial_fit_and_the_command_line(digits, tmp_path, capsys):
 def test_parameter_errors(digits, params, message):
     with pytest.raises(ValueError, match=message):
         ContractiveAutoencoder(**params).fit(digits)
+
+
+def test_jacobian_norms_refuses_an_imputer_which_has_no_code():
+    # an imputer's network reads X scaled and its holes zeroed (mask_input: with "seen" flags, passing the observed
+    # entries through), so the norms came out silently meaningless: n_features (8.0) for every row with mask_input
+    from aekit import AutoencoderImputer, ImputerEnsemble
+
+    X = np.random.default_rng(0).random((60, 8)).astype(np.float32)
+    X[X > 0.9] = np.nan
+    for imputer in (AutoencoderImputer(2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X),
+                    AutoencoderImputer(2, hidden_layer_sizes=(4,), max_epochs=1, mask_input=True,
+                                       random_state=0).fit(X),
+                    ImputerEnsemble(AutoencoderImputer(2, hidden_layer_sizes=(4,), max_epochs=1), n_members=2,
+                                    random_state=0).fit(X)):
+        with pytest.raises(ValueError, match=f"an {type(imputer).__name__} has no code"):
+            jacobian_norms(imputer, np.nan_to_num(X))

@@ -165,7 +165,8 @@ def test_a_memory_map_streams_and_trains_the_weights_an_array_does(tmp_path, cor
     in_memory = DenoisingAutoencoder(**kw).fit(X)
     for a, b in zip(streamed.net_.parameters(), in_memory.net_.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert streamed._data_range == in_memory._data_range == (float(X.min()), float(X.max()))
+    assert ((streamed.data_min_, streamed.data_max_) == (in_memory.data_min_, in_memory.data_max_)
+            == (float(X.min()), float(X.max())))
 
 
 def test_data_range_from_blocks_masks_and_batches_equals_numpy_on_the_whole():
@@ -192,4 +193,4 @@ def test_salt_and_pepper_from_an_iterable_of_batches():
 
     X = np.random.default_rng(2).random((256, 10), dtype=np.float32) * 4 + 1
     est = DenoisingAutoencoder(**{**SMALL, "corruption": "salt_and_pepper"}).fit(Batches([X[:128], X[128:]]))
-    assert est._data_range == (float(X.min()), float(X.max())) and est.n_iter_ == 3
+    assert (est.data_min_, est.data_max_) == (float(X.min()), float(X.max())) and est.n_iter_ == 3

@@ -162,3 +162,51 @@ def test_extreme_samples_split_a_small_x_into_two_disjoint_halves():
     np.testing.assert_array_equal(worst, X[[4, 1, 3]])
     np.testing.assert_array_equal(best, X[[2, 0, 5]])
     assert worst_label == "largest errors (9 to 2)" and best_label == "smallest errors (0.1 to 1)"
+
+
+@pytest.mark.parametrize("kind", ["autoencoder", "denoiser", "imputer"])
+def test_figure_rows_of_a_dataframe_check_its_names_once_and_do_not_warn(kind):
+    # a model fitted on a DataFrame and shown the same DataFrame: extreme_samples and evaluation_images handed the
+    # model bare arrays, and scikit-learn warned that X had no valid feature names although it had the right ones
+    import warnings
+
+    import pandas as pd
+
+    from aekit.evaluation import extreme_samples
+
+    X = pd.DataFrame(np.random.default_rng(0).random((60, 4)), columns=["a", "b", "c", "d"])
+    fast = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    model = {"autoencoder": lambda: Autoencoder(2, **fast), "denoiser": lambda: DenoisingAutoencoder(2, **fast),
+             "imputer": lambda: AutoencoderImputer(2, **fast)}[kind]().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = evaluation_images(model, X, n_images=3)
+        if kind != "imputer":  # an imputer has no score_samples
+            rows += extreme_samples(model, X, n_images=3)
+    assert all(isinstance(r, np.ndarray) for _, r in rows)
+    # the names are still checked
+    with pytest.raises(ValueError, match="feature names"):
+        evaluation_images(model, X.rename(columns={"a": "z"}), n_images=3)
+    if kind != "imputer":
+        with pytest.raises(ValueError, match="feature names"):
+            extreme_samples(model, X.rename(columns={"a": "z"}), errors=np.zeros(60))
+
+
+def test_a_scaled_salt_and_pepper_denoiser_is_evaluated_on_the_noise_it_trained_on():
+    # under scaling, salt and pepper trains with each column's own extremes (data_min_, data_max_, scaled units), but
+    # evaluate set the corrupted entries to the extremes of all the columns together: on breast cancer, salt at 11
+    # standard deviations in columns whose maximum is 2.5, a noisy error 3.5 times the model's own kind of noise
+    import torch
+    from sklearn.datasets import load_breast_cancer
+
+    from aekit.corruption import make_corruption
+
+    X = load_breast_cancer().data
+    dae = DenoisingAutoencoder(4, hidden_layer_sizes=(8,), corruption="salt_and_pepper", corruption_level=0.2,
+                               scaling="standard", max_epochs=2, random_state=0).fit(X[:400])
+    result = evaluate(dae, X[400:], random_state=0)
+    seen = ((X[400:] - dae.center_) / dae.scale_).astype(np.float32)
+    corrupt = make_corruption("salt_and_pepper", 0.2, low=dae.data_min_, high=dae.data_max_)
+    noisy = corrupt(torch.from_numpy(seen), torch.Generator().manual_seed(0)).numpy()
+    expected = ((noisy.astype(np.float64) - seen) ** 2).sum(axis=1).mean()
+    assert result["noisy_error_per_sample"] == pytest.approx(expected, rel=1e-5)

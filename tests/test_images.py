@@ -184,6 +184,33 @@ def test_inpaint_image_fills_holes_and_keeps_the_rest(smooth_images, kind):
     assert err < 0.5 * err_mean_fill, (err, err_mean_fill)
 
 
+def test_inpaint_and_impute_with_give_arrays_under_a_global_pandas_output():
+    # with sklearn.set_config(transform_output="pandas") an imputer's transform gives a DataFrame: impute_with passed
+    # it on (documented: an ndarray) and inpaint_image failed with AttributeError: 'DataFrame' has no 'reshape'
+    pytest.importorskip("pandas")
+    import sklearn
+
+    from aekit import ImputerEnsemble
+    from aekit.evaluation import evaluation_images
+    from aekit.impute import impute_with
+
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 16)).astype(np.float32)
+    X[X > 0.9] = np.nan
+    imputer = AutoencoderImputer(2, hidden_layer_sizes=(8,), image_shape=(4, 4), max_epochs=2, random_state=0).fit(X)
+    ensemble = ImputerEnsemble(imputer, n_members=2, random_state=0).fit(X)
+    image = np.where(np.eye(6) > 0, np.nan, 0.5)
+    for model in (imputer, ensemble):
+        expected = inpaint_image(model, image), impute_with(model, X)
+        with sklearn.config_context(transform_output="pandas"):
+            filled = impute_with(model, X)
+            np.testing.assert_array_equal(inpaint_image(model, image), expected[0])
+            rows = evaluation_images(model, X, n_images=3)
+        assert isinstance(filled, np.ndarray)
+        np.testing.assert_array_equal(filled, expected[1])
+        assert all(isinstance(r, np.ndarray) for _, r in rows)
+
+
 def test_inpaint_needs_missing_pixels():
     with pytest.raises(ValueError, match=r"the image has no missing pixel \(NaN\) to fill"):
         inpaint_image(Identity((8, 8)), np.zeros((10, 10)))

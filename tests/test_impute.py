@@ -389,3 +389,21 @@ def test_salt_and_pepper_takes_its_extremes_from_the_observed_entries_only():
     corrupt = imp._make_corruption()
     out = corrupt(torch.full((2000, 4), 7.0), torch.Generator().manual_seed(0))
     assert set(np.unique(out.numpy()).tolist()) == {5.0, 7.0, 10.0}
+
+
+def test_salt_and_pepper_takes_each_scaled_columns_extremes():
+    # the README: "under scaling, each column's own min or max in scaled units". The imputer scales by itself, so its
+    # salt and pepper took the extremes of all the standardised columns together: 12.8 standard deviations in every
+    # column of breast cancer, most of whose columns never go beyond 3 or 4
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    imputer = AutoencoderImputer(2, hidden_layer_sizes=(4,), corruption="salt_and_pepper", max_epochs=1,
+                                 random_state=0).fit(X)
+    seen = (X - imputer.center_) / imputer.scale_
+    np.testing.assert_allclose(imputer.data_min_, np.nanmin(seen, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(imputer.data_max_, np.nanmax(seen, axis=0), rtol=1e-6)
+    pixels = AutoencoderImputer(2, hidden_layer_sizes=(4,), corruption="salt_and_pepper", scaling="none",
+                                max_epochs=1, random_state=0).fit(X / np.nanmax(X))
+    assert np.ndim(pixels.data_max_) == 0  # unscaled, one range shared by every column

@@ -137,6 +137,33 @@ def test_warm_start_on_the_imputer_keeps_training(X):
     assert imputer.loss_curve_[0] < first
 
 
+def test_warm_start_on_the_imputer_keeps_its_scaling(X):
+    # the imputer refitted center_ and scale_ on the new data under the trained network (a few rows of other
+    # statistics moved every input), and took another scaling kind silently; Autoencoder's warm_start keeps them
+    rng = np.random.default_rng(0)
+    X_missing = np.where(rng.random(X.shape) < 0.2, np.nan, X)
+    imputer = AutoencoderImputer(**SMALL, max_epochs=2).fit(X_missing)
+    center, scale = imputer.center_.copy(), imputer.scale_.copy()
+    imputer.set_params(warm_start=True, max_epochs=1).fit(X_missing[:20] * 0.5)
+    np.testing.assert_array_equal(imputer.center_, center)
+    np.testing.assert_array_equal(imputer.scale_, scale)
+    imputer.set_params(scaling="minmax")
+    with pytest.raises(ValueError, match="scaling='minmax', but the network was trained with scaling='standard'"):
+        imputer.fit(X_missing)
+    imputer.set_params(warm_start=False).fit(X_missing[:20] * 0.5)  # a cold fit starts over
+    assert imputer.scaling_ == "minmax" and not np.array_equal(imputer.scale_, scale)
+
+
+def test_warm_start_on_the_imputer_says_why_bce_data_is_out_of_range(X):
+    # with the scaling kept, new data beyond the first data's range is outside [0, 1] for loss='bce': the message
+    # said to scale X, which the imputer does itself
+    X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
+    imputer = AutoencoderImputer(**SMALL, max_epochs=1, loss="bce", scaling="minmax").fit(X_missing)
+    with pytest.raises(ValueError, match=r"values in \[0, 2\] under the scaling='minmax' statistics fitted on the "
+                                         r"first data \(warm_start keeps center_ and scale_\)"):
+        imputer.set_params(warm_start=True).fit(X_missing * 2)
+
+
 def test_warm_start_on_the_imputer_checks_the_data(X):
     X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
     imputer = AutoencoderImputer(**SMALL, max_epochs=2, warm_start=True).fit(X_missing)
@@ -192,11 +219,27 @@ def test_cli_warm_start_on_other_data_names_the_feature_counts(trained, X, capsy
 def test_salt_and_pepper_partial_fit_uses_the_range_of_every_chunk_seen(X):
     dae = DenoisingAutoencoder(**SMALL, corruption="salt_and_pepper")
     dae.partial_fit(X[:200] * 0.5)  # values in [0, 0.5]
-    assert dae._data_range == (0.0, 0.5)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 0.5)
     dae.partial_fit(X[200:] * 0.5 + 0.5)  # [0.5, 1]: salt is 1 now, pepper still 0
-    assert dae._data_range == (0.0, 1.0)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 1.0)
     dae.fit(X[:200] * 0.5)  # a fit starts over
-    assert dae._data_range == (0.0, 0.5)
+    assert (dae.data_min_, dae.data_max_) == (0.0, 0.5)
+
+
+@pytest.mark.parametrize("scaling", ["none", "standard"])
+def test_salt_and_pepper_partial_fit_after_load_keeps_the_training_range(X, tmp_path, scaling):
+    # the range salt and pepper draws from was kept in memory only: a loaded model trained on with partial_fit set
+    # "salt" to the new chunk's largest value (0.5 here) instead of the training data's (1.0), and so trained on
+    # other noise than the model it was saved from
+    dae = DenoisingAutoencoder(**SMALL, max_epochs=2, corruption="salt_and_pepper", scaling=scaling).fit(X)
+    dae.save(tmp_path / "dae")
+    loaded = load(tmp_path / "dae")
+    np.testing.assert_array_equal(loaded.data_max_, dae.data_max_)
+    for model in (dae, loaded):
+        model.partial_fit(X[:100] * 0.5)
+    np.testing.assert_array_equal(loaded.data_min_, dae.data_min_)
+    np.testing.assert_array_equal(loaded.data_max_, dae.data_max_)
+    np.testing.assert_array_equal(loaded.transform(X), dae.transform(X))
 
 
 def test_cli_warm_start_refuses_another_scaling(trained, capsys):

@@ -205,3 +205,40 @@ def test_interrupted_pretraining_leaves_the_estimator_unfitted(monkeypatch):
         est.transform(rng.random((4, 6), dtype=np.float32))
     monkeypatch.undo()
     assert est.fit(rng.random((32, 6), dtype=np.float32)).transform(rng.random((4, 6), dtype=np.float32)).shape == (4, 2)
+
+
+def _measured_diagnostics(est, X):
+    """What ``diagnostics()`` should say about ``est.net_``, measured afresh on the training data X."""
+    from aekit import SparseAutoencoder
+    from aekit.metrics import code_statistics
+
+    if isinstance(est, SparseAutoencoder):
+        stats = code_statistics(est.transform(X), threshold=est.activity_threshold_)
+        return {"active_fraction": stats["active_fraction"], "dead_units": stats["dead_units"],
+                "dead_fraction": stats["dead_fraction"], "mean_abs_code": stats["mean_abs"],
+                "mean_activation": stats["mean_activation"]}
+    return {"negative_elbo_per_sample": float(-est.elbo_samples(X, n_draws=1, random_state=0).mean()),
+            "kl_per_sample": float(est.kl_samples(X).mean())}
+
+
+@pytest.mark.parametrize("kind", ["sparse", "variational"])
+def test_interrupted_fit_measures_the_network_it_keeps(kind):
+    # the stop button kept the network trained so far, but the sparsity / ELBO diagnostics were those of the previous
+    # fit (a first fit: SparseAutoencoder.diagnostics() said "not fitted yet", the VAE's was empty)
+    from aekit import SparseAutoencoder, VariationalAutoencoder
+
+    X = np.random.default_rng(0).random((200, 12)).astype(np.float32)
+    make = {"sparse": lambda: SparseAutoencoder(n_components=16, max_epochs=1, random_state=0),
+            "variational": lambda: VariationalAutoencoder(n_components=2, hidden_layer_sizes=(8,), loss="bce",
+                                                          max_epochs=1, random_state=0)}[kind]
+    refit = make().fit(X)
+    before = refit.diagnostics()
+    for est in (refit, make()):  # an interrupted refit, an interrupted first fit
+        est.set_params(max_epochs=50)
+        est._fit_callback = lambda: _stop_after(8)
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X)
+        del est._fit_callback
+        assert est.n_iter_ == 8
+        assert est.diagnostics() == pytest.approx(_measured_diagnostics(est, X), rel=1e-5)
+    assert refit.diagnostics() != pytest.approx(before, rel=1e-3)

@@ -126,6 +126,27 @@ def test_input_is_centred_on_training_mean(digits_small):
     assert encoder_filters(deep).shape == (32, 64)
 
 
+def test_encoder_filters_of_a_variational_model_and_a_clear_refusal(digits_small, tmp_path, capsys):
+    # a VAE's network (GaussianEncoderNet) keeps its encoder under .base and its code layer as the mean head:
+    # encoder_filters, and aekit features --figures on a VAE model, failed with AttributeError 'encoder'
+    from aekit import AutoencoderImputer, VariationalAutoencoder
+
+    fast = dict(loss="bce", max_epochs=1, random_state=0, device="cpu")
+    deep = VariationalAutoencoder(n_components=4, hidden_layer_sizes=(16,), **fast).fit(digits_small)
+    np.testing.assert_array_equal(encoder_filters(deep), deep.net_.base.encoder[0].weight.detach().numpy())
+    shallow = VariationalAutoencoder(n_components=4, hidden_layer_sizes=(), **fast).fit(digits_small)
+    np.testing.assert_array_equal(encoder_filters(shallow), shallow.net_.mu.weight.detach().numpy())
+    deep.save(tmp_path / "vae")
+    assert main(["features", str(tmp_path / "vae"), "--dataset", "digits", "--out", str(tmp_path / "f.npy"),
+                 "--figures", str(tmp_path / "figs"), "--quiet"]) == 0
+    assert (tmp_path / "figs" / "filters.png").is_file()
+    # a network whose first layer does not read the n_features inputs alone (value and "seen" flag): a clear error
+    X = np.where(digits_small > 0.9, np.nan, digits_small)
+    seen = AutoencoderImputer(4, hidden_layer_sizes=(8,), mask_input=True, max_epochs=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="AutoencoderImputer has no linear encoder layer over its 64 inputs"):
+        encoder_filters(seen)
+
+
 def test_pipeline_features_for_a_classifier(digits):
     pipe = make_pipeline(
         SparseAutoencoder(n_components=128, sparsity="l1", sparsity_weight=1e-3, max_epochs=15,

@@ -98,3 +98,21 @@ def test_topk_sigmoid_codes_count_every_kept_unit_as_active(digits_small):
     assert ((H > 0) & (H < 0.5)).any()  # the case in question: kept units below 0.5
     assert sae.activity_threshold_ == 1e-6
     assert sae.active_fraction_ == pytest.approx(np.mean(np.abs(H) > 1e-6)) == pytest.approx(4 / 16)
+
+
+def test_diverged_refit_measures_the_weights_it_keeps():
+    # a refit that diverged kept the weights from before the diverging epoch, but diagnostics() still described the
+    # previous fit's network
+    from aekit.metrics import code_statistics
+    from aekit.training import TrainingDivergedError
+
+    X = np.random.default_rng(0).random((200, 12)).astype(np.float32)
+    est = SparseAutoencoder(n_components=16, max_epochs=1, random_state=0).fit(X)
+    before = est.diagnostics()
+    est.set_params(optimizer="sgd", learning_rate=1e10, max_epochs=20)
+    with pytest.raises(TrainingDivergedError):
+        est.fit(X)
+    stats = code_statistics(est.transform(X), threshold=est.activity_threshold_)
+    assert est.diagnostics()["active_fraction"] == pytest.approx(stats["active_fraction"])
+    assert est.diagnostics()["mean_abs_code"] == pytest.approx(stats["mean_abs"])
+    assert est.diagnostics() != before

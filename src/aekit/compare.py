@@ -163,7 +163,8 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         )
     rows, recon = {}, {}
     tic = time.perf_counter()
-    pca = PCA(n_components=k, random_state=random_state).fit(X_train)
+    # arrays whatever sklearn.set_config(transform_output=...) says: the codes are multiplied and scored here
+    pca = PCA(n_components=k, random_state=random_state).set_output(transform="default").fit(X_train)
     pca_seconds = time.perf_counter() - tic
     labelled = y_train is not None and y_test is not None
     # each set encoded once, for its error and its k-NN codes

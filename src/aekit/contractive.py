@@ -88,6 +88,12 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     -------
     norms : ndarray of shape (n_samples,), float64
 
+    Raises
+    ------
+    ValueError
+        For a model without a code: a U-Net, an imputer or an ensemble of
+        imputers.
+
     Examples
     --------
     >>> import numpy as np
@@ -100,6 +106,11 @@ def jacobian_norms(estimator, X, batch_size: int = 256) -> np.ndarray:
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from ._imputer import ImputerMixin
+
+    if isinstance(estimator, ImputerMixin):  # mask_input's net passes the observed entries through: n_features
+        raise ValueError(f"an {type(estimator).__name__} has no code (it fills holes from the observed entries, "
+                         "which it scales and masks itself): jacobian_norms needs a model with one.")
     check_is_fitted(estimator, "net_")
     if getattr(estimator, "architecture", None) == "unet":  # its encode returns X: the norm would be n_features
         raise ValueError(f"a U-Net {type(estimator).__name__} has no code (its skip connections carry the input "

@@ -90,6 +90,14 @@ class DenoisingAutoencoder(Autoencoder):
         strong noise otherwise). 2 gave a blind Fashion-MNIST model about
         0.5 dB more at sigma = 0.1 for 0.25 dB less at 0.3 to 0.5.
 
+    Attributes
+    ----------
+    data_min_, data_max_ : float, or ndarray of shape (n_features,) with ``scaling``
+        Smallest and largest value of the (observed) training data, each
+        column's in scaled units under ``scaling``: the values
+        "salt_and_pepper" sets. ``partial_fit`` widens them over its
+        chunks, a loaded model's included (they are saved with it).
+
     Examples
     --------
     >>> import numpy as np
@@ -199,16 +207,24 @@ class DenoisingAutoencoder(Autoencoder):
                             activation=self.activation)
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):
-        # salt and pepper uses the extremes of the (observed) training data; over partial_fit's chunks, all seen
-        low, high = _extremes(X, mask, by_column=self._scales())
-        seen = self.__dict__.get("_data_range") if self.__dict__.get("_partial") else None
-        self._data_range = (low, high) if seen is None else (np.minimum(low, seen[0]), np.maximum(high, seen[1]))
+        # salt and pepper uses the extremes of the (observed) training data; over partial_fit's chunks, all seen,
+        # those of the data a loaded model was trained on included (saved with it as fitted attributes)
+        low, high = _extremes(X, mask, by_column=self._scales_columns())
+        if self.__dict__.get("_partial") and {"data_min_", "data_max_"} <= self.__dict__.keys():
+            low, high = np.minimum(low, self.data_min_), np.maximum(high, self.data_max_)
+            low, high = (low, high) if np.ndim(low) else (float(low), float(high))
+        self.data_min_, self.data_max_ = low, high
         return super()._fit(X, mask)
+
+    def _scales_columns(self) -> bool:
+        """Whether the network sees each column on a scale of its own (salt and pepper then takes each column's
+        extremes; pixels share one range)."""
+        return self._scales()
 
     def _make_corruption(self):
         options = {}
         if self.corruption == "salt_and_pepper":
-            options = {"low": self._data_range[0], "high": self._data_range[1]}
+            options = {"low": self.data_min_, "high": self.data_max_}
         return make_corruption(self.corruption, self.corruption_level, random_level=bool(self.random_level),
                                level_power=float(self.level_power), **options)
 

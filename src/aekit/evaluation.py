@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -34,6 +35,22 @@ from .metrics import code_statistics, hide_entries
 from .metrics._errors import _squared_error_rows
 
 __all__ = ["evaluate", "evaluation_images", "extreme_samples"]
+
+
+def _checked_array(estimator, X) -> np.ndarray:
+    """X as an array, a DataFrame's column names checked first against the model's, as ``transform`` checks them."""
+    if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
+        validate_data(estimator, X, reset=False, skip_check_array=True)
+    return np.asarray(X)
+
+
+@contextmanager
+def _bare_arrays():
+    """The model sees arrays, without the warning that they lack the names it was fitted with (checked by
+    :func:`_checked_array`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        yield
 
 
 def _kind(estimator) -> str:
@@ -83,10 +100,19 @@ def _errors_and_codes(estimator, X):
     return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
 
 
-def _corrupted(estimator, X, noise_level, random_state):
-    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded."""
+def _corrupted(estimator, X, noise_level, random_state, seen: bool = True):
+    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded.
+
+    ``seen``: X is in the units the network sees, where salt and pepper takes the values it trained with
+    (``data_min_``/``data_max_``, each column's under ``scaling``); otherwise, or for a model saved without them,
+    X's own extremes.
+    """
     level = estimator.corruption_level if noise_level is None else noise_level
-    options = {"low": float(X.min()), "high": float(X.max())} if estimator.corruption == "salt_and_pepper" else {}
+    options = {}
+    if estimator.corruption == "salt_and_pepper":
+        trained = seen and {"data_min_", "data_max_"} <= vars(estimator).keys()
+        options = ({"low": estimator.data_min_, "high": estimator.data_max_} if trained
+                   else {"low": float(X.min()), "high": float(X.max())})
     corrupt = make_corruption(estimator.corruption, level, **options)
     generator = torch.Generator()
     if random_state is None:
@@ -160,13 +186,10 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         raise ValueError(f"random_state must be >= 0 and < 2**64; got {random_state!r}.")
     if isinstance(hide, bool) or not isinstance(hide, numbers.Real) or not 0 <= hide <= 1:
         raise ValueError(f"hide must be a fraction in [0, 1]; got {hide!r}.")
-    if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
-        validate_data(estimator, X, reset=False, skip_check_array=True)  # the names, as transform checks them
-    X = np.asarray(X)
+    X = _checked_array(estimator, X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
-    with warnings.catch_warnings():  # the names were checked above; the model sees the bare array
-        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+    with _bare_arrays():
         return _evaluate(estimator, X, noise_level, hide, random_state)
 
 
@@ -246,16 +269,19 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
         denoised. An imputer: with holes (NaN, which image_rows draws in
         red), filled, true (entries missing from X itself are NaN too).
     """
-    X = np.asarray(X)[:n_images]
+    X = _checked_array(estimator, X)[:n_images]
     kind = _kind(estimator)
-    if kind == "imputer":
-        # holes stay NaN: drawn at mid-grey they looked like pixels, and the row like noise
-        X_hidden, mask = hide_entries(X, hide, random_state)
-        return [(f"{hide:.0%} hidden", X_hidden), ("filled", estimator.transform(X_hidden)), ("true", X)]
-    if kind == "denoiser":
-        level, noisy = _corrupted(estimator, X, noise_level, random_state)
-        return [("clean", X), (f"{estimator.corruption} {level:g}", noisy), ("denoised", estimator.denoise(noisy))]
-    return [("original", X), ("reconstruction", estimator.reconstruct(X))]
+    with _bare_arrays():
+        if kind == "imputer":
+            # holes stay NaN: drawn at mid-grey they looked like pixels, and the row like noise
+            X_hidden, mask = hide_entries(X, hide, random_state)
+            filled = np.asarray(estimator.transform(X_hidden))  # not a DataFrame under a pandas transform_output
+            return [(f"{hide:.0%} hidden", X_hidden), ("filled", filled), ("true", X)]
+        if kind == "denoiser":
+            level, noisy = _corrupted(estimator, X, noise_level, random_state, seen=not estimator._scales())
+            return [("clean", X), (f"{estimator.corruption} {level:g}", noisy),
+                    ("denoised", estimator.denoise(noisy))]
+        return [("original", X), ("reconstruction", estimator.reconstruct(X))]
 
 
 def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
@@ -292,9 +318,10 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     k = max(1, min(int(n_images), errors.size // 2))
     order = np.argsort(errors, kind="stable")
     worst, best = order[::-1][:k], order[:k]
-    X = np.asarray(X)
+    X = _checked_array(estimator, X)
     rows = []
-    for name, idx in (("largest errors", worst), ("smallest errors", best)):
-        rows.append((f"{name} ({errors[idx[0]]:.3g} to {errors[idx[-1]]:.3g})", X[idx]))
-        rows.append(("reconstructions", estimator.reconstruct(X[idx])))
+    with _bare_arrays():
+        for name, idx in (("largest errors", worst), ("smallest errors", best)):
+            rows.append((f"{name} ({errors[idx[0]]:.3g} to {errors[idx[-1]]:.3g})", X[idx]))
+            rows.append(("reconstructions", estimator.reconstruct(X[idx])))
     return rows

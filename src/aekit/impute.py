@@ -100,7 +100,8 @@ def impute_with(estimator, X) -> np.ndarray:
     if isinstance(estimator, (AutoencoderImputer, ImputerEnsemble)):
         if not np.isnan(as_array(X)).any():
             raise ValueError("X has no missing entry (NaN) to fill.")
-        return estimator.transform(X)
+        # an ndarray as documented, under sklearn.set_config(transform_output="pandas") too (inpaint_image reshapes it)
+        return np.asarray(estimator.transform(X))
     check_is_fitted(estimator, "net_")
     X, columns = as_array(X, copy=True), X
     if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
@@ -203,9 +204,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     Attributes
     ----------
     center_ : ndarray of shape (n_features,)
-        Subtracted from each feature before training.
+        Subtracted from each feature before training (``warm_start``
+        keeps it).
     scale_ : ndarray of shape (n_features,)
-        Divides each feature after centring.
+        Divides each feature after centring (``warm_start`` keeps it).
 
     Examples
     --------
@@ -396,7 +398,8 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             boolean, has the wrong number of features or hides nothing.
         """
         self._check_params()
-        X = self._validate_X(X, reset=not self._continues(partial=False))
+        warm = self._continues(partial=False)
+        X = self._validate_X(X, reset=not warm)
         practice = None if patterns is None else self._check_patterns(patterns, X.shape[1])
         missing = np.isnan(X)
         empty = np.flatnonzero(missing.all(axis=0))
@@ -409,9 +412,27 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
                 f"AutoencoderImputer cannot learn what it never sees. Drop those columns first ({named}"
                 "numbers count from 0)."
             )
-        self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
+        if warm and "scale_" in self.__dict__:
+            # the network learnt in the fitted scaling's units: warm_start keeps them, as Autoencoder's does (refitted
+            # on the new X, they moved every input under the trained weights; another kind made them other units)
+            fitted = self.__dict__.get("scaling_", self.scaling)  # a model saved before scaling_ was kept
+            if fitted != self.scaling:
+                raise ValueError(f"scaling={self.scaling!r}, but the network was trained with scaling={fitted!r}; "
+                                 "warm_start continues it, so set it back, or fit with warm_start=False to start "
+                                 "over.")
+        else:
+            self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
+        self.scaling_ = self.scaling
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
-        self._check_input_range(Xs[~missing])
+        try:
+            self._check_input_range(Xs[~missing])
+        except ValueError as err:
+            if not warm:
+                raise
+            # the range is the kept statistics', not X's own: scaling X again would not help
+            raise ValueError(str(err).split(". Scale X")[0] + f" under the scaling={self.scaling!r} statistics fitted "
+                             "on the first data (warm_start keeps center_ and scale_): start with data that spans "
+                             "the whole range, or use loss='mse'.") from None
         observed = (~missing).astype(np.float32)
         # the "pattern" corruption's holes, during fit only: X's own, and half of the time the ones given
         self._observed, self._practice = observed, None if practice is None else (~practice).astype(np.float32)
@@ -421,6 +442,9 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             return self._fit(Xs, observed)
         finally:
             del self._observed, self._practice
+
+    def _scales_columns(self) -> bool:
+        return self.scaling != "none"  # its own scaling, not Autoencoder's (_scales is False here)
 
     def _check_patterns(self, patterns, n_features: int) -> np.ndarray:
         """``patterns`` as a 2-D bool array, or a clear error."""

@@ -26,6 +26,7 @@ from ._params import Param
 from .metrics import code_statistics
 from .nets import TopK
 from .penalties import PENALTIES, make_penalty
+from .training import TrainingDivergedError
 
 __all__ = ["SparseAutoencoder", "CODE_ACTIVATIONS", "encoder_filters"]
 
@@ -79,7 +80,8 @@ def encoder_filters(estimator) -> np.ndarray:
     """Weights of the first encoder layer, one row per unit: the learned filters.
 
     For a shallow autoencoder (``hidden_layer_sizes=()``) these are the code
-    units' filters; for a deep one, the first hidden layer's.
+    units' filters (a variational one's: its mean head's); for a deep one,
+    the first hidden layer's.
 
     Parameters
     ----------
@@ -93,7 +95,9 @@ def encoder_filters(estimator) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the network is convolutional (``architecture`` other than "mlp").
+        If the network is convolutional (``architecture`` other than "mlp"),
+        or its first layer reads more than the inputs (an
+        :class:`~aekit.AutoencoderImputer` with ``mask_input=True``).
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -102,9 +106,16 @@ def encoder_filters(estimator) -> np.ndarray:
     if architecture != "mlp":  # a conv net's first Linear layer reads feature maps, not pixels
         raise ValueError(f"{type(estimator).__name__} has architecture={architecture!r}; its first layer is a "
                          "convolution, not a linear layer with one filter per unit over the input.")
-    first = next((m for m in estimator.net_.encoder if isinstance(m, nn.Linear)), None)
-    if first is None:
-        raise ValueError(f"{type(estimator).__name__} has no linear encoder layer to show as filters.")
+    net = estimator.net_
+    if hasattr(net, "base") and hasattr(net, "mu"):  # a VAE's GaussianEncoderNet: the mean head is its code layer
+        layers = [*net.base.encoder, net.mu]
+    else:
+        layers = list(getattr(net, "encoder", ()))
+    first = next((m for m in layers if isinstance(m, nn.Linear)), None)
+    n_features = estimator.n_features_in_
+    if first is None or first.in_features != n_features:  # an imputer's mask_input net also reads "seen" flags
+        raise ValueError(f"{type(estimator).__name__} has no linear encoder layer over its {n_features} inputs to "
+                         "show as filters.")
     return first.weight.detach().cpu().numpy().astype(np.float32)
 
 
@@ -366,6 +377,12 @@ class SparseAutoencoder(Autoencoder):
             self._training_mean = (X * mask).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
         try:
             super()._fit(X, mask)
+        except (KeyboardInterrupt, TrainingDivergedError):
+            # the estimator keeps the network trained so far (a notebook's stop button; the weights from before a
+            # divergence): its diagnostics are that network's, not the previous fit's
+            if "net_" in self.__dict__:
+                self._set_diagnostics(X if mask is None else X * mask)
+            raise
         finally:
             del self._training_mean
         self._set_diagnostics(X if mask is None else X * mask)
