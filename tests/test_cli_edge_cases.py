@@ -322,3 +322,48 @@ def test_a_missing_dataset_message_keeps_its_parts_apart(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "olivettifaces.mat (path); " in err and "is False; To get them:" in err
+
+
+# ---------------------------------------------------------------- outputs a flag would misplace or destroy
+@pytest.mark.parametrize("command", [
+    ["compare", "--n-components", "2"],
+    ["sweep", "--n-components", "2"],
+])
+def test_overwrite_does_not_delete_a_folder_that_holds_no_results(files, tmp_path, capsys, command):
+    # `aekit compare --out results --overwrite` swapped in the new results for the whole folder: the user's
+    # files in it (here, an earlier run under results/digits) were deleted without a word
+    out = tmp_path / "results"
+    (out / "digits").mkdir(parents=True)
+    (out / "digits" / "notes.txt").write_text("keep me")
+    argv = [command[0], str(files["flat"]), *command[1:], "--hidden-layer-sizes", "4", "--max-epochs", "1", "--quiet",
+            "--out", str(out), "--overwrite"]
+    assert main(argv) == 2
+    assert "no results.json" in _one_line_error(capsys, command[0])
+    assert (out / "digits" / "notes.txt").read_text() == "keep me"
+    # an earlier run's results (results.json) are replaced as before; so is an empty folder
+    for folder in (tmp_path / "empty", tmp_path / "earlier"):
+        folder.mkdir()
+    (tmp_path / "earlier" / "results.json").write_text("{}")
+    for folder in (tmp_path / "empty", tmp_path / "earlier"):
+        argv[argv.index("--out") + 1] = str(folder)
+        assert main(argv) == 0
+        assert json.loads((folder / "results.json").read_text())
+
+
+def test_reproduce_overwrite_does_not_delete_a_folder_that_holds_no_results(tmp_path, capsys):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "0.01", "--out", str(out),
+                 "--overwrite", "--quiet"]) == 2
+    assert "no results.json" in _one_line_error(capsys, "reproduce")
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
+    # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results.json").write_text("{}")
+    assert main(["compare", str(files["flat"]), "--n-components", "2", "--hidden-layer-sizes", "4",
+                 "--max-epochs", "1", "--quiet", "--out", ".", "--overwrite"]) == 2
+    assert "current directory" in _one_line_error(capsys, "compare")

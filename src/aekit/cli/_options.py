@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "chosen_split", "hold_out", "json_safe", "check_output", "check_has_code", "add_common_arguments",
+           "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
+           "add_common_arguments",
            "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
@@ -212,6 +213,22 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
     if suffixes and path.suffix not in suffixes:
         raise ValueError(f"--out must end in {' or '.join(suffixes)}; got {path}.")
+    return path
+
+
+def check_results_dir(path: Path, overwrite: bool) -> Path:
+    """:func:`check_output` for a results directory, which ``--overwrite`` replaces whole (compare, sweep, reproduce).
+
+    Replaced are only an empty folder and an earlier run's results (its ``results.json``): a folder holding other
+    files (``--out results`` where ``results/`` holds earlier runs) was deleted with them.
+    """
+    path = check_output(path, overwrite)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"--out {path} is the current directory or a parent of it, which the results would replace "
+                         "whole; name a folder for them, e.g. --out results/run1.")
+    if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
+        raise ValueError(f"--out {path} holds files but no results.json (not an earlier run's results); --overwrite "
+                         "replaces the whole folder, so choose a new path.")
     return path
 
 
