@@ -367,3 +367,12 @@ def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, caps
     assert main(["compare", str(files["flat"]), "--n-components", "2", "--hidden-layer-sizes", "4",
                  "--max-epochs", "1", "--quiet", "--out", ".", "--overwrite"]) == 2
     assert "current directory" in _one_line_error(capsys, "compare")
+
+
+def test_random_state_flag_error_names_what_it_takes(capsys):
+    # argparse named the converter: "invalid _random_state value: 'foo'"
+    with pytest.raises(SystemExit):
+        main(["train", "x.npy", "--out", "m", "--random-state", "foo"])
+    err = capsys.readouterr().err
+    assert "_random_state" not in err
+    assert "argument --random-state: expected an integer or None; got 'foo'" in err

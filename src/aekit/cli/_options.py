@@ -16,8 +16,7 @@ import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
-           "add_common_arguments",
-           "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
+           "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -35,7 +34,13 @@ def _flag_type(kind):
 
 
 def _random_state(text: str):
-    return None if text.lower() == "none" else int(text)
+    """``--random-state``'s type: an integer seed or ``None`` (argparse named the function in its error)."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or None; got {text!r}") from None
 
 
 def _choice_owners(name, owners) -> str:
