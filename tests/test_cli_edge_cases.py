@@ -376,3 +376,15 @@ def test_random_state_flag_error_names_what_it_takes(capsys):
     err = capsys.readouterr().err
     assert "_random_state" not in err
     assert "argument --random-state: expected an integer or None; got 'foo'" in err
+
+
+def test_denoise_out_named_like_an_image_is_refused(files, tmp_path, capsys):
+    # --out is a folder: `aekit denoise M noisy.png --out clean.png` made a folder clean.png/ holding noisy.png
+    image = tmp_path / "noisy.png"
+    Image.fromarray((np.random.default_rng(0).random((16, 16)) * 255).astype(np.uint8)).save(image)
+    assert main(["denoise", str(files["unet"]), str(image), "--out", str(tmp_path / "clean.png"), "-q"]) == 2
+    assert "--out is the folder" in _one_line_error(capsys, "denoise")
+    assert not (tmp_path / "clean.png").exists()
+    (tmp_path / "dir.png").mkdir()  # an existing folder is a folder, whatever its name
+    assert main(["denoise", str(files["unet"]), str(image), "--out", str(tmp_path / "dir.png"), "-q"]) == 0
+    assert (tmp_path / "dir.png" / "noisy.png").is_file()

@@ -251,10 +251,13 @@ def _check_stride_flag(args) -> None:
 
 
 def run_denoise(args) -> int:
-    from ..images import (check_model_image, denoise_image, model_patch_shape, output_bit_depth, read_image,
-                          write_image)
+    from ..images import (IMAGE_SUFFIXES, check_model_image, denoise_image, model_patch_shape, output_bit_depth,
+                          read_image, write_image)
     from ..persistence import load
 
+    if args.out.suffix.lower() in IMAGE_SUFFIXES and not args.out.is_dir():  # would be made a folder of that name
+        raise ValueError(f"--out is the folder the denoised images are written to, each under its own name; got "
+                         f"{args.out}, an image file's name: give a folder, e.g. --out denoised/.")
     model = load(args.model_dir)
     if not hasattr(model, "reconstruct"):
         raise ValueError(f"{args.model_dir} holds an {type(model).__name__}, which fills holes (aekit inpaint); "
