@@ -388,3 +388,12 @@ def test_denoise_out_named_like_an_image_is_refused(files, tmp_path, capsys):
     (tmp_path / "dir.png").mkdir()  # an existing folder is a folder, whatever its name
     assert main(["denoise", str(files["unet"]), str(image), "--out", str(tmp_path / "dir.png"), "-q"]) == 0
     assert (tmp_path / "dir.png" / "noisy.png").is_file()
+
+
+@pytest.mark.parametrize("model, flag", [("conv", "--noise-level"), ("sparse", "--hide"), ("imputer", "--noise-level"),
+                                         ("unet", "--hide")])
+def test_evaluate_refuses_a_flag_for_another_kind_of_model(files, capsys, model, flag):
+    # `aekit evaluate AUTOENCODER DATA --noise-level 0.3` printed the clean reconstruction error, the flag ignored
+    assert main(["evaluate", str(files[model]), str(files["images"] if model != "imputer" else files["flat"]),
+                 flag, "0.3"]) == 2
+    assert f"{flag} applies to a" in _one_line_error(capsys, "evaluate")
