@@ -397,3 +397,16 @@ def test_evaluate_refuses_a_flag_for_another_kind_of_model(files, capsys, model,
     assert main(["evaluate", str(files[model]), str(files["images"] if model != "imputer" else files["flat"]),
                  flag, "0.3"]) == 2
     assert f"{flag} applies to a" in _one_line_error(capsys, "evaluate")
+
+
+def test_train_reads_a_folder_of_webp_images_as_train_denoiser_does(tmp_path, digits):
+    # train-denoiser, denoise and inpaint read WebP; train, encode and the other DATA commands said the folder
+    # held no images
+    folder = tmp_path / "webp"
+    folder.mkdir()
+    for i, image in enumerate(digits[:20].reshape(-1, 8, 8)):
+        Image.fromarray((image * 255).round().astype(np.uint8)).save(folder / f"{i:02d}.webp", lossless=True)
+    assert main(["train", str(folder), "--n-components", "2", "--hidden-layer-sizes", "4", "--max-epochs", "1",
+                 "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert main(["encode", str(tmp_path / "m"), str(folder), "--out", str(tmp_path / "codes.npy"), "-q"]) == 0
+    assert np.load(tmp_path / "codes.npy").shape == (20, 2)
