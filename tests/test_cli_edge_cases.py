@@ -410,3 +410,18 @@ def test_train_reads_a_folder_of_webp_images_as_train_denoiser_does(tmp_path, di
                  "--out", str(tmp_path / "m"), "-q"]) == 0
     assert main(["encode", str(tmp_path / "m"), str(folder), "--out", str(tmp_path / "codes.npy"), "-q"]) == 0
     assert np.load(tmp_path / "codes.npy").shape == (20, 2)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "fully_conv"])
+def test_info_of_a_mask_input_imputer_reports_no_code(tmp_path, capsys, digits, architecture):
+    # the network sees the observed entries and passes them through (its encode returns the input), yet info said
+    # "64 features -> 4 components" and code_size 4, where a U-Net gets "no code"
+    model = tmp_path / "imputer"
+    AutoencoderImputer(4, hidden_layer_sizes=(8,), mask_input=True, architecture=architecture, image_shape=(8, 8),
+                       **TINY).fit(digits).save(model)
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    assert "64 features -> no code (mask_input" in capsys.readouterr().out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code_size"] == 64
+

@@ -313,7 +313,10 @@ def run_info(args) -> int:
         metrics = {}
     metrics = json_safe(metrics) if isinstance(metrics, dict) else {}  # an older file may hold Infinity/NaN
     n_params = sum(p.numel() for p in estimator.net_.parameters())
-    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
+    # mask_input: the network sees which entries are observed and passes them through; its encode returns the input
+    observed = bool(getattr(estimator, "mask_input", False))
+    code_size = estimator.n_features_in_ if observed else int(getattr(estimator.net_, "code_size",
+                                                                      estimator.n_components))
     info = {"class": config["class"], "aekit_version": config.get("aekit_version"),
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
             "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics}
@@ -324,6 +327,8 @@ def run_info(args) -> int:
     code = f"{estimator.n_components} components"
     if estimator.architecture == "unet":  # skip connections: the "code" is the input itself
         code = "no code (a U-Net: its skip connections carry the input past the bottleneck)"
+    elif observed:
+        code = "no code (mask_input: the network passes the observed entries through, so it keeps the whole input)"
     elif code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
