@@ -425,3 +425,11 @@ def test_info_of_a_mask_input_imputer_reports_no_code(tmp_path, capsys, digits, 
     assert main(["info", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["code_size"] == 64
 
+
+def test_info_counts_one_epoch_as_one_epoch(files, capsys):
+    model = load(files["conv"])
+    model.n_iter_ = model.best_epoch_ = 1
+    model.save(files["conv"].parent / "one_epoch")
+    capsys.readouterr()
+    assert main(["info", str(files["conv"].parent / "one_epoch")]) == 0
+    assert "trained 1 epoch (best 1)" in capsys.readouterr().out

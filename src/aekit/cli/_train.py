@@ -291,7 +291,8 @@ def _trained(estimator) -> str:
     """'N epochs (best B), T s', from fitted attributes a model file may lack or hold as anything."""
     seconds = getattr(estimator, "fit_time_", None)
     seconds = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else "time unknown"
-    return f"{getattr(estimator, 'n_iter_', '?')} epochs (best {getattr(estimator, 'best_epoch_', '?')}), {seconds}"
+    n = getattr(estimator, "n_iter_", "?")
+    return f"{n} epoch{'' if n == 1 else 's'} (best {getattr(estimator, 'best_epoch_', '?')}), {seconds}"
 
 
 def run_info(args) -> int:
