@@ -433,3 +433,26 @@ def test_info_counts_one_epoch_as_one_epoch(files, capsys):
     capsys.readouterr()
     assert main(["info", str(files["conv"].parent / "one_epoch")]) == 0
     assert "trained 1 epoch (best 1)" in capsys.readouterr().out
+
+
+def test_train_denoiser_takes_data_dir_as_its_not_found_message_says(tmp_path, capsys, monkeypatch):
+    # train-denoiser --dataset had no --data-dir, though a missing dataset's message says to pass one
+    import gzip
+    import struct
+
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "cache"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 10)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (n, 28, 28))), ("labels-idx1", np.arange(n) % 10)):
+            array = np.asarray(array, dtype=np.uint8)
+            header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+            (mine / f"{split}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+    assert main(["train-denoiser", "--dataset", "fashion-mnist", "--data-dir", str(mine), "--max-epochs", "1",
+                 "--hidden-layer-sizes", "4", "--n-components", "2", "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert str(mine) in json.loads((tmp_path / "m" / "metrics.json").read_text())["data"]
+    (tmp_path / "photos").mkdir()
+    assert main(["train-denoiser", str(tmp_path / "photos"), "--data-dir", str(mine),
+                 "--out", str(tmp_path / "n")]) == 2
+    assert "--data-dir is where --dataset" in _one_line_error(capsys, "train-denoiser")
