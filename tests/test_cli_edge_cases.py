@@ -456,3 +456,18 @@ def test_train_denoiser_takes_data_dir_as_its_not_found_message_says(tmp_path, c
     assert main(["train-denoiser", str(tmp_path / "photos"), "--data-dir", str(mine),
                  "--out", str(tmp_path / "n")]) == 2
     assert "--data-dir is where --dataset" in _one_line_error(capsys, "train-denoiser")
+
+
+def test_errors_of_a_scaled_model_say_their_units(tmp_path, capsys, digits):
+    # evaluate says "errors in the model's scaled units"; errors printed the same numbers as a plain
+    # "reconstruction error", 40 times smaller here than the squared differences of DATA and its reconstruction
+    model = tmp_path / "scaled"
+    Autoencoder(2, hidden_layer_sizes=(8,), scaling="standard", **TINY).fit(digits).save(model)
+    np.save(tmp_path / "d.npy", digits)
+    capsys.readouterr()
+    assert main(["errors", str(model), str(tmp_path / "d.npy"), "--out", str(tmp_path / "e.npy")]) == 0
+    assert "errors in the model's scaled units (scaling='standard')" in capsys.readouterr().out
+    Autoencoder(2, hidden_layer_sizes=(8,), **TINY).fit(digits).save(tmp_path / "plain")
+    capsys.readouterr()
+    assert main(["errors", str(tmp_path / "plain"), str(tmp_path / "d.npy"), "--out", str(tmp_path / "f.npy")]) == 0
+    assert "scaled units" not in capsys.readouterr().out
