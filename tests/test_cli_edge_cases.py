@@ -471,3 +471,17 @@ def test_errors_of_a_scaled_model_say_their_units(tmp_path, capsys, digits):
     capsys.readouterr()
     assert main(["errors", str(tmp_path / "plain"), str(tmp_path / "d.npy"), "--out", str(tmp_path / "f.npy")]) == 0
     assert "scaled units" not in capsys.readouterr().out
+
+
+def test_train_imputer_with_pattern_corruption_on_complete_data_is_refused(files, tmp_path, capsys, digits):
+    # 'pattern' hides other rows' holes; complete DATA has none, so the imputer trained on uncorrupted rows without a
+    # word (train-denoiser refuses the same without --practice-mask)
+    argv = ["train", str(files["flat"]), "--model", "imputer", "--corruption", "pattern", "--max-epochs", "1",
+            "--hidden-layer-sizes", "4", "-q", "--out", str(tmp_path / "m")]
+    assert main(argv) == 2
+    assert "has no missing value: use --corruption masking" in _one_line_error(capsys, "train")
+    holed = digits.copy()
+    holed[::3, 10:14] = np.nan
+    np.save(tmp_path / "holed.npy", holed)
+    argv[1] = str(tmp_path / "holed.npy")
+    assert main(argv) == 0

@@ -159,6 +159,11 @@ def _train(args, main_process: bool) -> int:
     else:
         estimator = _warm_estimator(args)
     streamed = isinstance(data.X_train, np.memmap)
+    if getattr(estimator, "corruption", None) == "pattern" and not streamed and not np.isnan(data.X_train).any():
+        # nothing to hide: the imputer would train on uncorrupted rows, as train-denoiser refuses to
+        raise ValueError(f"--corruption pattern hides the holes of other rows while training, and {data.name} has no "
+                         "missing value: use --corruption masking (random entries), or for images aekit "
+                         "train-denoiser --practice-mask HOLE.png.")
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
     if data.image_shape is None and estimator.scaling == "none":  # the imputer scales by default
