@@ -485,3 +485,7 @@ def test_train_imputer_with_pattern_corruption_on_complete_data_is_refused(files
     np.save(tmp_path / "holed.npy", holed)
     argv[1] = str(tmp_path / "holed.npy")
     assert main(argv) == 0
+    # compare trains on complete data only: an imputer's 'pattern' there hid nothing either
+    assert main(["compare", str(files["flat"]), "--model", "imputer", "--corruption", "pattern", "--n-components",
+                 "2", "--max-epochs", "1", "--hidden-layer-sizes", "4", "-q", "--out", str(tmp_path / "c")]) == 2
+    assert "has no missing value: use --corruption masking" in _one_line_error(capsys, "compare")

@@ -16,7 +16,8 @@ import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
-           "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
+           "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "check_pattern_has_holes",
+           "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -282,3 +283,15 @@ def check_no_empty_column(args, data) -> None:
         more = f" (as are {empty.size - 1} more columns)" if empty.size > 1 else ""
         raise ValueError(f"{path}: column {empty[0] + 1}{named} has no value in any row{more}; drop it first: "
                          "no model can learn a column it never sees.")
+
+
+def check_pattern_has_holes(estimator, data) -> None:
+    """Refuse an imputer with ``corruption="pattern"`` on data without missing values (a :class:`Dataset`).
+
+    'pattern' hides other rows' holes while training; complete data has none, so the imputer trained on
+    uncorrupted rows without a word (train-denoiser refuses the same unless --practice-mask gives a hole).
+    """
+    if getattr(estimator, "corruption", None) == "pattern" and not np.isnan(data.X_train).any():
+        raise ValueError(f"--corruption pattern hides the holes of other rows while training, and {data.name} has no "
+                         "missing value: use --corruption masking (random entries), or for images aekit "
+                         "train-denoiser --practice-mask HOLE.png.")

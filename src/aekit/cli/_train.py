@@ -11,8 +11,8 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_no_empty_column, check_output, chosen_params, chosen_split, estimator_from_args,
-                       hold_out, json_safe, load_source, models, warn_if_scales_differ)
+                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
+                       estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -159,11 +159,8 @@ def _train(args, main_process: bool) -> int:
     else:
         estimator = _warm_estimator(args)
     streamed = isinstance(data.X_train, np.memmap)
-    if getattr(estimator, "corruption", None) == "pattern" and not streamed and not np.isnan(data.X_train).any():
-        # nothing to hide: the imputer would train on uncorrupted rows, as train-denoiser refuses to
-        raise ValueError(f"--corruption pattern hides the holes of other rows while training, and {data.name} has no "
-                         "missing value: use --corruption masking (random entries), or for images aekit "
-                         "train-denoiser --practice-mask HOLE.png.")
+    if not streamed:
+        check_pattern_has_holes(estimator, data)
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
     if data.image_shape is None and estimator.scaling == "none":  # the imputer scales by default
