@@ -489,3 +489,23 @@ def test_train_imputer_with_pattern_corruption_on_complete_data_is_refused(files
     assert main(["compare", str(files["flat"]), "--model", "imputer", "--corruption", "pattern", "--n-components",
                  "2", "--max-epochs", "1", "--hidden-layer-sizes", "4", "-q", "--out", str(tmp_path / "c")]) == 2
     assert "has no missing value: use --corruption masking" in _one_line_error(capsys, "compare")
+
+
+@pytest.mark.parametrize("command", ["errors", "evaluate", "sample"])
+def test_a_figure_with_an_unknown_suffix_is_refused_before_anything_is_written(files, tmp_path, capsys, digits,
+                                                                               command):
+    # errors and sample wrote their .npy, then stopped with "path must end in a figure format suffix" (exit 2,
+    # an output written after all); evaluate did all its work first
+    from aekit import VariationalAutoencoder
+
+    if command == "sample":
+        model = tmp_path / "vae"
+        VariationalAutoencoder(2, hidden_layer_sizes=(8,), **TINY).fit(digits).save(model)
+        argv = ["sample", str(model), "--out", str(tmp_path / "out.npy")]
+    else:
+        argv = [command, str(files["conv"]), str(files["images"])]
+        argv += ["--out", str(tmp_path / ("out.npy" if command == "errors" else "out.json"))]
+    capsys.readouterr()
+    assert main([*argv, "--figure", str(tmp_path / "worst.txt")]) == 2
+    assert "--figure: path must end in a figure format suffix" in _one_line_error(capsys, command)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["vae"] if command == "sample" else [])

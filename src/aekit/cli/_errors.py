@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, load_source,
-                       write_figure)
+from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+                       load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -44,7 +44,7 @@ def run(args) -> int:
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
-        check_output(args.figure, args.overwrite)
+        check_figure_output(args.figure, args.overwrite)
     if args.top < 0:
         raise ValueError(f"--top must be >= 0; got {args.top}.")
     estimator = load(args.model_dir)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, json_safe,
-                       load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+                       json_safe, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -88,9 +88,10 @@ def run_evaluate(args) -> int:
     from ..images import model_image_shape
     from ..persistence import load
 
-    for path in (args.out, args.figure):
-        if path is not None:
-            check_output(path, args.overwrite)
+    if args.out is not None:
+        check_output(args.out, args.overwrite)
+    if args.figure is not None:
+        check_figure_output(args.figure, args.overwrite)
     if args.hide is not None and not 0.0 < args.hide <= 1.0:
         raise ValueError(f"--hide must be in (0, 1]; got {args.hide}.")
     estimator = load(args.model_dir)

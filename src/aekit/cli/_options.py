@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "check_pattern_has_holes",
-           "write_figure"]
+           "check_figure_output", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -235,6 +235,19 @@ def check_results_dir(path: Path, overwrite: bool) -> Path:
     if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
         raise ValueError(f"--out {path} holds files but no results.json (not an earlier run's results); --overwrite "
                          "replaces the whole folder, so choose a new path.")
+    return path
+
+
+def check_figure_output(path: Path, overwrite: bool, flag: str = "--figure") -> Path:
+    """:func:`check_output` for a figure, its format (the suffix) checked too: before the work, not after it
+    (a bad suffix stopped ``aekit errors`` after it had written its .npy)."""
+    from ..plotting._figure import _check_path  # matplotlib: imported only when a figure is asked for
+
+    path = check_output(path, overwrite)
+    try:
+        _check_path(path)
+    except ValueError as err:  # "path must end in a figure format suffix, ...": say which path
+        raise ValueError(f"{flag}: {err}") from None
     return path
 
 
