@@ -322,3 +322,190 @@ def test_a_missing_dataset_message_keeps_its_parts_apart(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "olivettifaces.mat (path); " in err and "is False; To get them:" in err
+
+
+# ---------------------------------------------------------------- outputs a flag would misplace or destroy
+@pytest.mark.parametrize("command", [
+    ["compare", "--n-components", "2"],
+    ["sweep", "--n-components", "2"],
+])
+def test_overwrite_does_not_delete_a_folder_that_holds_no_results(files, tmp_path, capsys, command):
+    # `aekit compare --out results --overwrite` swapped in the new results for the whole folder: the user's
+    # files in it (here, an earlier run under results/digits) were deleted without a word
+    out = tmp_path / "results"
+    (out / "digits").mkdir(parents=True)
+    (out / "digits" / "notes.txt").write_text("keep me")
+    argv = [command[0], str(files["flat"]), *command[1:], "--hidden-layer-sizes", "4", "--max-epochs", "1", "--quiet",
+            "--out", str(out), "--overwrite"]
+    assert main(argv) == 2
+    assert "no results.json" in _one_line_error(capsys, command[0])
+    assert (out / "digits" / "notes.txt").read_text() == "keep me"
+    # an earlier run's results (results.json) are replaced as before; so is an empty folder
+    for folder in (tmp_path / "empty", tmp_path / "earlier"):
+        folder.mkdir()
+    (tmp_path / "earlier" / "results.json").write_text("{}")
+    for folder in (tmp_path / "empty", tmp_path / "earlier"):
+        argv[argv.index("--out") + 1] = str(folder)
+        assert main(argv) == 0
+        assert json.loads((folder / "results.json").read_text())
+
+
+def test_reproduce_overwrite_does_not_delete_a_folder_that_holds_no_results(tmp_path, capsys):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "0.01", "--out", str(out),
+                 "--overwrite", "--quiet"]) == 2
+    assert "no results.json" in _one_line_error(capsys, "reproduce")
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
+    # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results.json").write_text("{}")
+    assert main(["compare", str(files["flat"]), "--n-components", "2", "--hidden-layer-sizes", "4",
+                 "--max-epochs", "1", "--quiet", "--out", ".", "--overwrite"]) == 2
+    assert "current directory" in _one_line_error(capsys, "compare")
+
+
+def test_random_state_flag_error_names_what_it_takes(capsys):
+    # argparse named the converter: "invalid _random_state value: 'foo'"
+    with pytest.raises(SystemExit):
+        main(["train", "x.npy", "--out", "m", "--random-state", "foo"])
+    err = capsys.readouterr().err
+    assert "_random_state" not in err
+    assert "argument --random-state: expected an integer or None; got 'foo'" in err
+
+
+def test_denoise_out_named_like_an_image_is_refused(files, tmp_path, capsys):
+    # --out is a folder: `aekit denoise M noisy.png --out clean.png` made a folder clean.png/ holding noisy.png
+    image = tmp_path / "noisy.png"
+    Image.fromarray((np.random.default_rng(0).random((16, 16)) * 255).astype(np.uint8)).save(image)
+    assert main(["denoise", str(files["unet"]), str(image), "--out", str(tmp_path / "clean.png"), "-q"]) == 2
+    assert "--out is the folder" in _one_line_error(capsys, "denoise")
+    assert not (tmp_path / "clean.png").exists()
+    (tmp_path / "dir.png").mkdir()  # an existing folder is a folder, whatever its name
+    assert main(["denoise", str(files["unet"]), str(image), "--out", str(tmp_path / "dir.png"), "-q"]) == 0
+    assert (tmp_path / "dir.png" / "noisy.png").is_file()
+
+
+@pytest.mark.parametrize("model, flag", [("conv", "--noise-level"), ("sparse", "--hide"), ("imputer", "--noise-level"),
+                                         ("unet", "--hide")])
+def test_evaluate_refuses_a_flag_for_another_kind_of_model(files, capsys, model, flag):
+    # `aekit evaluate AUTOENCODER DATA --noise-level 0.3` printed the clean reconstruction error, the flag ignored
+    assert main(["evaluate", str(files[model]), str(files["images"] if model != "imputer" else files["flat"]),
+                 flag, "0.3"]) == 2
+    assert f"{flag} applies to a" in _one_line_error(capsys, "evaluate")
+
+
+def test_train_reads_a_folder_of_webp_images_as_train_denoiser_does(tmp_path, digits):
+    # train-denoiser, denoise and inpaint read WebP; train, encode and the other DATA commands said the folder
+    # held no images
+    folder = tmp_path / "webp"
+    folder.mkdir()
+    for i, image in enumerate(digits[:20].reshape(-1, 8, 8)):
+        Image.fromarray((image * 255).round().astype(np.uint8)).save(folder / f"{i:02d}.webp", lossless=True)
+    assert main(["train", str(folder), "--n-components", "2", "--hidden-layer-sizes", "4", "--max-epochs", "1",
+                 "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert main(["encode", str(tmp_path / "m"), str(folder), "--out", str(tmp_path / "codes.npy"), "-q"]) == 0
+    assert np.load(tmp_path / "codes.npy").shape == (20, 2)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "fully_conv"])
+def test_info_of_a_mask_input_imputer_reports_no_code(tmp_path, capsys, digits, architecture):
+    # the network sees the observed entries and passes them through (its encode returns the input), yet info said
+    # "64 features -> 4 components" and code_size 4, where a U-Net gets "no code"
+    model = tmp_path / "imputer"
+    AutoencoderImputer(4, hidden_layer_sizes=(8,), mask_input=True, architecture=architecture, image_shape=(8, 8),
+                       **TINY).fit(digits).save(model)
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    assert "64 features -> no code (mask_input" in capsys.readouterr().out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code_size"] == 64
+
+
+def test_info_counts_one_epoch_as_one_epoch(files, capsys):
+    model = load(files["conv"])
+    model.n_iter_ = model.best_epoch_ = 1
+    model.save(files["conv"].parent / "one_epoch")
+    capsys.readouterr()
+    assert main(["info", str(files["conv"].parent / "one_epoch")]) == 0
+    assert "trained 1 epoch (best 1)" in capsys.readouterr().out
+
+
+def test_train_denoiser_takes_data_dir_as_its_not_found_message_says(tmp_path, capsys, monkeypatch):
+    # train-denoiser --dataset had no --data-dir, though a missing dataset's message says to pass one
+    import gzip
+    import struct
+
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "cache"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 10)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (n, 28, 28))), ("labels-idx1", np.arange(n) % 10)):
+            array = np.asarray(array, dtype=np.uint8)
+            header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+            (mine / f"{split}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+    assert main(["train-denoiser", "--dataset", "fashion-mnist", "--data-dir", str(mine), "--max-epochs", "1",
+                 "--hidden-layer-sizes", "4", "--n-components", "2", "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert str(mine) in json.loads((tmp_path / "m" / "metrics.json").read_text())["data"]
+    (tmp_path / "photos").mkdir()
+    assert main(["train-denoiser", str(tmp_path / "photos"), "--data-dir", str(mine),
+                 "--out", str(tmp_path / "n")]) == 2
+    assert "--data-dir is where --dataset" in _one_line_error(capsys, "train-denoiser")
+
+
+def test_errors_of_a_scaled_model_say_their_units(tmp_path, capsys, digits):
+    # evaluate says "errors in the model's scaled units"; errors printed the same numbers as a plain
+    # "reconstruction error", 40 times smaller here than the squared differences of DATA and its reconstruction
+    model = tmp_path / "scaled"
+    Autoencoder(2, hidden_layer_sizes=(8,), scaling="standard", **TINY).fit(digits).save(model)
+    np.save(tmp_path / "d.npy", digits)
+    capsys.readouterr()
+    assert main(["errors", str(model), str(tmp_path / "d.npy"), "--out", str(tmp_path / "e.npy")]) == 0
+    assert "errors in the model's scaled units (scaling='standard')" in capsys.readouterr().out
+    Autoencoder(2, hidden_layer_sizes=(8,), **TINY).fit(digits).save(tmp_path / "plain")
+    capsys.readouterr()
+    assert main(["errors", str(tmp_path / "plain"), str(tmp_path / "d.npy"), "--out", str(tmp_path / "f.npy")]) == 0
+    assert "scaled units" not in capsys.readouterr().out
+
+
+def test_train_imputer_with_pattern_corruption_on_complete_data_is_refused(files, tmp_path, capsys, digits):
+    # 'pattern' hides other rows' holes; complete DATA has none, so the imputer trained on uncorrupted rows without a
+    # word (train-denoiser refuses the same without --practice-mask)
+    argv = ["train", str(files["flat"]), "--model", "imputer", "--corruption", "pattern", "--max-epochs", "1",
+            "--hidden-layer-sizes", "4", "-q", "--out", str(tmp_path / "m")]
+    assert main(argv) == 2
+    assert "has no missing value: use --corruption masking" in _one_line_error(capsys, "train")
+    holed = digits.copy()
+    holed[::3, 10:14] = np.nan
+    np.save(tmp_path / "holed.npy", holed)
+    argv[1] = str(tmp_path / "holed.npy")
+    assert main(argv) == 0
+    # compare trains on complete data only: an imputer's 'pattern' there hid nothing either
+    assert main(["compare", str(files["flat"]), "--model", "imputer", "--corruption", "pattern", "--n-components",
+                 "2", "--max-epochs", "1", "--hidden-layer-sizes", "4", "-q", "--out", str(tmp_path / "c")]) == 2
+    assert "has no missing value: use --corruption masking" in _one_line_error(capsys, "compare")
+
+
+@pytest.mark.parametrize("command", ["errors", "evaluate", "sample"])
+def test_a_figure_with_an_unknown_suffix_is_refused_before_anything_is_written(files, tmp_path, capsys, digits,
+                                                                               command):
+    # errors and sample wrote their .npy, then stopped with "path must end in a figure format suffix" (exit 2,
+    # an output written after all); evaluate did all its work first
+    from aekit import VariationalAutoencoder
+
+    if command == "sample":
+        model = tmp_path / "vae"
+        VariationalAutoencoder(2, hidden_layer_sizes=(8,), **TINY).fit(digits).save(model)
+        argv = ["sample", str(model), "--out", str(tmp_path / "out.npy")]
+    else:
+        argv = [command, str(files["conv"]), str(files["images"])]
+        argv += ["--out", str(tmp_path / ("out.npy" if command == "errors" else "out.json"))]
+    capsys.readouterr()
+    assert main([*argv, "--figure", str(tmp_path / "worst.txt")]) == 2
+    assert "--figure: path must end in a figure format suffix" in _one_line_error(capsys, command)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["vae"] if command == "sample" else [])

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_output,
-                       estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
+from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_pattern_has_holes,
+                       check_results_dir, estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -35,7 +35,7 @@ def run(args) -> int:
     from .._atomic import atomic_directory
     from ..compare import compare_with_pca, format_table, write_comparison
 
-    out = check_output(args.out, args.overwrite)
+    out = check_results_dir(args.out, args.overwrite)
     if args.n_show < 1:
         raise ValueError(f"--n-show must be >= 1; got {args.n_show}.")
     data, estimator, seed = comparison_setup(args)
@@ -75,6 +75,7 @@ def comparison_setup(args):
     """The data (split, standardised if asked), the estimator and the seed of a comparison with PCA."""
     data = load_source(args)
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
+    check_pattern_has_holes(estimator, data)
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
         data = hold_out(args, data, seed)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import add_common_arguments, add_estimator_arguments, check_output, estimator_from_args, json_safe
+from ._options import (add_common_arguments, add_estimator_arguments, check_output, estimator_from_args,
+                       existing_path, json_safe)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -42,6 +43,7 @@ def register(sub) -> None:
                     "saved as it goes, and on SIGINT/SIGTERM/SIGUSR1; --resume continues it exactly.")
     t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean images (PNG, JPEG, TIFF, BMP, WebP)")
     t.add_argument("--dataset", choices=sorted(DATASETS), help="a named image dataset instead of DIR")
+    t.add_argument("--data-dir", type=existing_path, help="where to look for the dataset's files first")
     t.add_argument("--out", type=Path, required=True, help="model directory to write")
     t.add_argument("--patch-size", type=int, help="side of the square training patches (default: 16 for a "
                                                   "folder, the whole image for a dataset)")
@@ -96,10 +98,12 @@ def _training_patches(args):
         raise ValueError(f"--patch-size must be >= 2; got {args.patch_size}.")
     if (args.data is None) == (args.dataset is None):
         raise ValueError("give either DIR (a folder of clean images) or --dataset NAME.")
+    if args.data_dir is not None and args.dataset is None:
+        raise ValueError("--data-dir is where --dataset NAME's files are looked for; DIR is read as it is.")
     if args.dataset is not None:
         from ..datasets import load_dataset
 
-        data = load_dataset(args.dataset)
+        data = load_dataset(args.dataset, data_dir=args.data_dir)
         if data.image_shape is None:
             raise ValueError(f"dataset {args.dataset!r} has no image shape.")
         if args.color and (len(data.image_shape) != 3):
@@ -251,10 +255,13 @@ def _check_stride_flag(args) -> None:
 
 
 def run_denoise(args) -> int:
-    from ..images import (check_model_image, denoise_image, model_patch_shape, output_bit_depth, read_image,
-                          write_image)
+    from ..images import (IMAGE_SUFFIXES, check_model_image, denoise_image, model_patch_shape, output_bit_depth,
+                          read_image, write_image)
     from ..persistence import load
 
+    if args.out.suffix.lower() in IMAGE_SUFFIXES and not args.out.is_dir():  # would be made a folder of that name
+        raise ValueError(f"--out is the folder the denoised images are written to, each under its own name; got "
+                         f"{args.out}, an image file's name: give a folder, e.g. --out denoised/.")
     model = load(args.model_dir)
     if not hasattr(model, "reconstruct"):
         raise ValueError(f"{args.model_dir} holds an {type(model).__name__}, which fills holes (aekit inpaint); "

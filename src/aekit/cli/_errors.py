@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, load_source,
-                       write_figure)
+from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+                       load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -17,7 +17,8 @@ logger = logging.getLogger("aekit.cli")
 def register(sub) -> None:
     e = sub.add_parser("errors", help=HELP["errors"],
                        description="Load MODEL_DIR and write the reconstruction error of each sample of DATA (squared "
-                                   "errors summed over features, = -score_samples) to --out (.npy), and print their "
+                                   "errors summed over features, = -score_samples; in the model's scaled units "
+                                   "for a model trained with --scaling) to --out (.npy), and print their "
                                    "distribution and the samples with the largest: trained on normal data, an "
                                    "autoencoder reconstructs unusual samples worst. --figure draws the samples "
                                    "reconstructed worst and best, with their reconstructions (image data).")
@@ -43,7 +44,7 @@ def run(args) -> int:
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
-        check_output(args.figure, args.overwrite)
+        check_figure_output(args.figure, args.overwrite)
     if args.top < 0:
         raise ValueError(f"--top must be >= 0; got {args.top}.")
     estimator = load(args.model_dir)
@@ -65,6 +66,9 @@ def run(args) -> int:
     save_npy(out, errors, replace=args.overwrite)
     if not args.quiet:
         print(summary(errors, args.top))
+        if estimator._scales():  # as evaluate says: not the squared differences of DATA and aekit reconstruct's output
+            print(f"errors in the model's scaled units (scaling="
+                  f"{getattr(estimator, 'scaling_', estimator.scaling)!r}), as its score")
     logger.info("wrote %s: array of shape %s", out, errors.shape)
     if args.figure is not None:
         from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_output, chosen_split, json_safe,
-                       load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+                       json_safe, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -53,7 +53,7 @@ def register(sub) -> None:
                    "(default: test)")
     e.add_argument("--noise-level", type=float, metavar="L",
                    help="a denoiser's noise level (default: its corruption_level)")
-    e.add_argument("--hide", type=float, default=0.2, metavar="F",
+    e.add_argument("--hide", type=float, metavar="F",
                    help="an imputer's fraction of observed entries hidden and scored (default: 0.2)")
     e.add_argument("--random-state", type=int, default=0, metavar="SEED",
                    help="seed of the noise or the hidden entries (default: 0)")
@@ -84,16 +84,24 @@ def _evaluation_data(args):
 
 def run_evaluate(args) -> int:
     from .._atomic import write_json
-    from ..evaluation import _in_unit_range, evaluate, evaluation_images
+    from ..evaluation import _in_unit_range, _kind, evaluate, evaluation_images
     from ..images import model_image_shape
     from ..persistence import load
 
-    for path in (args.out, args.figure):
-        if path is not None:
-            check_output(path, args.overwrite)
-    if not 0.0 < args.hide <= 1.0:
+    if args.out is not None:
+        check_output(args.out, args.overwrite)
+    if args.figure is not None:
+        check_figure_output(args.figure, args.overwrite)
+    if args.hide is not None and not 0.0 < args.hide <= 1.0:
         raise ValueError(f"--hide must be in (0, 1]; got {args.hide}.")
     estimator = load(args.model_dir)
+    # a flag for another kind of model was ignored: the numbers printed were those without it
+    for flag, value, kind, what in (("--noise-level", args.noise_level, "denoiser", "adds no noise"),
+                                    ("--hide", args.hide, "imputer", "fills no hidden entries")):
+        if value is not None and _kind(estimator) != kind:
+            raise ValueError(f"{flag} applies to a {kind}; {args.model_dir} holds an {type(estimator).__name__}, "
+                             f"which {what}.")
+    args.hide = 0.2 if args.hide is None else args.hide
     X, data_shape, where = _evaluation_data(args)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
     try:

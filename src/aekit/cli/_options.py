@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
-           "chosen_split", "hold_out", "json_safe", "check_output", "check_has_code", "add_common_arguments",
-           "warn_if_scales_differ", "check_no_empty_column", "write_figure"]
+           "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
+           "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "check_pattern_has_holes",
+           "check_figure_output", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -34,7 +35,13 @@ def _flag_type(kind):
 
 
 def _random_state(text: str):
-    return None if text.lower() == "none" else int(text)
+    """``--random-state``'s type: an integer seed or ``None`` (argparse named the function in its error)."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or None; got {text!r}") from None
 
 
 def _choice_owners(name, owners) -> str:
@@ -215,6 +222,35 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
     return path
 
 
+def check_results_dir(path: Path, overwrite: bool) -> Path:
+    """:func:`check_output` for a results directory, which ``--overwrite`` replaces whole (compare, sweep, reproduce).
+
+    Replaced are only an empty folder and an earlier run's results (its ``results.json``): a folder holding other
+    files (``--out results`` where ``results/`` holds earlier runs) was deleted with them.
+    """
+    path = check_output(path, overwrite)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"--out {path} is the current directory or a parent of it, which the results would replace "
+                         "whole; name a folder for them, e.g. --out results/run1.")
+    if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
+        raise ValueError(f"--out {path} holds files but no results.json (not an earlier run's results); --overwrite "
+                         "replaces the whole folder, so choose a new path.")
+    return path
+
+
+def check_figure_output(path: Path, overwrite: bool, flag: str = "--figure") -> Path:
+    """:func:`check_output` for a figure, its format (the suffix) checked too: before the work, not after it
+    (a bad suffix stopped ``aekit errors`` after it had written its .npy)."""
+    from ..plotting._figure import _check_path  # matplotlib: imported only when a figure is asked for
+
+    path = check_output(path, overwrite)
+    try:
+        _check_path(path)
+    except ValueError as err:  # "path must end in a figure format suffix, ...": say which path
+        raise ValueError(f"{flag}: {err}") from None
+    return path
+
+
 def write_figure(fig, path: Path, overwrite: bool) -> Path:
     """Save ``fig`` (drawn with ``path=None``) to ``path`` atomically; an existing ``path`` only if ``overwrite``."""
     from .._atomic import atomic_path
@@ -260,3 +296,15 @@ def check_no_empty_column(args, data) -> None:
         more = f" (as are {empty.size - 1} more columns)" if empty.size > 1 else ""
         raise ValueError(f"{path}: column {empty[0] + 1}{named} has no value in any row{more}; drop it first: "
                          "no model can learn a column it never sees.")
+
+
+def check_pattern_has_holes(estimator, data) -> None:
+    """Refuse an imputer with ``corruption="pattern"`` on data without missing values (a :class:`Dataset`).
+
+    'pattern' hides other rows' holes while training; complete data has none, so the imputer trained on
+    uncorrupted rows without a word (train-denoiser refuses the same unless --practice-mask gives a hole).
+    """
+    if getattr(estimator, "corruption", None) == "pattern" and not np.isnan(data.X_train).any():
+        raise ValueError(f"--corruption pattern hides the holes of other rows while training, and {data.name} has no "
+                         "missing value: use --corruption masking (random entries), or for images aekit "
+                         "train-denoiser --practice-mask HOLE.png.")

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import add_common_arguments, add_estimator_arguments, check_output, existing_path, one_line
+from ._options import add_common_arguments, add_estimator_arguments, check_results_dir, existing_path, one_line
 
 logger = logging.getLogger("aekit.cli")
 
@@ -76,7 +76,7 @@ def run(args) -> int:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
     from ._train import _checkpoint_options
 
-    out = check_output(args.out, args.overwrite)
+    out = check_results_dir(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     specs = _autoencoder()._param_specs
     params = {name: (tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()

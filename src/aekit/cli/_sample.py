@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import add_common_arguments, check_output, write_figure
+from ._options import add_common_arguments, check_figure_output, check_output, write_figure
 
 logger = logging.getLogger("aekit.cli")
 
@@ -39,7 +39,7 @@ def run(args) -> int:
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
-        check_output(args.figure, args.overwrite)
+        check_figure_output(args.figure, args.overwrite)
     if args.n < 1:
         raise ValueError(f"--n must be >= 1; got {args.n}.")
     if not 0 <= args.random_state < 2**32:  # numpy's seed range; its own message names no flag

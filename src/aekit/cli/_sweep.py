@@ -6,7 +6,7 @@ import logging
 
 from ._commands import HELP
 from ._compare import add_comparison_arguments, comparison_setup
-from ._options import add_common_arguments, add_data_arguments, add_estimator_arguments, check_output
+from ._options import add_common_arguments, add_data_arguments, add_estimator_arguments, check_results_dir
 
 logger = logging.getLogger("aekit.cli")
 
@@ -31,7 +31,7 @@ def run(args) -> int:
     from .._atomic import atomic_directory
     from ..sweep import _check_sizes, format_sweep, sweep_code_sizes, write_sweep
 
-    out = check_output(args.out, args.overwrite)
+    out = check_results_dir(args.out, args.overwrite)
     sizes = _check_sizes(args.sweep_sizes)  # refused before the data are read
     data, estimator, seed = comparison_setup(args)
     result = sweep_code_sizes(estimator, data.X_train, data.X_test, sizes, random_state=seed,

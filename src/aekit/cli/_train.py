@@ -11,8 +11,8 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
-                       check_no_empty_column, check_output, chosen_params, chosen_split, estimator_from_args,
-                       hold_out, json_safe, load_source, models, warn_if_scales_differ)
+                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
+                       estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -159,6 +159,8 @@ def _train(args, main_process: bool) -> int:
     else:
         estimator = _warm_estimator(args)
     streamed = isinstance(data.X_train, np.memmap)
+    if not streamed:
+        check_pattern_has_holes(estimator, data)
     if args.test_fraction is not None:
         data = _held_out(args, data, estimator, streamed)
     if data.image_shape is None and estimator.scaling == "none":  # the imputer scales by default
@@ -291,7 +293,8 @@ def _trained(estimator) -> str:
     """'N epochs (best B), T s', from fitted attributes a model file may lack or hold as anything."""
     seconds = getattr(estimator, "fit_time_", None)
     seconds = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else "time unknown"
-    return f"{getattr(estimator, 'n_iter_', '?')} epochs (best {getattr(estimator, 'best_epoch_', '?')}), {seconds}"
+    n = getattr(estimator, "n_iter_", "?")
+    return f"{n} epoch{'' if n == 1 else 's'} (best {getattr(estimator, 'best_epoch_', '?')}), {seconds}"
 
 
 def run_info(args) -> int:
@@ -313,7 +316,10 @@ def run_info(args) -> int:
         metrics = {}
     metrics = json_safe(metrics) if isinstance(metrics, dict) else {}  # an older file may hold Infinity/NaN
     n_params = sum(p.numel() for p in estimator.net_.parameters())
-    code_size = int(getattr(estimator.net_, "code_size", estimator.n_components))
+    # mask_input: the network sees which entries are observed and passes them through; its encode returns the input
+    observed = bool(getattr(estimator, "mask_input", False))
+    code_size = estimator.n_features_in_ if observed else int(getattr(estimator.net_, "code_size",
+                                                                      estimator.n_components))
     info = {"class": config["class"], "aekit_version": config.get("aekit_version"),
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
             "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics}
@@ -324,6 +330,8 @@ def run_info(args) -> int:
     code = f"{estimator.n_components} components"
     if estimator.architecture == "unet":  # skip connections: the "code" is the input itself
         code = "no code (a U-Net: its skip connections carry the input past the bottleneck)"
+    elif observed:
+        code = "no code (mask_input: the network passes the observed entries through, so it keeps the whole input)"
     elif code_size != estimator.n_components:  # a fully convolutional code: channels x height x width
         shape = "x".join(str(d) for d in getattr(estimator.net_, "code_shape", ()))
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
