@@ -262,6 +262,17 @@ def test_bad_patterns_are_clear_errors(patterns, corruption, message):
         AutoencoderImputer(**SMALL, corruption=corruption).fit(X, patterns=patterns)
 
 
+def test_pattern_on_complete_data_without_patterns_is_refused():
+    # "pattern" hides other samples' holes: on complete X it hid nothing, and the imputer trained on uncorrupted rows
+    X = np.random.default_rng(0).random((40, 3))
+    with pytest.raises(ValueError, match=r"corruption='pattern' hides the holes \(NaN\) of other samples while "
+                                         r"training, and X has none: pass the holes to practise on"):
+        AutoencoderImputer(**SMALL, corruption="pattern").fit(X)
+    # with holes to practise on, complete X trains, as before
+    holes = np.array([[True, False, False]])
+    assert AutoencoderImputer(**SMALL, corruption="pattern").fit(X, patterns=holes).n_iter_ == 3
+
+
 def test_pattern_level_must_be_a_fraction():
     with pytest.raises(ValueError, match=r"corruption_level for 'pattern' must be in \[0, 1\]; got 1.5"):
         AutoencoderImputer(**SMALL, corruption="pattern", corruption_level=1.5).fit(np.zeros((10, 3)))

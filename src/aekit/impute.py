@@ -393,15 +393,22 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         Raises
         ------
         ValueError
-            If a column has no observed value, X holds infinities, or
-            ``patterns`` is given without ``corruption="pattern"``, is not
-            boolean, has the wrong number of features or hides nothing.
+            If a column has no observed value, X holds infinities,
+            ``corruption="pattern"`` has no holes to practise on (X complete
+            and no ``patterns``), or ``patterns`` is given without
+            ``corruption="pattern"``, is not boolean, has the wrong number of
+            features or hides nothing.
         """
         self._check_params()
         warm = self._continues(partial=False)
         X = self._validate_X(X, reset=not warm)
         practice = None if patterns is None else self._check_patterns(patterns, X.shape[1])
         missing = np.isnan(X)
+        if self.corruption == "pattern" and practice is None and not missing.any():
+            # "pattern" hides other samples' holes: on complete X it hid nothing and trained on uncorrupted rows
+            raise ValueError("corruption='pattern' hides the holes (NaN) of other samples while training, and X has "
+                             "none: pass the holes to practise on (fit(X, patterns=...)), or use "
+                             "corruption='masking' (random entries).")
         empty = np.flatnonzero(missing.all(axis=0))
         if empty.size:
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
