@@ -114,6 +114,18 @@ def test_unknown_dataset_lists_the_valid_ones(tmp_path, capsys):
         hinton2006.run("cifar", tmp_path / "y")
 
 
+def test_run_refuses_a_folder_of_other_files_before_training(tmp_path, monkeypatch):
+    # run(..., replace=True) swaps its results in for the whole out_dir: a folder of earlier runs was deleted, after
+    # the training
+    (tmp_path / "runs" / "faces").mkdir(parents=True)
+    (tmp_path / "runs" / "faces" / "results.json").write_text("{}")
+    monkeypatch.setattr(hinton2006, "load", lambda *a, **k: pytest.fail("trained before refusing"))
+    for out in (tmp_path / "runs", Path(".")):
+        with pytest.raises(ValueError, match=r"holds files but no results.json|is the current directory"):
+            hinton2006.run("digits", out, budget_minutes=0.01)
+    assert (tmp_path / "runs" / "faces" / "results.json").read_text() == "{}"
+
+
 def test_missing_faces_say_where_they_were_looked_for_and_how_to_get_them(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

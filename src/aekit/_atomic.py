@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "atomic_directory", "write_text", "write_json", "save_npy"]
+__all__ = ["atomic_path", "atomic_directory", "check_results_folder", "write_text", "write_json", "save_npy"]
 
 
 def _appeared(path: Path) -> FileExistsError:
@@ -189,6 +189,35 @@ def atomic_directory(path, replace: bool = True) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists() or tmp.is_symlink():
             tmp.unlink()
+
+
+def check_results_folder(path, name: str = "out_dir") -> None:
+    """Refuse a results folder that :func:`atomic_directory` would replace whole although it holds other files.
+
+    Replaced may be a missing or empty folder, or an earlier run's results (it holds ``results.json``); a folder
+    of other files (``results/`` holding earlier runs in folders of their own, the current directory) would be
+    deleted with them. Called before the work, so a refusal costs nothing.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder the results will replace.
+    name : str, default="out_dir"
+        What the message calls it (the CLI says ``--out``).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is the current directory or a parent of it, or a folder holding files but no
+        ``results.json``.
+    """
+    path = Path(path)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"{name} {path} is the current directory or a parent of it, which the results would replace "
+                         "whole; name a folder for them, e.g. results/run1.")
+    if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
+        raise ValueError(f"{name} {path} holds files but no results.json (not an earlier run's results); the results "
+                         "replace the whole folder, so choose a new path.")
 
 
 def write_text(path, text: str, replace: bool = True) -> Path:

@@ -223,18 +223,12 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
 
 
 def check_results_dir(path: Path, overwrite: bool) -> Path:
-    """:func:`check_output` for a results directory, which ``--overwrite`` replaces whole (compare, sweep, reproduce).
+    """:func:`check_output` for a results directory, which ``--overwrite`` replaces whole (compare, sweep, reproduce):
+    only an empty folder or an earlier run's results (:func:`aekit._atomic.check_results_folder`)."""
+    from .._atomic import check_results_folder
 
-    Replaced are only an empty folder and an earlier run's results (its ``results.json``): a folder holding other
-    files (``--out results`` where ``results/`` holds earlier runs) was deleted with them.
-    """
     path = check_output(path, overwrite)
-    if path.name in ("", ".", ".."):
-        raise ValueError(f"--out {path} is the current directory or a parent of it, which the results would replace "
-                         "whole; name a folder for them, e.g. --out results/run1.")
-    if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
-        raise ValueError(f"--out {path} holds files but no results.json (not an earlier run's results); --overwrite "
-                         "replaces the whole folder, so choose a new path.")
+    check_results_folder(path, "--out")
     return path
 
 

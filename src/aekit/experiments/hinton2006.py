@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_directory, write_json, write_text
+from .._atomic import atomic_directory, check_results_folder, write_json, write_text
 from .._base import Autoencoder
 from .._device import fast_bfloat16
 from .augment import FlippedImages, FreshFacePatches
@@ -364,8 +364,11 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
         anneals by wall-clock time, so a resumed run is close to, not bit
         for bit, an uninterrupted one.
     replace : bool, default=True
-        False: raise ``FileExistsError`` rather than replace an ``out_dir``
-        that exists when the results are moved there (another run meanwhile).
+        True: an ``out_dir`` that holds an earlier run's results
+        (``results.json``) is replaced; one holding other files is refused
+        before any training. False: raise ``FileExistsError`` rather than
+        replace an ``out_dir`` that exists when the results are moved there
+        (another run meanwhile).
 
     Returns
     -------
@@ -377,13 +380,15 @@ def run(dataset: str, out_dir, *, budget_minutes: float = 30.0, params: dict | N
     ------
     ValueError
         If ``dataset`` is unknown, ``budget_minutes`` is not > 0,
-        ``fresh_patches`` is negative, or a parameter in ``params`` is
-        invalid.
+        ``fresh_patches`` is negative, a parameter in ``params`` is
+        invalid, or ``out_dir`` holds files but no ``results.json``.
     FileNotFoundError
         If the data files are missing and cannot be downloaded (the message
         says where they were looked for).
     """
     _check_dataset(dataset)
+    if replace:  # before the training, not after it: a folder of other files would be replaced whole
+        check_results_folder(out_dir)
     if not budget_minutes > 0:
         raise ValueError(f"budget_minutes must be > 0; got {budget_minutes!r}.")
     if fresh_patches is not None and fresh_patches < 0:
