@@ -509,3 +509,20 @@ def test_a_figure_with_an_unknown_suffix_is_refused_before_anything_is_written(f
     assert main([*argv, "--figure", str(tmp_path / "worst.txt")]) == 2
     assert "--figure: path must end in a figure format suffix" in _one_line_error(capsys, command)
     assert sorted(p.name for p in tmp_path.iterdir()) == (["vae"] if command == "sample" else [])
+
+
+# ---------------------------------------------------------------- dataset flags given with a data file
+@pytest.mark.parametrize("command", [["encode"], ["reconstruct"], ["errors"], ["features"], ["evaluate"]])
+@pytest.mark.parametrize("flag", [["--split", "train"], ["--data-dir", "."]])
+def test_dataset_flags_with_a_data_file_are_refused_not_ignored(files, tmp_path, capsys, command, flag):
+    # --split and --data-dir choose among a named dataset's files; with DATA they were ignored without a word
+    # (`--split train` printed the numbers of the whole file as if they were its training split)
+    out = tmp_path / "out.npy"
+    argv = [command[0], str(files["sparse"]), str(files["flat"]), *flag, "-q"]
+    if command[0] != "evaluate":
+        argv += ["--out", str(out)]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, command[0])
+    assert ("--split chooses a split of --dataset NAME" in err if flag[0] == "--split"
+            else "--data-dir is where --dataset NAME's files are looked for" in err)
+    assert not out.exists()

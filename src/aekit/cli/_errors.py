@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_figure_output, check_output, chosen_split,
                        load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
@@ -24,7 +24,7 @@ def register(sub) -> None:
                                    "reconstructed worst and best, with their reconstructions (image data).")
     e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     add_data_arguments(e)
-    e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset (default: test)")
+    add_split_argument(e)
     e.add_argument("--out", type=Path, required=True, help="output .npy file: one error per sample, in DATA's order")
     e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors (default: 5)")
     e.add_argument("--figure", type=Path, metavar="PNG",

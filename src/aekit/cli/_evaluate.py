@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_figure_output, check_output, chosen_split,
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_figure_output, check_output, chosen_split,
                        json_safe, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
@@ -49,8 +49,7 @@ def register(sub) -> None:
                                    "hidden and filled. Prints a table (or JSON), optionally writes it and a figure.")
     e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     add_data_arguments(e)
-    e.add_argument("--split", choices=("train", "test"), default="test", help="which split of --dataset "
-                   "(default: test)")
+    add_split_argument(e)
     e.add_argument("--noise-level", type=float, metavar="L",
                    help="a denoiser's noise level (default: its corruption_level)")
     e.add_argument("--hide", type=float, metavar="F",
@@ -78,7 +77,7 @@ def register(sub) -> None:
 def _evaluation_data(args):
     data = load_source(args)
     X = chosen_split(args, data)
-    where = f"{data.name} ({args.split} split)" if args.dataset else str(args.data)
+    where = f"{data.name} ({args.split or 'test'} split)" if args.dataset else str(args.data)
     return np.asarray(X), data.image_shape, where
 
 

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, check_has_code, check_output, chosen_split,
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_has_code, check_output, chosen_split,
                        load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
@@ -25,8 +25,7 @@ def register(sub) -> None:
                     f"activations ({HISTOGRAM_FIGURE}).")
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     add_data_arguments(p)
-    p.add_argument("--split", choices=("train", "test"), default="test",
-                   help="which split of --dataset (default: test)")
+    add_split_argument(p)
     p.add_argument("--out", type=Path, required=True, help="output .npy file for the codes")
     p.add_argument("--figures", type=Path, metavar="DIR", help="also write the filter grid and histogram here")
     p.add_argument("--image-shape", type=int, nargs="+", metavar="N",

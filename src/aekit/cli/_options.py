@@ -16,8 +16,8 @@ import numpy as np
 
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
-           "add_common_arguments", "warn_if_scales_differ", "check_no_empty_column", "check_pattern_has_holes",
-           "check_figure_output", "write_figure"]
+           "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
+           "check_pattern_has_holes", "check_figure_output", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -177,12 +177,26 @@ def load_source(args, mmap: bool = False):
         return load_dataset(args.dataset, data_dir=args.data_dir)
     if not data:
         raise ValueError("no data: give a DATA file or --dataset NAME.")
+    if args.data_dir is not None:  # it was ignored: DATA is read as it is
+        raise ValueError(f"--data-dir is where --dataset NAME's files are looked for; DATA ({data}) is read as it is.")
     return load_data(data, mmap=mmap)
 
 
+def add_split_argument(parser: argparse.ArgumentParser) -> None:
+    """``--split`` of a named ``--dataset`` (test when not given)."""
+    parser.add_argument("--split", choices=("train", "test"), default=None,
+                        help="which split of --dataset (default: test)")
+
+
 def chosen_split(args, data):
-    """The samples a command works on: ``--split`` of a named ``--dataset``, else every sample of DATA."""
-    return data.X_test if (args.dataset and args.split == "test") else data.X_train
+    """The samples a command works on: ``--split`` of a named ``--dataset`` (default: test), else every sample of
+    DATA (a ``--split`` given with DATA is refused: it was ignored)."""
+    split = getattr(args, "split", None)
+    if not args.dataset:
+        if split is not None:
+            raise ValueError(f"--split chooses a split of --dataset NAME; DATA ({args.data}) is used whole.")
+        return data.X_train
+    return data.X_train if split == "train" else data.X_test
 
 
 def hold_out(args, data, seed: int):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_has_code,
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, add_estimator_arguments, check_has_code,
                        check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
                        estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
 
@@ -48,8 +48,7 @@ def register(sub) -> None:
                            description=f"Load MODEL_DIR and write the {what} of DATA to --out (.npy).")
         q.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
         add_data_arguments(q)
-        q.add_argument("--split", choices=("train", "test"), default="test",
-                       help="which split of --dataset (default: test)")
+        add_split_argument(q)
         q.add_argument("--out", type=Path, required=True, help="output .npy file")
         q.add_argument("--mmap", action="store_true",
                        help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
