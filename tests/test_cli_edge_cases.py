@@ -526,3 +526,19 @@ def test_dataset_flags_with_a_data_file_are_refused_not_ignored(files, tmp_path,
     assert ("--split chooses a split of --dataset NAME" in err if flag[0] == "--split"
             else "--data-dir is where --dataset NAME's files are looked for" in err)
     assert not out.exists()
+
+
+def test_output_suffixes_in_upper_case_are_accepted(files, tmp_path, capsys):
+    # `--out FILLED.CSV` was refused ("--out must end in .npy or .csv") and OUT.NPY likewise
+    holes = np.load(files["flat"]).astype(np.float64)
+    holes[::3, 5] = np.nan
+    data = tmp_path / "holes.npy"
+    np.save(data, holes)
+    for out in (tmp_path / "FILLED.CSV", tmp_path / "FILLED.NPY"):
+        assert main(["impute", str(files["imputer"]), str(data), "--out", str(out), "-q"]) == 0
+        filled = np.loadtxt(out, delimiter=",") if out.suffix == ".CSV" else np.load(out)
+        assert filled.shape == holes.shape and not np.isnan(filled).any()
+    codes = tmp_path / "CODES.NPY"
+    assert main(["encode", str(files["sparse"]), str(files["flat"]), "--out", str(codes), "-q"]) == 0
+    assert np.load(codes).shape == (200, 16) and sorted(p.name for p in tmp_path.iterdir()) == [
+        "CODES.NPY", "FILLED.CSV", "FILLED.NPY", "holes.npy"]

@@ -146,7 +146,7 @@ def _write_table(path: Path, X: np.ndarray, replace: bool = True) -> None:
     """``X`` as .npy, or as a CSV without header (from a .npy/.npz DATA)."""
     from .._atomic import save_npy, write_text
 
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         save_npy(path, X, replace=replace)
         return
     text = io.StringIO()
@@ -193,7 +193,7 @@ def run_impute(args) -> int:
     missing = np.isnan(X)
     if not missing.any():
         logger.warning("%s has no missing value: written back unchanged", args.data)
-    if args.data.suffix.lower() == ".csv" and out.suffix == ".csv":  # observed cells written back as they were
+    if args.data.suffix.lower() == ".csv" and out.suffix.lower() == ".csv":  # observed cells written back as they were
         _write_filled_csv(out, csv_cells(args.data), filled, missing, replace=args.overwrite)
     else:
         _write_table(out, filled if image_shape is None else filled.reshape(len(X), *image_shape),

@@ -231,7 +231,7 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
-    if suffixes and path.suffix not in suffixes:
+    if suffixes and path.suffix.lower() not in suffixes:  # OUT.NPY too
         raise ValueError(f"--out must end in {' or '.join(suffixes)}; got {path}.")
     return path
 
