@@ -259,3 +259,29 @@ def test_a_subset_of_a_subset_reads_the_rows_of_the_first_subset():
     x, _ = source.take([0, 1, 2], dtype=np.float64)
     np.testing.assert_array_equal(x, X[[5, 4, 8]])
     np.testing.assert_array_equal(np.concatenate([c for c, _ in source.chunks(2, dtype=np.float64)]), X[[5, 4, 8]])
+
+
+def test_empty_batches_are_skipped():
+    # an empty first batch failed fit with sklearn's "Found array with 0 sample(s)"; an empty later one was an
+    # optimiser step on nothing (Adam moved the weights on its moments), so the fit differed from one without it
+    X = _X()
+    curves = [_estimator(lr_schedule="cosine").fit(Batches(batches)).loss_curve_
+              for batches in ([X[:80], X[80:]], [X[:0], X[:80], X[80:]], [X[:80], X[:0], X[80:], X[:0]])]
+    np.testing.assert_array_equal(curves[1], curves[0])
+    np.testing.assert_array_equal(curves[2], curves[0])
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; the first batch of X"):
+        Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches([X[:0], X * 255]))
+    with pytest.raises(ValueError, match="batches is empty: it yielded no batch with rows"):
+        Batches([X[:0], X[:0]])
+
+
+def test_validation_without_rows_is_refused():
+    # an empty array was dropped silently (early stopping on the training loss), and an iterable of empty
+    # batches scored 0.0 every epoch, which stopped training after n_iter_no_change epochs
+    X = _X()
+    with pytest.raises(ValueError, match="validation has no rows"):
+        Batches([X], validation=X[:0])
+    with pytest.raises(ValueError, match="validation: batches is empty"):
+        Batches([X], validation=[X[:0]])
+    with pytest.raises(ValueError, match="validation: batches is empty"):
+        Batches([X], validation=lambda: iter([]))
