@@ -126,7 +126,7 @@ def load_array(path, mmap=False):
         If the format is unknown, the file is empty, a .npz is ambiguous, a
         CSV cell is not a number, infinite or beyond float32's range, its
         rows are ragged or it is a European CSV (';' between cells, ','
-        decimals), or images differ in size or mode; the message names the
+        decimals) or separated by tabs or spaces, or images differ in size or mode; the message names the
         file and the problem (and a CSV's row and column, by its header
         name when it has one).
 
