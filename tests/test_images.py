@@ -156,6 +156,20 @@ def test_denoise_image_errors():
     assert denoise_image(Identity((8, 8, 3)), image, stride=np.int64(3)).shape == image.shape
 
 
+def test_an_rgba_or_empty_image_gets_an_error_that_says_what_to_do():
+    # an RGBA array was "4 channel(s) (?) ... convert the image"; an empty one failed inside np.pad with
+    # "can't extend empty axis 0 using modes other than 'constant' or 'empty'"
+    rgba = np.zeros((20, 20, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"image has 4 channel\(s\) \(RGBA\), but the model was trained on 3-channel "
+                                         r"\(RGB\) patches of 8x8; drop its alpha channel \(image\[\.\.\., :3\]\)"):
+        denoise_image(Identity((8, 8, 3)), rgba)
+    assert denoise_image(Identity((8, 8, 3)), rgba[..., :3]).shape == (20, 20, 3)
+    with pytest.raises(ValueError, match=r"image is empty: shape \(0, 5\)"):
+        denoise_image(Identity((8, 8)), np.zeros((0, 5)))
+    with pytest.raises(ValueError, match=r"image is empty: shape \(5, 0, 3\)"):
+        inpaint_image(Identity((8, 8, 3)), np.zeros((5, 0, 3)))
+
+
 @pytest.fixture(scope="module")
 def smooth_images():
     rng = np.random.default_rng(0)

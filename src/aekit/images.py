@@ -94,18 +94,23 @@ def check_model_image(model, image: np.ndarray, name: str = "image") -> tuple[in
     Raises
     ------
     ValueError
-        If the model has no ``image_shape``, ``image`` is not 2-D or 3-D,
-        or its channels differ from the model's.
+        If the model has no ``image_shape``, ``image`` is not 2-D or 3-D
+        or is empty, or its channels differ from the model's.
     """
     ph, pw, c = model_patch_shape(model)
     if image.ndim not in (2, 3):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, C); got {image.shape}.")
+    if image.shape[0] == 0 or image.shape[1] == 0:  # np.pad said "can't extend empty axis 0 using modes ..."
+        raise ValueError(f"{name} is empty: shape {image.shape}.")
     channels = 1 if image.ndim == 2 else image.shape[2]
     if channels != c:
-        kind = {1: "grey", 3: "RGB"}
+        kind = {1: "grey", 2: "grey and alpha", 3: "RGB", 4: "RGBA"}
+        # read_image drops an alpha channel; an array keeps it
+        hint = (f"drop its alpha channel ({name}[..., :{c}])" if channels == c + 1 and c in (1, 3)
+                else "convert the image")
         raise ValueError(
             f"{name} has {channels} channel(s) ({kind.get(channels, '?')}), but the model was trained on "
-            f"{c}-channel ({kind.get(c, '?')}) patches of {ph}x{pw}; convert the image or use a matching model."
+            f"{c}-channel ({kind.get(c, '?')}) patches of {ph}x{pw}; {hint} or use a matching model."
         )
     return ph, pw
 
