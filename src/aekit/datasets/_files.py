@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["load_array"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: As aekit.images reads them (aekit train-denoiser, aekit denoise): a folder's other files are not images.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 # Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
 IMAGE_MODES = {
     "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
@@ -101,7 +102,7 @@ def load_array(path, mmap=False):
           optional header row (detected by a non-numeric cell in row 1);
           an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` or
           ``?`` is a missing value (NaN), for an imputer to fill;
-        - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
+        - a directory of PNG/JPEG/BMP/TIFF/WebP images, all of the same size and
           mode, read in file-name order; grey ones give (H, W), colour ones
           (H, W, 3) (an alpha channel is dropped), 16-bit ones (grey, or
           48/64-bit colour PNG and TIFF) are divided by 65535 and 8-bit by 255.
