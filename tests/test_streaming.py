@@ -285,3 +285,17 @@ def test_validation_without_rows_is_refused():
         Batches([X], validation=[X[:0]])
     with pytest.raises(ValueError, match="validation: batches is empty"):
         Batches([X], validation=lambda: iter([]))
+
+
+def test_a_copy_on_write_memmap_is_read_with_its_changes(tmp_path):
+    # np.load(mmap_mode="c") then X /= 255: the rows were read from the file with positioned reads, so fit,
+    # the bce range check and transform saw the old 0..255 values (transform was off by 200)
+    X = _X()
+    np.save(tmp_path / "x.npy", X * 255)
+    m = np.load(tmp_path / "x.npy", mmap_mode="c")
+    m /= 255
+    in_memory = np.array(m)
+    streamed, loaded = _estimator(loss="bce").fit(m), _estimator(loss="bce").fit(in_memory)
+    np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
+    np.testing.assert_allclose(loaded.transform(m[10:]), loaded.transform(in_memory[10:]), atol=1e-6)
+    assert loaded.score(m) == pytest.approx(loaded.score(in_memory), rel=1e-6)
