@@ -299,3 +299,15 @@ def test_a_copy_on_write_memmap_is_read_with_its_changes(tmp_path):
     np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
     np.testing.assert_allclose(loaded.transform(m[10:]), loaded.transform(in_memory[10:]), atol=1e-6)
     assert loaded.score(m) == pytest.approx(loaded.score(in_memory), rel=1e-6)
+
+
+def test_a_memmap_whose_file_was_unlinked_is_read_through_its_mapping(tmp_path):
+    # map a scratch file, then unlink it (it goes when the map does): numpy reads it, but fit and transform
+    # opened the path for positioned reads and failed with FileNotFoundError
+    X = _X()
+    m = np.lib.format.open_memmap(tmp_path / "scratch.npy", mode="w+", dtype=np.float32, shape=X.shape)
+    m[:] = X
+    (tmp_path / "scratch.npy").unlink()
+    streamed, loaded = _estimator().fit(m), _estimator().fit(X)
+    np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
+    np.testing.assert_allclose(loaded.transform(m), loaded.transform(X), atol=1e-6)
