@@ -86,6 +86,27 @@ def test_extract_then_average_gives_the_image_back(shape, stride):
     np.testing.assert_allclose(average_patches(patches, positions, shape, (8, 8)), image, atol=1e-12)
 
 
+def test_patch_functions_take_a_model_image_shape_and_refuse_bad_strides_clearly():
+    # extract_patches(image, model.image_shape, 4) of a colour model failed with "too many values to unpack";
+    # stride 0 with "range() arg 3 must not be zero", -2 with an IndexError, 2.5 with a TypeError
+    rng = np.random.default_rng(0)
+    image = rng.random((20, 30, 3))
+    patches, positions = extract_patches(image, (8, 8, 3), 4)
+    expected = extract_patches(image, (8, 8), 4)
+    np.testing.assert_array_equal(patches, expected[0])
+    np.testing.assert_allclose(average_patches(patches, positions, image.shape, (8, 8, 3)), image, atol=1e-12)
+    assert sample_patches([image], (8, 8, 3), 5).shape == (5, 192)
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match=r"stride must be an int >= 1; got " + repr(bad).replace(".", r"\.")):
+            extract_patches(image, (8, 8), bad)
+    for bad in ((8, 8, 1), (8,), (0, 8), "8x8"):
+        with pytest.raises(ValueError, match=r"patch_shape must be \(ph, pw\) with sides >= 1, or \(ph, pw, 3\)"):
+            extract_patches(image, bad, 4)
+    with pytest.raises(ValueError, match=r"patches must have shape \(n_patches, 64\): 8x8 patches of the 1 "
+                                         r"channel\(s\) of image_shape \(20, 30\); got \(28, 192\)"):
+        average_patches(patches, positions, image.shape[:2], (8, 8))
+
+
 def test_sample_patches():
     rng = np.random.default_rng(0)
     images = [rng.random((20, 30)), rng.random((10, 10)), rng.random((5, 5))]  # the last is too small

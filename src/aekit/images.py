@@ -11,12 +11,12 @@ aekit estimator whose ``image_shape`` is its patch shape; it is used through
 from __future__ import annotations
 
 import logging
-import numbers
 
 import numpy as np
 
 from ._image_files import IMAGE_KINDS, IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_image, write_image
-from ._patches import _Accumulator, _patch_chunks, average_patches, extract_patches, patch_positions, sample_patches
+from ._patches import (_Accumulator, _check_stride, _patch_chunks, average_patches, extract_patches, patch_positions,
+                       sample_patches)
 
 __all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth", "patch_positions", "extract_patches",
            "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
@@ -136,13 +136,6 @@ def _dihedral(image: np.ndarray, k: int) -> np.ndarray:
 def _undo_dihedral(image: np.ndarray, k: int) -> np.ndarray:
     out = np.rot90(image, -(k % 4))
     return out[:, ::-1] if k >= 4 else out
-
-
-def _check_stride(stride) -> int:
-    """``stride`` as a positive int; 0.5 or 2.7 used to become 0 or 2 silently."""
-    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1; got {stride!r}.")
-    return int(stride)
 
 
 def denoise_image(model, image, stride: int | None = None, ensemble: bool = False) -> np.ndarray:
