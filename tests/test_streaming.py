@@ -311,3 +311,14 @@ def test_a_memmap_whose_file_was_unlinked_is_read_through_its_mapping(tmp_path):
     streamed, loaded = _estimator().fit(m), _estimator().fit(X)
     np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
     np.testing.assert_allclose(loaded.transform(m), loaded.transform(X), atol=1e-6)
+
+
+def test_validation_given_as_a_list_of_rows_is_one_array():
+    # the README: "a bare list is read as one array"; list(X_val) (1-D rows) was taken for batches, and
+    # failed with "validation: batch 0 must be 2-D (batch_size, n_features); got shape (9,)"
+    X = _X()
+    for rows in (list(X[:20]), [torch.from_numpy(x) for x in X[:20]], X[:20].tolist()):
+        validation = Batches([X], validation=rows).validation
+        assert isinstance(validation, np.ndarray)
+        np.testing.assert_array_equal(validation, X[:20])
+    assert isinstance(Batches([X], validation=[X[:10], X[10:20]]).validation, Batches)  # 2-D arrays: batches

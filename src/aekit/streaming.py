@@ -363,8 +363,8 @@ def _check_validation(validation, n_features: int) -> None:
 def _looks_like_array(obj) -> bool:
     if hasattr(obj, "__array__") or hasattr(obj, "shape"):
         return True
-    if isinstance(obj, (list, tuple)) and obj and not hasattr(obj[0], "shape"):
-        return True  # nested lists of numbers
+    if isinstance(obj, (list, tuple)) and obj and getattr(obj[0], "ndim", 1) < 2:
+        return True  # rows: nested lists of numbers, or 1-D arrays (list(X)); a list of 2-D arrays is batches
     return False
 
 
