@@ -101,6 +101,16 @@ def test_a_european_csv_is_refused_with_what_to_do(tmp_path, text, options):
         load_array(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_csv_is_refused_with_what_to_do(tmp_path, encoding):
+    # "is not a text CSV file ('utf-8' codec can't decode byte 0xff in position 0)": it is text, in UTF-16, as
+    # Windows PowerShell 5's "python make_table.py > table.csv" writes it
+    path = tmp_path / "u16.csv"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + "a,b\n1,2\n".encode(encoding))
+    with pytest.raises(ValueError, match=r"u16.csv is a UTF-16 text file; aekit reads CSV files in UTF-8: re-save"):
+        load_array(path)
+
+
 @pytest.mark.parametrize("text, what, sep", [
     ("1.5\t2\n3\t4\n", "tabs", r"sep='\\t'"),  # a .tsv saved as .csv, no header
     ("alcohol\tash\n14.2\t\t2.4\n13.2\t1\t2.1\n", "tabs", r"sep='\\t'"),  # header, an empty cell

@@ -155,5 +155,10 @@ def load_array(path, mmap=False):
         try:
             return _shape_samples(load_csv(path), path)
         except UnicodeDecodeError as err:
+            with open(path, "rb") as fh:
+                bom = fh.read(2)
+            if bom in (b"\xff\xfe", b"\xfe\xff"):  # Windows PowerShell 5's '>' and Excel's "Unicode Text" write it
+                raise ValueError(f"{path} is a UTF-16 text file; aekit reads CSV files in UTF-8: re-save it so "
+                                 "(Excel: 'CSV UTF-8'; PowerShell: Out-File -Encoding utf8).") from None
             raise ValueError(f"{path} is not a text CSV file ({err}).") from None
     return _shape_samples(_load_numpy(path, mmap), path)
