@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 from pathlib import Path
 
@@ -25,6 +26,19 @@ IMAGE_MODES = {
     "LA": ("L", 255), "RGBA": ("RGB", 255),  # alpha dropped, as aekit.images.read_image does
     "I;16": (None, 65535), "I;16B": ("I;16", 65535), "I;16L": ("I;16", 65535),
 }
+
+
+def _utf16_text(path) -> bool:
+    """Whether the file starts with a UTF-16 byte-order mark and reads as UTF-16 text with ',' or line breaks."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    try:
+        text = codecs.getincrementaldecoder("utf-16")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text and ("," in text or "\n" in text)
 
 
 def _shape_samples(X, path):
@@ -155,9 +169,7 @@ def load_array(path, mmap=False):
         try:
             return _shape_samples(load_csv(path), path)
         except UnicodeDecodeError as err:
-            with open(path, "rb") as fh:
-                bom = fh.read(2)
-            if bom in (b"\xff\xfe", b"\xfe\xff"):  # Windows PowerShell 5's '>' and Excel's "Unicode Text" write it
+            if _utf16_text(path):  # Windows PowerShell 5's '>' and Excel's "Unicode Text" write it
                 raise ValueError(f"{path} is a UTF-16 text file; aekit reads CSV files in UTF-8: re-save it so "
                                  "(Excel: 'CSV UTF-8'; PowerShell: Out-File -Encoding utf8).") from None
             raise ValueError(f"{path} is not a text CSV file ({err}).") from None
