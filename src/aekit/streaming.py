@@ -298,8 +298,7 @@ class Batches(BatchSource):
         self.n_features = int(first.shape[1])
         if validation is not None and not isinstance(validation, (BatchSource, np.ndarray, torch.Tensor)):
             try:
-                validation = Batches(validation) if not _looks_like_array(validation) else np.asarray(
-                    validation, dtype=np.float32)
+                validation = Batches(validation) if not _looks_like_array(validation) else _rows_array(validation)
             except ValueError as err:  # "batches is empty" would not say which
                 raise ValueError(f"validation: {err}") from None
         if validation is not None:
@@ -358,6 +357,14 @@ def _check_validation(validation, n_features: int) -> None:
             raise ValueError("validation contains NaN or infinity; aekit needs complete data.")
     if width != n_features:
         raise ValueError(f"validation has {width} features, but the batches have {n_features}.")
+
+
+def _rows_array(obj) -> np.ndarray:
+    """Array-like ``obj`` as float32; a list of 1-D arrays or tensors stacked row by row (numpy < 2 warns on a list
+    of tensors)."""
+    if isinstance(obj, (list, tuple)) and obj and hasattr(obj[0], "ndim"):
+        return np.stack([np.asarray(row, dtype=np.float32) for row in obj])
+    return np.asarray(obj, dtype=np.float32)
 
 
 def _looks_like_array(obj) -> bool:
