@@ -18,8 +18,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["load_array"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
-#: As aekit.images reads them (aekit train-denoiser, aekit denoise): a folder's other files are not images.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # as aekit.images reads
 # Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
 IMAGE_MODES = {
     "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
