@@ -119,6 +119,17 @@ def test_rgb_image_folder(tmp_path, suffix):
     np.testing.assert_allclose(X, np.stack(arrays).reshape(3, -1) / 255, atol=1e-7)
 
 
+def test_webp_images_in_a_folder_are_read_as_aekit_denoise_reads_them(tmp_path):
+    # load_array skipped .webp files without a word (a mixed folder lost them; a WebP one was "a directory
+    # without images"), while aekit train-denoiser and aekit denoise read the same folder's WebP images
+    arrays = [np.random.default_rng(i).integers(0, 256, (4, 7, 3), dtype=np.uint8) for i in range(3)]
+    save_images(tmp_path / "imgs", arrays[:2])
+    Image.fromarray(arrays[2]).save(tmp_path / "imgs" / "img02.webp", lossless=True)
+    X, image_shape = load_array(tmp_path / "imgs")
+    assert image_shape == (4, 7, 3) and X.shape == (3, 84)
+    np.testing.assert_allclose(X, np.stack(arrays).reshape(3, -1) / 255, atol=1e-7)
+
+
 def test_image_folder_jpeg(tmp_path):
     save_images(tmp_path / "imgs", [np.full((8, 8), 128, np.uint8)] * 2, ".jpg")
     X, image_shape = load_array(tmp_path / "imgs")

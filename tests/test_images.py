@@ -86,6 +86,27 @@ def test_extract_then_average_gives_the_image_back(shape, stride):
     np.testing.assert_allclose(average_patches(patches, positions, shape, (8, 8)), image, atol=1e-12)
 
 
+def test_patch_functions_take_a_model_image_shape_and_refuse_bad_strides_clearly():
+    # extract_patches(image, model.image_shape, 4) of a colour model failed with "too many values to unpack";
+    # stride 0 with "range() arg 3 must not be zero", -2 with an IndexError, 2.5 with a TypeError
+    rng = np.random.default_rng(0)
+    image = rng.random((20, 30, 3))
+    patches, positions = extract_patches(image, (8, 8, 3), 4)
+    expected = extract_patches(image, (8, 8), 4)
+    np.testing.assert_array_equal(patches, expected[0])
+    np.testing.assert_allclose(average_patches(patches, positions, image.shape, (8, 8, 3)), image, atol=1e-12)
+    assert sample_patches([image], (8, 8, 3), 5).shape == (5, 192)
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match=r"stride must be an int >= 1; got " + repr(bad).replace(".", r"\.")):
+            extract_patches(image, (8, 8), bad)
+    for bad in ((8, 8, 1), (8,), (0, 8), "8x8"):
+        with pytest.raises(ValueError, match=r"patch_shape must be \(ph, pw\) with sides >= 1, or \(ph, pw, 3\)"):
+            extract_patches(image, bad, 4)
+    with pytest.raises(ValueError, match=r"patches must have shape \(n_patches, 64\): 8x8 patches of the 1 "
+                                         r"channel\(s\) of image_shape \(20, 30\); got \(28, 192\)"):
+        average_patches(patches, positions, image.shape[:2], (8, 8))
+
+
 def test_sample_patches():
     rng = np.random.default_rng(0)
     images = [rng.random((20, 30)), rng.random((10, 10)), rng.random((5, 5))]  # the last is too small
@@ -154,6 +175,20 @@ def test_denoise_image_errors():
         with pytest.raises(ValueError, match=r"stride must be an int >= 1; got " + repr(bad).replace(".", r"\.")):
             denoise_image(Identity((8, 8, 3)), image, stride=bad)
     assert denoise_image(Identity((8, 8, 3)), image, stride=np.int64(3)).shape == image.shape
+
+
+def test_an_rgba_or_empty_image_gets_an_error_that_says_what_to_do():
+    # an RGBA array was "4 channel(s) (?) ... convert the image"; an empty one failed inside np.pad with
+    # "can't extend empty axis 0 using modes other than 'constant' or 'empty'"
+    rgba = np.zeros((20, 20, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"image has 4 channel\(s\) \(RGBA\), but the model was trained on 3-channel "
+                                         r"\(RGB\) patches of 8x8; drop its alpha channel \(image\[\.\.\., :3\]\)"):
+        denoise_image(Identity((8, 8, 3)), rgba)
+    assert denoise_image(Identity((8, 8, 3)), rgba[..., :3]).shape == (20, 20, 3)
+    with pytest.raises(ValueError, match=r"image is empty: shape \(0, 5\)"):
+        denoise_image(Identity((8, 8)), np.zeros((0, 5)))
+    with pytest.raises(ValueError, match=r"image is empty: shape \(5, 0, 3\)"):
+        inpaint_image(Identity((8, 8, 3)), np.zeros((5, 0, 3)))
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,22 @@ def test_image_rows_rgb_images_are_shown_in_colour():
     np.testing.assert_allclose(data, X[0].reshape(8, 8, 3))
 
 
+def test_rgba_images_are_drawn_without_their_alpha(tmp_path):
+    # load_array gives an (n, H, W, 4) .npy image_shape (H, W, 4); image_rows refused it, so aekit compare on
+    # such a file trained both models and then failed drawing the figure
+    from aekit.datasets import load_array
+
+    rgba = RNG.random((3, 5, 6, 4))
+    np.save(tmp_path / "rgba.npy", rgba)
+    X, image_shape = load_array(tmp_path / "rgba.npy")
+    fig = image_rows({"rgba": X}, image_shape)
+    drawn = image_axes(fig)[0].images[0].get_array()
+    assert drawn.shape == (5, 6, 3)
+    np.testing.assert_allclose(drawn, rgba[0, :, :, :3])
+    mosaic = filter_grid(X, image_shape).axes[0].images[0].get_array()
+    assert mosaic.shape[2] == 3
+
+
 @pytest.mark.parametrize("shape", [(10, 40), (40, 10), (1, 100), (1, 1), (28, 28)])
 def test_image_rows_non_square_images_keep_their_aspect_and_a_sane_size(shape):
     n_features = shape[0] * shape[1]

@@ -259,3 +259,66 @@ def test_a_subset_of_a_subset_reads_the_rows_of_the_first_subset():
     x, _ = source.take([0, 1, 2], dtype=np.float64)
     np.testing.assert_array_equal(x, X[[5, 4, 8]])
     np.testing.assert_array_equal(np.concatenate([c for c, _ in source.chunks(2, dtype=np.float64)]), X[[5, 4, 8]])
+
+
+def test_empty_batches_are_skipped():
+    # an empty first batch failed fit with sklearn's "Found array with 0 sample(s)"; an empty later one was an
+    # optimiser step on nothing (Adam moved the weights on its moments), so the fit differed from one without it
+    X = _X()
+    curves = [_estimator(lr_schedule="cosine").fit(Batches(batches)).loss_curve_
+              for batches in ([X[:80], X[80:]], [X[:0], X[:80], X[80:]], [X[:80], X[:0], X[80:], X[:0]])]
+    np.testing.assert_array_equal(curves[1], curves[0])
+    np.testing.assert_array_equal(curves[2], curves[0])
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; the first batch of X"):
+        Autoencoder(2, loss="bce", hidden_layer_sizes=(4,), max_epochs=1).fit(Batches([X[:0], X * 255]))
+    with pytest.raises(ValueError, match="batches is empty: it yielded no batch with rows"):
+        Batches([X[:0], X[:0]])
+
+
+def test_validation_without_rows_is_refused():
+    # an empty array was dropped silently (early stopping on the training loss), and an iterable of empty
+    # batches scored 0.0 every epoch, which stopped training after n_iter_no_change epochs
+    X = _X()
+    with pytest.raises(ValueError, match="validation has no rows"):
+        Batches([X], validation=X[:0])
+    with pytest.raises(ValueError, match="validation: batches is empty"):
+        Batches([X], validation=[X[:0]])
+    with pytest.raises(ValueError, match="validation: batches is empty"):
+        Batches([X], validation=lambda: iter([]))
+
+
+def test_a_copy_on_write_memmap_is_read_with_its_changes(tmp_path):
+    # np.load(mmap_mode="c") then X /= 255: the rows were read from the file with positioned reads, so fit,
+    # the bce range check and transform saw the old 0..255 values (transform was off by 200)
+    X = _X()
+    np.save(tmp_path / "x.npy", X * 255)
+    m = np.load(tmp_path / "x.npy", mmap_mode="c")
+    m /= 255
+    in_memory = np.array(m)
+    streamed, loaded = _estimator(loss="bce").fit(m), _estimator(loss="bce").fit(in_memory)
+    np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
+    np.testing.assert_allclose(loaded.transform(m[10:]), loaded.transform(in_memory[10:]), atol=1e-6)
+    assert loaded.score(m) == pytest.approx(loaded.score(in_memory), rel=1e-6)
+
+
+def test_a_memmap_whose_file_was_unlinked_is_read_through_its_mapping(tmp_path):
+    # map a scratch file, then unlink it (it goes when the map does): numpy reads it, but fit and transform
+    # opened the path for positioned reads and failed with FileNotFoundError
+    X = _X()
+    m = np.lib.format.open_memmap(tmp_path / "scratch.npy", mode="w+", dtype=np.float32, shape=X.shape)
+    m[:] = X
+    (tmp_path / "scratch.npy").unlink()
+    streamed, loaded = _estimator().fit(m), _estimator().fit(X)
+    np.testing.assert_array_equal(streamed.loss_curve_, loaded.loss_curve_)
+    np.testing.assert_allclose(loaded.transform(m), loaded.transform(X), atol=1e-6)
+
+
+def test_validation_given_as_a_list_of_rows_is_one_array():
+    # the README: "a bare list is read as one array"; list(X_val) (1-D rows) was taken for batches, and
+    # failed with "validation: batch 0 must be 2-D (batch_size, n_features); got shape (9,)"
+    X = _X()
+    for rows in (list(X[:20]), [torch.from_numpy(x) for x in X[:20]], X[:20].tolist()):
+        validation = Batches([X], validation=rows).validation
+        assert isinstance(validation, np.ndarray)
+        np.testing.assert_array_equal(validation, X[:20])
+    assert isinstance(Batches([X], validation=[X[:10], X[10:20]]).validation, Batches)  # 2-D arrays: batches

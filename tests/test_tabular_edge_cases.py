@@ -101,6 +101,30 @@ def test_a_european_csv_is_refused_with_what_to_do(tmp_path, text, options):
         load_array(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_csv_is_refused_with_what_to_do(tmp_path, encoding):
+    # "is not a text CSV file ('utf-8' codec can't decode byte 0xff in position 0)": it is text, in UTF-16, as
+    # Windows PowerShell 5's "python make_table.py > table.csv" writes it
+    path = tmp_path / "u16.csv"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + "a,b\n1,2\n".encode(encoding))
+    with pytest.raises(ValueError, match=r"u16.csv is a UTF-16 text file; aekit reads CSV files in UTF-8: re-save"):
+        load_array(path)
+
+
+@pytest.mark.parametrize("text, what, sep", [
+    ("1.5\t2\n3\t4\n", "tabs", r"sep='\\t'"),  # a .tsv saved as .csv, no header
+    ("alcohol\tash\n14.2\t\t2.4\n13.2\t1\t2.1\n", "tabs", r"sep='\\t'"),  # header, an empty cell
+    ("1 2 3\n4 5 6\n", "spaces", r"sep=r'\\s\+'"),  # np.savetxt's default
+])
+def test_a_tab_or_space_separated_file_is_refused_with_what_to_do(tmp_path, text, what, sep):
+    # its first row passed for a header, then "row 2, column 1 is not a number: '3\t4' (column '1.5\t2': drop
+    # text columns such as IDs or names, ...)": advice for another problem
+    path = _write(tmp_path / "t.csv", text)
+    with pytest.raises(ValueError, match=rf"t.csv separates its cells with {what}, not ','; .*pd.read_csv\(path, "
+                                         rf"{sep}\)"):
+        load_array(path)
+
+
 @pytest.mark.parametrize("cell, what", [("1e39", "1e39, beyond float32's range .*rescale"),
                                         ("-1e40", "-1e40, beyond float32's range .*rescale"),
                                         ("-inf", "-inf; aekit needs finite numbers: replace it, or leave the "

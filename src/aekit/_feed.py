@@ -158,8 +158,8 @@ class Sequential(Feed):
 
     def __init__(self, source: Batches, device: torch.device):
         self.source, self.device = source, device
-        try:
-            self._len = len(source._batches)
+        try:  # a list is counted as iterated (its empty batches skipped); a DataLoader by its len()
+            self._len = None if isinstance(source._batches, (list, tuple)) else len(source._batches)
         except TypeError:
             self._len = None
 

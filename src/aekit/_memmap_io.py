@@ -52,6 +52,10 @@ def _file_rows(a: np.ndarray) -> tuple[str, int, int] | None:
     path = getattr(a, "filename", None)
     if not (isinstance(mm, mmap.mmap) and path and hasattr(os, "preadv")) or a.size == 0:
         return None
+    if getattr(a, "mode", None) == "c":
+        return None  # copy-on-write (mmap_mode="c"): what was assigned is in memory, the file has the old values
+    if not os.path.isfile(path):
+        return None  # unlinked since it was mapped (a temporary file): the mapping still holds it, the path not
     if a.strides[1] != a.itemsize or a.strides[0] < a.shape[1] * a.itemsize:
         return None  # rows are not contiguous runs of bytes in the file
     base = np.frombuffer(mm, dtype=np.uint8).ctypes.data

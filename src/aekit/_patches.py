@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -51,6 +53,27 @@ def _as_hwc(image: np.ndarray) -> np.ndarray:
     return image[:, :, None] if image.ndim == 2 else image
 
 
+def _patch_hw(patch_shape, channels: int) -> tuple[int, int]:
+    """``(ph, pw)`` of ``patch_shape``: ``(ph, pw)``, or a model's ``image_shape`` ``(ph, pw, C)`` with the images' C."""
+    try:
+        shape = tuple(int(s) for s in patch_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) == 3 and shape[2] == channels:
+        shape = shape[:2]
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"patch_shape must be (ph, pw) with sides >= 1, or (ph, pw, {channels}) for "
+                         f"{channels}-channel images; got {patch_shape!r}.")
+    return shape
+
+
+def _check_stride(stride) -> int:
+    """``stride`` as a positive int (0 or -2 failed inside range(), 2.5 with a TypeError)."""
+    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
+        raise ValueError(f"stride must be an int >= 1; got {stride!r}.")
+    return int(stride)
+
+
 def extract_patches(image, patch_shape, stride: int):
     """All overlapping patches of ``image``, flattened channels last.
 
@@ -59,7 +82,8 @@ def extract_patches(image, patch_shape, stride: int):
     image : ndarray of shape (H, W) or (H, W, C)
         The image; any dtype (kept).
     patch_shape : tuple of int
-        ``(ph, pw)``, at most the image's size.
+        ``(ph, pw)``, at most the image's size, or a model's ``image_shape``
+        ``(ph, pw, C)`` with the image's ``C``.
     stride : int
         Step between patches in pixels; the last row and column of patches are flush
         with the image border, so every pixel is covered.
@@ -72,6 +96,12 @@ def extract_patches(image, patch_shape, stride: int):
         pw)`` or ``(ph, pw, C)``.
     positions : ndarray of shape (n_patches, 2)
         Top-left corner (row, column) of each patch.
+
+    Raises
+    ------
+    ValueError
+        If ``patch_shape`` is not 2 positive sides (and the image's
+        channels), is larger than the image, or ``stride`` is not an int >= 1.
     """
     windows, rows, cols = _patch_grid(image, patch_shape, stride)
     return _gather(windows, rows, cols)
@@ -80,7 +110,8 @@ def extract_patches(image, patch_shape, stride: int):
 def _patch_grid(image, patch_shape, stride):
     """``(windows, rows, cols)``: every patch of ``image`` as a view (H-ph+1, W-pw+1, C, ph, pw), and the starts."""
     image = _as_hwc(np.asarray(image))
-    ph, pw = patch_shape
+    ph, pw = _patch_hw(patch_shape, image.shape[2])
+    stride = _check_stride(stride)
     rows = patch_positions(image.shape[0], ph, stride)
     cols = patch_positions(image.shape[1], pw, stride)
     return sliding_window_view(image, (ph, pw), axis=(0, 1)), rows, cols
@@ -186,7 +217,7 @@ def average_patches(patches, positions, image_shape, patch_shape) -> np.ndarray:
         ``(H, W)`` or ``(H, W, C)`` of the image to rebuild; pixels no patch
         covers come out as 0.
     patch_shape : tuple of int
-        ``(ph, pw)``.
+        ``(ph, pw)``, or ``(ph, pw, C)`` with ``image_shape``'s ``C``.
 
     Returns
     -------
@@ -199,8 +230,15 @@ def average_patches(patches, positions, image_shape, patch_shape) -> np.ndarray:
     >>> np.allclose(average_patches(patches, positions, image.shape, (3, 3)), image)
     True
     """
-    acc = _Accumulator(image_shape, patch_shape)
-    acc.add(np.asarray(patches), np.asarray(positions))  # weighted in float64 block by block
+    image_shape = tuple(image_shape)
+    channels = image_shape[2] if len(image_shape) == 3 else 1
+    ph, pw = _patch_hw(patch_shape, channels)
+    patches = np.asarray(patches)
+    if patches.ndim != 2 or patches.shape[1] != ph * pw * channels:  # reshaped, it said "cannot reshape array"
+        raise ValueError(f"patches must have shape (n_patches, {ph * pw * channels}): {ph}x{pw} patches of the "
+                         f"{channels} channel(s) of image_shape {image_shape}; got {patches.shape}.")
+    acc = _Accumulator(image_shape, (ph, pw))
+    acc.add(patches, np.asarray(positions))  # weighted in float64 block by block
     out = acc.result()
     return out[:, :, 0] if len(image_shape) == 2 else out
 
@@ -214,7 +252,7 @@ def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.nda
         Images of any sizes, all grey or all with ``C`` channels; those
         smaller than a patch are skipped.
     patch_shape : tuple of int
-        ``(ph, pw)``.
+        ``(ph, pw)``, or ``(ph, pw, C)`` with the images' ``C``.
     n_patches : int
         Patches to draw (with replacement). An image's share is proportional
         to its number of patch positions.
@@ -237,8 +275,8 @@ def sample_patches(images, patch_shape, n_patches: int, seed: int = 0) -> np.nda
     >>> sample_patches([np.zeros((8, 8, 3)), np.ones((4, 5, 3))], (4, 4), 6).shape
     (6, 48)
     """
-    ph, pw = patch_shape
     images = [_as_hwc(np.asarray(im, dtype=np.float32)) for im in images]
+    ph, pw = _patch_hw(patch_shape, images[0].shape[2] if images else 1)
     usable = [im for im in images if im.shape[0] >= ph and im.shape[1] >= pw]
     if not usable:
         raise ValueError(f"no image is at least {ph}x{pw} pixels; use a smaller patch size.")

@@ -11,12 +11,12 @@ aekit estimator whose ``image_shape`` is its patch shape; it is used through
 from __future__ import annotations
 
 import logging
-import numbers
 
 import numpy as np
 
 from ._image_files import IMAGE_KINDS, IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_image, write_image
-from ._patches import _Accumulator, _patch_chunks, average_patches, extract_patches, patch_positions, sample_patches
+from ._patches import (_Accumulator, _check_stride, _patch_chunks, average_patches, extract_patches, patch_positions,
+                       sample_patches)
 
 __all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth", "patch_positions", "extract_patches",
            "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
@@ -94,18 +94,23 @@ def check_model_image(model, image: np.ndarray, name: str = "image") -> tuple[in
     Raises
     ------
     ValueError
-        If the model has no ``image_shape``, ``image`` is not 2-D or 3-D,
-        or its channels differ from the model's.
+        If the model has no ``image_shape``, ``image`` is not 2-D or 3-D
+        or is empty, or its channels differ from the model's.
     """
     ph, pw, c = model_patch_shape(model)
     if image.ndim not in (2, 3):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, C); got {image.shape}.")
+    if image.shape[0] == 0 or image.shape[1] == 0:  # np.pad said "can't extend empty axis 0 using modes ..."
+        raise ValueError(f"{name} is empty: shape {image.shape}.")
     channels = 1 if image.ndim == 2 else image.shape[2]
     if channels != c:
-        kind = {1: "grey", 3: "RGB"}
+        kind = {1: "grey", 2: "grey and alpha", 3: "RGB", 4: "RGBA"}
+        # read_image drops an alpha channel; an array keeps it
+        hint = (f"drop its alpha channel ({name}[..., :{c}])" if channels == c + 1 and c in (1, 3)
+                else "convert the image")
         raise ValueError(
             f"{name} has {channels} channel(s) ({kind.get(channels, '?')}), but the model was trained on "
-            f"{c}-channel ({kind.get(c, '?')}) patches of {ph}x{pw}; convert the image or use a matching model."
+            f"{c}-channel ({kind.get(c, '?')}) patches of {ph}x{pw}; {hint} or use a matching model."
         )
     return ph, pw
 
@@ -131,13 +136,6 @@ def _dihedral(image: np.ndarray, k: int) -> np.ndarray:
 def _undo_dihedral(image: np.ndarray, k: int) -> np.ndarray:
     out = np.rot90(image, -(k % 4))
     return out[:, ::-1] if k >= 4 else out
-
-
-def _check_stride(stride) -> int:
-    """``stride`` as a positive int; 0.5 or 2.7 used to become 0 or 2 silently."""
-    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1; got {stride!r}.")
-    return int(stride)
 
 
 def denoise_image(model, image, stride: int | None = None, ensemble: bool = False) -> np.ndarray:

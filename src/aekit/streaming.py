@@ -272,9 +272,10 @@ class Batches(BatchSource):
         If ``batches`` is a one-shot iterator (it could feed only one
         epoch), or neither iterable nor callable.
     ValueError
-        If ``batches`` yields nothing, a batch is not 2-D, or ``validation``
-        is not complete 2-D data with the batches' width. Batches after the
-        first are checked as they are read.
+        If ``batches`` yields nothing or only empty batches, a batch is not
+        2-D, or ``validation`` is not complete 2-D data with rows and the
+        batches' width. Batches after the first are checked as they are read;
+        empty ones are skipped.
 
     Examples
     --------
@@ -293,11 +294,13 @@ class Batches(BatchSource):
         self._batches = batches
         first = next(iter(self), None)
         if first is None:
-            raise ValueError("batches is empty: it yielded no batch.")
+            raise ValueError("batches is empty: it yielded no batch with rows.")
         self.n_features = int(first.shape[1])
         if validation is not None and not isinstance(validation, (BatchSource, np.ndarray, torch.Tensor)):
-            validation = Batches(validation) if not _looks_like_array(validation) else np.asarray(
-                validation, dtype=np.float32)
+            try:
+                validation = Batches(validation) if not _looks_like_array(validation) else _rows_array(validation)
+            except ValueError as err:  # "batches is empty" would not say which
+                raise ValueError(f"validation: {err}") from None
         if validation is not None:
             _check_validation(validation, self.n_features)
         self.validation = validation
@@ -314,7 +317,8 @@ class Batches(BatchSource):
                 raise ValueError(f"batch {i} must be 2-D (batch_size, n_features); got shape {tuple(batch.shape)}.")
             if hasattr(self, "n_features") and batch.shape[1] != self.n_features:
                 raise ValueError(f"batch {i} has {batch.shape[1]} features; the first batch had {self.n_features}.")
-            yield batch
+            if batch.shape[0]:  # an empty one was an optimiser step on nothing (Adam moves on its moments)
+                yield batch
 
     def chunks(self, size: int) -> Iterator[tuple[np.ndarray | torch.Tensor, None]]:
         """The batches as they come, without masks.
@@ -342,6 +346,9 @@ def _check_validation(validation, n_features: int) -> None:
         width = validation.n_features
     elif validation.ndim != 2:
         raise ValueError(f"validation must be 2-D (n_samples, n_features); got shape {tuple(validation.shape)}.")
+    elif validation.shape[0] == 0:  # training would go on silently without it, stopping on the training loss
+        raise ValueError("validation has no rows; pass held-out samples, or validation=None to stop on the "
+                         "training loss.")
     else:
         width = validation.shape[1]
         finite = np.isfinite(validation).all() if isinstance(validation, np.ndarray) else (
@@ -352,11 +359,19 @@ def _check_validation(validation, n_features: int) -> None:
         raise ValueError(f"validation has {width} features, but the batches have {n_features}.")
 
 
+def _rows_array(obj) -> np.ndarray:
+    """Array-like ``obj`` as float32; a list of 1-D arrays or tensors stacked row by row (numpy < 2 warns on a list
+    of tensors)."""
+    if isinstance(obj, (list, tuple)) and obj and hasattr(obj[0], "ndim"):
+        return np.stack([np.asarray(row, dtype=np.float32) for row in obj])
+    return np.asarray(obj, dtype=np.float32)
+
+
 def _looks_like_array(obj) -> bool:
     if hasattr(obj, "__array__") or hasattr(obj, "shape"):
         return True
-    if isinstance(obj, (list, tuple)) and obj and not hasattr(obj[0], "shape"):
-        return True  # nested lists of numbers
+    if isinstance(obj, (list, tuple)) and obj and getattr(obj[0], "ndim", 1) < 2:
+        return True  # rows: nested lists of numbers, or 1-D arrays (list(X)); a list of 2-D arrays is batches
     return False
 
 

@@ -122,6 +122,21 @@ def _check_not_european(path, *rows):
         )
 
 
+def _check_not_whitespace_separated(path, row):
+    """Refuse, saying how to convert it, a file whose cells are separated by tabs or spaces rather than ','.
+
+    Read with ',' such a row is one cell of several numbers (and its first row passed for a header), which
+    was reported as a text column to drop.
+    """
+    pieces = row[0].split() if len(row) == 1 else []
+    if len(pieces) > 1 and all(_is_number(piece) for piece in pieces):
+        what, sep = ("tabs", "sep='\\t'") if "\t" in row[0] else ("spaces", "sep=r'\\s+'")
+        raise ValueError(
+            f"{path} separates its cells with {what}, not ','; aekit reads comma-separated values: re-save it "
+            f"so, e.g. with pandas: pd.read_csv(path, {sep}).to_csv(new_path, index=False)."
+        )
+
+
 #: A cell holding one of :data:`CSV_MISSING`'s words that numpy does not read as NaN (any case, spaces around).
 _MISSING_WORD = re.compile(r"(?:^|,)[ \t]*(?:" + "|".join(re.escape(w) for w in sorted(CSV_MISSING - {"", "nan", "-nan"}))
                            + r")[ \t]*(?=,|$)", re.IGNORECASE | re.MULTILINE)
@@ -183,6 +198,7 @@ def load_csv(path):
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
             _check_not_european(path, first, row)
+            _check_not_whitespace_separated(path, row)
             raise ValueError(
                 f"{path} is ragged: row {line} has {len(row)} columns, expected {width} "
                 f"(as row {rows[0][0]})."
@@ -192,6 +208,7 @@ def load_csv(path):
                 X[i] = [_cell(cell) for cell in row]
         except ValueError:
             _check_not_european(path, first, row)
+            _check_not_whitespace_separated(path, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
             named = f"column {names[col - 1]!r}: " if names else ""
             raise ValueError(

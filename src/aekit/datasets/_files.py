@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 from pathlib import Path
 
@@ -24,6 +25,19 @@ IMAGE_MODES = {
     "LA": ("L", 255), "RGBA": ("RGB", 255),  # alpha dropped, as aekit.images.read_image does
     "I;16": (None, 65535), "I;16B": ("I;16", 65535), "I;16L": ("I;16", 65535),
 }
+
+
+def _utf16_text(path) -> bool:
+    """Whether the file starts with a UTF-16 byte-order mark and reads as UTF-16 text with ',' or line breaks."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    try:
+        text = codecs.getincrementaldecoder("utf-16")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text and ("," in text or "\n" in text)
 
 
 def _shape_samples(X, path):
@@ -101,7 +115,7 @@ def load_array(path, mmap=False):
           optional header row (detected by a non-numeric cell in row 1);
           an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` or
           ``?`` is a missing value (NaN), for an imputer to fill;
-        - a directory of PNG/JPEG/BMP/TIFF images, all of the same size and
+        - a directory of PNG/JPEG/BMP/TIFF/WebP images, all of the same size and
           mode, read in file-name order; grey ones give (H, W), colour ones
           (H, W, 3) (an alpha channel is dropped), 16-bit ones (grey, or
           48/64-bit colour PNG and TIFF) are divided by 65535 and 8-bit by 255.
@@ -126,7 +140,7 @@ def load_array(path, mmap=False):
         If the format is unknown, the file is empty, a .npz is ambiguous, a
         CSV cell is not a number, infinite or beyond float32's range, its
         rows are ragged or it is a European CSV (';' between cells, ','
-        decimals), or images differ in size or mode; the message names the
+        decimals) or separated by tabs or spaces, or images differ in size or mode; the message names the
         file and the problem (and a CSV's row and column, by its header
         name when it has one).
 
@@ -154,5 +168,8 @@ def load_array(path, mmap=False):
         try:
             return _shape_samples(load_csv(path), path)
         except UnicodeDecodeError as err:
+            if _utf16_text(path):  # Windows PowerShell 5's '>' and Excel's "Unicode Text" write it
+                raise ValueError(f"{path} is a UTF-16 text file; aekit reads CSV files in UTF-8: re-save it so "
+                                 "(Excel: 'CSV UTF-8'; PowerShell: Out-File -Encoding utf8).") from None
             raise ValueError(f"{path} is not a text CSV file ({err}).") from None
     return _shape_samples(_load_numpy(path, mmap), path)

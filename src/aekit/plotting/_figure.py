@@ -91,7 +91,7 @@ def _finish(fig, target):
 
 
 def _check_image_shape(image_shape):
-    """Return image_shape as a tuple (H, W) or (H, W, C) with C in {1, 3}."""
+    """Return image_shape as a tuple (H, W) or (H, W, C) with C in {3, 4}; (H, W, 1) becomes (H, W)."""
     try:
         shape = tuple(int(s) for s in image_shape)
     except TypeError:
@@ -101,10 +101,10 @@ def _check_image_shape(image_shape):
     if (
         len(shape) not in (2, 3)
         or min(shape) < 1
-        or (len(shape) == 3 and shape[2] not in (1, 3))
+        or (len(shape) == 3 and shape[2] not in (1, 3, 4))
     ):
         raise ValueError(
-            f"image_shape must be (H, W) for grey images or (H, W, 3) for RGB "
+            f"image_shape must be (H, W) for grey images, (H, W, 3) for RGB or (H, W, 4) for RGBA "
             f"images; got {image_shape!r}."
         )
     if len(shape) == 3 and shape[2] == 1:
@@ -113,7 +113,11 @@ def _check_image_shape(image_shape):
 
 
 def _as_images(X, image_shape, name, limit):
-    """The first ``limit`` rows of (n, n_features) data as float64 images."""
+    """The first ``limit`` rows of (n, n_features) data as float64 images (RGBA without its alpha channel).
+
+    An alpha channel is not drawn, as aekit drops it reading images (``load_array`` of a folder,
+    ``read_image``); ``load_array`` of an (n, H, W, 4) array gives an RGBA ``image_shape``.
+    """
     X = np.asarray(X)
     n_values = math.prod(image_shape)
     if X.ndim < 2 or math.prod(X.shape[1:]) != n_values:
@@ -122,7 +126,8 @@ def _as_images(X, image_shape, name, limit):
             f"images of shape {image_shape}; got shape {X.shape}."
         )
     # Slice before converting: only the shown rows of a big test set are copied.
-    return X[:limit].astype(np.float64).reshape(-1, *image_shape)
+    images = X[:limit].astype(np.float64).reshape(-1, *image_shape)
+    return images[..., :3] if len(image_shape) == 3 else images
 
 
 def _check_positive_int(value, name):

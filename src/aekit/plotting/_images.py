@@ -101,7 +101,9 @@ def image_rows(
         the grid says so.
     image_shape : tuple of int
         ``(H, W)`` for grey images or ``(H, W, 3)`` for RGB images;
-        ``n_features`` must equal ``prod(image_shape)``.
+        ``n_features`` must equal ``prod(image_shape)``. ``(H, W, 4)``
+        (RGBA, as :func:`aekit.datasets.load_array` gives for such an
+        array) is drawn without its alpha channel.
     path : str or path-like, optional
         Where to save the figure; its suffix picks the format.
     n_images : int, default=10
@@ -162,6 +164,7 @@ def image_rows(
     n_cols = max(len(images) for images in images_per_row)
     if n_cols == 0:
         raise ValueError("rows must hold at least one image; all arrays are empty.")
+    shape = images_per_row[0].shape[1:]  # as drawn: RGBA without its alpha
     ranges = NORMALIZATIONS[normalize](images_per_row, n_cols)
     rgb = len(shape) == 3
     missing = any(not np.isfinite(images).all() for images in images_per_row)
@@ -249,6 +252,7 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
         ``torch.nn.Linear.weight``).
     image_shape : tuple of int
         ``(H, W)`` or ``(H, W, 3)``; ``n_features`` must equal its product.
+        ``(H, W, 4)`` (RGBA) is drawn without its alpha channel.
     path : str or path-like, optional
         Where to save the figure; its suffix picks the format.
     n_max : int, default=256
@@ -280,6 +284,7 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     filters = _as_images(W, shape, "W", n_max)
     if len(filters) == 0:
         raise ValueError("W must hold at least one filter; got 0 rows.")
+    shape = filters.shape[1:]  # as drawn: RGBA without its alpha
 
     axes = tuple(range(1, filters.ndim))
     scale = np.max(np.abs(np.nan_to_num(filters)), axis=axes, keepdims=True)
