@@ -252,3 +252,25 @@ def test_cosine_schedule_anneals_over_every_step_of_max_epochs():
     trainer.fit(_data())
     expected = [1e-2 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(1, 5)]
     np.testing.assert_allclose(lrs, expected, atol=1e-12)
+
+
+def test_fit_epoch_after_a_fit_with_validation_trains_instead_of_restoring_the_old_best_weights():
+    # the best weights kept by fit(X, X_val) used to be loaded back at the end of every later epoch without
+    # validation data, so fit_epoch (and fit(X)) silently left the network where the first fit had put it
+    X = _data()
+    trainer = Trainer(_net(), batch_size=16, max_epochs=3)
+    trainer.fit(X, _data(n=32, seed=1))
+    before = [p.detach().clone() for p in trainer.net.parameters()]
+    trainer.fit_epoch(X)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.net.parameters()))
+    assert trainer.result.best_epoch == trainer.epoch == 4
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_fit_epoch_refuses_the_schedules_that_span_max_epochs(schedule):
+    # "cosine" restarted its rate every epoch (0.001, 0.0, 0.001, ...) and "onecycle" failed on the second call
+    trainer = Trainer(_net(), batch_size=16, lr_schedule=schedule)
+    with pytest.raises(ValueError, match=f"fit_epoch cannot follow lr_schedule='{schedule}'"):
+        trainer.fit_epoch(_data())
+    assert trainer.epoch == 0
+

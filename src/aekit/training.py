@@ -462,7 +462,7 @@ class Trainer:
 
         Resumes from :attr:`epoch` when the trainer's state was loaded. With
         validation data the network ends holding the weights of the best
-        validation epoch.
+        validation epoch, without it those of the last epoch.
 
         Parameters
         ----------
@@ -504,6 +504,8 @@ class Trainer:
         val = self._feed(X_val, mask_val, cache)
         if val is not None and val.n == 0:
             val = None
+        if val is None:  # best weights kept by an earlier fit with validation data must not replace this run's
+            self._best_state = None
         if self.scheduler is None:
             needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
             self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
@@ -540,7 +542,14 @@ class Trainer:
         TrainingDivergedError
             If the epoch made the loss or the weights non-finite (the
             weights from before it are restored).
+        ValueError
+            If ``lr_schedule`` is "cosine" or "onecycle": those span
+            ``max_epochs`` epochs, which a run of single epochs does not
+            know.
         """
+        if self.lr_schedule in ("cosine", "onecycle"):
+            raise ValueError(f"fit_epoch cannot follow lr_schedule={self.lr_schedule!r}, which spans max_epochs "
+                             "epochs; use fit, or lr_schedule 'constant', 'plateau' or 'warmup_plateau'.")
         self.max_epochs = self.epoch + 1
         self._bad_epochs = 0
         self.result.stopped_early = False
