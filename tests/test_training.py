@@ -274,3 +274,16 @@ def test_fit_epoch_refuses_the_schedules_that_span_max_epochs(schedule):
         trainer.fit_epoch(_data())
     assert trainer.epoch == 0
 
+
+def test_a_penalty_returning_a_non_scalar_is_named():
+    trainer = Trainer(_net(), penalty=lambda code: code.abs(), max_epochs=1)
+    with pytest.raises(ValueError, match=r"penalty must return a scalar tensor; got one of shape \(64, 3\)"):
+        trainer.fit(_data())
+
+
+@pytest.mark.parametrize("corruption", [lambda x, g: x[:-1], lambda x, g: x[:, :-1]])
+def test_a_corruption_changing_the_batch_shape_is_named(corruption):
+    # dropping a row gave a broadcasting warning and a size mismatch, dropping a column a matmul error in the net
+    trainer = Trainer(_net(), corruption=corruption, max_epochs=1)
+    with pytest.raises(ValueError, match=r"corruption must return a tensor of its input's shape \(64, 6\)"):
+        trainer.fit(_data())

@@ -370,6 +370,9 @@ class Trainer:
         x_in = x if mask is None else x * mask
         if self.corruption is not None:
             x_in = self.corruption(x_in, generator)
+            if tuple(x_in.shape) != tuple(x.shape):  # else a broadcasting warning or a matmul error deep in the net
+                raise ValueError(f"corruption must return a tensor of its input's shape {tuple(x.shape)}; "
+                                 f"got {tuple(x_in.shape)}.")
         weight = None
         if share is not None:
             rank, world, _ = share
@@ -392,10 +395,13 @@ class Trainer:
         if x.shape[0] == 0:
             return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
-        if self._penalty_needs_input:
-            value = value + self.penalty(code.float(), x_in, generator)
-        elif self.penalty is not None:
-            value = value + self.penalty(code.float())
+        if self.penalty is not None:
+            extra = self.penalty(code.float(), x_in, generator) if self._penalty_needs_input else \
+                self.penalty(code.float())
+            if tuple(getattr(extra, "shape", ())) != ():  # it would broadcast the loss into a non-scalar
+                raise ValueError(f"penalty must return a scalar tensor; got one of shape {tuple(extra.shape)} "
+                                 "(reduce it, e.g. with .mean()).")
+            value = value + extra
         return value if weight is None else value * weight
 
     def _make_scheduler(self, steps_per_epoch: int):
@@ -495,7 +501,8 @@ class Trainer:
         ValueError
             If ``epoch_data`` is combined with ``mask``, or ``epoch_data``
             returns an array of the wrong shape; if a streamed batch holds
-            NaN or infinity.
+            NaN or infinity; if ``corruption`` changes a batch's shape or
+            ``penalty`` returns a non-scalar.
         """
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
