@@ -287,3 +287,11 @@ def test_a_corruption_changing_the_batch_shape_is_named(corruption):
     trainer = Trainer(_net(), corruption=corruption, max_epochs=1)
     with pytest.raises(ValueError, match=r"corruption must return a tensor of its input's shape \(64, 6\)"):
         trainer.fit(_data())
+
+
+def test_epoch_data_takes_training_data_given_as_a_list_of_rows():
+    # fit read X.n_features off anything without a shape: a list of rows failed with an AttributeError
+    fresh = _data(n=32, seed=2)
+    trainer = Trainer(_net(), batch_size=16, max_epochs=2, epoch_data=lambda epoch: fresh if epoch else None)
+    result = trainer.fit(_data().tolist())
+    assert result.n_iter == 2 and len(result.loss_curve) == 2

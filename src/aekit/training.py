@@ -95,6 +95,13 @@ class TrainResult:
     stopped_early: bool = False
 
 
+def _n_features(X) -> int:
+    """Columns of ``fit``'s ``X``: an array or tensor, a BatchSource, or a list of rows."""
+    if hasattr(X, "shape"):
+        return int(X.shape[1])
+    return int(X.n_features) if hasattr(X, "n_features") else len(X[0])  # (a list used to fail on .n_features)
+
+
 class _Step(nn.Module):
     """Wrap ``encode``/``decode`` in one ``forward`` so DDP and compile see a single call.
 
@@ -518,8 +525,7 @@ class Trainer:
             self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
         # process-wide: a fit in another thread overlapping this one must not restore the count in between
         with nullcontext() if self.num_threads is None else num_threads(self.num_threads):
-            self._run(train, val, None if self.epoch_data is None else
-                      int(X.shape[1] if hasattr(X, "shape") else X.n_features))
+            self._run(train, val, None if self.epoch_data is None else _n_features(X))
         if self._best_state is not None:
             self.net.load_state_dict(self._best_state)
         return self.result
