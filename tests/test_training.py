@@ -295,3 +295,12 @@ def test_epoch_data_takes_training_data_given_as_a_list_of_rows():
     trainer = Trainer(_net(), batch_size=16, max_epochs=2, epoch_data=lambda epoch: fresh if epoch else None)
     result = trainer.fit(_data().tolist())
     assert result.n_iter == 2 and len(result.loss_curve) == 2
+
+
+def test_compile_refuses_a_penalty_that_differentiates_the_code_with_respect_to_the_input():
+    # the contraction penalty's double backward failed at the first batch inside torch ("Batching rule not
+    # implemented for aten::addmm.out"; without vmap: "torch.compile ... does not currently support double backward")
+    from aekit.contractive import JacobianPenalty
+
+    with pytest.raises(ValueError, match="compile=True cannot be combined with a penalty .*needs_input"):
+        Trainer(_net(), penalty=JacobianPenalty(0.1), compile=True)

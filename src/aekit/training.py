@@ -204,7 +204,8 @@ class Trainer:
     compile : bool, default=False
         Run the forward pass through :func:`torch.compile`. Off by default:
         on the MLPs here it did not pay for its compile time (see
-        ``benchmarks/throughput.py``).
+        ``benchmarks/throughput.py``). Not with a ``needs_input`` penalty
+        (torch.compile has no double backward).
     distributed : bool, default=None
         Data-parallel training over the active process group
         (:mod:`aekit.distributed`). None: when a group with more than one
@@ -234,7 +235,8 @@ class Trainer:
     ValueError
         If ``distributed=True`` without an initialised process group of more
         than one process, or ``loss``, ``optimizer``, ``lr_schedule`` or
-        ``precision`` is not a known name.
+        ``precision`` is not a known name, or ``compile=True`` with a
+        penalty that ``needs_input``.
 
     Notes
     -----
@@ -293,6 +295,10 @@ class Trainer:
         self.penalty = penalty
         # such a penalty differentiates the code with respect to the input (see ``penalty`` above)
         self._penalty_needs_input = bool(getattr(penalty, "needs_input", False))
+        if compile and self._penalty_needs_input:  # it failed at the first batch, deep inside torch
+            raise ValueError("compile=True cannot be combined with a penalty that differentiates the code with "
+                             "respect to the input (needs_input, a contraction penalty): torch.compile does not "
+                             "support the double backward it needs; use compile=False.")
         self.corruption = corruption
         self.batch_size = int(batch_size)
         self.max_epochs = int(max_epochs)
