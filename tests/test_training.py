@@ -304,3 +304,12 @@ def test_compile_refuses_a_penalty_that_differentiates_the_code_with_respect_to_
 
     with pytest.raises(ValueError, match="compile=True cannot be combined with a penalty .*needs_input"):
         Trainer(_net(), penalty=JacobianPenalty(0.1), compile=True)
+
+
+@pytest.mark.parametrize("name, value", [("batch_size", 0), ("n_iter_no_change", 0), ("num_threads", 0),
+                                         ("max_epochs", -1)])
+def test_trainer_refuses_counts_out_of_range(name, value):
+    # n_iter_no_change=0 trained no epoch and returned an empty curve; batch_size=0 failed in torch.split
+    # ("split_size can only be 0 if dimension size is 0"), num_threads=0 in torch.set_num_threads
+    with pytest.raises(ValueError, match=f"{name} must be >= "):
+        Trainer(_net(), **{name: value})

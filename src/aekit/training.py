@@ -236,7 +236,9 @@ class Trainer:
         If ``distributed=True`` without an initialised process group of more
         than one process, or ``loss``, ``optimizer``, ``lr_schedule`` or
         ``precision`` is not a known name, or ``compile=True`` with a
-        penalty that ``needs_input``.
+        penalty that ``needs_input``; if ``batch_size``,
+        ``n_iter_no_change`` or ``num_threads`` is below 1 or
+        ``max_epochs`` below 0.
 
     Notes
     -----
@@ -287,6 +289,10 @@ class Trainer:
                                    ("lr_schedule", lr_schedule, LR_SCHEDULES), ("precision", precision, PRECISIONS)):
             if value not in known:  # an unknown schedule used to train at a constant rate, silently
                 raise ValueError(f"{name} must be one of {{{', '.join(map(repr, known))}}}; got {value!r}.")
+        for name, value, low in (("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0),
+                                 ("n_iter_no_change", n_iter_no_change, 1), ("num_threads", num_threads, 1)):
+            if value is not None and int(value) < low:  # n_iter_no_change=0 trained no epoch, silently
+                raise ValueError(f"{name} must be >= {low}; got {value!r}.")
         self.device = torch.device(device)
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
