@@ -252,3 +252,64 @@ def test_cosine_schedule_anneals_over_every_step_of_max_epochs():
     trainer.fit(_data())
     expected = [1e-2 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(1, 5)]
     np.testing.assert_allclose(lrs, expected, atol=1e-12)
+
+
+def test_fit_epoch_after_a_fit_with_validation_trains_instead_of_restoring_the_old_best_weights():
+    # the best weights kept by fit(X, X_val) used to be loaded back at the end of every later epoch without
+    # validation data, so fit_epoch (and fit(X)) silently left the network where the first fit had put it
+    X = _data()
+    trainer = Trainer(_net(), batch_size=16, max_epochs=3)
+    trainer.fit(X, _data(n=32, seed=1))
+    before = [p.detach().clone() for p in trainer.net.parameters()]
+    trainer.fit_epoch(X)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.net.parameters()))
+    assert trainer.result.best_epoch == trainer.epoch == 4
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_fit_epoch_refuses_the_schedules_that_span_max_epochs(schedule):
+    # "cosine" restarted its rate every epoch (0.001, 0.0, 0.001, ...) and "onecycle" failed on the second call
+    trainer = Trainer(_net(), batch_size=16, lr_schedule=schedule)
+    with pytest.raises(ValueError, match=f"fit_epoch cannot follow lr_schedule='{schedule}'"):
+        trainer.fit_epoch(_data())
+    assert trainer.epoch == 0
+
+
+def test_a_penalty_returning_a_non_scalar_is_named():
+    trainer = Trainer(_net(), penalty=lambda code: code.abs(), max_epochs=1)
+    with pytest.raises(ValueError, match=r"penalty must return a scalar tensor; got one of shape \(64, 3\)"):
+        trainer.fit(_data())
+
+
+@pytest.mark.parametrize("corruption", [lambda x, g: x[:-1], lambda x, g: x[:, :-1]])
+def test_a_corruption_changing_the_batch_shape_is_named(corruption):
+    # dropping a row gave a broadcasting warning and a size mismatch, dropping a column a matmul error in the net
+    trainer = Trainer(_net(), corruption=corruption, max_epochs=1)
+    with pytest.raises(ValueError, match=r"corruption must return a tensor of its input's shape \(64, 6\)"):
+        trainer.fit(_data())
+
+
+def test_epoch_data_takes_training_data_given_as_a_list_of_rows():
+    # fit read X.n_features off anything without a shape: a list of rows failed with an AttributeError
+    fresh = _data(n=32, seed=2)
+    trainer = Trainer(_net(), batch_size=16, max_epochs=2, epoch_data=lambda epoch: fresh if epoch else None)
+    result = trainer.fit(_data().tolist())
+    assert result.n_iter == 2 and len(result.loss_curve) == 2
+
+
+def test_compile_refuses_a_penalty_that_differentiates_the_code_with_respect_to_the_input():
+    # the contraction penalty's double backward failed at the first batch inside torch ("Batching rule not
+    # implemented for aten::addmm.out"; without vmap: "torch.compile ... does not currently support double backward")
+    from aekit.contractive import JacobianPenalty
+
+    with pytest.raises(ValueError, match="compile=True cannot be combined with a penalty .*needs_input"):
+        Trainer(_net(), penalty=JacobianPenalty(0.1), compile=True)
+
+
+@pytest.mark.parametrize("name, value", [("batch_size", 0), ("n_iter_no_change", 0), ("num_threads", 0),
+                                         ("max_epochs", -1)])
+def test_trainer_refuses_counts_out_of_range(name, value):
+    # n_iter_no_change=0 trained no epoch and returned an empty curve; batch_size=0 failed in torch.split
+    # ("split_size can only be 0 if dimension size is 0"), num_threads=0 in torch.set_num_threads
+    with pytest.raises(ValueError, match=f"{name} must be >= "):
+        Trainer(_net(), **{name: value})

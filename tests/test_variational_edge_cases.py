@@ -134,3 +134,16 @@ def test_evaluate_reports_the_elbo_of_a_variational_model(model_dir, pixels, cap
     assert main(["evaluate", str(model_dir), "--dataset", "digits"]) == 0
     out = capsys.readouterr().out
     assert "negative ELBO per sample (nats)" in out and "KL per sample (nats)" in out
+
+
+def test_gaussian_encoder_net_builds_its_log_variance_head_beside_the_mean_head():
+    # the log-variance head was always a float32 CPU layer: a float64 (or GPU) base failed at the first forward
+    import torch
+
+    from aekit.nets import MLPAutoencoder
+    from aekit.variational import GaussianEncoderNet
+
+    net = GaussianEncoderNet(MLPAutoencoder(6, (4,), 2).double())
+    assert net.logvar.weight.dtype == torch.float64
+    code, z = net.encode_train(torch.zeros(3, 6, dtype=torch.float64), torch.Generator().manual_seed(0))
+    assert code.shape == (3, 4) and net(torch.zeros(3, 6, dtype=torch.float64)).dtype == torch.float64

@@ -320,8 +320,9 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
     Yields
     ------
     estimator : Autoencoder
-        ``estimator`` itself; its ``fit`` (and ``partial_fit``) calls in the
-        block checkpoint.
+        ``estimator`` itself; its ``fit`` calls in the block checkpoint
+        (``partial_fit`` calls do not: each is one epoch, whose optimiser
+        state the estimator carries to the next call itself).
 
     Raises
     ------

@@ -95,6 +95,13 @@ class TrainResult:
     stopped_early: bool = False
 
 
+def _n_features(X) -> int:
+    """Columns of ``fit``'s ``X``: an array or tensor, a BatchSource, or a list of rows."""
+    if hasattr(X, "shape"):
+        return int(X.shape[1])
+    return int(X.n_features) if hasattr(X, "n_features") else len(X[0])  # (a list used to fail on .n_features)
+
+
 class _Step(nn.Module):
     """Wrap ``encode``/``decode`` in one ``forward`` so DDP and compile see a single call.
 
@@ -197,7 +204,8 @@ class Trainer:
     compile : bool, default=False
         Run the forward pass through :func:`torch.compile`. Off by default:
         on the MLPs here it did not pay for its compile time (see
-        ``benchmarks/throughput.py``).
+        ``benchmarks/throughput.py``). Not with a ``needs_input`` penalty
+        (torch.compile has no double backward).
     distributed : bool, default=None
         Data-parallel training over the active process group
         (:mod:`aekit.distributed`). None: when a group with more than one
@@ -227,7 +235,10 @@ class Trainer:
     ValueError
         If ``distributed=True`` without an initialised process group of more
         than one process, or ``loss``, ``optimizer``, ``lr_schedule`` or
-        ``precision`` is not a known name.
+        ``precision`` is not a known name, or ``compile=True`` with a
+        penalty that ``needs_input``; if ``batch_size``,
+        ``n_iter_no_change`` or ``num_threads`` is below 1 or
+        ``max_epochs`` below 0.
 
     Notes
     -----
@@ -278,6 +289,10 @@ class Trainer:
                                    ("lr_schedule", lr_schedule, LR_SCHEDULES), ("precision", precision, PRECISIONS)):
             if value not in known:  # an unknown schedule used to train at a constant rate, silently
                 raise ValueError(f"{name} must be one of {{{', '.join(map(repr, known))}}}; got {value!r}.")
+        for name, value, low in (("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0),
+                                 ("n_iter_no_change", n_iter_no_change, 1), ("num_threads", num_threads, 1)):
+            if value is not None and int(value) < low:  # n_iter_no_change=0 trained no epoch, silently
+                raise ValueError(f"{name} must be >= {low}; got {value!r}.")
         self.device = torch.device(device)
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
@@ -286,6 +301,10 @@ class Trainer:
         self.penalty = penalty
         # such a penalty differentiates the code with respect to the input (see ``penalty`` above)
         self._penalty_needs_input = bool(getattr(penalty, "needs_input", False))
+        if compile and self._penalty_needs_input:  # it failed at the first batch, deep inside torch
+            raise ValueError("compile=True cannot be combined with a penalty that differentiates the code with "
+                             "respect to the input (needs_input, a contraction penalty): torch.compile does not "
+                             "support the double backward it needs; use compile=False.")
         self.corruption = corruption
         self.batch_size = int(batch_size)
         self.max_epochs = int(max_epochs)
@@ -370,6 +389,9 @@ class Trainer:
         x_in = x if mask is None else x * mask
         if self.corruption is not None:
             x_in = self.corruption(x_in, generator)
+            if tuple(x_in.shape) != tuple(x.shape):  # else a broadcasting warning or a matmul error deep in the net
+                raise ValueError(f"corruption must return a tensor of its input's shape {tuple(x.shape)}; "
+                                 f"got {tuple(x_in.shape)}.")
         weight = None
         if share is not None:
             rank, world, _ = share
@@ -392,10 +414,13 @@ class Trainer:
         if x.shape[0] == 0:
             return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
         value = self.loss.fn(out.float(), x, mask)
-        if self._penalty_needs_input:
-            value = value + self.penalty(code.float(), x_in, generator)
-        elif self.penalty is not None:
-            value = value + self.penalty(code.float())
+        if self.penalty is not None:
+            extra = self.penalty(code.float(), x_in, generator) if self._penalty_needs_input else \
+                self.penalty(code.float())
+            if tuple(getattr(extra, "shape", ())) != ():  # it would broadcast the loss into a non-scalar
+                raise ValueError(f"penalty must return a scalar tensor; got one of shape {tuple(extra.shape)} "
+                                 "(reduce it, e.g. with .mean()).")
+            value = value + extra
         return value if weight is None else value * weight
 
     def _make_scheduler(self, steps_per_epoch: int):
@@ -462,7 +487,7 @@ class Trainer:
 
         Resumes from :attr:`epoch` when the trainer's state was loaded. With
         validation data the network ends holding the weights of the best
-        validation epoch.
+        validation epoch, without it those of the last epoch.
 
         Parameters
         ----------
@@ -495,7 +520,8 @@ class Trainer:
         ValueError
             If ``epoch_data`` is combined with ``mask``, or ``epoch_data``
             returns an array of the wrong shape; if a streamed batch holds
-            NaN or infinity.
+            NaN or infinity; if ``corruption`` changes a batch's shape or
+            ``penalty`` returns a non-scalar.
         """
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
@@ -504,13 +530,14 @@ class Trainer:
         val = self._feed(X_val, mask_val, cache)
         if val is not None and val.n == 0:
             val = None
+        if val is None:  # best weights kept by an earlier fit with validation data must not replace this run's
+            self._best_state = None
         if self.scheduler is None:
             needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
             self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
         # process-wide: a fit in another thread overlapping this one must not restore the count in between
         with nullcontext() if self.num_threads is None else num_threads(self.num_threads):
-            self._run(train, val, None if self.epoch_data is None else
-                      int(X.shape[1] if hasattr(X, "shape") else X.n_features))
+            self._run(train, val, None if self.epoch_data is None else _n_features(X))
         if self._best_state is not None:
             self.net.load_state_dict(self._best_state)
         return self.result
@@ -540,7 +567,14 @@ class Trainer:
         TrainingDivergedError
             If the epoch made the loss or the weights non-finite (the
             weights from before it are restored).
+        ValueError
+            If ``lr_schedule`` is "cosine" or "onecycle": those span
+            ``max_epochs`` epochs, which a run of single epochs does not
+            know.
         """
+        if self.lr_schedule in ("cosine", "onecycle"):
+            raise ValueError(f"fit_epoch cannot follow lr_schedule={self.lr_schedule!r}, which spans max_epochs "
+                             "epochs; use fit, or lr_schedule 'constant', 'plateau' or 'warmup_plateau'.")
         self.max_epochs = self.epoch + 1
         self._bad_epochs = 0
         self.result.stopped_early = False

@@ -143,7 +143,8 @@ class GaussianEncoderNet(nn.Module):
         base.encoder = base.encoder[:-1]
         self.base = base
         self.mu = head
-        self.logvar = nn.Linear(head.in_features, head.out_features)
+        # beside the mean head: a float64 or GPU base used to get a float32 CPU log-variance head
+        self.logvar = nn.Linear(head.in_features, head.out_features, device=head.weight.device, dtype=head.weight.dtype)
         nn.init.zeros_(self.logvar.weight)
         nn.init.zeros_(self.logvar.bias)
         self.code_size = int(head.out_features)
