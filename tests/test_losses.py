@@ -51,3 +51,9 @@ def test_a_batch_with_no_counted_entry_gives_zero_not_nan():
     for loss in LOSSES.values():
         value = loss.fn(torch.ones(2, 3), torch.full((2, 3), 0.5), zero)
         assert float(value) == 0.0 and not math.isnan(float(value))
+    # an empty batch without a mask counts none either (torch's mean of nothing is NaN), and still backpropagates
+    for loss in LOSSES.values():
+        output = torch.ones(0, 3, requires_grad=True)
+        value = loss.fn(output, torch.zeros(0, 3))
+        value.backward()
+        assert value.shape == () and float(value.detach()) == 0.0 and output.grad.shape == (0, 3)

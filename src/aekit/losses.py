@@ -47,8 +47,8 @@ def mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = 
     >>> float(mse(torch.tensor([[1.0, 3.0]]), torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])))
     1.0
     """
-    if mask is None:
-        return F.mse_loss(output, target)
+    if mask is None:  # an empty batch counts none: 0, where torch's mean is NaN
+        return F.mse_loss(output, target) if output.numel() else output.sum()
     return _masked_mean((output - target).square(), mask)
 
 
@@ -80,8 +80,8 @@ def binary_cross_entropy(
     >>> round(float(binary_cross_entropy(torch.zeros(1, 2), torch.ones(1, 2))), 4)  # log 2
     0.6931
     """
-    if mask is None:
-        return F.binary_cross_entropy_with_logits(logits, target)
+    if mask is None:  # an empty batch counts none: 0, where torch's mean is NaN
+        return F.binary_cross_entropy_with_logits(logits, target) if logits.numel() else logits.sum()
     values = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return _masked_mean(values, mask)
 
