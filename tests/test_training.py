@@ -313,3 +313,12 @@ def test_trainer_refuses_counts_out_of_range(name, value):
     # ("split_size can only be 0 if dimension size is 0"), num_threads=0 in torch.set_num_threads
     with pytest.raises(ValueError, match=f"{name} must be >= "):
         Trainer(_net(), **{name: value})
+
+
+def test_training_data_without_rows_is_refused():
+    # it ran its epochs on nothing and returned a loss curve of zeros
+    trainer = Trainer(_net(), max_epochs=3)
+    for X in (torch.zeros(0, 6), np.zeros((0, 6), dtype=np.float32)):
+        with pytest.raises(ValueError, match="X has no rows to train on"):
+            trainer.fit(X)
+    assert trainer.result.loss_curve == [] and trainer.epoch == 0

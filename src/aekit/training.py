@@ -518,8 +518,8 @@ class Trainer:
             If the loss or the weights become NaN or infinite; the weights
             from before that epoch are restored.
         ValueError
-            If ``epoch_data`` is combined with ``mask``, or ``epoch_data``
-            returns an array of the wrong shape; if a streamed batch holds
+            If ``X`` has no rows, ``epoch_data`` is combined with ``mask``,
+            or ``epoch_data`` returns an array of the wrong shape; if a streamed batch holds
             NaN or infinity; if ``corruption`` changes a batch's shape or
             ``penalty`` returns a non-scalar.
         """
@@ -527,6 +527,8 @@ class Trainer:
             raise ValueError("epoch_data cannot be combined with a mask.")
         cache: dict = {}
         train = self._feed(X, mask, cache)
+        if train.n == 0:  # it ran its epochs on nothing, with a training loss of 0
+            raise ValueError("X has no rows to train on.")
         val = self._feed(X_val, mask_val, cache)
         if val is not None and val.n == 0:
             val = None
