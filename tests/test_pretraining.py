@@ -270,3 +270,12 @@ def test_rbm_is_cd1_with_momentum_from_the_log_odds_start(monkeypatch):
     torch.testing.assert_close(got.weight, W, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(got.hidden_bias, hb, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(got.visible_bias, vb, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["rbm", "denoising"])
+def test_data_of_another_width_than_the_net_is_named(method):
+    # it failed inside the first layer's products ("mat1 and mat2 shapes cannot be multiplied")
+    net = MLPAutoencoder(6, (4,), 2, activation="sigmoid")
+    for X in (torch.rand(20, 5), np.random.default_rng(0).random((20, 7), dtype=np.float32)):
+        with pytest.raises(ValueError, match=rf"X has {X.shape[1]} features, but the net's first layer takes 6"):
+            pretrain(net, X, method, activation="sigmoid", output_activation="sigmoid", epochs=1)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import torch
 
 from ._denoising_stack import DENOISING_MASK_FRACTION, pretrain_denoising
@@ -92,8 +93,9 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     Raises
     ------
     ValueError
-        If ``method`` is unknown, or ``method="rbm"`` with an activation
-        other than ``"sigmoid"``.
+        If ``method`` is unknown, ``method="rbm"`` with an activation
+        other than ``"sigmoid"``, or X's width is not the net's input
+        width.
 
     Examples
     --------
@@ -111,6 +113,9 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     net_device = next(net.parameters()).device
     device = net_device if device is None else torch.device(device)
     widths = _net_widths(net)
+    n_features = X.n_features if hasattr(X, "n_features") else np.shape(X)[-1]
+    if n_features != widths[0]:  # it failed inside the first layer's products
+        raise ValueError(f"X has {n_features} features, but the net's first layer takes {widths[0]}.")
     tic = time.perf_counter()
     if method == "rbm":
         layers = pretrain_rbm(X, widths, real_valued=output_activation != "sigmoid", epochs=epochs,
