@@ -21,8 +21,8 @@ from ._fitting import fit_run, pretrain_net
 from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
 from ._params import Param, validate_params
 from ._scaling import SCALINGS, fit_scaling
-from ._validation import (check_input_range, check_not_list_of_batches, check_not_streamed, check_numeric_columns,
-                          check_real)
+from ._validation import (SCALE_ADVICE, check_input_range, check_not_list_of_batches, check_not_streamed,
+                          check_numeric_columns, check_real)
 from .losses import LOSSES
 from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loads lazily): ~5 ms
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -357,8 +357,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"activation={self.activation!r}. Use pretraining='denoising' for other activations."
             )
 
-    def _check_input_range(self, X) -> None:
-        check_input_range(X, self.loss)
+    def _check_input_range(self, X, advice: str | None = None) -> None:
+        """Refuse X outside the loss's range; ``advice`` ends the message instead of "Scale X ..." (X scaled by
+        statistics a warm start keeps: scaling it again would not help)."""
+        check_input_range(X, self.loss, SCALE_ADVICE if advice is None else advice)
 
     # -------------------------------------------------------------------- fit
     def _validate_X(self, X, reset: bool, keep_float64: bool = False) -> np.ndarray:
@@ -526,15 +528,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             X = self._validate_X(X, reset=not warm, keep_float64=self._scales_inputs and self.scaling != "none")
         X = fit_scaling(self, X, keep=warm)
-        try:
-            self._check_input_range(X)
-        except ValueError as err:
-            if not (warm and self._scales_inputs and self.scaling != "none"):
-                raise
-            # the range is the kept statistics', not X's own: scaling X again would not help
-            raise ValueError(str(err).split(". Scale X")[0] + " under the scaling statistics fitted on the first data "
-                             "(warm_start and partial_fit keep center_ and scale_): start with data that spans the "
-                             "whole range, or use loss='mse'.") from None
+        kept = warm and self._scales_inputs and self.scaling != "none"  # the range is the kept statistics', not X's
+        self._check_input_range(X, " under the scaling statistics fitted on the first data (warm_start and partial_fit "
+                                   "keep center_ and scale_): start with data that spans the whole range, or use "
+                                   "loss='mse'." if kept else None)
         return X
 
     def _scales(self) -> bool:

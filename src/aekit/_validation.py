@@ -11,11 +11,19 @@ import torch
 from .losses import LOSSES
 from .streaming import ArraySource, Batches, is_streamable
 
-__all__ = ["check_input_range", "check_not_list_of_batches", "check_not_streamed", "check_numeric_columns", "check_real"]
+__all__ = ["SCALE_ADVICE", "check_input_range", "check_not_list_of_batches", "check_not_streamed",
+           "check_numeric_columns", "check_real"]
 
 
-def check_input_range(X, loss: str) -> None:
-    """Refuse X outside the range ``loss`` needs (bce: [0, 1]), reading a streamed source once or its first batch."""
+#: What :func:`check_input_range`'s message ends with, unless told otherwise.
+SCALE_ADVICE = ". Scale X (e.g. MinMaxScaler) or use loss='mse'."
+
+
+def check_input_range(X, loss: str, advice: str = SCALE_ADVICE) -> None:
+    """Refuse X outside the range ``loss`` needs (bce: [0, 1]), reading a streamed source once or its first batch.
+
+    ``advice`` ends the message (X already scaled by statistics a warm start keeps: scaling it would not help).
+    """
     rng = LOSSES[loss].target_range
     if rng is None:
         return
@@ -38,7 +46,7 @@ def check_input_range(X, loss: str) -> None:
     if lo is not None and (lo < rng[0] or hi > rng[1]):
         raise ValueError(
             f"loss={loss!r} needs X in [{rng[0]:g}, {rng[1]:g}]; {where} values in "
-            f"[{lo:g}, {hi:g}]. Scale X (e.g. MinMaxScaler) or use loss='mse'."
+            f"[{lo:g}, {hi:g}]{advice}"
         )
 
 

@@ -431,15 +431,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             self.center_, self.scale_ = column_scaling(np.where(missing, np.nan, X), self.scaling)
         self.scaling_ = self.scaling
         Xs = np.where(missing, 0.0, self._scaled(X)).astype(np.float32)
-        try:
-            self._check_input_range(Xs[~missing])
-        except ValueError as err:
-            if not warm:
-                raise
-            # the range is the kept statistics', not X's own: scaling X again would not help
-            raise ValueError(str(err).split(". Scale X")[0] + f" under the scaling={self.scaling!r} statistics fitted "
-                             "on the first data (warm_start keeps center_ and scale_): start with data that spans "
-                             "the whole range, or use loss='mse'.") from None
+        # warm: the range is the kept statistics', not X's own
+        self._check_input_range(Xs[~missing], f" under the scaling={self.scaling!r} statistics fitted on the first "
+                                              "data (warm_start keeps center_ and scale_): start with data that spans "
+                                              "the whole range, or use loss='mse'." if warm else None)
         observed = (~missing).astype(np.float32)
         # the "pattern" corruption's holes, during fit only: X's own, and half of the time the ones given
         self._observed, self._practice = observed, None if practice is None else (~practice).astype(np.float32)
