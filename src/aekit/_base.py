@@ -27,6 +27,7 @@ from .losses import LOSSES
 from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loads lazily): ~5 ms
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
+from .training import TrainingDivergedError
 from .streaming import ArraySource, BatchSource, as_source, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS
 
@@ -554,10 +555,24 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _fit(self, X, mask: np.ndarray | None = None):
         """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given.
 
-        Subclasses wrap it (before: statistics of X; after: diagnostics); the
-        training itself is :func:`aekit._fitting.fit_run`.
+        Subclasses wrap it for statistics of X taken before; the training
+        itself is :func:`aekit._fitting.fit_run`, and :meth:`_measure_fit`
+        follows it, after a completed fit and after one stopped (the stop
+        button, a divergence) that kept a network.
         """
-        return fit_run(self, X, mask)
+        try:
+            fitted = fit_run(self, X, mask)
+        except (KeyboardInterrupt, TrainingDivergedError):
+            # the estimator keeps the network trained so far (a notebook's stop button; the weights from before a
+            # divergence): what is measured on it is that network's, not the previous fit's
+            if "net_" in self.__dict__:
+                self._measure_fit(X, mask)
+            raise
+        self._measure_fit(X, mask)
+        return fitted
+
+    def _measure_fit(self, X, mask: np.ndarray | None) -> None:
+        """Fitted diagnostics of ``net_`` on its training input (the sparse codes' activity, a VAE's ELBO)."""
 
     # -------------------------------------------------------------- inference
     def _inference_X(self, X):

@@ -26,7 +26,6 @@ from ._params import Param
 from .metrics import code_statistics
 from .nets import TopK
 from .penalties import PENALTIES, make_penalty
-from .training import TrainingDivergedError
 
 __all__ = ["SparseAutoencoder", "CODE_ACTIVATIONS", "encoder_filters"]
 
@@ -377,16 +376,12 @@ class SparseAutoencoder(Autoencoder):
             self._training_mean = (X * mask).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
         try:
             super()._fit(X, mask)
-        except (KeyboardInterrupt, TrainingDivergedError):
-            # the estimator keeps the network trained so far (a notebook's stop button; the weights from before a
-            # divergence): its diagnostics are that network's, not the previous fit's
-            if "net_" in self.__dict__:
-                self._set_diagnostics(X if mask is None else X * mask)
-            raise
         finally:
             del self._training_mean
-        self._set_diagnostics(X if mask is None else X * mask)
         return self
+
+    def _measure_fit(self, X, mask: np.ndarray | None) -> None:
+        self._set_diagnostics(X if mask is None else X * mask)
 
     def _activity_threshold(self) -> float:
         """``|h|`` above which a code unit counts as active on a sample (dead: active on none)."""

@@ -49,7 +49,6 @@ from torch import nn
 from ._base import Autoencoder
 from ._params import Param
 from .streaming import ArraySource
-from .training import TrainingDivergedError
 
 __all__ = ["VariationalAutoencoder", "GaussianEncoderNet", "GaussianKL", "gaussian_kl"]
 
@@ -421,18 +420,9 @@ class VariationalAutoencoder(Autoencoder):
                                "columns have standard deviations from %.3g to %.3g (median %.3g), so the ELBO "
                                "and the samples are poor; pass scaling='standard'.", type(self).__name__,
                                sd.min(), sd.max(), np.median(sd))
-        try:
-            super()._fit(X, mask)
-        except (KeyboardInterrupt, TrainingDivergedError):
-            # the estimator keeps the network trained so far (a notebook's stop button; the weights from before a
-            # divergence): its ELBO is that network's, not the previous fit's
-            if "net_" in self.__dict__:
-                self._set_training_elbo(X)
-            raise
-        self._set_training_elbo(X)
-        return self
+        return super()._fit(X, mask)
 
-    def _set_training_elbo(self, X) -> None:
+    def _measure_fit(self, X, mask=None) -> None:
         """``training_negative_elbo_`` and ``training_kl_`` of the fitted network on its training input X."""
         if isinstance(X, (np.ndarray, ArraySource)):  # X is what the network sees (scaled); not a one-pass iterable
             nll, kl = self._elbo_terms(X, n_draws=1, random_state=0)
