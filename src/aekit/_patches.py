@@ -54,7 +54,8 @@ def _as_hwc(image: np.ndarray) -> np.ndarray:
 
 
 def _patch_hw(patch_shape, channels: int) -> tuple[int, int]:
-    """``(ph, pw)`` of ``patch_shape``: ``(ph, pw)``, or a model's ``image_shape`` ``(ph, pw, C)`` with the images' C."""
+    """``(ph, pw)`` of ``patch_shape``: ``(ph, pw)``, or a model's ``image_shape`` ``(ph, pw, C)`` with the
+    images' C."""
     try:
         shape = tuple(int(s) for s in patch_shape)
     except (TypeError, ValueError):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_estimator_arguments, check_output, estimator_from_args,
-                       existing_path, json_safe)
+from ._options import (add_common_arguments, add_estimator_arguments, check_no_data_dir, check_output,
+                       estimator_from_args, existing_path, json_safe)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -98,8 +98,7 @@ def _training_patches(args):
         raise ValueError(f"--patch-size must be >= 2; got {args.patch_size}.")
     if (args.data is None) == (args.dataset is None):
         raise ValueError("give either DIR (a folder of clean images) or --dataset NAME.")
-    if args.data_dir is not None and args.dataset is None:
-        raise ValueError("--data-dir is where --dataset NAME's files are looked for; DIR is read as it is.")
+    check_no_data_dir(args, "DIR")
     if args.dataset is not None:
         from ..datasets import load_dataset
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_figure_output, check_output, chosen_split,
-                       json_safe, load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_figure_output, check_output,
+                       chosen_split, json_safe, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_has_code, check_output, chosen_split,
-                       load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_has_code, check_output,
+                       chosen_split, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 

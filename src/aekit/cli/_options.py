@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
-           "check_pattern_has_holes", "check_figure_output", "write_figure"]
+           "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -177,9 +177,14 @@ def load_source(args, mmap: bool = False):
         return load_dataset(args.dataset, data_dir=args.data_dir)
     if not data:
         raise ValueError("no data: give a DATA file or --dataset NAME.")
-    if args.data_dir is not None:  # it was ignored: DATA is read as it is
-        raise ValueError(f"--data-dir is where --dataset NAME's files are looked for; DATA ({data}) is read as it is.")
+    check_no_data_dir(args, f"DATA ({data})")
     return load_data(data, mmap=mmap)
+
+
+def check_no_data_dir(args, what: str) -> None:
+    """Refuse ``--data-dir`` without ``--dataset`` (it was ignored): ``what`` is the data read instead."""
+    if args.data_dir is not None and not args.dataset:
+        raise ValueError(f"--data-dir is where --dataset NAME's files are looked for; {what} is read as it is.")
 
 
 def add_split_argument(parser: argparse.ArgumentParser) -> None:

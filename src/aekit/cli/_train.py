@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, add_estimator_arguments, check_has_code,
-                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
-                       estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
+from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, add_split_argument,
+                       check_has_code, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
+                       chosen_split, estimator_from_args, hold_out, json_safe, load_source, models,
+                       warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
