@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from .streaming import ArraySource, is_streamable
+from .streaming import ArraySource, Batches, is_streamable
 
 __all__ = ["SCALINGS", "column_scaling", "fit_scaling", "scaled_float32", "streamed_column_scaling"]
 
@@ -109,7 +109,9 @@ def fit_scaling(est, X, keep: bool):
     """X as ``est``'s network sees it: scaled by its ``center_``/``scale_``, fitted here unless ``keep`` (continuing).
 
     Sets ``est.center_``, ``est.scale_`` and ``est.scaling_`` (or removes them for ``scaling="none"``); a
-    memory-mapped :class:`~aekit.streaming.ArraySource` is scaled as it streams.
+    memory-mapped :class:`~aekit.streaming.ArraySource` or an iterable of
+    :class:`~aekit.streaming.Batches` is scaled as it streams, its statistics
+    fitted in one pass over it.
     """
     if keep and est.__dict__.get("scaling_", "none") != est.scaling:
         raise ValueError(f"scaling={est.scaling!r}, but the network was trained with scaling="
@@ -126,6 +128,10 @@ def fit_scaling(est, X, keep: bool):
             est.center_, est.scale_ = streamed_column_scaling((x for x, _ in X.chunks(dtype=np.float64)), est.scaling)
             X.release()
         return X.scaled(est.center_, est.scale_)
+    if isinstance(X, Batches):  # an iterable of batches: one pass over it for the statistics, then scaled as read
+        if not fitted:
+            est.center_, est.scale_ = streamed_column_scaling(map(_host_rows, X), est.scaling)
+        return X.scaled(est.center_, est.scale_)
     if is_streamable(X) and not isinstance(X, np.ndarray):
         raise ValueError(f"scaling={est.scaling!r} needs array data (an array or a memory-mapped .npy) to fit "
                          f"its column statistics, not {type(X).__name__}; scale the batches yourself, or use "
@@ -137,6 +143,11 @@ def fit_scaling(est, X, keep: bool):
     if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
         _warn_if_shifted(seen, est.scaling)
     return seen
+
+
+def _host_rows(batch) -> np.ndarray:
+    """A batch (array or tensor, on any device) as a NumPy array."""
+    return batch.detach().cpu().numpy() if hasattr(batch, "detach") else np.asarray(batch)
 
 
 def scaled_float32(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ Nothing here imports the rest of aekit (nor do :mod:`aekit._memmap_io` and
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -285,6 +286,10 @@ class Batches(BatchSource):
     (3, [4, 6])
     """
 
+    #: Per-feature centre and scale the batches are read with (:meth:`scaled`), or None.
+    _center: np.ndarray | None = None
+    _scale: np.ndarray | None = None
+
     def __init__(self, batches: Iterable | Callable[[], Iterator], validation=None):
         if isinstance(batches, Iterator):
             raise TypeError("batches is an iterator, which can be read only once; pass a list, a DataLoader, "
@@ -303,7 +308,7 @@ class Batches(BatchSource):
                 raise ValueError(f"validation: {err}") from None
         if validation is not None:
             _check_validation(validation, self.n_features)
-        self.validation = validation
+        self.validation = self._raw_validation = validation
 
     def __iter__(self) -> Iterator[np.ndarray | torch.Tensor]:
         it = self._batches() if callable(self._batches) and not isinstance(self._batches, Iterable) \
@@ -318,7 +323,37 @@ class Batches(BatchSource):
             if hasattr(self, "n_features") and batch.shape[1] != self.n_features:
                 raise ValueError(f"batch {i} has {batch.shape[1]} features; the first batch had {self.n_features}.")
             if batch.shape[0]:  # an empty one was an optimiser step on nothing (Adam moves on its moments)
-                yield batch
+                yield batch if self._center is None else _scaled_rows(batch, self._center, self._scale)
+
+    def scaled(self, center, scale) -> "Batches":
+        """The same batches (and validation data), read as ``(row - center) / scale`` in float32.
+
+        Parameters
+        ----------
+        center : array-like of shape (n_features,)
+            Subtracted from each row.
+        scale : array-like of shape (n_features,)
+            Divides each centred row.
+
+        Returns
+        -------
+        Batches
+            A new iterable over the same batches (any earlier scaling is
+            replaced, not composed). A float64 batch is scaled in float64
+            before the cast; a tensor stays on its device.
+
+        Examples
+        --------
+        >>> src = Batches([np.array([[1.0, 4.0], [3.0, 8.0]])]).scaled([2.0, 6.0], [1.0, 2.0])
+        >>> next(iter(src)).tolist()
+        [[-1.0, -1.0], [1.0, 1.0]]
+        """
+        out = copy.copy(self)
+        out._center, out._scale = np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+        out._raw_validation = raw = self._raw_validation
+        out.validation = None if raw is None else (
+            raw.scaled(center, scale) if isinstance(raw, BatchSource) else _scaled_rows(raw, out._center, out._scale))
+        return out
 
     def chunks(self, size: int) -> Iterator[tuple[np.ndarray | torch.Tensor, None]]:
         """The batches as they come, without masks.
@@ -338,6 +373,16 @@ class Batches(BatchSource):
         """
         for batch in self:
             yield batch, None
+
+
+def _scaled_rows(rows, center: np.ndarray, scale: np.ndarray):
+    """``(rows - center) / scale`` in float32: an array computed in float64, a tensor on its own device (in float64
+    for a float64 tensor)."""
+    if isinstance(rows, torch.Tensor):
+        dtype = torch.float64 if rows.dtype == torch.float64 else torch.float32
+        c, s = (torch.as_tensor(v, dtype=dtype, device=rows.device) for v in (center, scale))
+        return ((rows.to(dtype) - c) / s).to(torch.float32)
+    return ((np.asarray(rows, dtype=np.float64) - center) / scale).astype(np.float32)
 
 
 def _check_validation(validation, n_features: int) -> None:
