@@ -81,6 +81,59 @@ def test_divergence_raises_and_restores():
     assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
 
 
+def test_divergence_rolls_back_the_whole_epoch_so_training_can_go_on():
+    # the weights alone were restored: the optimiser kept the diverged epoch's moments (NaN) and its step count,
+    # and the epoch counter ran one ahead of the result's n_iter
+    X = _data() * 1e3
+    trainer = Trainer(_net(), learning_rate=1e-3, max_epochs=1, batch_size=8)
+    trainer.fit(X)  # one epoch of moments to roll back to
+    trainer.max_epochs = 6
+    before = trainer.state_dict()
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = 1e12
+    with pytest.raises(TrainingDivergedError, match="epoch 2"):
+        trainer.fit(X)
+    after = trainer.state_dict()
+    assert trainer.epoch == trainer.result.n_iter == 1
+    for name, moments in before["optimizer"]["state"].items():
+        for key, value in moments.items():
+            torch.testing.assert_close(after["optimizer"]["state"][name][key], value)
+    assert torch.equal(after["shuffle_generator"], before["shuffle_generator"])
+    for group in trainer.optimizer.param_groups:  # a sane step size, and training goes on from there
+        group["lr"] = 1e-3
+    trainer.fit(X)
+    assert trainer.result.n_iter == 6 and len(trainer.result.loss_curve) == 6
+    assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
+
+
+def test_divergence_rolls_back_a_per_step_schedule():
+    X = _data() * 1e3
+    trainer = Trainer(_net(), lr_schedule="cosine", max_epochs=4, batch_size=8)
+    trainer.fit(X[:8])
+    trainer.max_epochs = 8
+    before = trainer.state_dict()["scheduler"]
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = 1e12
+    with pytest.raises(TrainingDivergedError, match="epoch 5"):
+        trainer.fit(X)
+    assert trainer.state_dict()["scheduler"] == before
+
+
+def test_a_fit_without_validation_does_not_compare_training_losses_with_a_validation_best():
+    X = _data()
+    trainer = Trainer(_net(), max_epochs=5, n_iter_no_change=3, batch_size=16)
+    trainer.fit(X, X[:1] * 0.0)  # a validation set the net reconstructs almost exactly: a tiny best
+    assert trainer.result.validation_curve[-1] < 0.1 * trainer.result.loss_curve[-1]
+    trainer.max_epochs = 25
+    result = trainer.fit(X)  # monitors its training loss, which improves every epoch here
+    assert result.n_iter == 25 and not result.stopped_early
+    assert result.best_epoch == 25
+    # and back: a validation fit after a training-loss one starts its own best
+    trainer.max_epochs = 28
+    result = trainer.fit(X, X[:1] * 0.0 + 100.0)  # far worse than any training loss
+    assert result.n_iter == 28 and result.best_epoch > 25  # its own best, kept
+
+
 def test_bfloat16_autocast_trains():
     trainer = Trainer(_net(), precision="bfloat16", batch_size=16, max_epochs=30, learning_rate=1e-2)
     result = trainer.fit(_data())

@@ -347,6 +347,8 @@ class Trainer:
         self._best_value = math.inf
         self._best_state: dict | None = None
         self._bad_epochs = 0
+        #: The loss early stopping watched last ("training" or "validation"), None before any (or unknown).
+        self._monitoring: str | None = None
 
     def _fused_ok(self) -> bool:
         params = list(self.net.parameters())
@@ -515,8 +517,10 @@ class Trainer:
         Raises
         ------
         TrainingDivergedError
-            If the loss or the weights become NaN or infinite; the weights
-            from before that epoch are restored.
+            If the loss or the weights become NaN or infinite; the state
+            from before that epoch (weights, optimiser and schedule, random
+            generators, the epoch count) is restored, so ``fit`` can go on,
+            e.g. with a smaller step size in ``optimizer.param_groups``.
         ValueError
             If ``X`` has no rows, ``epoch_data`` is combined with ``mask``,
             or ``epoch_data`` returns an array of the wrong shape; if a streamed batch holds
@@ -534,6 +538,10 @@ class Trainer:
             val = None
         if val is None:  # best weights kept by an earlier fit with validation data must not replace this run's
             self._best_state = None
+        monitoring = "training" if val is None else "validation"
+        if self._monitoring not in (None, monitoring):  # the best so far is the other loss's: not comparable
+            self._best_value, self._bad_epochs = math.inf, 0
+        self._monitoring = monitoring
         if self.scheduler is None:
             needs_steps = self.lr_schedule in ("cosine", "onecycle", "warmup_plateau")
             self.scheduler = self._make_scheduler(train.n_batches(self.batch_size) if needs_steps else 1)
@@ -568,7 +576,7 @@ class Trainer:
         ------
         TrainingDivergedError
             If the epoch made the loss or the weights non-finite (the
-            weights from before it are restored).
+            state from before it is restored, as in :meth:`fit`).
         ValueError
             If ``lr_schedule`` is "cosine" or "onecycle": those span
             ``max_epochs`` epochs, which a run of single epochs does not
@@ -593,7 +601,7 @@ class Trainer:
             tic = time.perf_counter()
             if self.epoch_data is not None:
                 train = self._fresh_data(base, n_features, per_step)
-            epoch_state = self._snapshot()
+            epoch_state = self._epoch_start()
             self.net.train()
             running = torch.zeros((), device=self.device)
             n_seen = 0
@@ -616,9 +624,9 @@ class Trainer:
                 val_loss = self.evaluate(val)
             why = self._diverged(train_loss, val_loss)
             if why:
-                self.net.load_state_dict(epoch_state)
+                self._roll_back(epoch_state)
                 raise TrainingDivergedError(
-                    f"Training diverged at epoch {self.epoch}: {why}. The weights from before that epoch "
+                    f"Training diverged at epoch {self.epoch + 1}: {why}. The weights from before that epoch "
                     f"were kept; try a lower learning_rate (now {self.learning_rate:g}) or scale the data."
                 )
             self.result.loss_curve.append(train_loss)
@@ -639,6 +647,24 @@ class Trainer:
             if stop:
                 self.result.stopped_early = True
                 break
+
+    def _epoch_start(self) -> dict:
+        """What an epoch changes (weights, optimiser and schedule states, generators, the count), for
+        :meth:`_roll_back`."""
+        return {"net": self._snapshot(), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "scheduler": None if self.scheduler is None else copy.deepcopy(self.scheduler.state_dict()),
+                "shuffle": self.shuffle_generator.get_state(), "noise": self.noise_generator.get_state(),
+                "epoch": self.epoch}
+
+    def _roll_back(self, state: dict) -> None:
+        """Put back the :meth:`_epoch_start` state: a diverged epoch leaves no trace (NaN moments, a step count)."""
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.shuffle_generator.set_state(state["shuffle"])
+        self.noise_generator.set_state(state["noise"])
+        self.epoch = state["epoch"]
 
     def _diverged(self, train_loss: float, val_loss: float | None) -> str:
         """Why the epoch just run diverged, or "" if it did not."""
@@ -737,3 +763,6 @@ class Trainer:
             raise ValueError("the best weights kept for early stopping do not fit the network")
         self._best_state = best
         self._bad_epochs = int(state["bad_epochs"])
+        # only a validation run keeps best weights; a finite best without them was a training loss
+        self._monitoring = "validation" if best is not None else (
+            "training" if math.isfinite(self._best_value) else None)
