@@ -311,3 +311,14 @@ def test_the_kl_penalty_is_in_the_units_of_the_training_loss(loss, nats_per_unit
     mu, logvar = torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g)
     penalty = float(vae._make_penalty()(torch.cat([mu, logvar], dim=1)))
     assert penalty * 6 * nats_per_unit == pytest.approx(3.0 * float(gaussian_kl(mu, logvar).mean()), rel=1e-5)
+
+
+def test_a_bernoulli_elbo_refuses_values_outside_0_1(digits):
+    # it gave "log-likelihoods" above 0 nats (153 for a digit x 16): no bound on anything
+    X, _ = digits
+    vae = _vae().fit(X)
+    assert np.all(vae.elbo_samples(X[:5]) < 0)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; X has values in \[0, 16\]; "
+                                         "elbo_samples is a Bernoulli"):
+        vae.elbo_samples(X[:5] * 16)
+

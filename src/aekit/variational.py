@@ -501,12 +501,18 @@ class VariationalAutoencoder(Autoencoder):
         Raises
         ------
         ValueError
-            If ``n_draws`` is not an integer >= 1.
+            If ``n_draws`` is not an integer >= 1, or, for ``loss="bce"``,
+            X (scaled, with ``scaling``) has values outside [0, 1].
         """
         check_is_fitted(self, "net_")
         if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
             raise ValueError(f"n_draws must be an integer >= 1; got {n_draws!r}.")
-        nll, kl = self._elbo_terms(self._network_input(self._inference_X(X)), int(n_draws), random_state)
+        A = self._network_input(self._inference_X(X))
+        # a Bernoulli likelihood exists for values in [0, 1] only: outside, "nats" came out above 0 (153 for digits
+        # x 16), no lower bound on anything
+        self._check_input_range(A, "; elbo_samples is a Bernoulli log-likelihood (loss='bce'), defined only there "
+                                   "(score_samples gives the reconstruction error).")
+        nll, kl = self._elbo_terms(A, int(n_draws), random_state)
         return -(nll + kl)
 
     def kl_samples(self, X):
