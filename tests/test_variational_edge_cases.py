@@ -136,6 +136,21 @@ def test_evaluate_reports_the_elbo_of_a_variational_model(model_dir, pixels, cap
     assert "negative ELBO per sample (nats)" in out and "KL per sample (nats)" in out
 
 
+def test_evaluate_leaves_out_a_bernoulli_elbo_of_values_outside_0_1(model_dir, pixels, caplog):
+    # it reported a "negative ELBO" of data x 16 as if it were a likelihood bound (negative nats)
+    from aekit import load
+    from aekit.evaluation import evaluate
+
+    vae = load(model_dir)
+    assert vae.loss == "bce"
+    with caplog.at_level(logging.WARNING, logger="aekit"):
+        result = evaluate(vae, pixels * 16)
+    assert "negative_elbo_per_sample" not in result
+    assert result["kl_per_sample"] == pytest.approx(vae.kl_samples(pixels * 16).mean())
+    (record,) = [r for r in caplog.records if "no negative ELBO" in r.getMessage()]
+    assert "values in [0, 16]" in record.getMessage()
+
+
 def test_gaussian_encoder_net_builds_its_log_variance_head_beside_the_mean_head():
     # the log-variance head was always a float32 CPU layer: a float64 (or GPU) base failed at the first forward
     import torch

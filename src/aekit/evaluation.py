@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import logging
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from .denoising import DenoisingAutoencoder
 from ._scaling import scaled_float32
 from .metrics import code_statistics, hide_entries
 from .metrics._errors import _squared_error_rows
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["evaluate", "evaluation_images", "extreme_samples"]
 
@@ -151,7 +154,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         ``psnr_db`` (data in [0, 1] only); sparsity statistics of the codes
         (``active_fraction``, ``dead_units``, ...) for a sparse model;
         ``negative_elbo_per_sample`` and ``kl_per_sample`` (nats, 10 draws
-        of z seeded by ``random_state``) for a variational model;
+        of z seeded by ``random_state``) for a variational model (no ELBO,
+        with a warning, under ``loss="bce"`` for values outside [0, 1]);
         ``noise``, ``noise_level`` and ``noisy_`` / ``denoised_`` errors for
         a denoiser; ``hidden_fraction``, ``n_hidden``, ``n_missing``,
         ``hidden_error_per_sample`` (``-score`` at this fraction),
@@ -229,9 +233,14 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
         result.update(_errors_of_rows(-estimator.score_samples(X), X.shape[1], "", unit_range))
     if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
         # one pass gives both terms (elbo_samples then kl_samples would encode X twice)
-        nll, kl = estimator._elbo_terms(estimator._network_input(estimator._inference_X(X)), 10,
-                                        0 if random_state is None else random_state % 2**32)
-        result.update(negative_elbo_per_sample=float((nll + kl).mean()), kl_per_sample=float(kl.mean()))
+        A = estimator._network_input(estimator._inference_X(X))
+        nll, kl = estimator._elbo_terms(A, 10, 0 if random_state is None else random_state % 2**32)
+        try:  # a Bernoulli likelihood (loss="bce") of values outside [0, 1] means nothing; the KL still does
+            estimator._check_input_range(A, "")
+            result["negative_elbo_per_sample"] = float((nll + kl).mean())
+        except ValueError as err:
+            logger.warning("no negative ELBO: %s; the Bernoulli likelihood is defined only there", err)
+        result["kl_per_sample"] = float(kl.mean())
     if kind == "denoiser":
         # the noise at the level the model trained with: in scaled units for a scaled model (X scaled in float64 a
         # block at a time; X's units in float32 would round a column far from 0)
