@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aekit import Autoencoder
+from aekit import Autoencoder, load
 from aekit.training import TrainingDivergedError
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0, device="cpu")
@@ -177,6 +177,8 @@ def test_feature_mismatch_and_not_fitted(small_X):
         ({"learning_rate": -1.0}, "learning_rate must be > 0"),
         ({"validation_fraction": 1.0}, "validation_fraction must be < 1"),
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must contain positive ints"),
+        ({"hidden_layer_sizes": 0}, "hidden_layer_sizes must contain positive ints only; got 0"),
+        ({"hidden_layer_sizes": "16"}, "hidden_layer_sizes must be a positive int or a sequence of them"),
         ({"optimizer": "lbfgs"}, "optimizer must be one of"),
         ({"lr_schedule": "step"}, "lr_schedule must be one of"),
         ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda'"),
@@ -186,6 +188,19 @@ def test_feature_mismatch_and_not_fitted(small_X):
 def test_bad_params(small_X, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Autoencoder(**{**FAST, **params}).fit(small_X)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_one_int_is_one_hidden_layer_as_in_mlpregressor(small_X, architecture, tmp_path):
+    # MLPRegressor(hidden_layer_sizes=100) is one layer of 100; aekit refused the int
+    shape = {"image_shape": (2, 5)} if architecture == "conv" else {}
+    ae = Autoencoder(**{**FAST, "hidden_layer_sizes": 8, "architecture": architecture, **shape}).fit(small_X)
+    same = Autoencoder(**{**FAST, "hidden_layer_sizes": (8,), "architecture": architecture, **shape}).fit(small_X)
+    assert repr(ae.net_) == repr(same.net_)
+    np.testing.assert_array_equal(ae.transform(small_X), same.transform(small_X))
+    ae.save(tmp_path / "m")
+    assert load(tmp_path / "m").get_params()["hidden_layer_sizes"] == 8
+    ae.set_params(warm_start=True).fit(small_X)  # continuing checks the parameters still describe net_
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
 from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
-from ._params import Param, validate_params
+from ._params import Param, int_tuple, validate_params
 from ._scaling import SCALINGS, fit_scaling
 from ._validation import (SCALE_ADVICE, check_input_range, check_not_list_of_batches, check_not_streamed,
                           check_numeric_columns, check_real)
@@ -48,9 +48,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     ----------
     n_components : int, default=2
         Size of the code.
-    hidden_layer_sizes : tuple of int, default=(256, 128)
+    hidden_layer_sizes : int or tuple of int, default=(256, 128)
         Encoder hidden widths, outermost first; the decoder mirrors them.
-        ``()`` gives a shallow autoencoder.
+        ``()`` gives a shallow autoencoder, an int one hidden layer (as in
+        scikit-learn's ``MLPRegressor``).
     activation : str, default="relu"
         Hidden activation: "relu", "gelu", "sigmoid", "tanh", "elu", "silu"
         or "leaky_relu".
@@ -334,7 +335,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     f"architecture={self.architecture!r} needs image_shape=(height, width) or "
                     "(height, width, channels); got None."
                 )
-            if len(self.hidden_layer_sizes) == 0:
+            if len(int_tuple(self.hidden_layer_sizes)) == 0:
                 raise ValueError(
                     f"architecture={self.architecture!r} needs at least one convolutional stage: "
                     "hidden_layer_sizes holds the channels of each, e.g. (32, 64); got ()."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from .conv import ConvAutoencoder
+from ._params import int_tuple
 from .nets import MLPAutoencoder
 
 __all__ = ["ARCHITECTURES", "conv_net", "mlp_net"]
@@ -20,7 +21,7 @@ def mlp_net(est, n_features: int, output_activation: str | None = None) -> torch
     """The estimator's MLP; ``output_activation`` overrides the estimator's (a wrapper may apply its own)."""
     return MLPAutoencoder(
         n_features,
-        tuple(est.hidden_layer_sizes),
+        int_tuple(est.hidden_layer_sizes),
         est.n_components,
         activation=est.activation,
         output_activation=output_activation or est._resolved_output_activation(),
@@ -33,7 +34,7 @@ def conv_net(est, n_features: int, fully_convolutional: bool = False,
     """The estimator's conv net; ``image_shape`` (already checked) and ``output_activation`` override its own."""
     return ConvAutoencoder(
         image_shape or est._image_shape_for(n_features),
-        tuple(est.hidden_layer_sizes),
+        int_tuple(est.hidden_layer_sizes),
         est.n_components,
         activation=est.activation,
         output_activation=output_activation or est._resolved_output_activation(),

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Param", "validate_params"]
+__all__ = ["Param", "int_tuple", "validate_params"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class Param:
     ----------
     kind : {"int", "float", "str", "bool", "int_tuple", "shape", "seed", "device"}
         Type of the value. ``"int_tuple"`` is a sequence of positive ints
-        (such as ``hidden_layer_sizes``); ``"shape"`` an image shape;
+        (such as ``hidden_layer_sizes``), or one (:func:`int_tuple` makes it
+        a tuple); ``"shape"`` an image shape;
         ``"seed"`` an int or a ``numpy.random.RandomState`` (scikit-learn's
         ``random_state``); ``"device"`` a string or a ``torch.device``.
     help : str
@@ -76,9 +77,13 @@ class Param:
                 raise TypeError(f"{name} must be True or False; got {value!r}.")
             return
         if self.kind in ("int_tuple", "shape"):
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-                raise TypeError(f"{name} must be a sequence of positive ints; got {value!r}.")
-            items = list(value)
+            one = self.kind == "int_tuple" and isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            if not one and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")):
+                what = "a positive int or a sequence of them" if self.kind == "int_tuple" else \
+                    "a sequence of positive ints"
+                raise TypeError(f"{name} must be {what}; got {value!r}.")
+            # one layer's width, as scikit-learn's MLPRegressor(hidden_layer_sizes=100) takes it
+            items = [value] if one else list(value)
             if self.kind == "shape" and len(items) not in (2, 3):
                 raise ValueError(f"{name} must be (height, width) or (height, width, channels); got {value!r}.")
             for v in items:
@@ -117,3 +122,15 @@ def validate_params(estimator) -> None:
         spec = specs.get(name)
         if spec is not None:
             spec.check(name, value)
+
+
+def int_tuple(value) -> tuple[int, ...]:
+    """An ``"int_tuple"`` parameter's value as a tuple: ``100`` is ``(100,)``, as in scikit-learn's MLPs.
+
+    Examples
+    --------
+    >>> int_tuple(100), int_tuple([64, 32])
+    ((100,), (64, 32))
+    """
+    return (int(value),) if isinstance(value, numbers.Integral) else tuple(value)
+

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ._base import Autoencoder
-from ._params import Param
+from ._params import Param, int_tuple
 from .corruption import CORRUPTIONS, make_corruption
 from .streaming import BatchSource
 from .unet import UNetDenoiser
@@ -203,7 +203,7 @@ class DenoisingAutoencoder(Autoencoder):
                 f"output_activation='identity' (or 'auto' with loss='mse'); got output_activation="
                 f"{self.output_activation!r} with loss={self.loss!r}."
             )
-        return UNetDenoiser(self._image_shape_for(n_features), tuple(self.hidden_layer_sizes),
+        return UNetDenoiser(self._image_shape_for(n_features), int_tuple(self.hidden_layer_sizes),
                             activation=self.activation)
 
     def _fit(self, X: np.ndarray, mask: np.ndarray | None = None):

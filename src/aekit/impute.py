@@ -27,7 +27,7 @@ from ._base import Autoencoder
 from ._builders import conv_net, mlp_net
 from ._imputer import ImputerMixin
 from ._inference import INFERENCE_BATCH
-from ._params import Param
+from ._params import Param, int_tuple
 from ._scaling import column_scaling
 from .corruption import CORRUPTIONS, make_corruption
 from .denoising import DenoisingAutoencoder
@@ -356,7 +356,7 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             shape = self._image_shape_for(n_features)
             shape = (*shape[:2], 2 * (shape[2] if len(shape) == 3 else 1))  # a "seen" flag per channel
             if self.architecture == "unet":
-                inner = UNet(shape, tuple(self.hidden_layer_sizes), activation=self.activation)
+                inner = UNet(shape, int_tuple(self.hidden_layer_sizes), activation=self.activation)
             else:
                 inner = conv_net(self, 2 * n_features, fully_convolutional=self.architecture == "fully_conv",
                                  image_shape=shape, output_activation="identity")

@@ -165,7 +165,7 @@ class SparseAutoencoder(Autoencoder):
         Activation on the code. "auto" is "relu" for "l1" and "topk"
         (non-negative codes that can be exactly zero) and "sigmoid" for
         "kl", which needs codes in (0, 1).
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : int or tuple of int, default=()
         Encoder hidden widths; the default is a shallow autoencoder, whose
         code units' filters are the encoder weights (:func:`encoder_filters`).
     weight_decay : float, default=0.0
