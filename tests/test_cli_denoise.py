@@ -28,6 +28,7 @@ def workdir(tmp_path_factory):
     for i in range(3):
         write_image(root / "clean" / f"c{i}.png", smooth(rng, (40, 48)))
     write_image(root / "clean" / "skip.txt.png", smooth(rng, (20, 20)))
+    (root / "clean" / "._c0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # macOS metadata: left out
     with torch.random.fork_rng():
         torch.set_num_threads(1)
         code = main(["train-denoiser", str(root / "clean"), "--out", str(root / "model"), "--patch-size", "8",
@@ -54,6 +55,7 @@ def test_denoise_writes_one_file_per_input_and_never_overwrites(workdir, tmp_pat
     write_image(tmp_path / "noisy.png", noisy)
     (tmp_path / "folder").mkdir()
     write_image(tmp_path / "folder" / "other.jpg", noisy[:20, :20])
+    (tmp_path / "folder" / "._other.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # macOS metadata
     out = tmp_path / "out"
     args = ["denoise", str(workdir / "model"), str(tmp_path / "noisy.png"), str(tmp_path / "folder"),
             "--out", str(out), "-q"]
@@ -61,6 +63,7 @@ def test_denoise_writes_one_file_per_input_and_never_overwrites(workdir, tmp_pat
     result = read_image(out / "noisy.png")
     assert result.shape == clean.shape
     assert read_image(out / "other.jpg").shape == (20, 20)
+    assert sorted(f.name for f in out.iterdir()) == ["noisy.png", "other.jpg"]
     assert np.abs(result - clean).mean() < np.abs(noisy - clean).mean()
     before = (out / "noisy.png").read_bytes()
     assert main(args) == 2

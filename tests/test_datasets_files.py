@@ -130,6 +130,18 @@ def test_webp_images_in_a_folder_are_read_as_aekit_denoise_reads_them(tmp_path):
     np.testing.assert_allclose(X, np.stack(arrays).reshape(3, -1) / 255, atol=1e-7)
 
 
+def test_hidden_files_in_an_image_folder_are_left_out(tmp_path):
+    # macOS writes ._name.png (metadata, not a PNG) beside each file copied to a FAT or network drive: load_array
+    # stopped at it ("is not an image Pillow can read")
+    arrays = [np.random.default_rng(i).integers(0, 256, (4, 7), dtype=np.uint8) for i in range(2)]
+    save_images(tmp_path / "imgs", arrays)
+    (tmp_path / "imgs" / "._img00.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / "imgs" / ".DS_Store").write_bytes(b"Bud1")
+    X, image_shape = load_array(tmp_path / "imgs")
+    assert image_shape == (4, 7) and X.shape == (2, 28)
+    np.testing.assert_allclose(X, np.stack(arrays).reshape(2, -1) / 255, atol=1e-7)
+
+
 def test_image_folder_jpeg(tmp_path):
     save_images(tmp_path / "imgs", [np.full((8, 8), 128, np.uint8)] * 2, ".jpg")
     X, image_shape = load_array(tmp_path / "imgs")

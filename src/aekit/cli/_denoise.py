@@ -90,7 +90,7 @@ def register(sub) -> None:
 # ------------------------------------------------------------ train-denoiser
 def _training_patches(args):
     """(patches, image_shape, description) from DIR or --dataset."""
-    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES, read_image, sample_patches
+    from ..images import IMAGE_KINDS, image_files, read_image, sample_patches
 
     if args.n_patches < 1:
         raise ValueError(f"--n-patches must be >= 1; got {args.n_patches}.")
@@ -118,7 +118,7 @@ def _training_patches(args):
     folder = args.data
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder of images.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise FileNotFoundError(f"{folder} holds no {IMAGE_KINDS} image.")
     mode = "rgb" if args.color else "grey"
@@ -230,12 +230,12 @@ def run_train_denoiser(args) -> int:
 
 # ------------------------------------------------------------------- denoise
 def _expand_inputs(paths) -> list[Path]:
-    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES
+    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES, image_files
 
     files = []
     for p in paths:
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = image_files(p)
             if not found:
                 raise FileNotFoundError(f"{p} holds no {IMAGE_KINDS} image.")
             files += found

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .._image_files import IMAGE_SUFFIXES, image_files
 from ._csv import load_csv
 from ._npy import load_numpy as _load_numpy
 from ._pixels import deep_colour_pixels
@@ -18,7 +19,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["load_array"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # as aekit.images reads
 # Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
 IMAGE_MODES = {
     "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
@@ -58,10 +58,10 @@ def _shape_samples(X, path):
 
 def _load_image_dir(path):
     """Images of one size and mode, sorted by file name, as (n, H, W[, 3]) float32 in [0, 1]."""
-    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    files = image_files(path)
     if not files:
         raise ValueError(
-            f"{path} is a directory without images; expected files ending in {IMAGE_SUFFIXES}."
+            f"{path} is a directory without images; expected files ending in {tuple(IMAGE_SUFFIXES)}."
         )
     first = None
     X = None
@@ -162,7 +162,7 @@ def load_array(path, mmap=False):
     if suffix not in ARRAY_SUFFIXES:
         raise ValueError(
             f"{path} has an unknown extension {path.suffix!r}; supported are "
-            f"{ARRAY_SUFFIXES} or a directory of {IMAGE_SUFFIXES} images."
+            f"{ARRAY_SUFFIXES} or a directory of {tuple(IMAGE_SUFFIXES)} images."
         )
     if suffix == ".csv":
         try:
