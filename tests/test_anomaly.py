@@ -64,6 +64,24 @@ def test_cli_errors_writes_each_samples_error_and_prints_the_largest(zeros_model
     assert "largest (row: error): " + ", ".join(f"{i}: {errors[i]:.6g}" for i in worst) in out
 
 
+def test_cli_errors_names_an_image_folders_files(zeros_model, digits, tmp_path, capsys):
+    # the largest errors were row numbers, which a user of a folder of images had to map to files by hand
+    from aekit.images import write_image
+
+    zeros_model.save(tmp_path / "m")
+    (tmp_path / "imgs").mkdir()
+    images = digits.X_test[:6].reshape(-1, 8, 8)
+    for i, image in enumerate(images):
+        write_image(tmp_path / "imgs" / f"scan-{5 - i}.png", image)  # sorted by name: the rows in reverse
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "imgs"), "--out", str(tmp_path / "e.npy"),
+                 "--top", "2"]) == 0
+    errors = np.load(tmp_path / "e.npy")
+    names = [f"scan-{i}.png" for i in range(6)]
+    worst = np.argsort(-errors)[:2]
+    assert "largest (file: error): " + ", ".join(f"{names[i]}: {errors[i]:.6g}" for i in worst) in \
+        capsys.readouterr().out
+
+
 def test_cli_errors_refusals(zeros_model, digits, tmp_path, capsys):
     zeros_model.save(tmp_path / "m")
     np.save(tmp_path / "x.npy", digits.X_test)

@@ -142,6 +142,14 @@ def test_hidden_files_in_an_image_folder_are_left_out(tmp_path):
     np.testing.assert_allclose(X, np.stack(arrays).reshape(2, -1) / 255, atol=1e-7)
 
 
+def test_the_folder_listing_reads_every_suffix_the_image_module_reads():
+    # aekit.datasets may not import the rest of aekit, so the suffixes are written twice: they must agree
+    from aekit._image_files import IMAGE_SUFFIXES
+    from aekit.datasets._files import IMAGE_SUFFIXES as LISTED
+
+    assert sorted(LISTED) == sorted(IMAGE_SUFFIXES)
+
+
 def test_image_folder_jpeg(tmp_path):
     save_images(tmp_path / "imgs", [np.full((8, 8), 128, np.uint8)] * 2, ".jpg")
     X, image_shape = load_array(tmp_path / "imgs")

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._atomic import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "image_files", "read_image", "write_image", "output_bit_depth"]
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,29 +36,6 @@ EXIF_ORIENTATIONS = {
     5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),
 }
-
-
-def image_files(folder) -> list[Path]:
-    """The image files in ``folder`` (by suffix, any case), sorted by name; hidden ones left out.
-
-    A name starting with "." is not an image a user put there: macOS writes a
-    ``._photo.png`` of metadata beside each file copied to a FAT or network
-    drive, which no image reader opens.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> for name in ("b.PNG", "a.jpg", "._a.jpg", "notes.txt"):
-    ...     _ = (folder / name).write_bytes(b"")
-    >>> [f.name for f in image_files(folder)]
-    ['a.jpg', 'b.PNG']
-    """
-    found = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-    hidden = [f for f in found if f.name.startswith(".")]
-    if hidden:
-        logger.info("left out %d hidden file(s) in %s (e.g. %s)", len(hidden), folder, hidden[0].name)
-    return [f for f in found if f.is_file() and not f.name.startswith(".")]
 
 
 def _float_pixels(image) -> np.ndarray:

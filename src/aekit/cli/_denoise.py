@@ -90,7 +90,8 @@ def register(sub) -> None:
 # ------------------------------------------------------------ train-denoiser
 def _training_patches(args):
     """(patches, image_shape, description) from DIR or --dataset."""
-    from ..images import IMAGE_KINDS, image_files, read_image, sample_patches
+    from ..datasets._files import image_files
+    from ..images import IMAGE_KINDS, read_image, sample_patches
 
     if args.n_patches < 1:
         raise ValueError(f"--n-patches must be >= 1; got {args.n_patches}.")
@@ -230,7 +231,8 @@ def run_train_denoiser(args) -> int:
 
 # ------------------------------------------------------------------- denoise
 def _expand_inputs(paths) -> list[Path]:
-    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES, image_files
+    from ..datasets._files import image_files
+    from ..images import IMAGE_KINDS, IMAGE_SUFFIXES
 
     files = []
     for p in paths:

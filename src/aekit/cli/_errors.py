@@ -25,8 +25,11 @@ def register(sub) -> None:
     e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     add_data_arguments(e)
     add_split_argument(e)
-    e.add_argument("--out", type=Path, required=True, help="output .npy file: one error per sample, in DATA's order")
-    e.add_argument("--top", type=int, default=5, metavar="K", help="print the K samples with the largest errors (default: 5)")
+    e.add_argument("--out", type=Path, required=True,
+                   help="output .npy file: one error per sample, in DATA's order (an image folder's: its files by "
+                        "name)")
+    e.add_argument("--top", type=int, default=5, metavar="K",
+                   help="print the K samples with the largest errors (default: 5; an image folder's by file name)")
     e.add_argument("--figure", type=Path, metavar="PNG",
                    help="also draw the 10 samples with the largest errors and the 10 with the smallest, with their "
                         "reconstructions (image data)")
@@ -65,7 +68,8 @@ def run(args) -> int:
     errors = -estimator.score_samples(X)
     save_npy(out, errors, replace=args.overwrite)
     if not args.quiet:
-        print(summary(errors, args.top))
+        # an image folder's rows are known by their files (DATA is used whole, in the files' order)
+        print(summary(errors, args.top, None if args.dataset else data.sample_names))
         if estimator._scales():  # as evaluate says: not the squared differences of DATA and aekit reconstruct's output
             print(f"errors in the model's scaled units (scaling="
                   f"{getattr(estimator, 'scaling_', estimator.scaling)!r}), as its score")
@@ -84,8 +88,9 @@ def run(args) -> int:
     return 0
 
 
-def summary(errors: np.ndarray, top: int) -> str:
-    """The distribution of per-sample errors and the ``top`` largest, as printed by ``aekit errors``."""
+def summary(errors: np.ndarray, top: int, names=None) -> str:
+    """The distribution of per-sample errors and the ``top`` largest, as printed by ``aekit errors``; ``names``
+    (an image folder's files, one per row) label the largest instead of their row numbers."""
     if errors.size == 0:
         return "no samples"
     q = np.quantile(errors, [0.5, 0.9, 0.99])
@@ -93,5 +98,6 @@ def summary(errors: np.ndarray, top: int) -> str:
              f"90% {q[1]:.6g}, 99% {q[2]:.6g}, max {errors.max():.6g}"]
     order = np.argsort(-errors, kind="stable")[:top]
     if order.size:
-        lines.append("largest (row: error): " + ", ".join(f"{i}: {errors[i]:.6g}" for i in order))
+        label, key = ("row", str) if names is None else ("file", names.__getitem__)
+        lines.append(f"largest ({label}: error): " + ", ".join(f"{key(i)}: {errors[i]:.6g}" for i in order))
     return "\n".join(lines)

@@ -63,6 +63,10 @@ class Dataset:
     class_names : tuple of str, optional
         The name of each label value (``class_names[y]``), for legends;
         None when the labels are their own names (digits) or absent.
+    sample_names : tuple of str, optional
+        A name for each row of ``X_train`` (an image folder's file names),
+        for messages such as ``aekit errors``' largest errors; None when rows
+        are known by their position only.
 
     Examples
     --------
@@ -80,6 +84,7 @@ class Dataset:
     name: str
     description: str
     class_names: tuple | None = None
+    sample_names: tuple | None = None
 
     def __post_init__(self):
         self.X_train = _as_features(self.X_train, "X_train")
@@ -91,6 +96,11 @@ class Dataset:
             )
         if self.class_names is not None:
             self.class_names = tuple(str(c) for c in self.class_names)
+        if self.sample_names is not None:
+            self.sample_names = tuple(str(c) for c in self.sample_names)
+            if len(self.sample_names) != len(self.X_train):
+                raise ValueError(f"sample_names has {len(self.sample_names)} names for {len(self.X_train)} rows of "
+                                 "X_train.")
         self.y_train = _as_labels(self.y_train, len(self.X_train), "y_train")
         self.y_test = _as_labels(self.y_test, len(self.X_test), "y_test")
         if self.image_shape is not None:
@@ -118,7 +128,8 @@ class Dataset:
 
         For data that come without a test split (the user's own file): the
         rows are drawn with ``seed`` and keep their order on each side;
-        labels follow their rows. The current ``X_test`` is replaced.
+        labels and ``sample_names`` follow their rows (the held-out rows'
+        names are dropped). The current ``X_test`` is replaced.
 
         Parameters
         ----------
@@ -155,4 +166,5 @@ class Dataset:
         return Dataset(self.X_train[train], self.X_train[test], None if y is None else y[train],
                        None if y is None else y[test], self.image_shape, self.name,
                        f"{self.name}: {n - n_test} training and {n_test} test samples (of {n}, held out at "
-                       f"random with seed {seed})", self.class_names)
+                       f"random with seed {seed})", self.class_names,
+                       None if self.sample_names is None else tuple(self.sample_names[i] for i in train))

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .._image_files import IMAGE_SUFFIXES, image_files
 from ._csv import load_csv
 from ._npy import load_numpy as _load_numpy
 from ._pixels import deep_colour_pixels
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_array"]
+__all__ = ["image_files", "load_array"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
+#: Suffixes of the image files read, the keys of aekit._image_files.IMAGE_SUFFIXES (which this package may not import).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 # Pillow mode -> (mode to convert to, or None to keep it; value that maps to 1.0).
 IMAGE_MODES = {
     "L": (None, 255), "1": ("L", 255), "P": ("RGB", 255), "RGB": (None, 255),
@@ -56,12 +57,35 @@ def _shape_samples(X, path):
     )
 
 
+def image_files(folder) -> list[Path]:
+    """The image files in ``folder`` (by suffix, any case), sorted by name; hidden ones left out.
+
+    A name starting with "." is not an image a user put there: macOS writes a
+    ``._photo.png`` of metadata beside each file copied to a FAT or network
+    drive, which no image reader opens.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("b.PNG", "a.jpg", "._a.jpg", "notes.txt"):
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> [f.name for f in image_files(folder)]
+    ['a.jpg', 'b.PNG']
+    """
+    found = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    hidden = [f for f in found if f.name.startswith(".")]
+    if hidden:
+        logger.info("left out %d hidden file(s) in %s (e.g. %s)", len(hidden), folder, hidden[0].name)
+    return [f for f in found if f.is_file() and not f.name.startswith(".")]
+
+
 def _load_image_dir(path):
     """Images of one size and mode, sorted by file name, as (n, H, W[, 3]) float32 in [0, 1]."""
     files = image_files(path)
     if not files:
         raise ValueError(
-            f"{path} is a directory without images; expected files ending in {tuple(IMAGE_SUFFIXES)}."
+            f"{path} is a directory without images; expected files ending in {IMAGE_SUFFIXES}."
         )
     first = None
     X = None
@@ -162,7 +186,7 @@ def load_array(path, mmap=False):
     if suffix not in ARRAY_SUFFIXES:
         raise ValueError(
             f"{path} has an unknown extension {path.suffix!r}; supported are "
-            f"{ARRAY_SUFFIXES} or a directory of {tuple(IMAGE_SUFFIXES)} images."
+            f"{ARRAY_SUFFIXES} or a directory of {IMAGE_SUFFIXES} images."
         )
     if suffix == ".csv":
         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._dataset import Dataset
 from ._digits import load_digits
-from ._files import load_array
+from ._files import image_files, load_array
 from ._mnist import load_fashion_mnist, load_mnist
 from ._olivetti import load_olivetti
 
@@ -77,8 +77,9 @@ def load_data(source, data_dir=None, download=True, mmap=False):
     -------
     dataset : Dataset
         For a path: every sample in ``X_train``, an empty ``X_test`` (0 rows,
-        same columns), no labels, ``name`` the file name; split it yourself
-        if you need held-out data.
+        same columns), no labels, ``name`` the file name, and for an image
+        directory ``sample_names`` (its files, in row order); split it
+        yourself if you need held-out data.
 
     Raises
     ------
@@ -101,4 +102,6 @@ def load_data(source, data_dir=None, download=True, mmap=False):
         )
     X, image_shape = load_array(path, mmap=mmap)
     description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
-    return Dataset(X, X[:0], None, None, image_shape, path.name, description)
+    # an image folder's rows are its files, in load_array's order (the same listing)
+    names = tuple(f.name for f in image_files(path)) if path.is_dir() else None
+    return Dataset(X, X[:0], None, None, image_shape, path.name, description, sample_names=names)
