@@ -16,6 +16,7 @@ figures, the command line), about 30 s, and the rest run only with ``AEKIT_BENCH
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -37,7 +38,7 @@ class Case:
     args: list[str]  # "{tmp}" becomes the test's tmp_path
     check: Callable[[Path, str], None]  # (tmp_path, stdout)
     in_suite: bool = False  # run by the plain test suite, not only with AEKIT_BENCHMARKS=1
-    needs: tuple[str, ...] = field(default_factory=tuple)  # "fashion-mnist"
+    needs: tuple[str, ...] = field(default_factory=tuple)  # "fashion-mnist", "keras"
 
 
 def _json(path: Path) -> dict:
@@ -137,6 +138,16 @@ def check_throughput(tmp, out):
     assert d["streaming"]["within_budget"] in (True, False)
     table = (tmp / "throughput.md").read_text()  # the table the README shows
     assert "matmul fp32" in table and "targets:" in table
+
+
+def check_keras_compare(tmp, out):
+    d = _json(tmp / "keras.json")
+    assert set(d["nets"]) == {"784-1000-500-250-30", "784-128-64-32"}
+    for r in d["nets"].values():  # the same networks: equal parameter counts (the script asserts it per round)
+        assert r["keras_samples_per_s"] > 0 and r["aekit_samples_per_s"] > 0 and r["speedup_aekit"] > 0
+    assert d["nets"]["784-1000-500-250-30"]["params"] == 2 * (784 * 1000 + 1000 * 500 + 500 * 250 + 250 * 30) \
+        + 1000 + 500 + 250 + 30 + 250 + 500 + 1000 + 784
+    assert "aekit speed-up" in (tmp / "keras.md").read_text()
 
 
 def check_variational(tmp, out):
@@ -269,6 +280,8 @@ CASES = {
     "sparse_filters": Case("sparse_filters.py", ["--quick", "--out", "{tmp}/sparse_filters.png",
                                                  "--json", "{tmp}/sparse_filters.json"], check_sparse_filters,
                            in_suite=True),
+    "keras_compare": Case("keras_compare.py", ["--quick", "--out", "{tmp}/keras.json"], check_keras_compare,
+                          needs=("fashion-mnist", "keras")),
     "throughput": Case("throughput.py", ["--quick", "--threads", "1", "--out", "{tmp}/throughput.json"],
                        check_throughput, needs=("fashion-mnist",)),
     "variational": Case("variational.py", ["--quick", "--threads", "1", "--out", "{tmp}/variational.json",
@@ -326,6 +339,8 @@ def test_quick_mode_runs(name, tmp_path):
         pytest.skip("slow for the suite: .ci/benchmarks-quick runs it (AEKIT_BENCHMARKS=1)")
     if "fashion-mnist" in case.needs and not FASHION_DIR.is_dir():
         pytest.skip(f"Fashion-MNIST not installed at {FASHION_DIR} (apt-get install dataset-fashion-mnist)")
+    if "keras" in case.needs and importlib.util.find_spec("keras") is None:
+        pytest.skip("Keras is not installed (pip install keras; .ci/run installs it for .ci/benchmarks-quick)")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     before = _results_state()
