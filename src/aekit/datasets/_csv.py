@@ -105,6 +105,14 @@ def csv_cells(path):
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
 
 
+def _check_separators(path, first, row) -> None:
+    """Refuse a row that did not read as ','-separated numbers because the file uses another convention (';'
+    or tabs between cells, ',' as the decimal mark), saying how to re-save it; ``first`` is the file's first
+    row (a header's ';' tells a European CSV too)."""
+    _check_not_european(path, first, row)
+    _check_not_whitespace_separated(path, row)
+
+
 def _check_not_european(path, *rows):
     """Refuse, saying how to convert it, a CSV that separates cells with ';' or writes decimals with ','."""
     cells = [cell for row in rows for cell in row]
@@ -197,8 +205,7 @@ def load_csv(path):
     X = np.empty((len(rows), width), dtype=np.float32)
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
-            _check_not_european(path, first, row)
-            _check_not_whitespace_separated(path, row)
+            _check_separators(path, first, row)
             raise ValueError(
                 f"{path} is ragged: row {line} has {len(row)} columns, expected {width} "
                 f"(as row {rows[0][0]})."
@@ -207,8 +214,7 @@ def load_csv(path):
             with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: _check_in_range names it
                 X[i] = [_cell(cell) for cell in row]
         except ValueError:
-            _check_not_european(path, first, row)
-            _check_not_whitespace_separated(path, row)
+            _check_separators(path, first, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
             named = f"column {names[col - 1]!r}: " if names else ""
             raise ValueError(
