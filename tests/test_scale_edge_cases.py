@@ -14,7 +14,7 @@ from aekit import Autoencoder, distributed
 from aekit.streaming import Batches
 from aekit.checkpoint import TrainingInterrupted, read_checkpoint_info
 
-TIMEOUT = 60
+TIMEOUT = 120  # as test_distributed.py: two fresh processes importing torch on a busy 2-core machine took > 60 s
 
 
 def _data():
