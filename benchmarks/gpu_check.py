@@ -41,6 +41,7 @@ from aekit import Autoencoder, ContractiveAutoencoder  # noqa: E402
 from aekit.contractive import jacobian_norms  # noqa: E402
 from aekit.nets import MLPAutoencoder  # noqa: E402
 from aekit.training import Trainer  # noqa: E402
+from throughput import step_flops, step_products  # noqa: E402  (benchmarks/throughput.py: the same step's products)
 
 BIG = (1000, 500, 250)
 DEVICE = "cuda"  # --self-test-on-cpu swaps in "cpu" to check this script's logic where no GPU is lent
@@ -151,25 +152,18 @@ def rate(fn, seconds):
 
 def throughput(X, seconds, batch_size):
     out = {}
-    widths = [784, *BIG, 30]
-    layers = list(zip(widths[:-1], widths[1:]))
-    layers += [(o, i) for i, o in reversed(layers)]
     B = batch_size
+    flops = step_flops(784, BIG, 30, B)  # the matrix products of one training step (none for the data's gradient)
 
     def gemms_of(dtype):
-        mats = [tuple(torch.randn(*shape, device=DEVICE, dtype=dtype) for shape in ((B, i), (i, o), (B, o), (o, i)))
-                for i, o in layers]
+        products = step_products(784, BIG, 30, B, device=DEVICE, dtype=dtype)
 
         def gemms():
-            for x, w, dy, wt in mats:
-                x @ w
-                dy @ wt
-                dy.T @ x
+            for a, b in products:
+                a @ b
 
         return gemms
 
-    flops = sum(6 * B * i * o for i, o in layers)
-    params = sum(i * o + o for i, o in layers)
     Xd = torch.from_numpy(X).to(DEVICE)
     for mode in ("fp32", "tf32", "bf16"):
         torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
@@ -182,7 +176,7 @@ def throughput(X, seconds, batch_size):
         per_epoch = 1 / rate(lambda: (setattr(tr, "max_epochs", tr.max_epochs + 1), tr.fit(Xd)), seconds)
         sps = n / per_epoch
         out[mode] = {"matmul_gflops_net_gemms": mm, "train_samples_per_s": sps,
-                     "train_gflops": sps * 6 * params / 1e9, "fraction_of_matmul": sps * 6 * params / 1e9 / mm}
+                     "train_gflops": sps * flops / B / 1e9, "fraction_of_matmul": sps * flops / B / 1e9 / mm}
     torch.backends.cuda.matmul.allow_tf32 = False
     est = Autoencoder(n_components=30, hidden_layer_sizes=BIG, max_epochs=1, random_state=0,
                       device=DEVICE).fit(X[:512])
@@ -211,9 +205,11 @@ def main(argv=None):
            "torch": torch.__version__}
     tic = time.perf_counter()
     res["correctness"] = check_correctness(X[:2048])
-    syncs = {n: count_syncs(X, n) for n in (1024, 4096)}
+    # epochs of a quarter of the rows and of all of them (4x the steps); the rows X has, not more: X[:n] is cut there
+    sizes = (len(X) // 4, len(X))
+    syncs = {n: count_syncs(X, n) for n in sizes}
     res["syncs_per_epoch"] = {str(k): v for k, v in syncs.items()}
-    res["syncs_do_not_grow_with_steps"] = syncs[4096] <= syncs[1024]
+    res["syncs_do_not_grow_with_steps"] = syncs[sizes[1]] <= syncs[sizes[0]]
     res["throughput"] = throughput(X, seconds, 1024)
     res["seconds"] = time.perf_counter() - tic
     ok = all(v for k, v in res["correctness"].items() if k.endswith("_ok") or k.startswith("streamed"))

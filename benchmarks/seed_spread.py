@@ -223,8 +223,11 @@ def main(argv=None) -> int:
                         help="skip the features part if it would end the run past this many seconds, at about "
                              f"{FEATURE_SECONDS_PER_SEED:g} s per seed (default 900)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the machine is shared)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "seed_spread.json")
+    parser.add_argument("--out", type=Path, help="JSON file (default benchmarks/results/seed_spread.json; "
+                        "seed_spread_quick.json with --quick)")
     args = parser.parse_args(argv)
+    # a quick run never replaces the README's results
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"seed_spread{'_quick' if args.quick else ''}.json"
     torch.set_num_threads(args.threads)
 
     def log(msg):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -349,3 +350,16 @@ def test_quick_mode_runs(name, tmp_path):
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     case.check(tmp_path, proc.stdout)
     assert _results_state() == before, "a quick run wrote into benchmarks/results"
+
+
+def test_quick_outputs_are_never_committed():
+    """A quick run without --out writes benchmarks/results/NAME_quick.* (git-ignored): none is tracked, so no quick
+    run can overwrite a committed result (checks/outside_step.py --quick once replaced outside_step_quick.json)."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run([git, "-C", str(ROOT), "ls-files", "benchmarks/results"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert [f for f in tracked if "_quick." in f] == []
+    ignored = subprocess.run([git, "-C", str(ROOT), "check-ignore", "-q", "benchmarks/results/any_quick.json"])
+    assert ignored.returncode == 0, "benchmarks/results/*_quick.* is not in .gitignore"

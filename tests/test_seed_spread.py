@@ -58,6 +58,15 @@ def test_quick_digits_writes_runs_summary_and_machine(seed_spread, tmp_path, cap
     assert "| seed | autoencoder test error |" in capsys.readouterr().out
 
 
+def test_quick_run_without_out_keeps_the_committed_results(seed_spread, tmp_path, monkeypatch):
+    """--quick without --out writes seed_spread_quick.json, never the seed_spread.json the README quotes."""
+    monkeypatch.setattr(seed_spread, "ROOT", tmp_path)  # where the default output goes
+    assert seed_spread.main(["--quick", "--parts", "digits"]) == 0
+    results = tmp_path / "benchmarks" / "results"
+    assert not (results / "seed_spread.json").exists()
+    assert json.loads((results / "seed_spread_quick.json").read_text(encoding="utf-8"))["quick"] is True
+
+
 @pytest.mark.skipif(not (FASHION_DIR / "train-images-idx3-ubyte.gz").is_file(),
                     reason=f"Fashion-MNIST not installed at {FASHION_DIR}")
 def test_quick_fashion_mnist_parts(seed_spread, tmp_path):
