@@ -392,7 +392,8 @@ def main(argv=None):
     P_big, P_small = n_params(784, BIG, 30), n_params(784, SMALL, 32)
     F_big, F_small = step_flops(784, BIG, 30), step_flops(784, SMALL, 32)  # per sample
     res = {"machine": {"torch": torch.__version__, "python": platform.python_version(), "cpus": os.cpu_count(),
-                       "threads": threads, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"), "thread_probe_gflops": probe, "loadavg_before": load_before,
+                       "threads": threads, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+                       "thread_probe_gflops": probe, "loadavg_before": load_before,
                        "shared": "the 2 cores may be shared with other jobs: see loadavg before and after"},
            "params_big": P_big, "params_small": P_small, "step_flops_per_sample_big": F_big,
            "step_flops_per_sample_small": F_small, "quick": args.quick}
@@ -408,7 +409,9 @@ def main(argv=None):
         mm = matmul_rates(S / 4)
         tr = trainer_rate(X, BIG, 256, seconds=S / 2)
         g = tr["samples_per_s"] * F_big / 1e9
-        rounds.append({"matmul": mm, "train": {**tr, "gflops": g}, "fraction": g / mm["gflops_net_gemms"]})
+        g6 = tr["samples_per_s"] * 6 * P_big / 1e9  # issue 6's count: 6 x parameters per sample
+        rounds.append({"matmul": mm, "train": {**tr, "gflops": g, "gflops_6x_params": g6},
+                       "fraction": g / mm["gflops_net_gemms"], "fraction_6x_params": g6 / mm["gflops_net_gemms"]})
         log(f"round: matmul {mm['gflops_net_gemms']:.1f} GFLOP/s, train {g:.1f} GFLOP/s")
     med = lambda values: float(np.median(values))  # noqa: E731
     peak = med([r["matmul"]["gflops_net_gemms"] for r in rounds])
@@ -417,6 +420,10 @@ def main(argv=None):
     res["matmul"] = {"rounds": [r["matmul"] for r in rounds], "net_gemms_median": peak,
                      "gflops_1024_median": med([r["matmul"]["gflops_1024"] for r in rounds])}
     res["train_big_fp32"] = {**tr, "gflops": g, "fraction_of_matmul": med([r["fraction"] for r in rounds]),
+                             "gflops_6x_params": tr["samples_per_s"] * 6 * P_big / 1e9,
+                             "fraction_of_matmul_6x_params": med([r["fraction_6x_params"] for r in rounds]),
+                             "flops_counted": "the step's matrix products (step_flops); *_6x_params: 6 x parameters "
+                                              "per sample, as issue 6 counts, 10 % more for this net",
                              "rounds": [r["train"] for r in rounds]}
     log(f"matmul {peak:.1f} GFLOP/s, train {g:.1f} GFLOP/s ({res['train_big_fp32']['fraction_of_matmul']:.0%})")
     if "bf16" not in args.skip:
@@ -483,7 +490,10 @@ def main(argv=None):
 
 
 def targets(res):
-    t = {"train_fraction_of_matmul>=0.8": res["train_big_fp32"]["fraction_of_matmul"] >= 0.8}
+    tb = res["train_big_fp32"]
+    t = {"train_fraction_of_matmul>=0.8": tb["fraction_of_matmul"] >= 0.8}
+    if "fraction_of_matmul_6x_params" in tb:  # the target as issue 6 words it; results before it counted only so
+        t["train_fraction_of_matmul>=0.8 (6 x params)"] = tb["fraction_of_matmul_6x_params"] >= 0.8
     if "sklearn_big" in res:
         t["vs_sklearn>=2x"] = res["sklearn_big"]["speedup_aekit"] >= 2
         if "speedup_aekit_bf16" in res["sklearn_big"]:
@@ -508,6 +518,9 @@ def table(res):
     tb = res["train_big_fp32"]
     rows.append(("aekit fp32", "784-1000-500-250-30 train samples/s | GFLOP/s | of matmul (median ratio)",
                  f"{tb['samples_per_s']:.0f} | {tb['gflops']:.1f} | {tb['fraction_of_matmul']:.0%}"))
+    if "fraction_of_matmul_6x_params" in tb:
+        rows.append(("aekit fp32", "the same counting 6 x params per sample (issue 6): GFLOP/s | of matmul",
+                     f"{tb['gflops_6x_params']:.1f} | {tb['fraction_of_matmul_6x_params']:.0%}"))
     if "train_big_bf16" in res:
         b = res["train_big_bf16"]
         rows.append(("aekit bf16", "train samples/s | GFLOP/s", f"{b['samples_per_s']:.0f} | {b['gflops']:.1f}"))
