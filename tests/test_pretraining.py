@@ -279,3 +279,16 @@ def test_data_of_another_width_than_the_net_is_named(method):
     for X in (torch.rand(20, 5), np.random.default_rng(0).random((20, 7), dtype=np.float32)):
         with pytest.raises(ValueError, match=rf"X has {X.shape[1]} features, but the net's first layer takes 6"):
             pretrain(net, X, method, activation="sigmoid", output_activation="sigmoid", epochs=1)
+
+
+def test_an_activation_unlike_the_nets_is_refused():
+    # the layers were pretrained for one activation and fine-tuned under another, silently
+    X = torch.rand(20, 6)
+    with pytest.raises(ValueError, match="activation='tanh', but the net's hidden layers use 'relu'"):
+        pretrain(MLPAutoencoder(6, (4,), 2), X, "denoising", activation="tanh", output_activation="identity")
+    with pytest.raises(ValueError, match="pretraining='rbm' needs activation='sigmoid'"):  # checked first
+        pretrain(MLPAutoencoder(6, (4,), 2), X, "rbm", activation="relu", output_activation="sigmoid")
+    layers = pretrain(MLPAutoencoder(6, (4,), 2, activation="tanh"), X, "denoising", activation="tanh",
+                      output_activation="identity", epochs=1)
+    assert len(layers) == 2
+

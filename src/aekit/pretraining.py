@@ -41,7 +41,7 @@ import torch
 from ._denoising_stack import DENOISING_MASK_FRACTION, pretrain_denoising
 from ._layer_weights import LayerWeights, _net_widths, layer_reconstruction_errors, load_layers
 from ._rbm_stack import LINEAR_FAN, pretrain_rbm
-from .nets import MLPAutoencoder
+from .nets import ACTIVATIONS, MLPAutoencoder
 
 __all__ = ["PRETRAINERS", "LayerWeights", "pretrain", "pretrain_rbm", "pretrain_denoising", "load_layers",
            "layer_reconstruction_errors", "LINEAR_FAN", "DENOISING_MASK_FRACTION"]
@@ -94,8 +94,8 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     ------
     ValueError
         If ``method`` is unknown, ``method="rbm"`` with an activation
-        other than ``"sigmoid"``, or X's width is not the net's input
-        width.
+        other than ``"sigmoid"``, ``activation`` is not the net's hidden
+        activation, or X's width is not the net's input width.
 
     Examples
     --------
@@ -110,6 +110,7 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
     if method == "rbm" and activation != "sigmoid":
         raise ValueError(f"pretraining='rbm' needs activation='sigmoid' (RBM hidden units are logistic); got "
                          f"activation={activation!r}. Use pretraining='denoising' for other activations.")
+    _check_activation(net, activation)
     net_device = next(net.parameters()).device
     device = net_device if device is None else torch.device(device)
     widths = _net_widths(net)
@@ -128,3 +129,12 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
                       for lay in layers])
     logger.info("pretrained %d layers in %.1f s", len(layers), time.perf_counter() - tic)
     return layers
+
+
+def _check_activation(net: MLPAutoencoder, activation: str) -> None:
+    """Refuse a hidden activation other than ``net``'s: its layers would be pretrained for units it does not have."""
+    named = {v: k for k, v in ACTIVATIONS.items()}
+    hidden = {named[type(m)] for m in net.encoder if type(m) in named}
+    if hidden and hidden != {activation}:
+        raise ValueError(f"activation={activation!r}, but the net's hidden layers use {sorted(hidden)[0]!r}: the "
+                         "layers would be pretrained for other units than they have.")
