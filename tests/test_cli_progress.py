@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -57,6 +58,33 @@ def test_progress_on_a_terminal_draws_a_bar():
     progress(None, 1, LOGS)
     progress.close()
     assert "\r" in term.getvalue() and "1/3" in term.getvalue()
+
+
+def test_a_terminal_of_no_size_gets_lines_not_an_empty_bar():
+    # a pseudo-terminal nobody sized (docker run -t fed by a script) reports 0 rows: tqdm drew nothing at all
+    import fcntl
+    import struct
+    import termios
+
+    from tqdm import tqdm
+
+    master, slave = os.openpty()
+    try:
+        with open(slave, "w", closefd=False) as term:
+            assert os.get_terminal_size(slave) == (0, 0)
+            progress = Progress(3, file=term)
+            assert not isinstance(progress.bar, tqdm)
+            progress(None, 1, LOGS)
+            progress.close()
+            term.flush()
+            assert "epoch 1/3 [" in os.read(master, 4096).decode()
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # a sized terminal
+            sized = Progress(3, file=term)
+            assert isinstance(sized.bar, tqdm)
+            sized.close()
+    finally:
+        os.close(slave)
+        os.close(master)
 
 
 def test_train_log_has_no_carriage_returns(tmp_path, data_file, capsys):

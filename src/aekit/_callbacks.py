@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 
@@ -47,7 +48,8 @@ class Progress:
     """Per-epoch progress as a :class:`~aekit.training.Trainer` callback, on ``file`` (default: stderr).
 
     A tqdm bar on a terminal or in a notebook (a widget with ipywidgets, a
-    text bar without). Elsewhere (a log file, a pipe,
+    text bar without). Elsewhere (a log file, a pipe, a terminal that
+    reports no size,
     a Slurm or CI log) a bar's carriage-return redraws become one endless
     line, so plain lines are written instead: after the first epoch, then at
     most one every ``log_every`` seconds, and the last one when training ends.
@@ -60,7 +62,7 @@ class Progress:
         notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
         # a Jupyter kernel's stderr is no TTY, but the notebook redraws a text bar in place
         # (tqdm.auto falls back to that bar when ipywidgets is missing)
-        if notebook or _isatty(file) or (file in (sys.stderr, sys.stdout) and _jupyter_kernel()):
+        if notebook or (_isatty(file) and _sized(file)) or (file in (sys.stderr, sys.stdout) and _jupyter_kernel()):
             self.bar = tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=True, file=file)
         else:
             self.bar = _Lines(total, file, log_every)
@@ -106,6 +108,19 @@ def _isatty(file) -> bool:
         return bool(file.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+def _sized(file) -> bool:
+    """Whether a terminal ``file`` reports its size, or has no descriptor to ask (a stand-in stream).
+
+    A pseudo-terminal nobody sized (``docker run -t`` fed by a script, ``script`` in a CI job) says 0 rows and
+    0 columns, and tqdm then draws an empty bar: the user saw no progress at all, not even the plain lines.
+    """
+    try:
+        size = os.get_terminal_size(file.fileno())
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both an OSError and a ValueError
+        return True
+    return size.lines > 0 and size.columns > 0
 
 
 class _Lines:
