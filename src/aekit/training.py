@@ -28,7 +28,7 @@ from torch import nn
 
 from . import distributed as dist_util
 from ._device import PRECISIONS, _autocast, fast_bfloat16, resolve_device
-from ._feed import Feed, make_feed
+from ._feed import Feed, check_same_rows, make_feed
 from ._torch_globals import num_threads
 from ._trainer_state import _check_optimizer_state, _check_scheduler_state, _scheduler_state, _set_noise_state
 from .losses import LOSSES
@@ -539,7 +539,8 @@ class Trainer:
             If ``X`` has no rows, ``epoch_data`` is combined with ``mask``,
             or ``epoch_data`` returns an array of the wrong shape; if a streamed batch holds
             NaN or infinity; if ``corruption`` changes a batch's shape or
-            ``penalty`` returns a non-scalar.
+            ``penalty`` returns a non-scalar; under torchrun, if the ranks
+            are given different data.
         """
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
@@ -550,6 +551,10 @@ class Trainer:
         val = self._feed(X_val, mask_val, cache)
         if val is not None and val.n == 0:
             val = None
+        if self.distributed:
+            check_same_rows(train, "training data")
+            if val is not None:
+                check_same_rows(val, "validation data")
         if val is None:  # best weights kept by an earlier fit with validation data must not replace this run's
             self._best_state = None
         if self.scheduler is None:
