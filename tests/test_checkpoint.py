@@ -162,6 +162,17 @@ def test_resume_without_a_checkpoint_starts_fresh(tmp_path, X):
     assert _same_weights(a, b) and (tmp_path / "new" / CHECKPOINT_FILE).is_file()
 
 
+def test_a_process_training_alone_writes_its_checkpoint_whatever_its_rank(tmp_path, X, interrupt_at, monkeypatch):
+    # a process that torchrun started (RANK=1) but that trains alone, in no process group (a script that runs
+    # a model per rank, a command that is not distributed), wrote no checkpoint, yet said it had saved one
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    interrupt_at(2)
+    with pytest.raises(TrainingInterrupted):
+        Autoencoder(**TINY, max_epochs=4).fit(X, checkpoint_dir=tmp_path)
+    assert read_checkpoint_info(tmp_path)["epoch"] == 2
+
+
 def test_random_state_none_resumes_on_the_saved_split(tmp_path, X, interrupt_at):
     kw = dict(TINY, max_epochs=5, random_state=None)
     disarm = interrupt_at(2)

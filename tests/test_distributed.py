@@ -12,7 +12,8 @@ import torch
 import torch.distributed as dist
 
 from _ddp import spawn_workers
-from aekit import Autoencoder, distributed
+from aekit import Autoencoder, ContractiveAutoencoder, VariationalAutoencoder, distributed
+from aekit.checkpoint import TrainingInterrupted
 from aekit.corruption import make_corruption
 from aekit.nets import MLPAutoencoder
 from aekit.training import Trainer
@@ -197,6 +198,109 @@ def test_cli_train_under_torchrun_writes_once(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "metrics.json").is_file()
     assert proc.stderr.count("saved ") == 1  # only rank 0 reports and writes
+
+
+def _resume_worker(rank, world, init_file, out_dir):
+    """Per kind with draws of its own: weights of a whole run, and of one stopped after epoch 2 and resumed."""
+    import signal
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    X, _ = _data()  # 49 rows, batches of 16: the last one is shared out 1 and 0
+    params = dict(n_components=2, hidden_layer_sizes=(6,), max_epochs=4, batch_size=16, validation_fraction=0,
+                  random_state=0, device="cpu", verbose=False)
+
+    def stop_at_epoch_2(trainer, epoch, logs):
+        if epoch == 2 and rank == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return False
+
+    results = {}
+    try:
+        for cls in (VariationalAutoencoder, ContractiveAutoencoder):
+            whole = cls(**params).fit(X)
+            stopped = cls(**params)
+            stopped._fit_callback = lambda: stop_at_epoch_2
+            ckpt = os.path.join(out_dir, cls.__name__)
+            try:
+                stopped.fit(X, checkpoint_dir=ckpt)
+            except TrainingInterrupted:
+                pass
+            resumed = cls(**params).fit(X, checkpoint_dir=ckpt, resume=True)
+            results[cls.__name__] = [{k: v.clone() for k, v in est.net_.state_dict().items()}
+                                     for est in (whole, resumed)]
+            del whole, stopped, resumed
+        torch.save(results, os.path.join(out_dir, f"resumed{rank}.pt"))
+        distributed.leave()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_a_resumed_run_with_draws_of_its_own_ends_as_the_uninterrupted_one(tmp_path):
+    # a VAE's eps and the contractive projections were drawn from the shared noise generator for each
+    # rank's share: shares of 1 and 0 rows advanced it differently, and the resume gave every rank rank 0's
+    # state (the VAE of the README's torchrun resume ended 0.127 away from the uninterrupted run)
+    for f in spawn_workers(_resume_worker, tmp_path, "resumed{rank}.pt", timeout=TIMEOUT):
+        for name, (whole, resumed) in torch.load(f).items():
+            for key in whole:
+                assert torch.equal(whole[key], resumed[key]), (f.name, name, key)
+
+
+def _budget_worker(rank, world, init_file, out_dir):
+    """A run stopped after epoch 2, resumed with a max_time that rank 1 finds spent when it checks, rank 0 not."""
+    import datetime
+    import signal
+    import time
+    from types import SimpleNamespace
+
+    from aekit import _fitting, checkpoint
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    torch.set_num_threads(1)
+    X, _ = _data()
+    params = dict(n_components=2, hidden_layer_sizes=(6,), max_epochs=4, batch_size=16, validation_fraction=0,
+                  max_time=60.0, random_state=0, device="cpu", verbose=False)
+    ckpt = os.path.join(out_dir, "ckpt")
+
+    def stop_at_epoch_2(trainer, epoch, logs):
+        if epoch == 2 and rank == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return False
+
+    try:
+        stopped = Autoencoder(**params)
+        stopped._fit_callback = lambda: stop_at_epoch_2
+        try:
+            stopped.fit(X, checkpoint_dir=ckpt)
+        except TrainingInterrupted:
+            pass
+        if rank == 1:  # its clock reads 1000 s later once the checkpoint is loaded: it finds the budget spent
+            resume = checkpoint._Session.resume
+
+            def late(*args):
+                _fitting.time = SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1000.0)
+                return resume(*args)
+
+            checkpoint._Session.resume = late
+        try:
+            result = str(Autoencoder(**params).fit(X, checkpoint_dir=ckpt, resume=True).n_iter_)
+        except RuntimeError as err:  # gloo: a peer's collective timed out or did not match
+            result = f"RuntimeError {err}".splitlines()[0]
+        Path(out_dir, f"budget{rank}.txt").write_text(result)
+        distributed.leave()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_a_resumed_budget_is_judged_by_rank_0_for_every_rank(tmp_path):
+    # each rank judged on its own whether the resumed run's max_time was spent: rank 1 stopped at once and
+    # rank 0 trained on, waiting for gradients that never came
+    files = spawn_workers(_budget_worker, tmp_path, "budget{rank}.txt", timeout=TIMEOUT)
+    results = [f.read_text() for f in files]
+    assert results == ["4", "4"]
 
 
 def test_leave_is_a_no_op_without_a_process_group():

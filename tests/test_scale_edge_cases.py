@@ -49,6 +49,11 @@ def _worker(rank, world, init_file, out_dir):
             lines.append("trained on different batches")
         except ValueError as err:
             lines.append(str(err))
+        try:  # the same with arrays: 48 and 47 rows of their own
+            Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, random_state=0).fit(X[:95][rank::world])
+            lines.append("trained on different arrays")
+        except ValueError as err:
+            lines.append(str(err))
         est = _SignalledOnRankOne(n_components=2, hidden_layer_sizes=(6,), max_epochs=8, batch_size=16,
                                   random_state=0, device="cpu")
         try:
@@ -90,6 +95,14 @@ def test_ranks_iterating_different_batches_is_an_error_on_every_rank(ddp_lines):
     for rank in ddp_lines[1]:
         assert re.fullmatch(r"under torchrun every rank must iterate the same batches.*DistributedSampler.*",
                             rank[0])
+
+
+def test_ranks_given_different_arrays_is_an_error_on_every_rank(ddp_lines):
+    # each rank trained on its share of its own part (half the data unseen, no error), and parts of different
+    # lengths took different numbers of steps and failed inside gloo
+    for rank in ddp_lines[1]:
+        assert re.fullmatch(r"under torchrun every rank must be given the same training data .*not its own part\.",
+                            rank[1])
 
 
 # ----------------------------------------------------------------- partial_fit over time

@@ -26,7 +26,7 @@ import torch
 from .distributed import same_on_all_ranks, shard_bounds
 from .streaming import ArraySource, Batches, BatchSource, prefetch
 
-__all__ = ["Feed", "Resident", "Streamed", "Sequential", "make_feed"]
+__all__ = ["Feed", "Resident", "Streamed", "Sequential", "check_same_rows", "make_feed"]
 
 
 def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -188,16 +188,40 @@ class Sequential(Feed):
             yield _to_device(x, self.device), None
 
 
-def _check_same_batches(x: torch.Tensor) -> None:
-    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself."""
+def _fingerprint(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` and two sums of the rows ``x`` (the second weighted by row number): equal on ranks given equal data."""
     x64 = x.detach().double()
     weights = torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
-    fingerprint = torch.stack([torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device),
-                               x64.sum(), (x64 * weights).sum()])  # one collective per epoch, on the first batch
-    if not same_on_all_ranks(fingerprint):
+    return torch.stack([torch.tensor(float(n), dtype=torch.float64, device=x.device), x64.sum(), (x64 * weights).sum()])
+
+
+def _check_same_batches(x: torch.Tensor) -> None:
+    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself."""
+    if not same_on_all_ranks(_fingerprint(x, x.shape[0])):  # one collective per epoch, on the first batch
         raise ValueError("under torchrun every rank must iterate the same batches (aekit gives each rank its share "
                          "of every batch), but this epoch's first batch differs between ranks; pass every rank the "
                          "whole data, without a DistributedSampler or a per-rank reader.")
+
+
+def check_same_rows(feed: Feed, what: str) -> None:
+    """Refuse ranks given different arrays (each its own part, as a DistributedSampler gives); a collective.
+
+    aekit shares every global batch out itself, so each rank trained on its share of its own part, half the
+    data unseen and no error; parts of different lengths made the ranks take different numbers of steps and
+    fail inside gloo. The number of rows and the first rows are compared (a memory-mapped file is not read
+    whole); an iterable of batches is compared batch by batch as it is read (:func:`_check_same_batches`).
+    """
+    if isinstance(feed, Sequential):
+        return
+    chunks = feed.chunks(256)
+    try:
+        x, _ = next(chunks)
+    finally:
+        chunks.close()  # a streamed feed releases its file
+    if not same_on_all_ranks(_fingerprint(x, feed.n)):
+        raise ValueError(f"under torchrun every rank must be given the same {what} (aekit gives each rank its share "
+                         f"of every batch), but the number of rows or the first rows differ between ranks; pass "
+                         f"every rank the whole data, not its own part.")
 
 
 def make_feed(X, mask, device: torch.device, cache: dict, prefetch_depth: int = 1) -> Feed | None:

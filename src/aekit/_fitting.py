@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
 from ._callbacks import chain, time_budget
-from .distributed import is_main_process
+from .distributed import broadcast_flag, is_main_process
 from ._torch_globals import seeded
 from .pretraining import pretrain
 from .streaming import ArraySource, Batches
@@ -105,7 +105,10 @@ def fit_run(est, X, mask: np.ndarray | None = None):
     try:
         if checkpoints is not None:
             checkpoints.resume(trainer, train_data.n_samples, progress)
-            if est.max_time is not None and trainer.epoch and time.perf_counter() - tic >= est.max_time:
+            spent = est.max_time is not None and trainer.epoch and time.perf_counter() - tic >= est.max_time
+            if trainer.distributed:  # rank 0 decides, as after each epoch: a rank that trained on alone would wait
+                spent = broadcast_flag(spent, trainer.device)  # for the others' gradients until the timeout
+            if spent:
                 trainer.max_epochs = trainer.epoch  # the budget ran out before: a rerun (a requeue) trains no further
         trainer.fit(train_data, val_data)
     except TrainingDivergedError:

@@ -259,8 +259,11 @@ class _Session:
             # inner's stop (max_time) ends training too: the checkpoint must be of that epoch, or a resume
             # (a requeued job that was killed while saving the model) would train on from an earlier one
             finished = stop or trainer._bad_epochs >= trainer.n_iter_no_change or epoch >= trainer.max_epochs
-            if (signum is not None or finished or epoch % self.every == 0) and is_main_process():
-                self.save(trainer)  # under torchrun, rank 0 writes for all (the ranks hold the same state)
+            # under torchrun, rank 0 writes for all (the ranks hold the same state); a process training alone
+            # writes its own, whatever RANK torchrun gave it
+            if (signum is not None or finished or epoch % self.every == 0) and (
+                    not trainer.distributed or is_main_process()):
+                self.save(trainer)
             if signum is not None:
                 self.signals.received = None  # answered here: not raised again when the handlers are restored
                 if trainer.distributed:

@@ -28,7 +28,7 @@ from torch import nn
 
 from . import distributed as dist_util
 from ._device import PRECISIONS, _autocast, fast_bfloat16, resolve_device
-from ._feed import Feed, make_feed
+from ._feed import Feed, check_same_rows, make_feed
 from ._torch_globals import num_threads
 from ._trainer_state import _check_optimizer_state, _check_scheduler_state, _scheduler_state, _set_noise_state
 from .losses import LOSSES
@@ -342,6 +342,7 @@ class Trainer:
         self.scheduler = None
         self.shuffle_generator = torch.Generator().manual_seed(int(seed))
         self.noise_generator = torch.Generator(device=self.device).manual_seed(int(seed) + 1)
+        self._own_draws: torch.Generator | None = None  # a rank's own draws under DDP (_rank_generator)
         self.result = TrainResult()
         self.epoch = 0
         self._best_value = math.inf
@@ -408,6 +409,8 @@ class Trainer:
             if full:
                 x, x_in = x[lo:hi], x_in[lo:hi]
                 mask = None if mask is None else mask[lo:hi]
+            if self._eval_module.stochastic or self._penalty_needs_input:
+                generator = self._rank_generator(generator, rank)
         if self._penalty_needs_input:
             x_in = x_in.detach().requires_grad_(True)
         with _autocast(self.device, self.autocast_dtype):
@@ -424,6 +427,21 @@ class Trainer:
                                  "(reduce it, e.g. with .mean()).")
             value = value + extra
         return value if weight is None else value * weight
+
+    def _rank_generator(self, generator: torch.Generator, rank: int) -> torch.Generator:
+        """A generator for this rank's own draws (a VAE's ``eps``, contraction projections) in one step.
+
+        Drawn for the rank's share of the batch from the shared ``generator``, they advanced it by a count
+        that differs between ranks when the shares differ (49 rows: 25 and 24), so the ranks' generators
+        went apart and a checkpoint (rank 0's) resumed the others from a state they never had; with equal
+        shares every rank drew the same numbers for its rows. The shared generator now advances by one draw
+        on every rank, and each rank draws from a seed of its own (one generator object, reseeded: the
+        same object in every step for torch.compile's guards).
+        """
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        if self._own_draws is None:
+            self._own_draws = torch.Generator(device=generator.device)
+        return self._own_draws.manual_seed(seed + rank)
 
     def _make_scheduler(self, steps_per_epoch: int):
         total = max(1, self.max_epochs * steps_per_epoch)
@@ -525,7 +543,8 @@ class Trainer:
             If ``X`` has no rows, ``epoch_data`` is combined with ``mask``,
             or ``epoch_data`` returns an array of the wrong shape; if a streamed batch holds
             NaN or infinity; if ``corruption`` changes a batch's shape or
-            ``penalty`` returns a non-scalar.
+            ``penalty`` returns a non-scalar; under torchrun, if the ranks
+            are given different data.
         """
         if self.epoch_data is not None and mask is not None:
             raise ValueError("epoch_data cannot be combined with a mask.")
@@ -536,6 +555,10 @@ class Trainer:
         val = self._feed(X_val, mask_val, cache)
         if val is not None and val.n == 0:
             val = None
+        if self.distributed:
+            check_same_rows(train, "training data")
+            if val is not None:
+                check_same_rows(val, "validation data")
         if val is None:  # best weights kept by an earlier fit with validation data must not replace this run's
             self._best_state = None
         monitoring = "training" if val is None else "validation"
