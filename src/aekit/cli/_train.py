@@ -112,7 +112,7 @@ def _checkpoint_options(args) -> tuple:
     if old.exists() and not args.resume:
         if not args.overwrite:
             raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
-        old.unlink()
+        old.unlink(missing_ok=True)  # under torchrun every rank gets here: another may have removed it just now
         logger.info("removed the old checkpoint %s (--overwrite)", old)
     return args.checkpoint_dir, every, args.resume
 
