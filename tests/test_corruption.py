@@ -112,6 +112,7 @@ def test_unknown_corruption_is_a_clear_error():
 @pytest.mark.parametrize("name, level, bound", [
     ("masking", 1.5, r"\[0, 1\]"), ("salt_and_pepper", -0.1, r"\[0, 1\]"), ("gaussian", -1.0, r"\[0, inf\)"),
     ("gaussian", float("nan"), r"\[0, inf\)"),
+    ("gaussian", float("inf"), r"\[0, inf\)"),  # infinite noise made every training input inf/NaN
 ])
 def test_level_out_of_range_is_a_clear_error(name, level, bound):
     with pytest.raises(ValueError, match=f"corruption_level for '{name}' must be in {bound}"):

@@ -193,7 +193,7 @@ def make_corruption(
     fn, high = CORRUPTIONS[name]
     if isinstance(level, bool) or not isinstance(level, numbers.Real):
         raise TypeError(f"corruption_level must be a number; got {level!r}.")
-    if not (0.0 <= level <= high):  # also rejects NaN
+    if not (0.0 <= level <= high and math.isfinite(level)):  # also rejects NaN, and inf (noise of infinite SD)
         bound = "[0, inf)" if math.isinf(high) else f"[0, {high:g}]"
         raise ValueError(f"corruption_level for {name!r} must be in {bound}; got {level!r}.")
     if isinstance(level_power, bool) or not isinstance(level_power, numbers.Real) or not level_power > 0:

@@ -78,7 +78,10 @@ class DenoisingAutoencoder(Autoencoder):
         (a fair coin each).
     corruption_level : float, default=0.1
         Standard deviation (gaussian, >= 0) or fraction (the others, in
-        [0, 1]).
+        [0, 1]). The noise is added to what the network sees: under
+        ``scaling``, the scaled columns (a standard deviation in units of
+        each column's own, and a masked entry set to the column's mean for
+        "standard", its minimum for "minmax").
     random_level : bool, default=False
         Draw each sample's level from ``[0, corruption_level]`` (uniformly,
         unless ``level_power`` says otherwise): one "blind" model for every

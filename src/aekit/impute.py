@@ -176,8 +176,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
         block.
     max_iter : int, default=0
         Refinement passes at transform time: the imputation is put into the
-        holes, the input is corrupted as in training (fresh noise, 8 draws)
-        and the reconstructions are averaged, ``max_iter`` times. Needs
+        holes, the input is corrupted as in training (fresh noise, 8 draws;
+        with ``random_level``, at the full ``corruption_level``, which did
+        better on breast-cancer data than training's random levels) and the
+        reconstructions are averaged, ``max_iter`` times. Needs
         ``corruption`` "masking" or "pattern"; the result depends on the
         noise drawn (seeded by ``random_state``). Measured on breast-cancer
         data with 20 % missing (three masks): one pass lowered the error by
@@ -471,6 +473,8 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     def _recorruption(self, missing: np.ndarray):
         if self.corruption == "pattern":  # the missingness of the rows being imputed
             return pattern_corruption(~missing, self.corruption_level)
+        # the full level, also under random_level: on breast-cancer data one pass did better than with training's
+        # random levels on 6 of 6 masks (0.821 against 0.824 ... 0.856 against 0.884, tests/test_impute.py)
         return make_corruption("masking", self.corruption_level)
 
     def transform(self, X):

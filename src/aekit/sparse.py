@@ -139,7 +139,9 @@ class SparseAutoencoder(Autoencoder):
       the penalty cannot be dodged by shrinking the code while the decoder
       weights grow;
     - with "kl", every unit starts at the target activation ``rho``
-      (code bias ``logit(rho)``).
+      (code bias ``logit(rho)``), unless ``pretraining`` sets the code
+      layer (it keeps the pretrained biases: mean code about 0.5 at the
+      start on digits, the penalty then pulls it down).
 
     Takes every parameter of :class:`~aekit.Autoencoder` (its docstring
     describes them) plus ``sparsity``, ``sparsity_weight``,
