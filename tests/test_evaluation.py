@@ -122,6 +122,18 @@ def test_images_rows_of_an_autoencoder_and_a_denoiser(digits):
     assert [label for label, _ in evaluation_images(dae, X_test)] == ["clean", "gaussian 0.3", "denoised"]
 
 
+def test_a_scaled_denoisers_figure_shows_the_noise_it_meets():
+    # its noisy row had the level added in X's units (0.5 on columns whose spread runs from 0.003 to 570), where
+    # the network and evaluate add it in scaled units: the figure showed noise the model never meets
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data
+    dae = DenoisingAutoencoder(4, corruption_level=0.5, scaling="standard", **{**SMALL, "max_epochs": 2}).fit(X)
+    clean, noisy, _ = (images for _, images in evaluation_images(dae, X, n_images=400))
+    spread = ((noisy - clean) / dae.scale_).std(axis=0)  # the noise in each column's scaled units
+    np.testing.assert_allclose(spread, 0.5, rtol=0.15)
+
+
 def test_errors(digits):
     X_train, X_test = digits
     ae = Autoencoder(4, **{**SMALL, "max_epochs": 1}).fit(X_train)

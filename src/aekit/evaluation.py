@@ -287,7 +287,12 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
             filled = np.asarray(estimator.transform(X_hidden))  # not a DataFrame under a pandas transform_output
             return [(f"{hide:.0%} hidden", X_hidden), ("filled", filled), ("true", X)]
         if kind == "denoiser":
-            level, noisy = _corrupted(estimator, X, noise_level, random_state, seen=not estimator._scales())
+            if estimator._scales():  # the noise the network meets, as evaluate adds it: in the scaled units
+                seen = scaled_float32(X.astype(np.float64), estimator.center_, estimator.scale_)
+                level, noisy = _corrupted(estimator, seen, noise_level, random_state)
+                noisy = (noisy * estimator.scale_ + estimator.center_).astype(np.float32)  # drawn in X's units
+            else:
+                level, noisy = _corrupted(estimator, X, noise_level, random_state)
             return [("clean", X), (f"{estimator.corruption} {level:g}", noisy),
                     ("denoised", estimator.denoise(noisy))]
         return [("original", X), ("reconstruction", estimator.reconstruct(X))]
