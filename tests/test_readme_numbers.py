@@ -492,7 +492,7 @@ def _streaming_itself(name: str) -> Callable:
     return lambda load: load(name)["streaming"]["peak_rss_mb"] - load(name)["streaming"]["rss_after_imports_mb"]
 
 
-_text(S, rf"\(load average {N} -> {N}, 2 threads, 10 minutes\): matmul {N} GFLOP/s on the net's GEMMs, aekit fp32 "
+_text(S, rf"load average {N} -> {N}, 2 threads, \d+ minutes\): matmul {N} GFLOP/s on the net's GEMMs, aekit fp32 "
          rf"training {N} GFLOP/s \((\d+) %, met\), x{N} against MLPRegressor \(met in float32 on this machine: "
          rf"OpenBLAS reached (\d+) GFLOP/s\), x{N} against the DataLoader loop on the small net \(not met: aekit ran "
          rf"that net at (\d+) % of the matmul rate", A2,
@@ -504,7 +504,8 @@ _text(S, rf"\(load average {N} -> {N}, 2 threads, 10 minutes\): matmul {N} GFLOP
       lambda load: 100 * load(A2)["small_net"]["gflops_aekit"] / load(A2)["matmul"]["net_gemms_median"])
 _text(S, rf"time to quality {N} s \(met\), and bfloat16 emulated at {N} GFLOP/s \(x{N} of MLPRegressor", A2,
       ("ttq", "new_defaults", "seconds"), ("train_big_bf16", "gflops"), ("sklearn_big", "speedup_aekit_bf16"))
-_text(S, r"The streamed 2 GB file peaked at (\d+) MB of RSS, over the (\d+) MB budget: (\d+) MB of it is Python, "
+_text(S, r"The streamed 2 GB file peaked at (\d+) MB of RSS, (?:over|within) the (\d+) MB budget[^:]*: (\d+) MB of it "
+         r"is Python, "
          r"PyTorch and scikit-learn after import on this machine \((\d+) MB on the other\), the training run "
          r"(\d+) MB \((\d+) MB there\)", A2,
       ("streaming", "peak_rss_mb"), ("streaming", "budget_mb"), ("streaming", "rss_after_imports_mb"),
@@ -512,6 +513,10 @@ _text(S, r"The streamed 2 GB file peaked at (\d+) MB of RSS, over the (\d+) MB b
       At(_streaming_itself("throughput.json"), json="throughput.json"))
 _text(S, r"the same fit grew by (\d+) MB streaming a 2 GB file and by (\d+) MB on 2,048 rows held in memory",
       "stream_baseline.json", ("streamed", "growth_mb"), ("in_memory_2048_rows", "growth_mb"))
+KERAS = [("nets", net, key) for net in ("784-1000-500-250-30", "784-128-64-32")
+         for key in ("keras_samples_per_s", "aekit_samples_per_s", "speedup_aekit")]
+_text(S, r"Keras trained the 784-1000-500-250-30 net at (\d+) samples/s and aekit at (\d+) \(x([\d.]+)\), the small "
+         r"784-128-64-32 net at (\d+) and (\d+) \(x([\d.]+)\)", "keras_compare.json", *KERAS)
 OUT = "outside_step.json"
 _text(S, rf"in {N} s and (\d+) MiB of numpy allocations at the peak \(before: {N} s, ([\d,]+) MiB\)", OUT,
       ("rows", {"case": "scaled_transform"}, "after", "seconds"),
