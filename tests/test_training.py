@@ -106,6 +106,19 @@ def test_divergence_rolls_back_the_whole_epoch_so_training_can_go_on():
     assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
 
 
+def test_divergence_rolls_back_onecycle_after_epochs_of_warm_up():
+    # the schedule goes back to where the diverged epoch began, not to its start (torch 2.2's OneCycleLR also
+    # keeps its annealing function in its state, which the roll-back leaves in place)
+    trainer = Trainer(_net(), optimizer="sgd", momentum=0.0, learning_rate=0.1, lr_schedule="onecycle",
+                      max_epochs=20, batch_size=8)
+    after_each = []  # the schedule's state at the end of every completed epoch
+    trainer.callback = lambda t, epoch, logs: after_each.append(t.state_dict()["scheduler"]) and False
+    with pytest.raises(TrainingDivergedError):  # as the step size warms up to 0.1 (epoch 5 here)
+        trainer.fit(_data())
+    assert after_each and trainer.epoch == len(after_each)  # it diverged after warming up for some epochs
+    assert trainer.state_dict()["scheduler"] == after_each[-1]
+
+
 def test_divergence_rolls_back_a_per_step_schedule():
     X = _data() * 1e3
     trainer = Trainer(_net(), lr_schedule="cosine", max_epochs=4, batch_size=8)

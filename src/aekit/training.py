@@ -678,7 +678,8 @@ class Trainer:
         opt = {"state": {i: {k: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in st.items()}
                          for i, st in opt["state"].items()}, "param_groups": copy.deepcopy(opt["param_groups"])}
         return {"net": self._snapshot(), "optimizer": opt,
-                "scheduler": None if self.scheduler is None else copy.deepcopy(self.scheduler.state_dict()),
+                # as state_dict saves it (without torch 2.2 OneCycleLR's annealing function, which loading keeps)
+                "scheduler": None if self.scheduler is None else _scheduler_state(self.scheduler),
                 "shuffle": self.shuffle_generator.get_state(), "noise": self.noise_generator.get_state(),
                 "epoch": self.epoch}
 
