@@ -106,6 +106,14 @@ def check_features(tmp, out):
         assert {"best_sparse", "gain_over_raw_points", "gain_over_pca_points"} <= set(summary)
 
 
+def check_features_holdout(tmp, out):
+    # --eval holdout is for choosing settings with the test sets untouched: the digits part scored on the digits'
+    # test set all the same
+    d = _json(tmp / "features.json")
+    assert d["digits"] and "held-out" in out.split("digits:", 1)[1].splitlines()[0]
+    assert "digits: 1150 train, 287 held-out training images" in out
+
+
 def check_gpu(tmp, out):
     d = _json(tmp / "gpu_check.json")
     assert d["ok"] is True and d["device"] == "cpu (self-test)"
@@ -270,6 +278,9 @@ CASES = {
                     needs=("fashion-mnist",)),
     "features": Case("features.py", ["--quick", "--threads", "1", "--out", "{tmp}/features.json"], check_features,
                      needs=("fashion-mnist",)),
+    "features_holdout": Case("features.py", ["--quick", "--eval", "holdout", "--threads", "1", "--out",
+                                             "{tmp}/features.json"], check_features_holdout, in_suite=True,
+                             needs=("fashion-mnist",)),
     "gpu_check": Case("gpu_check.py", ["--self-test-on-cpu", "--quick", "--out", "{tmp}/gpu_check.json"],
                       check_gpu),
     # the suite runs one recipe (the command line's signal handling, checkpoints); the CI script both
