@@ -408,7 +408,9 @@ def main(argv=None):
     p.add_argument("--no-images", action="store_true")
     p.add_argument("--n-show", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the image part (subsets, holes, imputers); the tabular part's masks and imputers "
+                        "are seeded by their repeat number, so its table is the same whatever --seed")
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/complete.json)")
     args = p.parse_args(argv)
     if args.quick:
