@@ -409,8 +409,9 @@ def main(argv=None):
     p.add_argument("--n-show", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0,
-                   help="seeds the image part (subsets, holes, imputers); the tabular part's masks and imputers "
-                        "are seeded by their repeat number, so its table is the same whatever --seed")
+                   help="seeds the image part's subsets, holes and AutoencoderImputer (IterativeImputer and the "
+                        "SVD imputer keep seed 0); the tabular part's masks and imputers are seeded by their "
+                        "repeat number, so its table is the same whatever --seed")
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/complete.json)")
     args = p.parse_args(argv)
     if args.quick:
