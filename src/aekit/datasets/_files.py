@@ -15,7 +15,7 @@ from ._pixels import deep_colour_pixels
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["image_files", "load_array"]
+__all__ = ["image_files", "load_array", "load_image_folder"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
 #: Suffixes of the image files read, the keys of aekit._image_files.IMAGE_SUFFIXES (which this package may not import).
@@ -80,8 +80,14 @@ def image_files(folder) -> list[Path]:
     return [f for f in found if f.is_file() and not f.name.startswith(".")]
 
 
+def load_image_folder(path):
+    """``(X, image_shape, names)`` of a directory of images: :func:`load_array`'s, and the file name of each row."""
+    X, files = _load_image_dir(path)
+    return (*_shape_samples(X, path), tuple(f.name for f in files))
+
+
 def _load_image_dir(path):
-    """Images of one size and mode, sorted by file name, as (n, H, W[, 3]) float32 in [0, 1]."""
+    """Images of one size and mode, sorted by file name, as (n, H, W[, 3]) float32 in [0, 1], and their files."""
     files = image_files(path)
     if not files:
         raise ValueError(
@@ -121,7 +127,7 @@ def _load_image_dir(path):
         X[i] = pixels
         X[i] /= top
     logger.info("read %d images of shape %s from %s", len(files), first[1], path)
-    return X
+    return X, files
 
 
 def load_array(path, mmap=False):
@@ -181,7 +187,7 @@ def load_array(path, mmap=False):
     if not path.exists():
         raise FileNotFoundError(f"No such file or directory: {path}")
     if path.is_dir():
-        return _shape_samples(_load_image_dir(path), path)
+        return load_image_folder(path)[:2]
     suffix = path.suffix.lower()
     if suffix not in ARRAY_SUFFIXES:
         raise ValueError(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._dataset import Dataset
 from ._digits import load_digits
-from ._files import image_files, load_array
+from ._files import load_array, load_image_folder
 from ._mnist import load_fashion_mnist, load_mnist
 from ._olivetti import load_olivetti
 
@@ -100,8 +100,7 @@ def load_data(source, data_dir=None, download=True, mmap=False):
             f"{source!r} is neither a dataset name ({', '.join(DATASETS)}) "
             f"nor an existing file or directory."
         )
-    X, image_shape = load_array(path, mmap=mmap)
+    # an image folder's rows are its files, named as they were read
+    X, image_shape, names = load_image_folder(path) if path.is_dir() else (*load_array(path, mmap=mmap), None)
     description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
-    # an image folder's rows are its files, in load_array's order (the same listing)
-    names = tuple(f.name for f in image_files(path)) if path.is_dir() else None
     return Dataset(X, X[:0], None, None, image_shape, path.name, description, sample_names=names)
