@@ -103,26 +103,28 @@ def _errors_and_codes(estimator, X):
     return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
 
 
-def _corrupted(estimator, X, noise_level, random_state, seen: bool = True):
-    """X with the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded.
+def _corrupted(estimator, X, noise_level, random_state):
+    """``(X_seen, level, noisy)``: X as the network sees it (scaled, for a model with ``scaling``) and that with
+    the denoiser's corruption at ``noise_level`` (default: its corruption_level), seeded.
 
-    ``seen``: X is in the units the network sees, where salt and pepper takes the values it trained with
-    (``data_min_``/``data_max_``, each column's under ``scaling``); otherwise, or for a model saved without them,
-    X's own extremes.
+    Salt and pepper takes the values the model trained with (``data_min_``/``data_max_``, each column's under
+    ``scaling``), or X_seen's own extremes for a model saved without them.
     """
+    # X scaled in float64 a block at a time: X's units in float32 would round a column far from 0
+    X_seen = scaled_float32(X, estimator.center_, estimator.scale_) if estimator._scales() else X
     level = estimator.corruption_level if noise_level is None else noise_level
     options = {}
     if estimator.corruption == "salt_and_pepper":
-        trained = seen and {"data_min_", "data_max_"} <= vars(estimator).keys()
+        trained = {"data_min_", "data_max_"} <= vars(estimator).keys()
         options = ({"low": estimator.data_min_, "high": estimator.data_max_} if trained
-                   else {"low": float(X.min()), "high": float(X.max())})
+                   else {"low": float(X_seen.min()), "high": float(X_seen.max())})
     corrupt = make_corruption(estimator.corruption, level, **options)
     generator = torch.Generator()
     if random_state is None:
         generator.seed()
     else:
         generator.manual_seed(int(random_state))
-    return level, corrupt(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), generator).numpy()
+    return X_seen, level, corrupt(torch.from_numpy(np.ascontiguousarray(X_seen, dtype=np.float32)), generator).numpy()
 
 
 def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
@@ -242,10 +244,9 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
             logger.warning("no negative ELBO: %s; the Bernoulli likelihood is defined only there", err)
         result["kl_per_sample"] = float(kl.mean())
     if kind == "denoiser":
-        # the noise at the level the model trained with: in scaled units for a scaled model (X scaled in float64 a
-        # block at a time; X's units in float32 would round a column far from 0)
-        X_seen = scaled_float32(estimator._inference_X(X), estimator.center_, estimator.scale_) if scaled else X
-        level, noisy_seen = _corrupted(estimator, X_seen, noise_level, random_state)
+        # the noise at the level the model trained with: in scaled units for a scaled model
+        X_seen, level, noisy_seen = _corrupted(estimator, estimator._inference_X(X) if scaled else X, noise_level,
+                                               random_state)
         result.update(noise=estimator.corruption, noise_level=float(level))
         result.update(_errors(X_seen, noisy_seen, "noisy_", unit_range))
         denoised = (estimator._apply(estimator.net_, noisy_seen) if scaled else estimator.denoise(noisy_seen))
@@ -287,12 +288,9 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
             filled = np.asarray(estimator.transform(X_hidden))  # not a DataFrame under a pandas transform_output
             return [(f"{hide:.0%} hidden", X_hidden), ("filled", filled), ("true", X)]
         if kind == "denoiser":
-            if estimator._scales():  # the noise the network meets, as evaluate adds it: in the scaled units
-                seen = scaled_float32(X.astype(np.float64), estimator.center_, estimator.scale_)
-                level, noisy = _corrupted(estimator, seen, noise_level, random_state)
-                noisy = (noisy * estimator.scale_ + estimator.center_).astype(np.float32)  # drawn in X's units
-            else:
-                level, noisy = _corrupted(estimator, X, noise_level, random_state)
+            # the noise the network meets, as evaluate adds it (in the scaled units of a scaled model), drawn in X's
+            _, level, noisy = _corrupted(estimator, X, noise_level, random_state)
+            noisy = estimator._unscaled(noisy)
             return [("clean", X), (f"{estimator.corruption} {level:g}", noisy),
                     ("denoised", estimator.denoise(noisy))]
         return [("original", X), ("reconstruction", estimator.reconstruct(X))]
