@@ -98,6 +98,7 @@ def summary(errors: np.ndarray, top: int, names=None) -> str:
              f"90% {q[1]:.6g}, 99% {q[2]:.6g}, max {errors.max():.6g}"]
     order = np.argsort(-errors, kind="stable")[:top]
     if order.size:
-        label, key = ("row", str) if names is None else ("file", names.__getitem__)
-        lines.append(f"largest ({label}: error): " + ", ".join(f"{key(i)}: {errors[i]:.6g}" for i in order))
+        label = "row" if names is None else "file"
+        lines.append(f"largest ({label}: error): "
+                     + ", ".join(f"{i if names is None else names[i]}: {errors[i]:.6g}" for i in order))
     return "\n".join(lines)
