@@ -37,10 +37,9 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from aekit.nets import MLPAutoencoder  # noqa: E402
-from aekit.training import Trainer  # noqa: E402
+from throughput import BIG, SMALL, n_params, trainer_rate  # noqa: E402  (aekit measured as throughput.py does)
 
-NETS = {"784-1000-500-250-30": ((1000, 500, 250), 30), "784-128-64-32": ((128, 64), 32)}
+NETS = {"784-1000-500-250-30": (BIG, 30), "784-128-64-32": (SMALL, 32)}  # the code sizes trainer_rate gives them
 BATCH = 256
 
 
@@ -72,24 +71,6 @@ def keras_rate(keras, X: np.ndarray, hidden, k: int, seconds: float) -> dict:
     model.fit(X[:n], X[:n], batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
     return {"samples_per_s": n / (time.perf_counter() - tic), "n": n, "first_epoch_s": first,
             "params": int(model.count_params())}
-
-
-def aekit_rate(X: torch.Tensor, hidden, k: int, seconds: float) -> dict:
-    """aekit ``Trainer.fit`` samples/s (as benchmarks/throughput.py measures it): a warm-up run, then one
-    timed epoch."""
-    def epoch_seconds(n):
-        torch.manual_seed(0)
-        trainer = Trainer(MLPAutoencoder(X.shape[1], hidden, k), batch_size=BATCH, max_epochs=2)
-        times = []
-        trainer.callback = lambda t, e, logs: times.append(logs["seconds"]) and False
-        trainer.fit(X[:n])
-        return times, trainer
-
-    times, _ = epoch_seconds(min(len(X), 8 * BATCH))
-    rate = 8 * BATCH / times[-1]
-    n = int(min(len(X), max(4 * BATCH, rate * seconds)))
-    times, trainer = epoch_seconds(n)
-    return {"samples_per_s": n / times[-1], "n": n, "params": sum(p.numel() for p in trainer.net.parameters())}
 
 
 def main(argv=None) -> int:
@@ -128,7 +109,7 @@ def main(argv=None) -> int:
     for name, (hidden, k) in NETS.items():
         rounds = []
         for _ in range(args.rounds):
-            ours = aekit_rate(Xt, hidden, k, args.seconds)
+            ours = {**trainer_rate(Xt, hidden, BATCH, seconds=args.seconds), "params": n_params(784, hidden, k)}
             theirs = keras_rate(keras, X, hidden, k, args.seconds)
             if ours["params"] != theirs["params"]:
                 raise AssertionError(f"{name}: aekit has {ours['params']} parameters, Keras {theirs['params']}")
