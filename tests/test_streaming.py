@@ -322,3 +322,16 @@ def test_validation_given_as_a_list_of_rows_is_one_array():
         assert isinstance(validation, np.ndarray)
         np.testing.assert_array_equal(validation, X[:20])
     assert isinstance(Batches([X], validation=[X[:10], X[10:20]]).validation, Batches)  # 2-D arrays: batches
+
+
+@pytest.mark.parametrize("loss, scaling", [("mse", "none"), ("bce", "none"), ("mse", "standard")])
+def test_bfloat16_tensor_batches_train_like_their_float32_values(loss, scaling):
+    # np.asarray of a bfloat16 tensor raises ("Got unsupported ScalarType BFloat16"): the first-batch check,
+    # the bce range check and the streamed column statistics all stopped there, before training
+    X = torch.from_numpy(_X()).clamp(0, 1).to(torch.bfloat16)
+    kw = dict(loss=loss, scaling=scaling)
+    got = _estimator(**kw).fit(Batches([X[:80], X[80:]]))
+    want = _estimator(**kw).fit(Batches([X[:80].float(), X[80:].float()]))
+    np.testing.assert_array_equal(got.loss_curve_, want.loss_curve_)
+    if scaling != "none":
+        np.testing.assert_array_equal(got.center_, want.center_)

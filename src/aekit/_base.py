@@ -28,7 +28,7 @@ from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loa
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
 from .training import TrainingDivergedError
-from .streaming import ArraySource, BatchSource, as_source, is_streamable
+from .streaming import ArraySource, BatchSource, as_source, host_rows, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS
 
 __all__ = ["Autoencoder"]
@@ -393,7 +393,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if isinstance(source, ArraySource):
             head = np.asarray(source.X[:2] if source.indices is None else source.X[source.indices[:2]])
         else:
-            head = np.asarray(next(iter(source)), dtype=np.float32)
+            head = host_rows(next(iter(source)))
         self._validate_X(head, reset=reset)
         return source
 

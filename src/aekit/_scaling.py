@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from .streaming import ArraySource, Batches, is_streamable
+from .streaming import ArraySource, Batches, host_rows, is_streamable
 
 __all__ = ["SCALINGS", "column_scaling", "fit_scaling", "scaled_float32", "streamed_column_scaling"]
 
@@ -130,7 +130,7 @@ def fit_scaling(est, X, keep: bool):
         return X.scaled(est.center_, est.scale_)
     if isinstance(X, Batches):  # an iterable of batches: one pass over it for the statistics, then scaled as read
         if not fitted:
-            est.center_, est.scale_ = streamed_column_scaling(map(_host_rows, X), est.scaling)
+            est.center_, est.scale_ = streamed_column_scaling((host_rows(b, np.float64) for b in X), est.scaling)
         return X.scaled(est.center_, est.scale_)
     if is_streamable(X) and not isinstance(X, np.ndarray):
         raise ValueError(f"scaling={est.scaling!r} needs array data (an array or a memory-mapped .npy) to fit "
@@ -143,11 +143,6 @@ def fit_scaling(est, X, keep: bool):
     if fitted and seen.shape[0] >= 10:  # a handful of rows (partial_fit's small chunks) says little
         _warn_if_shifted(seen, est.scaling)
     return seen
-
-
-def _host_rows(batch) -> np.ndarray:
-    """A batch (array or tensor, on any device) as a NumPy array."""
-    return batch.detach().cpu().numpy() if hasattr(batch, "detach") else np.asarray(batch)
 
 
 def scaled_float32(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:

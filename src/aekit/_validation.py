@@ -6,10 +6,9 @@ NumPy in, clear one-line errors out; nothing here trains.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .losses import LOSSES
-from .streaming import ArraySource, Batches, is_streamable
+from .streaming import ArraySource, Batches, host_rows, is_streamable
 
 __all__ = ["SCALE_ADVICE", "check_input_range", "check_not_list_of_batches", "check_not_streamed",
            "check_numeric_columns", "check_real"]
@@ -30,8 +29,7 @@ def check_input_range(X, loss: str, advice: str = SCALE_ADVICE) -> None:
     where = "X has"
     if isinstance(X, Batches):  # no second pass over an iterable: its first batch shows unscaled data
         batch = next(iter(X), None)
-        first = (batch.detach().float().cpu().numpy() if isinstance(batch, torch.Tensor)
-                 else np.asarray(batch if batch is not None else [], dtype=np.float32))
+        first = host_rows(batch if batch is not None else [])
         lo, hi = (first.min(), first.max()) if first.size else (None, None)
         where = "the first batch of X has"
     elif isinstance(X, ArraySource):  # one streamed pass over the file

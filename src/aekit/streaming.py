@@ -385,6 +385,13 @@ def _scaled_rows(rows, center: np.ndarray, scale: np.ndarray):
     return ((np.asarray(rows, dtype=np.float64) - center) / scale).astype(np.float32)
 
 
+def host_rows(batch, dtype=np.float32) -> np.ndarray:
+    """A batch (array, tensor on any device in any float dtype, bfloat16 included) as a NumPy array of ``dtype``."""
+    if isinstance(batch, torch.Tensor):  # NumPy has no bfloat16: np.asarray of such a tensor raises
+        return batch.detach().to("cpu", torch.float64 if dtype == np.float64 else torch.float32).numpy()
+    return np.asarray(batch, dtype=dtype)
+
+
 def _check_validation(validation, n_features: int) -> None:
     """A clear error for held-out data that the network could not take, before any training."""
     if isinstance(validation, BatchSource):
