@@ -43,6 +43,17 @@ def test_kl_is_finite_for_saturated_units_and_pushes_back():
     assert h.grad[0, 1] > 0 and h.grad[0, 0] < 0
 
 
+@pytest.mark.parametrize("target", [1e-46, 1e-300, 0.05, 1 - 1e-12])
+def test_kl_divergence_of_extreme_targets_is_finite_and_exact(target):
+    # target / rho_hat in float32 underflowed to 0 for a target below 1.4e-45: log(0) * target gave NaN
+    rho_hat = torch.tensor([1e-3, 0.05, 0.5, 0.9])
+    got = kl_divergence_bernoulli(target, rho_hat).double()
+    r = 1e-6 + (1 - 2e-6) * rho_hat.double()
+    want = target * np.log(target / r) + (1 - target) * np.log((1 - target) / (1 - r))
+    assert torch.isfinite(got).all()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_kl_divergence_is_nonnegative():
     rho_hat = torch.linspace(0.0, 1.0, 101)
     assert torch.all(kl_divergence_bernoulli(0.3, rho_hat) >= -1e-7)

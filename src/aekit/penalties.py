@@ -80,7 +80,9 @@ def kl_divergence_bernoulli(target: float, rho_hat: torch.Tensor) -> torch.Tenso
         (about) 0 where ``rho_hat == target``.
     """
     rho_hat = _EPS + (1.0 - 2.0 * _EPS) * rho_hat
-    return target * torch.log(target / rho_hat) + (1.0 - target) * torch.log((1.0 - target) / (1.0 - rho_hat))
+    # the target's logs in float64: target / rho_hat in float32 is 0 (and KL NaN) for a target below 1.4e-45
+    return target * (math.log(target) - torch.log(rho_hat)) + \
+        (1.0 - target) * (math.log1p(-target) - torch.log(1.0 - rho_hat))
 
 
 def kl_penalty(code: torch.Tensor, weight: float, target: float) -> torch.Tensor:
