@@ -187,7 +187,9 @@ def _free_port():
 
 def test_cli_train_under_torchrun_writes_once(tmp_path):
     data = tmp_path / "x.npy"
-    np.save(data, np.random.default_rng(0).random((120, 8)).astype(np.float32))
+    X = np.random.default_rng(0).random((120, 8)).astype(np.float32)
+    X[:, 0] *= 1000  # a wide column: aekit train warns that it dominates the squared error
+    np.save(data, X)
     out = tmp_path / "model"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
@@ -198,6 +200,7 @@ def test_cli_train_under_torchrun_writes_once(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "metrics.json").is_file()
     assert proc.stderr.count("saved ") == 1  # only rank 0 reports and writes
+    assert proc.stderr.count("standard deviations range from") == 1  # and warns (each rank warned before)
 
 
 def _resume_worker(rank, world, init_file, out_dir):

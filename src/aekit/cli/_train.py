@@ -142,7 +142,7 @@ def run_train(args) -> int:
 
     with distributed.session() as is_parallel:
         if is_parallel and not distributed.is_main_process():
-            logging.getLogger("aekit").setLevel(logging.WARNING)  # one rank reports
+            logging.getLogger("aekit").setLevel(logging.ERROR)  # one rank reports and warns (all see the same)
         return _train(args, distributed.is_main_process())
 
 
