@@ -48,13 +48,15 @@ def test_step_flops_are_the_trainers(throughput, hidden, k):
     assert throughput.step_flops(784, hidden, k, batch) == _trainer_flops(hidden, k, batch)
 
 
-def test_matmul_rate_times_the_products_of_a_training_step(throughput):
+@pytest.mark.parametrize("net", ["BIG", "SMALL"])  # the matmul rate (big net) and the small net's GEMM-only rate
+def test_matmul_rate_times_the_products_of_a_training_step(throughput, net):
     batch = 8
-    products = throughput.step_products(784, throughput.BIG, 30, batch)
+    hidden, k = getattr(throughput, net), 30 if net == "BIG" else 32
+    products = throughput.step_products(784, hidden, k, batch)
     with FlopCounterMode(display=False) as counter:
         for a, b in products:
             a @ b
-    assert counter.get_total_flops() == _trainer_flops(throughput.BIG, 30, batch)
+    assert counter.get_total_flops() == _trainer_flops(hidden, k, batch)
 
 
 def test_gpu_check_train_gflops_count_the_products_of_a_training_step(monkeypatch):
@@ -70,3 +72,25 @@ def test_gpu_check_train_gflops_count_the_products_of_a_training_step(monkeypatc
     for mode in ("fp32", "tf32", "bf16"):
         r = out[mode]
         assert r["train_gflops"] == pytest.approx(r["train_samples_per_s"] * per_sample / 1e9, rel=1e-9)
+
+
+def test_the_hand_written_small_step_has_autograds_gradients():
+    # benchmarks/checks/small_step.py times a step without autograd to bound what any loop could reach; its
+    # gradients (and so its work) must be the real step's
+    sys.path.insert(0, str(ROOT / "benchmarks" / "checks"))
+    try:
+        import small_step
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks" / "checks"))
+    step = small_step.HandWrittenStep()
+    x = torch.rand(64, 784, generator=torch.Generator().manual_seed(0))
+    assert step.autograd_error(x) < 1e-5
+    want = [p.clone().requires_grad_(True) for p in step.params]  # torch's Adam on the same gradients
+    adam = torch.optim.Adam(want, lr=1e-3)
+    for _ in range(2):
+        step(x)
+        for p, g in zip(want, step.grads):
+            p.grad = g.clone()
+        adam.step()
+        for a, b in zip(step.params, want):
+            torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)

@@ -145,8 +145,11 @@ def check_throughput(tmp, out):
     assert d["train_big_fp32"]["fraction_of_matmul"] > 0 and d["sklearn_big"]["speedup_aekit"] > 0
     assert {"small_net", "ttq", "streaming", "ddp", "compile_small", "targets"} <= set(d)
     assert d["streaming"]["within_budget"] in (True, False)
+    g = d["small_net"]["gemms_only"]  # the small net's products alone: what no step of it can pass
+    assert g["samples_per_s"] > 0 and g["aekit_fraction"] == pytest.approx(
+        d["small_net"]["aekit"]["samples_per_s"] / g["samples_per_s"])
     table = (tmp / "throughput.md").read_text()  # the table the README shows
-    assert "matmul fp32" in table and "targets:" in table
+    assert "matmul fp32" in table and "targets:" in table and "small net GEMMs only" in table
 
 
 def check_keras_compare(tmp, out):
@@ -239,6 +242,14 @@ def check_bf16_matmul(tmp, out):
     assert "as fast as float32 here" in out
 
 
+def check_small_step(tmp, out):
+    d = _json(tmp / "small_step.json")
+    assert d["quick"] is True and d["net"] == "784-128-64-32-64-128-784"
+    assert set(d["samples_per_s"]) == {"gemms_only", "hand_written", "aekit", "dataloader"}
+    assert all(v > 0 for v in d["samples_per_s"].values()) and d["gradient_error_vs_autograd"] < 1e-4
+    assert "x DataLoader" in out
+
+
 def check_long_run(tmp, out):
     d = _json(tmp / "long_run.json")
     (run,) = [r for r in d["runs"] if r["dtype"] == "float32"]
@@ -321,6 +332,9 @@ CASES = {
                                  check_photo_heldout, in_suite=True),
     "checks/bf16_matmul": Case("checks/bf16_matmul.py", ["--quick", "--out", "{tmp}/bf16_matmul.json"],
                                check_bf16_matmul),
+    "checks/small_step": Case("checks/small_step.py", ["--quick", "--threads", "1", "--out",
+                                                       "{tmp}/small_step.json"], check_small_step,
+                              needs=("fashion-mnist",)),
     "checks/stream_baseline": Case("checks/stream_baseline.py", ["--quick", "--out", "{tmp}/stream_baseline.json"],
                                    check_stream_baseline),
     "checks/long_run": Case("checks/long_run.py", ["--quick", "--dtype", "float32", "--out", "{tmp}/long_run.json"],
