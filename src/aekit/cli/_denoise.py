@@ -76,7 +76,7 @@ def register(sub) -> None:
 
     i = sub.add_parser(
         "inpaint", help=HELP["inpaint"],
-        description="Fill the pixels of IMAGE that are white (> 50%%) in MASK with MODEL (an imputer, or a "
+        description="Fill the pixels of IMAGE that are white (> 50%) in MASK with MODEL (an imputer, or a "
                     "denoiser trained with masking noise), by overlapping patches; observed pixels are kept.")
     i.add_argument("model_dir", type=Path, metavar="MODEL")
     i.add_argument("image", type=Path, metavar="IMAGE")
