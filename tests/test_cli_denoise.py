@@ -127,6 +127,29 @@ def test_inpaint_mask_errors(workdir, holed, capsys):
     assert not (folder / "o.png").exists()
 
 
+def test_inpaint_refuses_a_model_that_never_learnt_to_fill_holes(workdir, holed, capsys):
+    # a gaussian denoiser (or a plain autoencoder) gives back the zeros put into the holes: aekit inpaint wrote
+    # a moon photograph with its holes near-black, 16 times the error of filling them with their mean
+    from aekit import Autoencoder
+
+    folder, image, _ = holed
+    gaussian = folder / "gaussian"
+    assert main(["train-denoiser", str(workdir / "clean"), "--out", str(gaussian), "--patch-size", "8",
+                 "--n-patches", "100", "--max-epochs", "1", "--random-state", "0", "--device", "cpu", "-q"]) == 0
+    Autoencoder(2, architecture="fully_conv", hidden_layer_sizes=(4,), image_shape=(8, 8), max_epochs=1,
+                random_state=0).fit(np.random.default_rng(0).random((20, 64))).save(folder / "plain")
+    for model, how in ((gaussian, "DenoisingAutoencoder trained with gaussian noise"),
+                       (folder / "plain", "Autoencoder trained without masking noise")):
+        out = folder / "never.png"
+        assert main(["inpaint", str(model), str(folder / "image.png"), "--mask", str(folder / "mask.png"),
+                     "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"aekit inpaint: error: {model} holds a {how}, which never learnt to fill holes; aekit "
+                       "inpaint needs an imputer (aekit train-denoiser --model imputer) or a denoiser trained with "
+                       "--corruption masking.")
+        assert not out.exists()
+
+
 def test_train_denoiser_input_errors(tmp_path, capsys):
     assert main(["train-denoiser", "--out", str(tmp_path / "m")]) == 2
     assert "give either DIR" in capsys.readouterr().err
