@@ -150,6 +150,20 @@ def test_inpaint_refuses_a_model_that_never_learnt_to_fill_holes(workdir, holed,
         assert not out.exists()
 
 
+def test_a_stride_wider_than_the_models_patches_is_refused(workdir, holed, capsys):
+    # --stride 100 with 8x8 patches wrote 90 % of a photograph's pixels black, exit status 0
+    folder, _, _ = holed
+    for out, command in ((folder / "d", ["denoise", str(workdir / "model"), str(folder / "image.png")]),
+                         (folder / "i.png", ["inpaint", str(workdir / "model"), str(folder / "image.png"),
+                                             "--mask", str(folder / "mask.png")])):
+        assert main(command + ["--out", str(out), "--stride", "9"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"aekit {command[0]}: error: --stride must be at most the model's patch side (8); got 9, which would "
+            "leave pixels that no patch covers.")
+        assert not out.exists()
+        assert main(command + ["--out", str(out), "--stride", "8", "-q"]) == 0
+
+
 def test_train_denoiser_input_errors(tmp_path, capsys):
     assert main(["train-denoiser", "--out", str(tmp_path / "m")]) == 2
     assert "give either DIR" in capsys.readouterr().err

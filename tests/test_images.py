@@ -201,6 +201,16 @@ def test_denoise_image_errors():
     assert denoise_image(Identity((8, 8, 3)), image, stride=np.int64(3)).shape == image.shape
 
 
+def test_a_stride_wider_than_a_patch_is_refused():
+    # patches 8 wide every 20 pixels left the pixels between them uncovered: written as 0, black bands
+    image = np.full((40, 33), 0.5, dtype=np.float32)
+    for op, im in ((denoise_image, image), (inpaint_image, np.where(np.eye(40, 33, dtype=bool), np.nan, image))):
+        with pytest.raises(ValueError, match=r"stride must be at most the patch side \(8\); got 20, which would "
+                                             r"leave pixels that no patch covers"):
+            op(Identity((8, 12)), im, stride=20)
+    assert float(np.abs(denoise_image(Identity((8, 12)), image, stride=8) - 0.5).max()) < 1e-6  # a side still is
+
+
 def test_an_rgba_or_empty_image_gets_an_error_that_says_what_to_do():
     # an RGBA array was "4 channel(s) (?) ... convert the image"; an empty one failed inside np.pad with
     # "can't extend empty axis 0 using modes other than 'constant' or 'empty'"

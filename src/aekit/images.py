@@ -142,6 +142,17 @@ def _default_stride(ph: int, pw: int) -> int:
     return max(1, min(ph, pw) // 4)
 
 
+def _stride_for(stride, ph: int, pw: int) -> int:
+    """``stride``, or the default, checked: patches further apart than their side leave pixels none covers."""
+    if stride is None:
+        return _default_stride(ph, pw)
+    stride = _check_stride(stride)
+    if stride > min(ph, pw):  # the uncovered pixels came out 0: black bands across the image
+        raise ValueError(f"stride must be at most the patch side ({min(ph, pw)}); got {stride}, which would leave "
+                         "pixels that no patch covers.")
+    return stride
+
+
 def _dihedral(image: np.ndarray, k: int) -> np.ndarray:
     # k in 0..7: a left-right flip for k >= 4, then k % 4 quarter turns
     return np.ascontiguousarray(np.rot90(image[:, ::-1] if k >= 4 else image, k % 4))
@@ -177,8 +188,9 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
         The noisy image, on the scale the model was trained on; integer
         pixels must be within [0, 1] (divide uint8 by 255).
     stride : int, default=None
-        Step between patches in pixels (>= 1); smaller is slower and
-        smoother. None: a quarter of the patch's shorter side (at least 1).
+        Step between patches in pixels (>= 1, at most the patch's shorter
+        side); smaller is slower and smoother. None: a quarter of the
+        patch's shorter side (at least 1).
     ensemble : bool, default=False
         Average over the 8 flips and quarter turns of the image.
 
@@ -192,11 +204,11 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
         If the image's channels do not match the model's, the model has
         no image_shape, or the image has integer pixels beyond [0, 1]
         (uint8 0..255: pass ``image / 255``), or ``stride`` is not an int
-        >= 1.
+        from 1 to the patch's shorter side.
     """
     image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
-    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
+    stride = _stride_for(stride, ph, pw)
     if ensemble:
         outs = [_undo_dihedral(denoise_image(model, _dihedral(image, k), stride), k) for k in range(8)]
         return np.mean(outs, axis=0, dtype=np.float64).astype(np.float32)
@@ -231,8 +243,8 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     image : ndarray of shape (H, W) or (H, W, C)
         NaN marks missing pixels (in colour images, per channel).
     stride : int, default=None
-        Step between patches in pixels (>= 1). None: a quarter of the
-        patch's shorter side (at least 1).
+        Step between patches in pixels (>= 1, at most the patch's shorter
+        side). None: a quarter of the patch's shorter side (at least 1).
 
     Returns
     -------
@@ -243,7 +255,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     ValueError
         If the image has no missing pixel, its channels do not match the
         model's, the model has no image_shape, or ``stride`` is not an int
-        >= 1.
+        from 1 to the patch's shorter side.
     """
     from .impute import impute_with
 
@@ -252,7 +264,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     missing = np.isnan(image)
     if not missing.any():
         raise ValueError("the image has no missing pixel (NaN) to fill; mark missing pixels with NaN or a mask.")
-    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
+    stride = _stride_for(stride, ph, pw)
     H, W = image.shape[:2]
     padded = _pad_to(image, ph, pw)
     acc = _Accumulator(padded.shape, (ph, pw))
