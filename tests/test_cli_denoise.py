@@ -127,6 +127,24 @@ def test_inpaint_mask_errors(workdir, holed, capsys):
     assert not (folder / "o.png").exists()
 
 
+def test_inpaint_refuses_a_mask_of_every_pixel_and_warns_of_an_inverted_one(workdir, holed, capsys):
+    # an all-white mask wrote the model's guess from nothing as the "filled" image, exit status 0; an inverted
+    # mask (black = missing, as some tools draw it) kept only the holes and filled the rest, silently
+    folder, image, mask = holed
+    write_image(folder / "all.png", np.ones(image.shape))
+    write_image(folder / "inverted.png", ~mask)
+    base = ["inpaint", str(workdir / "model"), str(folder / "image.png"), "--out", str(folder / "o.png")]
+    assert main(base + ["--mask", str(folder / "all.png")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"aekit inpaint: error: --mask {folder / 'all.png'} marks every pixel as missing, which leaves nothing to "
+        "fill from (white = missing; an inverted mask?).")
+    assert not (folder / "o.png").exists()
+    assert main(base + ["--mask", str(folder / "inverted.png")]) == 0
+    share = round(100 * (~mask).mean())
+    assert (f"--mask {folder / 'inverted.png'} marks {share}% of the pixels as missing (white = missing; an "
+            "inverted mask?)") in capsys.readouterr().err
+
+
 def test_inpaint_refuses_a_model_that_never_learnt_to_fill_holes(workdir, holed, capsys):
     # a gaussian denoiser (or a plain autoencoder) gives back the zeros put into the holes: aekit inpaint wrote
     # a moon photograph with its holes near-black, 16 times the error of filling them with their mean

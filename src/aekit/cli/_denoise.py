@@ -339,6 +339,12 @@ def run_inpaint(args) -> int:
         )
     if not mask.any():
         raise ValueError(f"--mask {args.mask} marks no pixel as missing (white = missing).")
+    if mask.all():  # the model's guess from nothing was written as the filled image
+        raise ValueError(f"--mask {args.mask} marks every pixel as missing, which leaves nothing to fill from "
+                         "(white = missing; an inverted mask?).")
+    if mask.mean() > 0.5:
+        logger.warning("--mask %s marks %.0f%% of the pixels as missing (white = missing; an inverted mask?)",
+                       args.mask, 100 * mask.mean())
     holed = image.copy()
     holed[mask] = np.nan
     logger.info("filling %s pixels of %s (%dx%d) ...", f"{int(mask.sum()):,}", args.image, image.shape[1],
