@@ -1,5 +1,6 @@
 """The command line, called in-process: files written, exit codes, one-line errors."""
 
+import argparse
 import json
 
 import numpy as np
@@ -132,6 +133,16 @@ def test_help_lists_every_estimator_parameter(capsys):
     for name in Autoencoder()._get_param_names():
         if name != "verbose":
             assert "--" + name.replace("_", "-") in text, name
+
+
+def test_no_help_text_shows_a_doubled_percent_sign():
+    # argparse fills in %-placeholders in a description only when it holds %(prog): aekit inpaint --help said
+    # "white (> 50%%) in MASK"
+    from aekit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert "%%" not in parser.format_help(), name
 
 
 def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):

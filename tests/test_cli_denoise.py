@@ -127,6 +127,61 @@ def test_inpaint_mask_errors(workdir, holed, capsys):
     assert not (folder / "o.png").exists()
 
 
+def test_inpaint_refuses_a_mask_of_every_pixel_and_warns_of_an_inverted_one(workdir, holed, capsys):
+    # an all-white mask wrote the model's guess from nothing as the "filled" image, exit status 0; an inverted
+    # mask (black = missing, as some tools draw it) kept only the holes and filled the rest, silently
+    folder, image, mask = holed
+    write_image(folder / "all.png", np.ones(image.shape))
+    write_image(folder / "inverted.png", ~mask)
+    base = ["inpaint", str(workdir / "model"), str(folder / "image.png"), "--out", str(folder / "o.png")]
+    assert main(base + ["--mask", str(folder / "all.png")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"aekit inpaint: error: --mask {folder / 'all.png'} marks every pixel as missing, which leaves nothing to "
+        "fill from (white = missing; an inverted mask?).")
+    assert not (folder / "o.png").exists()
+    assert main(base + ["--mask", str(folder / "inverted.png")]) == 0
+    share = round(100 * (~mask).mean())
+    assert (f"--mask {folder / 'inverted.png'} marks {share}% of the pixels as missing (white = missing; an "
+            "inverted mask?)") in capsys.readouterr().err
+
+
+def test_inpaint_refuses_a_model_that_never_learnt_to_fill_holes(workdir, holed, capsys):
+    # a gaussian denoiser (or a plain autoencoder) gives back the zeros put into the holes: aekit inpaint wrote
+    # a moon photograph with its holes near-black, 16 times the error of filling them with their mean
+    from aekit import Autoencoder
+
+    folder, image, _ = holed
+    gaussian = folder / "gaussian"
+    assert main(["train-denoiser", str(workdir / "clean"), "--out", str(gaussian), "--patch-size", "8",
+                 "--n-patches", "100", "--max-epochs", "1", "--random-state", "0", "--device", "cpu", "-q"]) == 0
+    Autoencoder(2, architecture="fully_conv", hidden_layer_sizes=(4,), image_shape=(8, 8), max_epochs=1,
+                random_state=0).fit(np.random.default_rng(0).random((20, 64))).save(folder / "plain")
+    for model, how in ((gaussian, "DenoisingAutoencoder trained with gaussian noise"),
+                       (folder / "plain", "Autoencoder trained without masking noise")):
+        out = folder / "never.png"
+        assert main(["inpaint", str(model), str(folder / "image.png"), "--mask", str(folder / "mask.png"),
+                     "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"aekit inpaint: error: {model} holds a {how}, which never learnt to fill holes; aekit "
+                       "inpaint needs an imputer (aekit train-denoiser --model imputer) or a denoiser trained with "
+                       "--corruption masking.")
+        assert not out.exists()
+
+
+def test_a_stride_wider_than_the_models_patches_is_refused(workdir, holed, capsys):
+    # --stride 100 with 8x8 patches wrote 90 % of a photograph's pixels black, exit status 0
+    folder, _, _ = holed
+    for out, command in ((folder / "d", ["denoise", str(workdir / "model"), str(folder / "image.png")]),
+                         (folder / "i.png", ["inpaint", str(workdir / "model"), str(folder / "image.png"),
+                                             "--mask", str(folder / "mask.png")])):
+        assert main(command + ["--out", str(out), "--stride", "9"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"aekit {command[0]}: error: --stride must be at most the model's patch side (8); got 9, which would "
+            "leave pixels that no patch covers.")
+        assert not out.exists()
+        assert main(command + ["--out", str(out), "--stride", "8", "-q"]) == 0
+
+
 def test_train_denoiser_input_errors(tmp_path, capsys):
     assert main(["train-denoiser", "--out", str(tmp_path / "m")]) == 2
     assert "give either DIR" in capsys.readouterr().err

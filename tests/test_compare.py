@@ -6,7 +6,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 
 from aekit import Autoencoder
-from aekit.compare import compare_with_pca
+from aekit.compare import compare_with_pca, format_table
 
 
 def _sq_per_sample(A, B):
@@ -39,6 +39,24 @@ def test_compare_with_pca_reports_each_methods_errors_ratio_and_knn_accuracy():
     assert pca_row["knn_accuracy"] == pytest.approx(knn.score(pca.transform(X_test), y_test))
     knn = KNeighborsClassifier(n_neighbors=5).fit(ae.transform(X_train), y_train)
     assert ae_row["knn_accuracy"] == pytest.approx(knn.score(ae.transform(X_test), y_test))
+
+
+def test_no_knn_accuracy_when_no_test_class_occurs_in_training():
+    # Olivetti is split by person: a classifier of the training codes can name no test face, so aekit compare
+    # printed "5-NN accuracy of the codes: PCA 0.000, autoencoder 0.000" whatever the codes; the 2-D codes
+    # are still kept for the scatter plot coloured by class
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 6)).astype(np.float32)
+    y = np.repeat(np.arange(6), 10)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    result = compare_with_pca(ae, X[:40], X[40:], y_train=y[:40], y_test=y[40:])
+    assert all("knn_accuracy" not in row for row in result["rows"].values())
+    assert "5-NN" not in format_table(result)
+    assert set(result["codes"]) == {"PCA", "autoencoder"}
+    # one shared class is enough for the accuracy to mean something
+    y_shared = y.copy()
+    y_shared[40:45] = 0
+    assert "knn_accuracy" in compare_with_pca(ae, X[:40], X[40:], y_train=y[:40], y_test=y_shared[40:])["rows"]["PCA"]
 
 
 def test_compare_under_a_global_pandas_output_gives_the_same_result():

@@ -112,7 +112,8 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         Class labels of ``X_test``. With them, each method's codes are also scored by how
         well they keep the classes apart: the test accuracy of a 5-nearest-
         neighbour classifier fitted on the training codes (not for models
-        without a code: imputers, U-Nets).
+        without a code: imputers, U-Nets, nor when no test label occurs in
+        ``y_train``, as in a split by person, where it would be 0).
 
     Returns
     -------
@@ -167,6 +168,11 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     pca = PCA(n_components=k, random_state=random_state).set_output(transform="default").fit(X_train)
     pca_seconds = time.perf_counter() - tic
     labelled = y_train is not None and y_test is not None
+    # a classifier of training codes can name no test sample's class when the split is by class (Olivetti's by
+    # person): its accuracy would be 0 for any codes, so it says nothing about them
+    scored = labelled and bool(np.isin(np.asarray(y_test), np.asarray(y_train)).any())
+    if labelled and not scored:
+        logger.info("no test label occurs in the training labels (a split by class): no 5-NN accuracy")
     # each set encoded once, for its error and its k-NN codes
     pca_codes = (pca.transform(X_train), pca.transform(X_test))
     recon["PCA"] = _pca_reconstruction(pca, pca_codes[1]).astype(np.float32, copy=False)
@@ -200,11 +206,12 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
     }
     if encode:
         codes = {"PCA": pca_codes, name: (train_codes, test_codes)}
-        for name, (Z_train, Z_test) in codes.items():
-            knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
-            rows[name]["knn_accuracy"] = float(knn.score(Z_test, y_test))
-        logger.info("5-NN accuracy of the codes: PCA %.3f, %s %.3f", rows["PCA"]["knn_accuracy"], name,
-                    rows[name]["knn_accuracy"])
+        if scored:
+            for name, (Z_train, Z_test) in codes.items():
+                knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y_train)
+                rows[name]["knn_accuracy"] = float(knn.score(Z_test, y_test))
+            logger.info("5-NN accuracy of the codes: PCA %.3f, %s %.3f", rows["PCA"]["knn_accuracy"], name,
+                        rows[name]["knn_accuracy"])
         if all(Z_test.shape[1] == 2 for _, Z_test in codes.values()):
             result["codes"] = {name: Z_test for name, (_, Z_test) in codes.items()}
     return result

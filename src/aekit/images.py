@@ -125,8 +125,34 @@ def _pad_to(image: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return np.pad(image, pad, mode="symmetric")
 
 
+def _context_margin(model, image_hw: tuple[int, int], ph: int, pw: int) -> tuple[int, int]:
+    """Reflected context to add around an image for a translation-equivariant net (fully_conv, unet).
+
+    Such a net sees zero padding at a patch's border, so an image's own border, covered by patch borders
+    only, came out far noisier than its inside (a camera photograph's outer 8 pixels 21.3 dB against 25.8 dB
+    with half a patch of mirrored context; a 9x10 image in one patch's corner 21.4 dB against 27.0 dB).
+    A model of whole images (mlp, conv: a dense layer) is not shifted, so it gets none; nor does an image of
+    exactly the model's size, which stays ``model.denoise`` of it (a fully_conv model of whole Fashion-MNIST
+    images, trained on their black border, lost 0.2 dB given mirrored context instead).
+    """
+    if getattr(model, "architecture", None) in ("fully_conv", "unet") and image_hw != (ph, pw):
+        return ph // 2, pw // 2
+    return 0, 0
+
+
 def _default_stride(ph: int, pw: int) -> int:
     return max(1, min(ph, pw) // 4)
+
+
+def _stride_for(stride, ph: int, pw: int) -> int:
+    """``stride``, or the default, checked: patches further apart than their side leave pixels none covers."""
+    if stride is None:
+        return _default_stride(ph, pw)
+    stride = _check_stride(stride)
+    if stride > min(ph, pw):  # the uncovered pixels came out 0: black bands across the image
+        raise ValueError(f"stride must be at most the patch side ({min(ph, pw)}); got {stride}, which would leave "
+                         "pixels that no patch covers.")
+    return stride
 
 
 def _dihedral(image: np.ndarray, k: int) -> np.ndarray:
@@ -146,7 +172,11 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
     ``image_shape`` (every ``stride`` pixels; default a quarter of the
     patch side), each patch is reconstructed, and the results are averaged
     back with sine-tapered weights. An image smaller than a patch is
-    reflect-padded.
+    reflect-padded. For a ``fully_conv`` or ``unet`` model, which sees zero
+    padding at a patch's border, an image of another size than the model's
+    is first given half a patch of mirrored context on every side, so that
+    its own border is denoised as well as its inside; an image of the
+    model's size is ``model.denoise`` of it.
 
     With ``ensemble=True`` the image is also denoised flipped and turned
     (the 8 flips and quarter turns) and the 8 results, put back upright,
@@ -161,8 +191,9 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
         The noisy image, on the scale the model was trained on; integer
         pixels must be within [0, 1] (divide uint8 by 255).
     stride : int, default=None
-        Step between patches in pixels (>= 1); smaller is slower and
-        smoother. None: a quarter of the patch's shorter side (at least 1).
+        Step between patches in pixels (>= 1, at most the patch's shorter
+        side); smaller is slower and smoother. None: a quarter of the
+        patch's shorter side (at least 1).
     ensemble : bool, default=False
         Average over the 8 flips and quarter turns of the image.
 
@@ -176,22 +207,23 @@ def denoise_image(model, image, stride: int | None = None, ensemble: bool = Fals
         If the image's channels do not match the model's, the model has
         no image_shape, or the image has integer pixels beyond [0, 1]
         (uint8 0..255: pass ``image / 255``), or ``stride`` is not an int
-        >= 1.
+        from 1 to the patch's shorter side.
     """
     image = _float_pixels(image)
     ph, pw = check_model_image(model, image)
-    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
+    stride = _stride_for(stride, ph, pw)
     if ensemble:
         outs = [_undo_dihedral(denoise_image(model, _dihedral(image, k), stride), k) for k in range(8)]
         return np.mean(outs, axis=0, dtype=np.float64).astype(np.float32)
     H, W = image.shape[:2]
-    padded = _pad_to(image, ph, pw)
+    my, mx = _context_margin(model, image.shape[:2], ph, pw)
+    padded = _pad_to(np.pad(image, [(my, my), (mx, mx)] + [(0, 0)] * (image.ndim - 2), mode="symmetric"), ph, pw)
     acc = _Accumulator(padded.shape, (ph, pw))
     n_patches = 0
     for patches, positions in _patch_chunks(padded, (ph, pw), stride):
         acc.add(model.reconstruct(patches), positions)
         n_patches += len(patches)
-    out = acc.result()[:H, :W]
+    out = acc.result()[my:my + H, mx:mx + W]
     logger.debug("denoised a %dx%d image from %d patches", H, W, n_patches)
     return (out[:, :, 0] if image.ndim == 2 else out).astype(np.float32)
 
@@ -214,8 +246,8 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     image : ndarray of shape (H, W) or (H, W, C)
         NaN marks missing pixels (in colour images, per channel).
     stride : int, default=None
-        Step between patches in pixels (>= 1). None: a quarter of the
-        patch's shorter side (at least 1).
+        Step between patches in pixels (>= 1, at most the patch's shorter
+        side). None: a quarter of the patch's shorter side (at least 1).
 
     Returns
     -------
@@ -226,7 +258,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     ValueError
         If the image has no missing pixel, its channels do not match the
         model's, the model has no image_shape, or ``stride`` is not an int
-        >= 1.
+        from 1 to the patch's shorter side.
     """
     from .impute import impute_with
 
@@ -235,7 +267,7 @@ def inpaint_image(model, image, stride: int | None = None) -> np.ndarray:
     missing = np.isnan(image)
     if not missing.any():
         raise ValueError("the image has no missing pixel (NaN) to fill; mark missing pixels with NaN or a mask.")
-    stride = _default_stride(ph, pw) if stride is None else _check_stride(stride)
+    stride = _stride_for(stride, ph, pw)
     H, W = image.shape[:2]
     padded = _pad_to(image, ph, pw)
     acc = _Accumulator(padded.shape, (ph, pw))
