@@ -180,6 +180,9 @@ def test_train_records_the_csv_columns_and_warm_start_checks_them(table, table_i
     path, _ = table
     metrics = json.loads((table_imputer / "metrics.json").read_text())
     assert metrics["columns"] == ["alpha", "beta", "gamma", "delta", "epsilon"]
+    capsys.readouterr()
+    assert main(["info", str(table_imputer)]) == 0
+    assert "metric columns = ['alpha', 'beta', 'gamma', 'delta', 'epsilon']" in capsys.readouterr().out
     swapped = _rewritten(path, tmp_path, "swapped.csv", order=[0, 1, 3, 2, 4])
     capsys.readouterr()
     assert main(["train", str(swapped), "--warm-start", str(table_imputer), "--max-epochs", "1",

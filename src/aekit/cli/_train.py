@@ -350,6 +350,8 @@ def run_info(args) -> int:
     for key, value in config["params"].items():
         _say(f"  {key} = {value!r}")
     for key, value in metrics.items():
+        if key == "columns" and isinstance(value, list) and len(value) > 6:  # a wide table's header: its ends
+            value = f"{len(value)}: {', '.join(map(str, value[:3]))}, ..., {', '.join(map(str, value[-2:]))}"
         _say(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
     return 0
 
