@@ -1,6 +1,7 @@
 """``aekit evaluate`` and ``aekit impute``, called in-process."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -174,6 +175,15 @@ def test_a_model_fitted_on_a_dataframe_refuses_a_csv_with_its_columns_moved(tabl
         err = capsys.readouterr().err.strip()
         assert "column 4 is 'epsilon', the model's is 'delta'" in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "o.npy").exists()
+    # its own columns pass, and without scikit-learn's "X does not have valid feature names" on every call (the
+    # command passes arrays; the header was checked above): the warning filters are put back after the command
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["errors", str(model), str(complete), "--out", str(tmp_path / "o.npy"), "--quiet"]) == 0
+        inside = list(warnings.filters)
+    assert not [w for w in caught if "feature names" in str(w.message)], [str(w.message) for w in caught]
+    assert inside[0][0] == "always" and list(warnings.filters) == before
 
 
 def test_train_records_the_csv_columns_and_warm_start_checks_them(table, table_imputer, tmp_path, capsys):
