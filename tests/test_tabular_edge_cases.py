@@ -251,10 +251,12 @@ def test_a_column_float32_cannot_resolve_is_warned_about_with_its_name(tmp_path,
     assert load_data(tmp_path / "level.npy").X_train.dtype == np.float32
     assert "level.npy: column 2 varies little for its size" in caplog.text
     caplog.clear()
-    (tmp_path / "ordinary.csv").write_text("\n".join(",".join(f"{v:.4f}" for v in row) for row in X[:, [0, 2]]))
+    ordinary = np.c_[X[:, [0, 2]], np.full(200, 0.1), np.full(200, 1e8 + 0.3)]  # constants: no spread to lose
+    ordinary[::7, 0] = np.nan
+    (tmp_path / "ordinary.csv").write_text("\n".join(",".join(f"{v:.4f}" for v in row) for row in ordinary))
     big = tmp_path / "big.csv"
     big.write_text("a,b\n1,2\n3,1e39\n")  # beyond float32 still stops with the cell named
-    assert load_array(tmp_path / "ordinary.csv")[0].shape == (200, 2)
+    assert load_array(tmp_path / "ordinary.csv")[0].shape == (200, 4)
     assert "varies little" not in caplog.text
     with pytest.raises(ValueError, match=r"big.csv: row 3, column 2 \('b'\) holds 1e39, beyond float32's range"):
         load_array(big)

@@ -27,11 +27,16 @@ def warn_if_float32_loses(X, where, names=None, loss=0.01) -> None:
     if X.dtype != np.float64 or X.ndim != 2 or not X.size:
         return
     X = X[:: max(1, X.shape[0] // _PRECISION_ROWS)]
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # entries beyond float32 are left out below
         rounded = X.astype(np.float32).astype(np.float64)
-        spread = np.nanstd(np.where(np.isfinite(rounded), X, np.nan), axis=0)
-        lost = np.sqrt(np.nanmean(np.where(np.isfinite(rounded), (rounded - X) ** 2, np.nan), axis=0))
-    bad = np.flatnonzero(lost > loss * spread)
+        kept = np.isfinite(rounded)  # NaN (missing) and values beyond float32 (named by the CSV reader) left out
+        counts = np.maximum(kept.sum(axis=0), 1)
+        mean = np.where(kept, X, 0.0).sum(axis=0) / counts
+        spread = np.sqrt(np.where(kept, (X - mean) ** 2, 0.0).sum(axis=0) / counts)
+        lost = np.sqrt(np.where(kept, (rounded - X) ** 2, 0.0).sum(axis=0) / counts)
+    # a constant column (0.1 in every row: float32 rounds it, but it has no spread to lose; its computed spread is
+    # float64 rounding, ~1e-16 of its size) or an empty one is never flagged
+    bad = np.flatnonzero((spread > 1e-12 * np.abs(mean)) & (lost > loss * spread))
     if not bad.size:
         return
     j = bad[0]
@@ -40,7 +45,7 @@ def warn_if_float32_loses(X, where, names=None, loss=0.01) -> None:
     logger.warning("%s: column %d%s%s varies little for its size (around %.6g, spread %.3g): aekit computes in "
                    "float32 (about 7 significant digits), which loses %.0f%% of that spread; subtract a constant "
                    "near its values (or its mean) from it first.", where, j + 1, named, more,
-                   float(np.nanmedian(X[:, j])), spread[j], min(100.0, 100 * lost[j] / spread[j]))
+                   float(mean[j]), spread[j], min(100.0, 100 * lost[j] / spread[j]))
 
 
 def _as_features(X, field):
