@@ -1,6 +1,7 @@
 """``aekit evaluate`` and ``aekit impute``, called in-process."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -113,6 +114,91 @@ def test_impute_csv_keeps_header_and_observed_values(table, table_imputer, tmp_p
     np.testing.assert_allclose(filled[observed], X[observed], rtol=1e-6)
     expected = load(table_imputer).transform(X.astype(np.float32))
     np.testing.assert_allclose(filled, expected, rtol=1e-6)
+
+
+def _rewritten(path, tmp_path, name, order=None, header=None):
+    """``path``'s CSV with its columns in ``order`` (indices) and/or another ``header`` line."""
+    lines = [line.split(",") for line in path.read_text().splitlines()]
+    order = range(len(lines[0])) if order is None else order
+    lines = [[cells[i] for i in order] for cells in lines]
+    if header is not None:
+        lines[0] = header.split(",")
+    out = tmp_path / name
+    out.write_text("\n".join(",".join(cells) for cells in lines) + "\n")
+    return out
+
+
+def test_a_table_with_its_columns_moved_is_refused_not_read_by_position(table, table_imputer, tmp_path, capsys):
+    # the model was trained on alpha,...,epsilon: the same table with two columns swapped used to be filled (and
+    # scored, encoded) without a word, each value going into another column's input
+    path, _ = table
+    swapped = _rewritten(path, tmp_path, "swapped.csv", order=[1, 0, 2, 3, 4])
+    renamed = _rewritten(path, tmp_path, "renamed.csv", header="alpha,beta,gamma,delta,zeta")
+    with_id = tmp_path / "with_id.csv"
+    with_id.write_text("".join(f"{i - 1 if i else 'row'},{line}\n"
+                               for i, line in enumerate(path.read_text().splitlines())))
+    out = tmp_path / "filled.csv"
+    cases = [(["impute", str(table_imputer), str(swapped), "--out", str(out)],
+              "swapped.csv has the same columns in another order than"),
+             (["impute", str(table_imputer), str(renamed), "--out", str(out)],
+              "column 5 is 'zeta', the model's is 'epsilon'"),
+             (["impute", str(table_imputer), str(with_id), "--out", str(out)],
+              "with_id.csv has 6 columns, but"),
+             (["evaluate", str(table_imputer), str(swapped)], "column 1 is 'beta', the model's is 'alpha'")]
+    capsys.readouterr()
+    for argv, message in cases:
+        assert main([*argv, "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
+    # the same columns in the same order pass, with or without a header
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+    for ok in (path, headerless):
+        assert main(["impute", str(table_imputer), str(ok), "--out", str(out), "--overwrite", "--quiet"]) == 0
+
+
+def test_a_model_fitted_on_a_dataframe_refuses_a_csv_with_its_columns_moved(table, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    from aekit import Autoencoder
+
+    path, X = table
+    frame = pd.DataFrame(np.nan_to_num(X), columns=["alpha", "beta", "gamma", "delta", "epsilon"])
+    model = tmp_path / "ae"
+    Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(frame).save(model)
+    complete = tmp_path / "complete.csv"
+    frame.to_csv(complete, index=False)
+    swapped = _rewritten(complete, tmp_path, "swapped.csv", order=[0, 1, 2, 4, 3])
+    capsys.readouterr()
+    for command in ("errors", "encode", "reconstruct"):
+        assert main([command, str(model), str(swapped), "--out", str(tmp_path / "o.npy"), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "column 4 is 'epsilon', the model's is 'delta'" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "o.npy").exists()
+    # its own columns pass, and without scikit-learn's "X does not have valid feature names" on every call (the
+    # command passes arrays; the header was checked above): the warning filters are put back after the command
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["errors", str(model), str(complete), "--out", str(tmp_path / "o.npy"), "--quiet"]) == 0
+        inside = list(warnings.filters)
+    assert not [w for w in caught if "feature names" in str(w.message)], [str(w.message) for w in caught]
+    assert inside[0][0] == "always" and list(warnings.filters) == before
+
+
+def test_train_records_the_csv_columns_and_warm_start_checks_them(table, table_imputer, tmp_path, capsys):
+    path, _ = table
+    metrics = json.loads((table_imputer / "metrics.json").read_text())
+    assert metrics["columns"] == ["alpha", "beta", "gamma", "delta", "epsilon"]
+    capsys.readouterr()
+    assert main(["info", str(table_imputer)]) == 0
+    assert "metric columns = ['alpha', 'beta', 'gamma', 'delta', 'epsilon']" in capsys.readouterr().out
+    swapped = _rewritten(path, tmp_path, "swapped.csv", order=[0, 1, 3, 2, 4])
+    capsys.readouterr()
+    assert main(["train", str(swapped), "--warm-start", str(table_imputer), "--max-epochs", "1",
+                 "--out", str(tmp_path / "more"), "--quiet"]) == 2
+    assert "column 3 is 'delta', the model's is 'gamma'" in capsys.readouterr().err
+    assert not (tmp_path / "more").exists()
 
 
 def test_impute_npy_keeps_the_array_shape(models, tmp_path):

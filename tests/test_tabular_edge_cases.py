@@ -229,3 +229,34 @@ def test_pandas_default_column_names_are_a_header_not_a_row(tmp_path, caplog):
     assert load_array(tmp_path / "counts.csv")[0].shape == (2, 4)
     (tmp_path / "binary.csv").write_text("0,1,2\n1,0,1\n")  # three columns: too few to tell, data
     assert load_array(tmp_path / "binary.csv")[0].shape == (2, 3)
+
+
+def test_a_column_float32_cannot_resolve_is_warned_about_with_its_name(tmp_path, caplog):
+    # aekit stores data as float32: a column 1e8 + N(0, 1) (a level with a small spread, as Unix times in ms or
+    # IDs are) collapsed to one value, and the imputer filled it with no more than its mean, without a word
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    X = np.c_[a, 1e8 + a, 123.0 + rng.normal(size=200), 1.7e9 + np.sort(rng.uniform(0, 3 * 86400, 200))]
+    lines = ["a,level,ordinary,unix_time"] + [",".join(f"{v:.4f}" for v in row) for row in X]
+    (tmp_path / "level.csv").write_text("\n".join(lines) + "\n")
+    loaded, _ = load_array(tmp_path / "level.csv")
+    assert loaded.dtype == np.float32 and np.unique(loaded[:, 1]).size < 5  # what float32 keeps of it
+    text = caplog.text
+    assert "level.csv: column 2 ('level') varies little for its size (around 1e+08, spread 0.9" in text, text
+    assert "loses 100% of that spread" in text and "(and" not in text  # unix_time over 3 days loses 0.05%: fine
+    caplog.clear()
+    np.save(tmp_path / "level.npy", X)  # a float64 array read into a Dataset (aekit train), stored float32
+    from aekit.datasets import load_data
+
+    assert load_data(tmp_path / "level.npy").X_train.dtype == np.float32
+    assert "level.npy: column 2 varies little for its size" in caplog.text
+    caplog.clear()
+    ordinary = np.c_[X[:, [0, 2]], np.full(200, 0.1), np.full(200, 1e8 + 0.3)]  # constants: no spread to lose
+    ordinary[::7, 0] = np.nan
+    (tmp_path / "ordinary.csv").write_text("\n".join(",".join(f"{v:.4f}" for v in row) for row in ordinary))
+    big = tmp_path / "big.csv"
+    big.write_text("a,b\n1,2\n3,1e39\n")  # beyond float32 still stops with the cell named
+    assert load_array(tmp_path / "ordinary.csv")[0].shape == (200, 4)
+    assert "varies little" not in caplog.text
+    with pytest.raises(ValueError, match=r"big.csv: row 3, column 2 \('b'\) holds 1e39, beyond float32's range"):
+        load_array(big)

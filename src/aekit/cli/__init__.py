@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 
 from .. import __version__
 from .._overlapping import Overlapping
@@ -170,6 +171,26 @@ def _tolerant_stdout():
     return _STDOUT_ERRORS.block(change)
 
 
+def _set_warning_filters(saved) -> None:
+    warnings.resetwarnings()  # also invalidates what the modules' warning registries cached under the filters
+    warnings.filters[:] = saved
+
+
+# the warning filters from before the first overlapping command come back when the last ends
+_WARNING_FILTERS = Overlapping(lambda: list(warnings.filters), _set_warning_filters)
+
+
+def _positional_columns():
+    """Context manager: while commands run, scikit-learn's "X does not have valid feature names" is not shown.
+
+    The commands pass a model arrays (a CSV's cells, a .npy), never DataFrames, so a model fitted on a
+    DataFrame warned on every call, naming a line of scikit-learn's source; a CSV's header is checked
+    against its column names instead (``check_columns``), and a .npy has none to check.
+    """
+    return _WARNING_FILTERS.block(lambda: warnings.filterwarnings(
+        "ignore", message="X does not have valid feature names", category=UserWarning))
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     args = _parse(argv)
@@ -177,6 +198,7 @@ def main(argv=None) -> int:
         run.enter_context(_setup_logging(args))
         run.enter_context(_stop_on_signals())
         run.enter_context(_tolerant_stdout())
+        run.enter_context(_positional_columns())
         try:
             run.enter_context(_set_threads(getattr(args, "threads", None)))
             return int(args.func(args) or 0)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_figure_output, check_output,
-                       chosen_split, json_safe, load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
+                       check_figure_output, check_output, chosen_split, json_safe, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -101,6 +101,7 @@ def run_evaluate(args) -> int:
             raise ValueError(f"{flag} applies to a {kind}; {args.model_dir} holds an {type(estimator).__name__}, "
                              f"which {what}.")
     args.hide = 0.2 if args.hide is None else args.hide
+    check_columns(args, estimator, args.model_dir)
     X, data_shape, where = _evaluation_data(args)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
     try:
@@ -188,6 +189,7 @@ def run_impute(args) -> int:
     if not isinstance(estimator, ImputerMixin):
         raise ValueError(f"{args.model_dir} holds a model ({type(estimator).__name__}) that does not fill missing "
                          "values; train an imputer with: aekit train DATA --model imputer --out DIR.")
+    check_columns(args, estimator, args.model_dir)
     X, image_shape = load_array(args.data)
     filled = estimator.transform(X)
     missing = np.isnan(X)

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_has_code, check_output,
-                       chosen_split, load_source, write_figure)
+from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
+                       check_has_code, check_output, chosen_split, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -81,6 +81,7 @@ def run(args) -> int:
                    for name in (FILTERS_FIGURE, HISTOGRAM_FIGURE)}
     estimator = load(args.model_dir)
     check_has_code(estimator, args.model_dir)
+    check_columns(args, estimator, args.model_dir)
     data = load_source(args)
     X = chosen_split(args, data)
     filters = figures and estimator.architecture == "mlp"  # a conv net has no per-unit filters over the input

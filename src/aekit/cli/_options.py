@@ -17,7 +17,8 @@ import numpy as np
 __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
-           "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure"]
+           "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
+           "check_columns"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -309,6 +310,54 @@ def check_no_empty_column(args, data) -> None:
         more = f" (as are {empty.size - 1} more columns)" if empty.size > 1 else ""
         raise ValueError(f"{path}: column {empty[0] + 1}{named} has no value in any row{more}; drop it first: "
                          "no model can learn a column it never sees.")
+
+
+def csv_columns(path) -> list[str] | None:
+    """The column names of a CSV ``path`` (its header's cells, stripped), or None: not a CSV, no header, or
+    pandas' default ``0,1,2,...`` (which names nothing)."""
+    from ..datasets._csv import _default_column_names, csv_header
+
+    if not path or Path(path).suffix.lower() != ".csv":
+        return None
+    names = csv_header(path)
+    if names is None or _default_column_names(names):
+        return None
+    return [name.strip() for name in names]
+
+
+def _model_columns(estimator, model_dir) -> list[str] | None:
+    """The column names ``estimator`` was trained on: its ``feature_names_in_`` (fitted on a DataFrame), else the
+    CSV header ``aekit train`` recorded in the model's ``metrics.json``; None when neither is known."""
+    import json
+
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return [str(name).strip() for name in names]
+    try:
+        names = json.loads((Path(model_dir) / "metrics.json").read_text(encoding="utf-8")).get("columns")
+    except (OSError, ValueError, AttributeError):  # no metrics.json (saved from Python), or not a dict
+        return None
+    return [str(name) for name in names] if isinstance(names, list) else None
+
+
+def check_columns(args, estimator, model_dir) -> None:
+    """Refuse a CSV DATA whose header names other columns, or the same in another order, than the model was
+    trained on: read by position, its values would go into the wrong inputs without a word."""
+    given = csv_columns(getattr(args, "data", None))
+    expected = _model_columns(estimator, model_dir)
+    if given is None or expected is None or given == expected:
+        return
+    if len(given) != len(expected):
+        extra = [name for name in given if name not in expected]
+        lacking = [name for name in expected if name not in given]
+        told = "; ".join(part for part in (f"not the model's: {extra[:3]}" if extra else "",
+                                           f"missing: {lacking[:3]}" if lacking else "") if part)
+        raise ValueError(f"{args.data} has {len(given)} columns, but {model_dir} was trained on {len(expected)}"
+                         f" ({told}); give it the columns it was trained on, in that order.")
+    i = next(i for i, (a, b) in enumerate(zip(given, expected)) if a != b)
+    how = "the same columns in another order" if sorted(given) == sorted(expected) else "other columns"
+    raise ValueError(f"{args.data} has {how} than {model_dir} was trained on: column {i + 1} is {given[i]!r}, "
+                     f"the model's is {expected[i]!r}; reorder or rename its columns to the model's.")
 
 
 def check_pattern_has_holes(estimator, data) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, add_split_argument,
-                       check_has_code, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
-                       chosen_split, estimator_from_args, hold_out, json_safe, load_source, models,
-                       warn_if_scales_differ)
+                       check_columns, check_has_code, check_no_empty_column, check_output, check_pattern_has_holes,
+                       chosen_params, chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source,
+                       models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -177,7 +177,7 @@ def _train(args, main_process: bool) -> int:
             return 3
         kept = f" Nothing was saved to {out}: no epoch finished."  # the error's "weights were kept": in memory
         if estimator.n_iter_ >= 1:  # keep the last good weights on disk
-            _save_model(estimator, data, out, replace=args.overwrite, diverged=str(err))
+            _save_model(estimator, data, out, replace=args.overwrite, diverged=str(err), **_columns(args))
             kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
         print(f"aekit {args.command}: error: {err}{kept}", file=sys.stderr)
         return 3
@@ -188,7 +188,8 @@ def _train(args, main_process: bool) -> int:
                                                  "another --out and --resume saves it there without training again")
         raise FileExistsError(f"{out} was written by something else while this run trained (two jobs with the same "
                               f"--out?); it is not replaced without --overwrite{kept}.")
-    more = {} if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from)}
+    more = _columns(args) if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from),
+                                                                 **_columns(args)}
     try:
         metrics = _save_model(estimator, data, out, replace=args.overwrite, **more)
     except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM while measuring and saving: no model written
@@ -208,6 +209,13 @@ def _train(args, main_process: bool) -> int:
     return 0
 
 
+def _columns(args) -> dict:
+    """``{"columns": names}`` for a CSV DATA with a header, recorded in metrics.json so that the commands using
+    the model refuse a table with its columns in another order (``check_columns``); else ``{}``."""
+    names = csv_columns(getattr(args, "data", None))
+    return {} if names is None else {"columns": names}
+
+
 def _epochs_run(estimator) -> str:
     """"90 of 300 epochs (weights of epoch 85 kept)": whether training stopped early, and which weights were saved."""
     n, best = estimator.n_iter_, estimator.best_epoch_
@@ -222,6 +230,7 @@ def _warm_estimator(args):
     from ..persistence import load
 
     estimator = load(args.warm_start_from)
+    check_columns(args, estimator, args.warm_start_from)
     name = getattr(type(estimator), "_cli_name", None)
     if not hasattr(estimator, "net_") or models().get(name) is not type(estimator):
         raise ValueError(f"--warm-start {args.warm_start_from} holds an {type(estimator).__name__}, which aekit "
@@ -275,6 +284,7 @@ def run_apply(args) -> int:
                          "impute for tables, aekit inpaint for images); it has no code or reconstruction.")
     if args.method == "transform":
         check_has_code(estimator, args.model_dir)
+    check_columns(args, estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
@@ -340,6 +350,8 @@ def run_info(args) -> int:
     for key, value in config["params"].items():
         _say(f"  {key} = {value!r}")
     for key, value in metrics.items():
+        if key == "columns" and isinstance(value, list) and len(value) > 6:  # a wide table's header: its ends
+            value = f"{len(value)}: {', '.join(map(str, value[:3]))}, ..., {', '.join(map(str, value[-2:]))}"
         _say(f"  metric {key} = {value:.6g}" if isinstance(value, float) else f"  metric {key} = {value}")
     return 0
 

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from ._dataset import warn_if_float32_loses
+
 __all__ = ["CSV_ENCODING", "CSV_MISSING", "csv_cells", "csv_header", "load_csv"]
 
 logger = logging.getLogger(__name__)
@@ -153,7 +155,7 @@ _MISSING_WORD = re.compile(r"(?:^|,)[ \t]*(?:" + "|".join(re.escape(w) for w in 
 def _loadtxt(source, skiprows: int = 0) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-        return np.loadtxt(source, delimiter=",", skiprows=skiprows, dtype=np.float32, ndmin=2, comments=None,
+        return np.loadtxt(source, delimiter=",", skiprows=skiprows, dtype=np.float64, ndmin=2, comments=None,
                           encoding=CSV_ENCODING if isinstance(source, (str, os.PathLike)) else None)
 
 
@@ -202,7 +204,7 @@ def load_csv(path):
     if not rows:
         raise ValueError(f"{path} is empty: no data rows.")
     width = len(rows[0][1])
-    X = np.empty((len(rows), width), dtype=np.float32)
+    X = np.empty((len(rows), width), dtype=np.float64)
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
             _check_separators(path, first, row)
@@ -211,8 +213,7 @@ def load_csv(path):
                 f"(as row {rows[0][0]})."
             )
         try:
-            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: _check_in_range names it
-                X[i] = [_cell(cell) for cell in row]
+            X[i] = [_cell(cell) for cell in row]  # beyond float32's range: inf in the cast, named by _check_in_range
         except ValueError:
             _check_separators(path, first, row)
             col = next(j for j, cell in enumerate(row, start=1) if not _is_number(cell))
@@ -241,7 +242,11 @@ def _warn_if_row_index(path, X, names):
 
 
 def _check_in_range(path, X, names):
-    """``X``, or a ValueError naming the first cell that is infinite or beyond float32's range (read as inf)."""
+    """``X`` (read in float64) as float32, or a ValueError naming the first cell that is infinite or beyond
+    float32's range (cast to inf); a column float32 cannot resolve is warned about."""
+    warn_if_float32_loses(X, path, names)
+    with np.errstate(over="ignore"):
+        X = X.astype(np.float32)
     _warn_if_row_index(path, X, names)
     infinite = np.isinf(X)
     if not infinite.any():

@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Dataset"]
+
+logger = logging.getLogger(__name__)
+
+#: Rows a float64 table is checked on for what float32 would lose (evenly spaced; the check's cost stays small).
+_PRECISION_ROWS = 10_000
+
+
+def warn_if_float32_loses(X, where, names=None, loss=0.01) -> None:
+    """Warn when casting float64 ``X`` to float32 loses more than ``loss`` of a column's spread.
+
+    float32 keeps about 7 significant digits: a column whose values vary little around a large level (Unix
+    times, 1e8 + N(0, 1), IDs) collapses to a few values, silently, in every loader that stores float32.
+    ``where`` (a file) and ``names`` (its columns, optional) name it in the one warning.
+    """
+    X = np.asarray(X)
+    if X.dtype != np.float64 or X.ndim != 2 or not X.size:
+        return
+    X = X[:: max(1, X.shape[0] // _PRECISION_ROWS)]
+    with np.errstate(over="ignore", invalid="ignore"):  # entries beyond float32 are left out below
+        rounded = X.astype(np.float32).astype(np.float64)
+        kept = np.isfinite(rounded)  # NaN (missing) and values beyond float32 (named by the CSV reader) left out
+        counts = np.maximum(kept.sum(axis=0), 1)
+        mean = np.where(kept, X, 0.0).sum(axis=0) / counts
+        spread = np.sqrt(np.where(kept, (X - mean) ** 2, 0.0).sum(axis=0) / counts)
+        lost = np.sqrt(np.where(kept, (rounded - X) ** 2, 0.0).sum(axis=0) / counts)
+    # a constant column (0.1 in every row: float32 rounds it, but it has no spread to lose; its computed spread is
+    # float64 rounding, ~1e-16 of its size) or an empty one is never flagged
+    bad = np.flatnonzero((spread > 1e-12 * np.abs(mean)) & (lost > loss * spread))
+    if not bad.size:
+        return
+    j = bad[0]
+    named = f" ({names[j]!r})" if names is not None and j < len(names) else ""
+    more = f" (and {bad.size - 1} more)" if bad.size > 1 else ""
+    logger.warning("%s: column %d%s%s varies little for its size (around %.6g, spread %.3g): aekit computes in "
+                   "float32 (about 7 significant digits), which loses %.0f%% of that spread; subtract a constant "
+                   "near its values (or its mean) from it first.", where, j + 1, named, more,
+                   float(mean[j]), spread[j], min(100.0, 100 * lost[j] / spread[j]))
 
 
 def _as_features(X, field):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._dataset import Dataset
+import numpy as np
+
+from ._dataset import Dataset, warn_if_float32_loses
 from ._digits import load_digits
 from ._files import load_array, load_image_folder
 from ._mnist import load_fashion_mnist, load_mnist
@@ -102,5 +104,7 @@ def load_data(source, data_dir=None, download=True, mmap=False):
         )
     # an image folder's rows are its files, named as they were read
     X, image_shape, names = load_image_folder(path) if path.is_dir() else (*load_array(path, mmap=mmap), None)
+    if image_shape is None and not isinstance(X, np.memmap):  # a float64 table: Dataset stores float32
+        warn_if_float32_loses(X, path)
     description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
     return Dataset(X, X[:0], None, None, image_shape, path.name, description, sample_names=names)
