@@ -302,3 +302,16 @@ def test_held_out_psnr_is_finite_when_the_noise_leaves_a_patch_unchanged():
     result = _held_out_psnr(model, X)
     assert np.isfinite(result["psnr_noisy"]) and np.isfinite(result["psnr_denoised"])
     assert result["n_unchanged_by_noise"] == 3 and result["n_held_out"] == 40
+
+
+def test_train_denoiser_names_the_images_smaller_than_a_patch(tmp_path, capsys):
+    # sample_patches skips them: they were counted among the training images ("3 images in ...") without a word
+    rng = np.random.default_rng(0)
+    (tmp_path / "clean").mkdir()
+    for name, shape in (("a.png", (20, 20)), ("b.png", (24, 20)), ("tiny.png", (5, 30))):
+        write_image(tmp_path / "clean" / name, smooth(rng, shape))
+    code = main(["train-denoiser", str(tmp_path / "clean"), "--out", str(tmp_path / "m"), "--patch-size", "8",
+                 "--n-patches", "200", "--max-epochs", "1", "--hidden-layer-sizes", "4", "--device", "cpu", "-q"])
+    assert code == 0
+    assert "1 of the 3 images in" in capsys.readouterr().err
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["data"].startswith("2 images in ")

@@ -125,9 +125,13 @@ def _training_patches(args):
     mode = "rgb" if args.color else "grey"
     images = [read_image(p, mode=mode) for p in files]
     side = args.patch_size or 16
-    patches = sample_patches(images, (side, side), args.n_patches)
+    patches = sample_patches(images, (side, side), args.n_patches)  # refuses images all smaller than a patch
+    small = [p.name for p, im in zip(files, images) if min(im.shape[:2]) < side]
+    if small:  # sample_patches skips them: they were counted among the training images without a word
+        logger.warning("%d of the %d images in %s are smaller than the %dx%d patches and give none: %s", len(small),
+                       len(files), folder, side, side, ", ".join(small[:3]) + (", ..." if len(small) > 3 else ""))
     shape = (side, side, 3) if args.color else (side, side)
-    return patches, shape, f"{len(files)} images in {folder} ({mode})"
+    return patches, shape, f"{len(files) - len(small)} images in {folder} ({mode})"
 
 
 def _practice_holes(args, estimator, shape) -> np.ndarray | None:
@@ -199,7 +203,7 @@ def run_train_denoiser(args) -> int:
     n_held = min(500, len(patches) // 10)
     train, held = patches[n_held:], patches[:n_held]
     logger.info("training %s on %s: %d patches of %s (%d more held out), %s noise at %g", type(estimator).__name__,
-                description, len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
+                description.rstrip("."), len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
                 estimator.corruption_level)
     with checkpointing(estimator, checkpoint_dir, every, resume):  # a TrainingInterrupted: cli.main reports it
         if holes is None:
