@@ -190,3 +190,12 @@ def test_a_time_budget_sets_the_epochs_the_progress_counts_to(tty):
     progress(None, 1, {"loss": 1.0, "val_loss": None})
     assert progress.bar.total == 11  # 950 s left hold 9.5 epochs: 9, and the one that crosses the budget
     progress.close()
+
+
+def test_train_summary_prints_no_negative_zero(tmp_path, capsys):
+    # one row under standard scaling is all zeros to the network: its error came out -0.0, printed "-0"
+    np.savetxt(tmp_path / "one.csv", [[1.0, 2.0, 3.0]], delimiter=",", header="a,b,c", comments="")
+    assert main(["train", str(tmp_path / "one.csv"), "--out", str(tmp_path / "m"), "--hidden-layer-sizes", "2",
+                 "--n-components", "1", "--max-epochs", "1", "--scaling", "standard", "--random-state", "0"]) == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"saved {tmp_path / 'm'}: train error ") and "-0 " not in last and "error -0" not in last

@@ -199,7 +199,7 @@ def _train(args, main_process: bool) -> int:
                   file=sys.stderr)
         raise
     def shown(value):  # json_safe turned a NaN/inf error into None
-        return "n/a" if value is None else f"{value:.6g}"
+        return "n/a" if value is None else f"{value + 0.0:.6g}"  # + 0.0: no "-0" for a negative zero
 
     msg = f"saved {out}: train error {shown(metrics['train_error_per_sample'])}"
     if "test_error_per_sample" in metrics:
