@@ -247,3 +247,19 @@ def test_16_bit_colour_png_falls_back_to_8_bits_if_pillow_changes(tmp_path, monk
     image, bits = read_image(tmp_path / "c.png", return_bit_depth=True)
     assert bits == 8 and "could not be decoded" in caplog.text
     np.testing.assert_allclose(image, (pixels >> 8) / 255.0, atol=1e-6)  # Pillow's own 8-bit reading
+
+
+def test_a_grey_picture_saved_with_a_palette_is_grey(models, tmp_path):
+    # a palette (mode P) PNG was read as RGB whatever its colours, so a grey model refused a grey picture
+    grey = np.round(smooth((12, 14), seed=3) * 255).astype(np.uint8)
+    Image.fromarray(grey, "L").convert("P").save(tmp_path / "grey_palette.png")
+    image = read_image(tmp_path / "grey_palette.png")
+    assert image.shape == (12, 14)
+    np.testing.assert_array_equal(np.round(image * 255), grey)
+    colour = np.round(smooth((12, 14, 3), seed=4) * 255).astype(np.uint8)
+    Image.fromarray(colour).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(tmp_path / "colour.png")
+    assert read_image(tmp_path / "colour.png").shape == (12, 14, 3)  # a colour palette stays colour
+    assert main(["denoise", str(models / "model_grey"), str(tmp_path / "grey_palette.png"), "--out",
+                 str(tmp_path / "out"), "-q"]) == 0
+    with Image.open(tmp_path / "out" / "grey_palette.png") as out:
+        assert out.mode == "L" and out.size == (14, 12)

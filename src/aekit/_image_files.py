@@ -94,7 +94,7 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
             deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
             turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
             img.load()
-            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F") or _grey_palette(img)
             wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
             if deep is not None:
                 peak, bits = 65535.0, 16
@@ -120,6 +120,15 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     return (image, bits) if return_bit_depth else image
+
+
+def _grey_palette(img) -> bool:
+    """Whether ``img`` is a palette image whose colours are all grey (a grey picture saved with a palette, which
+    was read as RGB, so that a grey model refused it)."""
+    if img.mode not in ("P", "PA") or img.getpalette() is None:
+        return False
+    palette = np.asarray(img.getpalette(), dtype=np.int64).reshape(-1, 3)
+    return bool((palette == palette[:, :1]).all())
 
 
 def write_image(path, image, bit_depth: int = 8, *, replace: bool = True) -> Path:
