@@ -315,3 +315,20 @@ def test_train_denoiser_names_the_images_smaller_than_a_patch(tmp_path, capsys):
     assert code == 0
     assert "1 of the 3 images in" in capsys.readouterr().err
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["data"].startswith("2 images in ")
+
+
+@pytest.mark.parametrize("command", [["reconstruct", "--out", "{tmp}/r.npy"], ["encode", "--out", "{tmp}/e.npy"],
+                                     ["evaluate"], ["errors", "--out", "{tmp}/e.npy"],
+                                     ["features", "--out", "{tmp}/f.npy"]])
+def test_a_patch_model_given_whole_images_says_it_takes_patches(workdir, tmp_path, capsys, command):
+    # they stopped at scikit-learn's "X has 480 features, but DenoisingAutoencoder is expecting 64 features",
+    # which did not say that the model takes 8x8 patches nor what would cut the images into them
+    (tmp_path / "photos").mkdir()
+    for i in range(2):
+        write_image(tmp_path / "photos" / f"p{i}.png", smooth(np.random.default_rng(i), (20, 24)))
+    name, *rest = command
+    code = main([name, str(workdir / "model"), str(tmp_path / "photos"), *(a.format(tmp=tmp_path) for a in rest)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'photos'} holds 20x24 images, but {workdir / 'model'} takes 8x8 ones" in err
+    assert "aekit denoise or aekit inpaint" in err and "features" not in err.split("error:")[1].split(";")[0]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_output, chosen_split, load_source, write_figure)
+                       check_figure_output, check_image_size, check_output, chosen_split, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -56,6 +56,7 @@ def run(args) -> int:
                          "reconstructing rows; aekit evaluate scores it on hidden entries.")
     check_columns(args, estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)
+    check_image_size(estimator, args.model_dir, data.image_shape, args.data or data.name)
     X = chosen_split(args, data)
     shape = None
     if args.figure is not None:  # checked before the work, not after it

@@ -12,7 +12,8 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_output, chosen_split, json_safe, load_source, write_figure)
+                       check_figure_output, check_image_size, check_output, chosen_split, json_safe, load_source,
+                       write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -103,6 +104,7 @@ def run_evaluate(args) -> int:
     args.hide = 0.2 if args.hide is None else args.hide
     check_columns(args, estimator, args.model_dir)
     X, data_shape, where = _evaluation_data(args)
+    check_image_size(estimator, args.model_dir, data_shape, where)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
     try:
         result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_has_code, check_output, chosen_split, load_source, write_figure)
+                       check_has_code, check_image_size, check_output, chosen_split, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -83,6 +83,7 @@ def run(args) -> int:
     check_has_code(estimator, args.model_dir)
     check_columns(args, estimator, args.model_dir)
     data = load_source(args)
+    check_image_size(estimator, args.model_dir, data.image_shape, args.data or data.name)
     X = chosen_split(args, data)
     filters = figures and estimator.architecture == "mlp"  # a conv net has no per-unit filters over the input
     shape = _filter_shape(args, data, estimator.n_features_in_) if filters else None

@@ -18,7 +18,7 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns"]
+           "check_columns", "check_image_size"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -358,6 +358,20 @@ def check_columns(args, estimator, model_dir) -> None:
     how = "the same columns in another order" if sorted(given) == sorted(expected) else "other columns"
     raise ValueError(f"{args.data} has {how} than {model_dir} was trained on: column {i + 1} is {given[i]!r}, "
                      f"the model's is {expected[i]!r}; reorder or rename its columns to the model's.")
+
+
+def check_image_size(estimator, model_dir, image_shape, where) -> None:
+    """Refuse images of another size than a model of images (or of patches) takes, saying which: scikit-learn's
+    "X has 480 features, but ... is expecting 64" did not say that the model works on 8x8 patches."""
+    model_shape = getattr(estimator, "image_shape", None)
+    if model_shape is None or image_shape is None or tuple(model_shape) == tuple(image_shape):
+        return
+    if int(np.prod(model_shape)) == int(np.prod(image_shape)):  # the same pixels in another layout: as before
+        return
+    size = lambda shape: "x".join(map(str, shape))  # noqa: E731
+    raise ValueError(f"{where} holds {size(image_shape)} images, but {model_dir} takes {size(model_shape)} ones; "
+                     "a model of patches denoises or fills larger images with aekit denoise or aekit inpaint, "
+                     "which cut them into its patches.")
 
 
 def check_pattern_has_holes(estimator, data) -> None:

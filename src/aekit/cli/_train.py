@@ -11,9 +11,9 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, add_split_argument,
-                       check_columns, check_has_code, check_no_empty_column, check_output, check_pattern_has_holes,
-                       chosen_params, chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source,
-                       models, warn_if_scales_differ)
+                       check_columns, check_has_code, check_image_size, check_no_empty_column, check_output,
+                       check_pattern_has_holes, chosen_params, chosen_split, csv_columns, estimator_from_args, hold_out,
+                       json_safe, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -286,6 +286,7 @@ def run_apply(args) -> int:
         check_has_code(estimator, args.model_dir)
     check_columns(args, estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)
+    check_image_size(estimator, args.model_dir, data.image_shape, args.data or data.name)
     X = chosen_split(args, data)
     result = getattr(estimator, args.method)(X)
     save_npy(out, result, replace=args.overwrite)
