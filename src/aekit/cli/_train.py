@@ -188,8 +188,9 @@ def _train(args, main_process: bool) -> int:
                                                  "another --out and --resume saves it there without training again")
         raise FileExistsError(f"{out} was written by something else while this run trained (two jobs with the same "
                               f"--out?); it is not replaced without --overwrite{kept}.")
-    more = _columns(args) if args.warm_start_from is None else {"warm_start_from": str(args.warm_start_from),
-                                                                 **_columns(args)}
+    more = _columns(args)
+    if args.warm_start_from is not None:
+        more["warm_start_from"] = str(args.warm_start_from)
     try:
         metrics = _save_model(estimator, data, out, replace=args.overwrite, **more)
     except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM while measuring and saving: no model written
