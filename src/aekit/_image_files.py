@@ -125,9 +125,10 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
 def _grey_palette(img) -> bool:
     """Whether ``img`` is a palette image whose colours are all grey (a grey picture saved with a palette, which
     was read as RGB, so that a grey model refused it)."""
-    if img.mode not in ("P", "PA") or img.getpalette() is None:
+    colours = img.getpalette() if img.mode in ("P", "PA") else None
+    if colours is None:
         return False
-    palette = np.asarray(img.getpalette(), dtype=np.int64).reshape(-1, 3)
+    palette = np.asarray(colours, dtype=np.int64).reshape(-1, 3)
     return bool((palette == palette[:, :1]).all())
 
 
