@@ -15,8 +15,8 @@ COMMANDS = {
         "train": "train an autoencoder and save it to a model directory",
         "encode": "write the codes (transform) of DATA as .npy",
         "reconstruct": "write the reconstructions of DATA as .npy",
-        "info": "describe a saved model or a checkpoint",
     },
+    "_info": {"info": "describe a saved model or a checkpoint"},
     "_errors": {"errors": "write each sample's reconstruction error (anomaly scores) as .npy"},
     "_evaluate": {
         "evaluate": "measure a saved model on data (error, PSNR, denoising, imputation)",
