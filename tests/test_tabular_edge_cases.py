@@ -195,8 +195,16 @@ def test_errors_puts_a_corrupted_row_first(tmp_path, capsys):
     capsys.readouterr()
     assert main(["errors", str(tmp_path / "m"), str(tmp_path / "new.csv"), "--out", str(tmp_path / "e.npy"),
                  "--top", "1"]) == 0
-    assert "largest (row: error): 100: " in capsys.readouterr().out
+    # the row counts from 0 as in e.npy; the line is where it is in the file (np.savetxt writes no header)
+    assert "largest (row (line in new.csv): error): 100 (line 101): " in capsys.readouterr().out
     assert int(np.argmax(np.load(tmp_path / "e.npy"))) == 100
+    # a header and a blank line move the rows down the file
+    lines = (tmp_path / "new.csv").read_text().splitlines()
+    (tmp_path / "named.csv").write_text("\n".join([",".join(f"c{j}" for j in range(X.shape[1])), *lines[:50], "",
+                                                   *lines[50:]]) + "\n")
+    assert main(["errors", str(tmp_path / "m"), str(tmp_path / "named.csv"), "--out", str(tmp_path / "f.npy"),
+                 "--top", "1"]) == 0
+    assert "largest (row (line in named.csv): error): 100 (line 103): " in capsys.readouterr().out
 
 
 def test_a_csv_with_pandas_index_column_is_read_with_a_warning(tmp_path, caplog):

@@ -71,7 +71,7 @@ def run(args) -> int:
     save_npy(out, errors, replace=args.overwrite)
     if not args.quiet:
         # an image folder's rows are known by their files (DATA is used whole, in the files' order)
-        print(summary(errors, args.top, None if args.dataset else data.sample_names))
+        print(summary(errors, args.top, *_row_names(args, data)))
         if estimator._scales():  # as evaluate says: not the squared differences of DATA and aekit reconstruct's output
             print(f"errors in the model's scaled units (scaling="
                   f"{getattr(estimator, 'scaling_', estimator.scaling)!r}), as its score")
@@ -90,9 +90,26 @@ def run(args) -> int:
     return 0
 
 
-def summary(errors: np.ndarray, top: int, names=None) -> str:
+def _row_names(args, data) -> tuple:
+    """``(names, label)`` for :func:`summary`: an image folder's files (DATA is used whole, in the files' order);
+    a CSV's rows as "row (line N)", the line a user finds them at (the rows count from 0, as in --out's array,
+    while a CSV's errors name file lines); else ``(None, "row")``."""
+    from ..datasets._csv import csv_data_lines
+
+    if args.dataset:
+        return None, "row"
+    if data.sample_names is not None:
+        return data.sample_names, "file"
+    if Path(args.data).suffix.lower() == ".csv":
+        return [f"{i} (line {line})" for i, line in enumerate(csv_data_lines(args.data))], \
+            f"row (line in {Path(args.data).name})"
+    return None, "row"
+
+
+def summary(errors: np.ndarray, top: int, names=None, label: str | None = None) -> str:
     """The distribution of per-sample errors and the ``top`` largest, as printed by ``aekit errors``; ``names``
-    (an image folder's files, one per row) label the largest instead of their row numbers."""
+    (one per row: an image folder's files, a CSV's rows with their lines) label the largest instead of their row
+    numbers, under ``label`` (default: "row", or "file" with ``names``)."""
     if errors.size == 0:
         return "no samples"
     q = np.quantile(errors, [0.5, 0.9, 0.99])
@@ -100,7 +117,7 @@ def summary(errors: np.ndarray, top: int, names=None) -> str:
              f"90% {q[1]:.6g}, 99% {q[2]:.6g}, max {errors.max():.6g}"]
     order = np.argsort(-errors, kind="stable")[:top]
     if order.size:
-        label = "row" if names is None else "file"
+        label = label or ("row" if names is None else "file")
         lines.append(f"largest ({label}: error): "
                      + ", ".join(f"{i if names is None else names[i]}: {errors[i]:.6g}" for i in order))
     return "\n".join(lines)

@@ -85,6 +85,22 @@ def csv_header(path):
     return None if all(_is_number(cell) for cell in first) else first
 
 
+def csv_data_lines(path) -> list[int]:
+    """The line of ``path`` each data row of a CSV file comes from (counting from 1, header and blank lines
+    skipped as ``load_array`` skips them): what a user looks up for row ``i`` of the loaded array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    list of int
+    """
+    lines = [n for n, _ in _csv_rows(path)]
+    return lines[csv_header(path) is not None:]
+
+
 def csv_cells(path):
     """A CSV file's header (or None) and its data rows as text, in the rows and order ``load_array`` reads.
 
