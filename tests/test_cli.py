@@ -88,7 +88,7 @@ def test_compare_names_the_model_in_table_json_and_figure(tmp_path, capsys, monk
     "argv, message",
     [
         (["train", "missing.npy", "--out", "{tmp}/m"], "missing.npy"),
-        (["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--n-components", "0"], "n_components must be >= 1"),
+        (["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--n-components", "0"], "--n-components must be >= 1"),
         (["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--loss", "bce", "--n-components", "2"],
          None),
         (["train", "--out", "{tmp}/m"], "no data"),

@@ -542,3 +542,20 @@ def test_output_suffixes_in_upper_case_are_accepted(files, tmp_path, capsys):
     assert main(["encode", str(files["sparse"]), str(files["flat"]), "--out", str(codes), "-q"]) == 0
     assert np.load(codes).shape == (200, 16) and sorted(p.name for p in tmp_path.iterdir()) == [
         "CODES.NPY", "FILLED.CSV", "FILLED.NPY", "holes.npy"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--loss", "bce", "--scaling", "standard"],
+     "--loss bce needs values in [0, 1]: use --scaling minmax (or 'none' for data already in [0, 1]); got "
+     "--scaling standard."),
+    (["--batch-size", "0"], "--batch-size must be >= 1; got 0."),
+    (["--model", "sparse", "--sparsity", "topk", "--k", "0"], "--k must be >= 1; got 0."),
+    (["--model", "imputer", "--no-mask-input", "--architecture", "unet"],
+     "--architecture unet needs --mask-input (a U-Net"),
+    (["--model", "imputer", "--no-mask-input", "--architecture", "unet"], "; got --no-mask-input."),
+])
+def test_train_names_estimator_parameters_as_flags(argv, message, tmp_path, capsys):
+    """The estimators say loss='bce' and scaling='minmax'; on the command line those are --loss and --scaling."""
+    assert main(["train", "--dataset", "digits", "--out", str(tmp_path / "m"), "-q", *argv]) == 2
+    assert message in _one_line_error(capsys, "train")
+    assert not (tmp_path / "m").exists()

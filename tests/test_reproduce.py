@@ -145,7 +145,7 @@ def test_missing_faces_say_where_they_were_looked_for_and_how_to_get_them(tmp_pa
     (["--threads", "0"], "--threads must be >= 1"),
     (["--pretraining-epochs", "0", "--activation", "sigmoid", "--pretraining", "rbm"],
      "--pretraining-epochs must be >= 1; got 0"),
-    (["--activation", "relu", "--pretraining", "rbm"], "pretraining='rbm' needs activation='sigmoid'"),
+    (["--activation", "relu", "--pretraining", "rbm"], "--pretraining rbm needs --activation sigmoid"),
 ])
 def test_bad_options(tmp_path, capsys, argv, message):
     assert main(["reproduce", "hinton2006", "--dataset", "digits", "--out", str(tmp_path / "o"), *argv]) == 2

@@ -18,7 +18,7 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns", "check_image_size"]
+           "check_columns", "check_image_size", "as_flags"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -97,6 +97,56 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown
             else:
                 parser_kwargs = {"type": _flag_type(spec.kind), "metavar": spec.kind.upper()}
             group.add_argument(flag, **kwargs, **parser_kwargs)
+    # the estimators' errors name their parameters as in Python; cli.main names these as flags (as_flags)
+    parser.set_defaults(_estimator_flags={name: specs_kind for cls in classes
+                                          for name, specs_kind in ((n, s.kind) for n, s in cls._param_specs.items())
+                                          if name in seen})
+
+
+_VALUE = r"""('[^']*'|"[^"]*"|\([^()]*\)|[^\s,;:()]*[^\s,;:().])"""  # a value ends before a full stop
+
+
+def as_flags(message: str, kinds: dict[str, str]) -> str:
+    """``message`` with the estimator parameters in ``kinds`` (name -> kind) written as the CLI's flags.
+
+    An estimator's error names its parameters as the Python API does:
+    ``loss='bce' needs values in [0, 1]: use scaling='minmax'`` reads, on the
+    command line, ``--loss bce needs values in [0, 1]: use --scaling minmax``.
+    ``name=value`` becomes ``--name value`` (a tuple's items as separate
+    values; ``--name``/``--no-name`` for a switch); a bare name does when it
+    holds an underscore, or starts the message ("k must be >= 1").
+
+    >>> as_flags("batch_size must be >= 1; got 0.", {"batch_size": "int"})
+    '--batch-size must be >= 1; got 0.'
+    >>> as_flags("needs mask_input=True; got hidden_layer_sizes=(8, 4), learning_rate=0.5.",
+    ...          {"mask_input": "bool", "hidden_layer_sizes": "int_tuple", "learning_rate": "float"})
+    'needs --mask-input; got --hidden-layer-sizes 8 4, --learning-rate 0.5.'
+    >>> as_flags("got mask_input=False.", {"mask_input": "bool"})
+    'got --no-mask-input.'
+    """
+    import re
+
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def assigned(match) -> str:
+        name, value = match.group(1), match.group(2)
+        if kinds[name] == "bool" and value in ("True", "False"):
+            return flag(name) if value == "True" else "--no-" + name.replace("_", "-")
+        if value[0] in "'\"":
+            value = value[1:-1]
+        elif value[0] == "(":
+            value = " ".join(v.strip() for v in value[1:-1].split(",") if v.strip())
+        return f"{flag(name)} {value}" if value else flag(name)
+
+    names = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
+    if not names:
+        return message
+    message = re.sub(rf"(?<![\w.'\"-])({names})={_VALUE}", assigned, message)
+    bare = "|".join(re.escape(n) for n in sorted(kinds, key=len, reverse=True) if "_" in n)
+    if bare:
+        message = re.sub(rf"(?<![\w.'\"-])({bare})(?![\w'\"=-])", lambda m: flag(m.group(1)), message)
+    return re.sub(rf"^({names})(?= )", lambda m: flag(m.group(1)), message)
 
 
 def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", data=None, **overrides):
