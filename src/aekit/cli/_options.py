@@ -123,6 +123,8 @@ def as_flags(message: str, kinds: dict[str, str]) -> str:
     'needs --mask-input; got --hidden-layer-sizes 8 4, --learning-rate 0.5.'
     >>> as_flags("got mask_input=False.", {"mask_input": "bool"})
     'got --no-mask-input.'
+    >>> as_flags("/data/batch_size/x.npy: batch_size must be >= 1", {"batch_size": "int"})
+    '/data/batch_size/x.npy: --batch-size must be >= 1'
     """
     import re
 
@@ -142,10 +144,11 @@ def as_flags(message: str, kinds: dict[str, str]) -> str:
     names = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
     if not names:
         return message
-    message = re.sub(rf"(?<![\w.'\"-])({names})={_VALUE}", assigned, message)
+    outside = r"""(?<![\w.'"/\\-])"""  # not part of a longer name, a string or a path (/data/batch_size/x.npy)
+    message = re.sub(rf"{outside}({names})={_VALUE}", assigned, message)
     bare = "|".join(re.escape(n) for n in sorted(kinds, key=len, reverse=True) if "_" in n)
     if bare:
-        message = re.sub(rf"(?<![\w.'\"-])({bare})(?![\w'\"=-])", lambda m: flag(m.group(1)), message)
+        message = re.sub(rf"""{outside}({bare})(?![\w'"=/\\-])""", lambda m: flag(m.group(1)), message)
     return re.sub(rf"^({names})(?= )", lambda m: flag(m.group(1)), message)
 
 
