@@ -263,3 +263,87 @@ def test_a_grey_picture_saved_with_a_palette_is_grey(models, tmp_path):
                  str(tmp_path / "out"), "-q"]) == 0
     with Image.open(tmp_path / "out" / "grey_palette.png") as out:
         assert out.mode == "L" and out.size == (14, 12)
+
+
+# ---------------------------------------------------------------- transparency: read_alpha, write_image(alpha=)
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".webp"])
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_alpha_is_written_and_read_back(tmp_path, suffix, channels, bit_depth):
+    from aekit.images import read_alpha
+
+    if suffix == ".webp" and (bit_depth == 16 or channels is None):
+        pytest.skip("WebP has 8-bit colour only (grey is read back as RGB)")
+    if bit_depth == 16 and suffix == ".tif" and channels is None:
+        pytest.skip("a 16-bit grey + alpha TIFF is written, but read back without its alpha")
+    rng = np.random.default_rng(0)
+    image = rng.random((7, 9) if channels is None else (7, 9, channels))
+    alpha = np.ones((7, 9))
+    alpha[2:5, 3:7] = 0.0  # a transparent hole
+    alpha[0, 0] = 0.5
+    path = write_image(tmp_path / f"a{suffix}", image, bit_depth=bit_depth, alpha=alpha)
+    top = 65535 if bit_depth == 16 else 255
+    back, bits = read_image(path, return_bit_depth=True)
+    assert bits == bit_depth and back.shape == image.shape  # colour as before: alpha is read on its own
+    np.testing.assert_allclose(back, np.round(image * top) / top, atol=1e-6)
+    np.testing.assert_allclose(read_alpha(path), np.round(alpha * top) / top, atol=1e-6)
+
+
+def test_alpha_of_opaque_and_transparent_colour_images(tmp_path):
+    from aekit.images import read_alpha
+
+    write_image(tmp_path / "opaque.png", np.zeros((4, 4, 3)))
+    assert read_alpha(tmp_path / "opaque.png") is None
+    write_image(tmp_path / "full.png", np.zeros((4, 4)), alpha=np.ones((4, 4)))  # an alpha channel all opaque
+    assert read_alpha(tmp_path / "full.png") is None
+    grey = np.full((4, 5), 100, np.uint8)
+    grey[0] = 7
+    Image.fromarray(grey).save(tmp_path / "trns.png", transparency=100)  # grey 100 is the transparent colour
+    np.testing.assert_array_equal(read_alpha(tmp_path / "trns.png"), (grey != 100).astype(np.float32))
+    Image.fromarray(grey).convert("P").save(tmp_path / "p.png", transparency=7)  # a palette entry
+    assert read_alpha(tmp_path / "p.png")[0].max() == 0 and read_alpha(tmp_path / "p.png")[1:].min() == 1
+    with pytest.raises(FileNotFoundError, match="no such image file"):
+        read_alpha(tmp_path / "nope.png")
+
+
+def test_alpha_is_dropped_with_a_warning_where_the_format_has_none(tmp_path, caplog):
+    alpha = np.zeros((4, 4))
+    with pytest.raises(ValueError, match=r"alpha must have the image's height and width \(4, 4\); got \(4, 3\)"):
+        write_image(tmp_path / "a.png", np.zeros((4, 4)), alpha=alpha[:, :3])
+    for suffix in (".jpg", ".bmp"):
+        with caplog.at_level("WARNING", logger="aekit"):
+            write_image(tmp_path / f"a{suffix}", np.zeros((4, 4, 3)), alpha=alpha)
+        assert f"a{suffix}: its transparency is dropped" in caplog.text
+        with Image.open(tmp_path / f"a{suffix}") as img:
+            assert img.mode == "RGB"
+
+
+def test_denoise_and_inpaint_keep_an_images_transparency(tmp_path):
+    # read_image drops alpha so that a model sees colour; the outputs dropped it too, and a transparent
+    # background's hidden colour (here black) became visible
+    from aekit.images import read_alpha
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:24, 0:24] / 24
+    grey = 0.5 + 0.3 * np.sin(5 * xx + 3 * yy)
+    train = tmp_path / "train"
+    train.mkdir()
+    write_image(train / "t.png", grey)
+    assert main(["train-denoiser", str(train), "--out", str(tmp_path / "m"), "--patch-size", "8", "--n-patches",
+                 "200", "--max-epochs", "1", "--corruption", "masking", "--random-state", "0", "-q"]) == 0
+    rgba = np.zeros((24, 24, 4), np.uint8)
+    rgba[..., 0] = np.round(255 * np.clip(grey + 0.05 * rng.standard_normal(grey.shape), 0, 1))
+    rgba[..., 3] = 255
+    rgba[:, :6, 3] = 0  # a transparent band, black beneath
+    Image.fromarray(rgba[..., [0, 3]], mode="LA").save(tmp_path / "in.png")
+    assert main(["denoise", str(tmp_path / "m"), str(tmp_path / "in.png"), "--out", str(tmp_path / "out"),
+                 "-q"]) == 0
+    with Image.open(tmp_path / "out" / "in.png") as img:
+        assert img.mode == "LA"
+    np.testing.assert_array_equal(read_alpha(tmp_path / "out" / "in.png"), rgba[..., 3] / 255)
+    mask = np.zeros((24, 24))
+    mask[10:13, 10:13] = 1
+    write_image(tmp_path / "mask.png", mask)
+    assert main(["inpaint", str(tmp_path / "m"), str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
+                 "--out", str(tmp_path / "filled.png"), "-q"]) == 0
+    np.testing.assert_array_equal(read_alpha(tmp_path / "filled.png"), rgba[..., 3] / 255)

@@ -1,7 +1,8 @@
 """Image files: PNG, JPEG, TIFF, BMP, WebP read as float32 pixels in [0, 1] and written back, 8 or 16 bits a channel.
 
-``(H, W)`` grey or ``(H, W, 3)`` RGB; :mod:`aekit.images` re-exports these
-with the patch machinery built on them.
+``(H, W)`` grey or ``(H, W, 3)`` RGB, alpha read and written on its own
+(:func:`read_alpha`, ``write_image(..., alpha=...)``); :mod:`aekit.images`
+re-exports these with the patch machinery built on them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ._atomic import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth"]
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "read_alpha", "write_image", "output_bit_depth"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +27,12 @@ IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF"
 IMAGE_KINDS = "PNG/JPEG/TIFF/BMP/WebP"
 #: Formats written with 16 bits a channel when asked; the others have 8.
 DEEP_FORMATS = ("PNG", "TIFF")
+#: Formats that keep an alpha channel (transparency); JPEG and BMP drop it.
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+#: Pillow modes that carry alpha, besides images with a transparent colour (``info["transparency"]``).
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 #: Pillow's save options per format: WebP lossless, as PNG, TIFF and BMP are (a denoised image is not recompressed).
-SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True, "exact": True}}  # exact: colour under alpha 0 kept
 #: Pillow's weights of R, G, B in a grey value (ITU-R 601-2 luma), for the colour images it cannot convert.
 LUMA = np.array([0.299, 0.587, 0.114])
 #: EXIF orientation (tag 0x0112) -> the turn that shows the stored pixels as cameras meant (as viewers do).
@@ -122,6 +127,58 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     return (image, bits) if return_bit_depth else image
 
 
+def read_alpha(path):
+    """The alpha channel (opacity) of an image file in [0, 1], or None when it has none or is opaque throughout.
+
+    :func:`read_image` drops alpha, so that models see colour alone; pass this
+    to ``write_image(..., alpha=...)`` to keep a picture's transparency (a
+    transparent area's hidden colour, often black, is shown otherwise).
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file: an RGBA or grey + alpha image (8 or 16 bits), or a
+        palette, grey or RGB image with a transparent colour.
+
+    Returns
+    -------
+    alpha : ndarray of shape (H, W), float32, or None
+        1 is opaque; oriented as :func:`read_image`'s pixels (EXIF).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not an image Pillow can read.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from .datasets._pixels import deep_colour_pixels
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file.")
+    try:
+        with Image.open(path) as img:
+            deep = deep_colour_pixels(path, img)
+            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
+            img.load()
+            if deep is not None:
+                alpha = deep[:, :, -1] / 65535.0 if deep.shape[2] in (2, 4) else None
+            elif img.mode in _ALPHA_MODES or "transparency" in img.info:
+                alpha = np.asarray(img.convert("RGBA"))[:, :, 3] / 255.0  # a transparent colour's pixels: 0
+            else:
+                alpha = None
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path} is refused as a possible decompression bomb ({err}).") from None
+    if alpha is None or alpha.min(initial=1.0) >= 1.0:
+        return None
+    return np.ascontiguousarray(turn(alpha), dtype=np.float32)
+
+
 def _grey_palette(img) -> bool:
     """Whether ``img`` is a palette image whose colours are all grey (a grey picture saved with a palette, which
     was read as RGB, so that a grey model refused it)."""
@@ -132,7 +189,7 @@ def _grey_palette(img) -> bool:
     return bool((palette == palette[:, :1]).all())
 
 
-def write_image(path, image, bit_depth: int = 8, *, replace: bool = True) -> Path:
+def write_image(path, image, bit_depth: int = 8, *, replace: bool = True, alpha=None) -> Path:
     """Write pixels in [0, 1] (clipped) as a PNG, JPEG, TIFF, BMP or WebP (lossless), atomically.
 
     Parameters
@@ -149,6 +206,10 @@ def write_image(path, image, bit_depth: int = 8, *, replace: bool = True) -> Pat
     replace : bool, default=True
         False: raise ``FileExistsError`` rather than replace a ``path``
         that exists when the file is moved there (another run meanwhile).
+    alpha : array-like of shape (H, W), optional
+        Opacity in [0, 1] (e.g. :func:`read_alpha`'s), written as the
+        image's alpha channel (grey + alpha, or RGBA) in PNG, TIFF and WebP;
+        JPEG and BMP keep none, so it is dropped there with a warning.
 
     Returns
     -------
@@ -167,31 +228,47 @@ def write_image(path, image, bit_depth: int = 8, *, replace: bool = True) -> Pat
         raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}.")
     if bit_depth == 16 and fmt not in DEEP_FORMATS:
         raise ValueError(f"bit_depth=16 is for PNG and TIFF images; got {path.name} (write a .png, or bit_depth=8).")
+    colour = image.ndim == 3
+    if alpha is not None:
+        alpha = _float_pixels(alpha).astype(np.float64)
+        if alpha.shape != image.shape[:2]:
+            raise ValueError(f"alpha must have the image's height and width {image.shape[:2]}; got {alpha.shape}.")
+        if fmt not in ALPHA_FORMATS:
+            logger.warning("%s: its transparency is dropped (%s keeps none; write a .png to keep it)", path, fmt)
+            alpha = None
+        else:
+            image = np.dstack([image, alpha])  # (H, W, 2) grey + alpha, or (H, W, 4) RGBA
     top, dtype = (65535.0, np.uint16) if bit_depth == 16 else (255.0, np.uint8)
     pixels = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * top).astype(dtype)
     with atomic_path(path, suffix=path.suffix, replace=replace) as tmp:
         if pixels.dtype == np.uint16 and fmt == "TIFF":  # Pillow has no 16-bit colour mode
             import tifffile
 
-            tifffile.imwrite(tmp, pixels, photometric="rgb" if pixels.ndim == 3 else "minisblack")
+            tifffile.imwrite(tmp, pixels, photometric="rgb" if colour else "minisblack",
+                             extrasamples=("unassalpha",) if alpha is not None else None)
         elif pixels.dtype == np.uint16 and pixels.ndim == 3:
-            Path(tmp).write_bytes(_png16_rgb(pixels))
+            Path(tmp).write_bytes(_png16(pixels))
         else:
             Image.fromarray(pixels).save(tmp, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
     return path
 
 
-def _png16_rgb(pixels: np.ndarray) -> bytes:
-    """A 48-bit RGB PNG file of ``pixels`` (H, W, 3) uint16, each row filtered with "Up" (PNG filter 2)."""
-    h, w, _ = pixels.shape
-    rows = pixels.astype(">u2").reshape(h, -1).view(np.uint8)  # (H, W * 6) bytes, big-endian as PNG wants
+#: PNG colour type by channels: grey + alpha, RGB, RGBA.
+_PNG_COLOUR_TYPES = {2: 4, 3: 2, 4: 6}
+
+
+def _png16(pixels: np.ndarray) -> bytes:
+    """A 16-bit PNG file of ``pixels`` (H, W, C) uint16, C = 2 (grey + alpha), 3 (RGB) or 4 (RGBA), each row
+    filtered with "Up" (PNG filter 2): Pillow writes none of them."""
+    h, w, c = pixels.shape
+    rows = pixels.astype(">u2").reshape(h, -1).view(np.uint8)  # (H, W * C * 2) bytes, big-endian as PNG wants
     up = np.diff(rows, axis=0, prepend=np.zeros((1, rows.shape[1]), np.uint8))  # uint8 wraps: mod 256
     data = np.hstack([np.full((h, 1), 2, np.uint8), up])
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB), no interlace
+    header = struct.pack(">IIBBBBB", w, h, 16, _PNG_COLOUR_TYPES[c], 0, 0, 0)  # 16 bits, no interlace
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data.tobytes(), 6))
             + chunk(b"IEND", b""))
 

@@ -14,13 +14,13 @@ import logging
 
 import numpy as np
 
-from ._image_files import IMAGE_KINDS, IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_image, write_image
+from ._image_files import (IMAGE_KINDS, IMAGE_SUFFIXES, _float_pixels, output_bit_depth, read_alpha, read_image,
+                           write_image)
 from ._patches import (_Accumulator, _check_stride, _patch_chunks, average_patches, extract_patches, patch_positions,
                        sample_patches)
 
-__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "write_image", "output_bit_depth", "patch_positions",
-           "extract_patches",
-           "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "read_alpha", "write_image", "output_bit_depth",
+           "patch_positions", "extract_patches", "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
            "denoise_image", "inpaint_image"]
 
 logger = logging.getLogger(__name__)

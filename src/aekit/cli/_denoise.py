@@ -268,7 +268,7 @@ def _check_stride_flag(args, model=None) -> None:
 
 def run_denoise(args) -> int:
     from ..images import (IMAGE_SUFFIXES, check_model_image, denoise_image, model_patch_shape, output_bit_depth,
-                          read_image, write_image)
+                          read_alpha, read_image, write_image)
     from ..persistence import load
 
     if args.out.suffix.lower() in IMAGE_SUFFIXES and not args.out.is_dir():  # would be made a folder of that name
@@ -302,7 +302,8 @@ def run_denoise(args) -> int:
                     if len(files) > 1 else "")
         tic = time.perf_counter()
         write_image(t, denoise_image(model, image, stride=args.stride, ensemble=args.ensemble),
-                    bit_depth=output_bit_depth(t, image, bits), replace=args.overwrite)
+                    bit_depth=output_bit_depth(t, image, bits), replace=args.overwrite,
+                    alpha=read_alpha(f))  # the model sees colour alone; transparency is kept as it was
         logger.info("wrote %s (%.1f s)", t, time.perf_counter() - tic)
     return 0
 
@@ -323,7 +324,8 @@ def _check_fills_holes(model, model_dir) -> None:
 
 
 def run_inpaint(args) -> int:
-    from ..images import IMAGE_SUFFIXES, check_model_image, inpaint_image, output_bit_depth, read_image, write_image
+    from ..images import (IMAGE_SUFFIXES, check_model_image, inpaint_image, output_bit_depth, read_alpha, read_image,
+                          write_image)
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite)
@@ -355,6 +357,7 @@ def run_inpaint(args) -> int:
                 image.shape[0])
     tic = time.perf_counter()
     completed = inpaint_image(model, holed, stride=args.stride)
-    write_image(out, completed, bit_depth=output_bit_depth(out, image, bits), replace=args.overwrite)
+    write_image(out, completed, bit_depth=output_bit_depth(out, image, bits), replace=args.overwrite,
+                alpha=read_alpha(args.image))
     logger.info("wrote %s (%.1f s)", out, time.perf_counter() - tic)
     return 0
