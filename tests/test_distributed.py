@@ -61,12 +61,18 @@ def _worker(rank, world, init_file, out_dir):
                           device="cpu").fit(X)
         results["estimator"] = ({k: v.clone() for k, v in est.net_.state_dict().items()},
                                 est.loss_curve_ + est.validation_scores_)
+        # no random_state: each rank drew its own validation split and refused the others' rows as different data
+        # (`torchrun ... aekit train` without --random-state, as the README shows it, failed)
+        unseeded = Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, batch_size=8,
+                               validation_fraction=0.2, device="cpu").fit(X)
+        results["unseeded"] = ({k: v.clone() for k, v in unseeded.net_.state_dict().items()},
+                               unseeded.loss_curve_ + unseeded.validation_scores_)
         # values of any shape: 2-D ones were split wrongly between the maxima and the negated minima
         checks = (distributed.same_on_all_ranks(torch.arange(6.0, dtype=torch.float64).reshape(3, 2)),
                   distributed.same_on_all_ranks(torch.full((3, 2), float(rank), dtype=torch.float64)))
         torch.save(checks, os.path.join(out_dir, f"checks{rank}.pt"))
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
-        del est
+        del est, unseeded
         distributed.leave()  # frees the dead DDP wrappers, then barrier and teardown (else a rank may abort)
     finally:
         if dist.is_initialized():
@@ -310,3 +316,4 @@ def test_leave_is_a_no_op_without_a_process_group():
     assert not dist.is_initialized()
     distributed.leave()
     assert not dist.is_initialized()
+

@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._callbacks import Progress as _Progress  # patched by benchmarks/throughput.py
 from ._callbacks import chain, time_budget
-from .distributed import broadcast_flag, is_main_process
+from .distributed import broadcast_flag, is_distributed, is_main_process, shared_seed
 from ._torch_globals import seeded
 from .pretraining import pretrain
 from .streaming import ArraySource, Batches
@@ -26,17 +26,21 @@ from .training import Trainer, TrainingDivergedError, resolve_device
 __all__ = ["fit_epoch", "fit_run", "new_net", "pretrain_net", "set_fitted", "split_seeds"]
 
 
-def split_seeds(est):
-    """``(rng, [init_seed, train_seed])`` from the estimator's ``random_state``."""
-    rng = check_random_state(est.random_state)
+def split_seeds(est, device: torch.device | str = "cpu"):
+    """``(rng, [init_seed, train_seed])`` from the estimator's ``random_state``; without one under ``torchrun``,
+    from rank 0's draw on every rank (``device``: where the draw is sent, a GPU for nccl)."""
+    random_state = est.random_state
+    if random_state is None and is_distributed():  # each rank's own draw: its own validation split and batches
+        random_state = shared_seed(device)
+    rng = check_random_state(random_state)
     return rng, [int(s) for s in rng.randint(0, 2**31 - 1, size=2)]
 
 
 def fit_run(est, X, mask: np.ndarray | None = None):
     """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given."""
     tic = time.perf_counter()
-    rng, (init_seed, train_seed) = split_seeds(est)
     device = resolve_device(est.device)
+    rng, (init_seed, train_seed) = split_seeds(est, device)
     if est.__dict__.get("_partial"):  # set by partial_fit
         return fit_epoch(est, X, mask, init_seed, train_seed, device, tic)
     checkpoints = est.__dict__.get("_checkpointing")  # set by fit(checkpoint_dir=...)

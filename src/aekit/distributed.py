@@ -31,11 +31,12 @@ import logging
 import math
 import os
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
 __all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
-           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "max_over_ranks", "same_on_all_ranks", "barrier"]
+           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "shared_seed", "max_over_ranks", "same_on_all_ranks", "barrier"]
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +332,33 @@ def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
     dist.broadcast(t, src=0)
     return bool(t.item())
+
+
+def shared_seed(device: torch.device | str = "cpu") -> int:
+    """A fresh random seed (from NumPy's global generator), rank 0's on every rank.
+
+    Every rank must call it (a collective). An estimator without a
+    ``random_state`` draws its seeds from it under ``torchrun``: each rank
+    drawing its own would give each its own validation split and batch
+    order, so the ranks would train on different rows.
+
+    Parameters
+    ----------
+    device : torch.device or str, default="cpu"
+        Where the one-element tensor sent lives: ``"cpu"`` for gloo, this
+        rank's GPU for nccl.
+
+    Returns
+    -------
+    int
+        A seed in [0, 2**31 - 1).
+    """
+    seed = int(np.random.randint(0, 2**31 - 1))
+    if not is_distributed():
+        return seed
+    t = torch.tensor([seed], dtype=torch.int64, device=device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
 
 
 def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
