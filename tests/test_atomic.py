@@ -157,3 +157,20 @@ def test_sigkill_between_write_and_rename(tmp_path, what):
         assert load_checkpoint(tmp_path)[1] == {"epoch": 1}
     elif what == "json":
         assert json.loads(target.read_text()) == {"new": False}
+
+
+def test_an_output_under_a_file_names_the_file(tmp_path, fitted, capsys):
+    # mkdir said "[Errno 17] File exists: '.../file'", naming neither the output nor why
+    from aekit.cli import main
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=r"cannot write .*file/sub/model: .*file is a file, not a folder"):
+        fitted.save(tmp_path / "file" / "sub" / "model")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        write_text(tmp_path / "file" / "a.txt", "x")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((30, 4)).astype(np.float32))
+    assert main(["train", str(tmp_path / "x.npy"), "--out", str(tmp_path / "file" / "m"), "--max-epochs", "1",
+                 "-q"]) == 2
+    err = capsys.readouterr().err  # refused before training, not when saving after it
+    assert err.strip() == f"aekit train: error: cannot write {tmp_path / 'file' / 'm'}: {tmp_path / 'file'} is a " \
+                          "file, not a folder."

@@ -21,13 +21,30 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "atomic_directory", "check_results_folder", "write_text", "write_json", "save_npy"]
+__all__ = ["atomic_path", "atomic_directory", "check_results_folder", "check_parents", "make_parents", "write_text",
+           "write_json", "save_npy"]
 
 
 def _appeared(path: Path) -> FileExistsError:
     """The error for an output that another run wrote while this one worked (``replace=False``)."""
     return FileExistsError(f"{path} appeared while this command ran (another run with the same --out?); nothing "
                            "was replaced: use another --out, or --overwrite.")
+
+
+def check_parents(path) -> None:
+    """Refuse ``path`` when one of its parents is a file: its folder cannot be made there (``mkdir`` said only
+    "[Errno 17] File exists: 'a'", naming neither the output nor the file in its way)."""
+    path = Path(path)
+    for parent in reversed(path.parents):  # from the top down: the first file in the way
+        if parent.exists() and not parent.is_dir():
+            raise NotADirectoryError(f"cannot write {path}: {parent} is a file, not a folder.")
+
+
+def make_parents(path) -> None:
+    """Make ``path``'s missing parent folders (a parent that is a file: :func:`check_parents`'s error)."""
+    path = Path(path)
+    check_parents(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _temp_name(path: Path, suffix: str) -> Path:
@@ -58,7 +75,7 @@ def atomic_path(path, suffix: str = "", replace: bool = True) -> Iterator[Path]:
     nothing, if ``path`` exists by then (another run with the same output).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     while True:
         tmp = _temp_name(path, ".tmp" + suffix)
         try:
@@ -158,7 +175,7 @@ def atomic_directory(path, replace: bool = True) -> Iterator[Path]:
     nothing, if ``path`` exists by then (another run with the same output).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     while True:
         tmp = _temp_name(path, ".tmp")
         try:

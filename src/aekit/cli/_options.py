@@ -287,9 +287,12 @@ def check_has_code(estimator, model_dir) -> None:
 
 def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse to replace an existing output unless ``overwrite``, and ``--out`` not ending in one of ``suffixes``."""
+    from .._atomic import check_parents
+
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
+    check_parents(path)  # before the work, not when saving after it
     if suffixes and path.suffix.lower() not in suffixes:  # OUT.NPY too
         raise ValueError(f"--out must end in {' or '.join(suffixes)}; got {path}.")
     return path
