@@ -317,3 +317,43 @@ def test_leave_is_a_no_op_without_a_process_group():
     distributed.leave()
     assert not dist.is_initialized()
 
+
+def _failing_save_worker(rank, world, init_file, out_dir):
+    """``aekit train`` on each rank, rank 0's save failing as on a read-only destination; code and stderr saved."""
+    import contextlib
+    import io
+    import json
+
+    from aekit.cli import _train, main
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # MASTER_*: from the test
+    torch.set_num_threads(1)
+    if rank == 0:
+        def read_only(estimator, data, out, **kwargs):
+            raise PermissionError(13, "Permission denied", str(out))
+
+        _train._save_model = read_only
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["train", os.path.join(out_dir, "x.npy"), "--out", os.path.join(out_dir, "model"),
+                     "--n-components", "2", "--hidden-layer-sizes", "4", "--max-epochs", "1", "--device", "cpu",
+                     "-q"])
+    Path(out_dir, f"failed{rank}.json").write_text(json.dumps([code, err.getvalue()]))
+
+
+def test_a_failure_of_rank_0_after_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
+    # rank 0 alone writes the model; when that failed, it left the process group while rank 1 waited at the
+    # final barrier, and rank 1 died with gloo's "Connection closed by peer" traceback under rank 0's message
+    import json
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    files = spawn_workers(_failing_save_worker, tmp_path, "failed{rank}.json", timeout=TIMEOUT)
+    (code0, err0), (code1, err1) = (json.loads(f.read_text()) for f in files)
+    assert code0 == 2 and err0.strip().endswith("aekit train: error: [Errno 13] Permission denied: "
+                                                f"'{tmp_path / 'model'}'"), err0
+    assert code1 == 1 and "Traceback" not in err1, err1
+    assert err1.startswith("aekit train: error: rank 1 finished, but another rank left the process group before "
+                           "the end (it stopped with an error of its own, reported there): "), err1
+    assert not (tmp_path / "model").exists()

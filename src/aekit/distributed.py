@@ -36,9 +36,15 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
-           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "shared_seed", "max_over_ranks", "same_on_all_ranks", "barrier"]
+           "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "shared_seed", "max_over_ranks",
+           "same_on_all_ranks", "barrier", "PeerLeftError"]
 
 logger = logging.getLogger(__name__)
+
+
+class PeerLeftError(RuntimeError):
+    """A rank found, at the final barrier of :func:`leave`, that another rank had left: it stopped with an error
+    of its own (rank 0 failing to write the model, say), which that rank reports."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -245,13 +251,25 @@ def leave(barrier: bool = True) -> None:
     ----------
     barrier : bool, default=True
         Wait for every rank before destroying the group.
+
+    Raises
+    ------
+    PeerLeftError
+        If another rank left the group before reaching the barrier (after
+        an error of its own); the group is destroyed all the same.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
     gc.collect()
     try:
         if barrier:
-            dist.barrier()
+            try:
+                dist.barrier()
+            except RuntimeError as err:  # gloo's "Connection closed by peer", nccl's errors, a timeout
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise PeerLeftError(f"rank {dist.get_rank()} finished, but another rank left the process group "
+                                    f"before the end (it stopped with an error of its own, reported there): "
+                                    f"{first}") from err
     finally:
         dist.destroy_process_group()
 

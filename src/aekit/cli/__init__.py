@@ -213,6 +213,14 @@ def main(argv=None) -> int:
                 message = as_flags(message, args._estimator_flags)
             print(f"aekit {args.command}: error: {message}", file=sys.stderr)
             return 2
+        except RuntimeError as err:
+            distributed = sys.modules.get("aekit.distributed")  # loaded by any training under torchrun
+            if distributed is None or not isinstance(err, distributed.PeerLeftError):
+                raise
+            # this rank's work was done: the other rank's error is the one to read (it printed it), not gloo's
+            # traceback of the closed connection
+            print(f"aekit {args.command}: error: {err}", file=sys.stderr)
+            return 1
         except BrokenPipeError:  # output piped into a reader that closed early (`aekit info M | head`)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
