@@ -1,4 +1,4 @@
-"""The README's commands run: each ```bash aekit command, in the README's order, scaled down to seconds.
+"""The README's commands and Python blocks run, in the README's order, scaled down to seconds.
 
 ``test_readme.py`` parses every command; this runs them, so a command that
 parses but fails (`torchrun ... aekit train` without --random-state did, until
@@ -9,6 +9,8 @@ names (``table.csv``, ``photos/``, ``shirt.png``, ...) are made from real data
 first. Not run: ``pip``, ``pytest``, ``torchrun`` (``test_distributed.py`` runs
 ``aekit train`` under torchrun as the README writes it), ``aekit reproduce``
 (``test_reproduce.py``), and elided commands (``aekit train ... --resume``).
+The Python blocks run on 2000 Fashion-MNIST images, one epoch each, with the
+names they leave to the reader (``X``, ``my_table``, ...) given real data.
 """
 
 from __future__ import annotations
@@ -129,3 +131,97 @@ def test_the_readme_commands_run_in_order(tmp_path, monkeypatch, capsys):
 ])
 def test_scaling_down_replaces_values_only(argv, expected):
     assert _scaled(argv) == expected
+
+
+# ---------------------------------------------------------------- the README's Python blocks
+#: Names the README's Python blocks use without defining them ("X = ...your data..."): given here.
+UNDEFINED = ("X", "X_val", "my_table", "X_images", "patch_model", "read_chunks")
+
+
+def _small_fashion_mnist():
+    """Fashion-MNIST cut to 2000 training and 500 test images (as loaded, in order), or a skip."""
+    import dataclasses
+
+    from aekit.datasets import load_fashion_mnist
+
+    try:
+        data = load_fashion_mnist()
+    except FileNotFoundError as err:
+        pytest.skip(f"Fashion-MNIST is not installed: {err}")
+    return dataclasses.replace(data, X_train=data.X_train[:2000], y_train=data.y_train[:2000],
+                               X_test=data.X_test[:500], y_test=data.y_test[:500])
+
+
+def _given(root, data) -> dict:
+    """Values for :data:`UNDEFINED`, from real data."""
+    from sklearn.datasets import load_wine
+
+    from aekit import DenoisingAutoencoder
+    from aekit.images import sample_patches
+
+    X = data.X_train[:500]
+    np.save(root / "big.npy", X)
+    np.savetxt(root / "big.csv", X, delimiter=",")
+
+    def read_chunks(path, rows=128):
+        table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+        return iter(np.array_split(table, max(1, len(table) // rows)))
+
+    wine = load_wine().data
+    wine[::5, 2] = np.nan
+    holed = data.X_train[:300].copy()
+    holed.reshape(-1, 28, 28)[::3, 8:20, 8:20] = np.nan  # a third with the centre missing
+    photo = np.asarray(data.X_test[0].reshape(28, 28))
+    patches = sample_patches([photo], (8, 8), 200)
+    patch_model = DenoisingAutoencoder(4, hidden_layer_sizes=(8,), architecture="fully_conv", image_shape=(8, 8),
+                                       max_epochs=1, random_state=0).fit(patches)
+    return {"X": X, "X_val": data.X_test[:100], "my_table": wine.tolist(), "X_images": holed,
+            "patch_model": patch_model, "read_chunks": read_chunks}
+
+
+def _scaled_code(code: str) -> str:
+    """A block's code with its ``max_epochs`` cut to 1 (``_one_epoch`` cuts the default too, but not in the
+    processes an ImputerEnsemble with ``n_jobs=2`` starts) and its row counts of 5000 (the anomaly threshold's
+    training rows) to 100: the data has 2000 rows. Nothing else changed."""
+    import re
+
+    return re.sub(r"max_epochs=\d+", "max_epochs=1", code).replace("5000", "100")
+
+
+def _one_epoch(monkeypatch) -> None:
+    """Every training run (any estimator, its ``max_epochs`` given or default) stops after one epoch."""
+    from aekit.training import Trainer
+
+    original = Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.max_epochs = min(self.max_epochs, 1)
+
+    monkeypatch.setattr(Trainer, "__init__", init)
+
+
+def test_the_readme_python_blocks_run_in_order(tmp_path, monkeypatch, capsys):
+    import aekit.datasets
+    from aekit.images import write_image
+    from test_readme import PYTHON_BLOCKS
+
+    data = _small_fashion_mnist()
+    monkeypatch.setattr(aekit.datasets, "load_fashion_mnist", lambda *args, **kwargs: data)
+    _one_epoch(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "noisy.png", np.asarray(data.X_test[1].reshape(28, 28)))
+    namespace = {"__name__": "readme", **_given(tmp_path, data)}
+    for start, lines in PYTHON_BLOCKS:
+        code = _scaled_code("\n".join(lines))
+        try:
+            exec(compile(code, f"README.md:{start}", "exec"), namespace)
+        except Exception as err:  # noqa: BLE001 (which block, then the error)
+            raise AssertionError(f"the README's Python block at line {start} failed: {type(err).__name__}: "
+                                 f"{err}") from err
+    capsys.readouterr()
+    # what the blocks made, as the README says
+    assert namespace["Z"].shape == (500, 30) and namespace["X_hat"].shape == (500, 784)
+    assert namespace["new"].shape == (64, 784) and 0 <= namespace["new"].min() and namespace["new"].max() <= 1
+    assert not np.isnan(namespace["X_filled"]).any()
+    assert (tmp_path / "models" / "fmnist-py").is_dir() and (tmp_path / "clean.png").is_file()
