@@ -345,11 +345,16 @@ def broadcast_flag(flag: bool, device: torch.device | str = "cpu") -> bool:
     bool
         Rank 0's ``flag`` (``flag`` itself without a process group).
     """
+    return bool(_from_rank_0(1 if flag else 0, device))
+
+
+def _from_rank_0(value: int, device) -> int:
+    """Rank 0's integer ``value`` on every rank (``value`` itself without a process group); a collective."""
     if not is_distributed():
-        return bool(flag)
-    t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+        return int(value)
+    t = torch.tensor([int(value)], dtype=torch.int64, device=device)
     dist.broadcast(t, src=0)
-    return bool(t.item())
+    return int(t.item())
 
 
 def shared_seed(device: torch.device | str = "cpu") -> int:
@@ -371,12 +376,7 @@ def shared_seed(device: torch.device | str = "cpu") -> int:
     int
         A seed in [0, 2**31 - 1).
     """
-    seed = int(np.random.randint(0, 2**31 - 1))
-    if not is_distributed():
-        return seed
-    t = torch.tensor([seed], dtype=torch.int64, device=device)
-    dist.broadcast(t, src=0)
-    return int(t.item())
+    return _from_rank_0(np.random.randint(0, 2**31 - 1), device)
 
 
 def max_over_ranks(value: int, device: torch.device | str = "cpu") -> int:
