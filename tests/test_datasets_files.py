@@ -30,6 +30,27 @@ def test_npy_mmap(tmp_path):
     assert isinstance(ds.X_train.base, np.memmap) or isinstance(ds.X_train, np.memmap)
 
 
+@pytest.mark.parametrize("array, says", [
+    (np.ones((1000, 50), np.float64), "holds float64, so it is read whole into memory (0.2 MB as float32)"),
+    (np.ones((1000, 50), np.uint8), "holds uint8, so"),
+    (np.asfortranarray(np.ones((1000, 50), np.float32)), "holds float32, Fortran-ordered, so"),
+])
+def test_npy_mmap_that_cannot_stream_says_it_is_loaded(tmp_path, caplog, array, says):
+    # a float64 file given --mmap was read whole (as float32, twice its size in float64 first) without a word:
+    # data larger than memory ran out of memory instead of streaming
+    np.save(tmp_path / "x.npy", array)
+    with caplog.at_level("WARNING", logger="aekit"):
+        ds = load_data(tmp_path / "x.npy", mmap=True)
+    assert not isinstance(ds.X_train, np.memmap)
+    assert says in caplog.text and "numpy.lib.format.open_memmap" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aekit"):
+        load_data(tmp_path / "x.npy")  # not asked to stream: nothing to say
+        np.save(tmp_path / "y.npy", np.ones((10, 4), np.float32))
+        assert isinstance(load_data(tmp_path / "y.npy", mmap=True).X_train, np.memmap)
+    assert "read whole into memory" not in caplog.text
+
+
 def test_npz(tmp_path):
     np.savez(tmp_path / "one.npz", data=np.ones((3, 2)))
     np.savez(tmp_path / "named.npz", X=np.zeros((3, 2)), y=np.arange(3))

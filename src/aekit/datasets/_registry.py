@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from ._mnist import load_fashion_mnist, load_mnist
 from ._olivetti import load_olivetti
 
 __all__ = ["DATASETS", "load_dataset", "load_data"]
+
+logger = logging.getLogger(__name__)
 
 DATASETS = {
     "digits": load_digits,
@@ -104,6 +107,14 @@ def load_data(source, data_dir=None, download=True, mmap=False):
         )
     # an image folder's rows are its files, named as they were read
     X, image_shape, names = load_image_folder(path) if path.is_dir() else (*load_array(path, mmap=mmap), None)
+    if mmap and path.suffix.lower() == ".npy" and not (isinstance(X, np.memmap) and X.dtype == np.float32
+                                                       and X.flags.c_contiguous):
+        # asked to stream, but Dataset reads it whole as float32: say so before memory runs out, not after
+        layout = "" if X.flags.c_contiguous else ", Fortran-ordered"
+        logger.warning("%s holds %s%s, so it is read whole into memory (%.3g MB as float32), not memory-mapped: "
+                       "only a C-ordered float32 .npy is streamed. For data larger than memory, convert it to one "
+                       "once, a block of rows at a time (numpy.lib.format.open_memmap)", path, X.dtype, layout,
+                       X.size * 4 / 1e6)
     if image_shape is None and not isinstance(X, np.memmap):  # a float64 table: Dataset stores float32
         warn_if_float32_loses(X, path)
     description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
