@@ -206,6 +206,39 @@ def test_cli_train_sparse_records_diagnostics(tmp_path, capsys):
     assert isinstance(est, SparseAutoencoder) and est.k == 5 and est.hidden_layer_sizes == ()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--k", "5"],
+     "--k applies to --sparsity topk, not l1 (it would be ignored); use --sparsity topk, or leave --k out."),
+    (["--sparsity", "kl", "--k", "5"], "--k applies to --sparsity topk, not kl (it would be ignored)"),
+    (["--sparsity-target", "0.1"], "--sparsity-target applies to --sparsity kl, not l1 (it would be ignored)"),
+    (["--sparsity", "topk", "--k", "4", "--sparsity-weight", "0.1"],
+     "--sparsity-weight applies to --sparsity l1 or kl, not topk (it would be ignored)"),
+])
+def test_cli_train_refuses_a_sparsity_flag_its_sparsity_ignores(tmp_path, capsys, argv, message):
+    # `--model sparse --k 100` without --sparsity topk trained an L1 model with k unused, and said nothing
+    model = tmp_path / "m"
+    code = main(["train", "--dataset", "digits", "--model", "sparse", "--n-components", "16", "--max-epochs", "1",
+                 "--out", str(model), "-q", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err
+    assert not model.exists()
+
+
+def test_cli_warm_start_refuses_a_sparsity_flag_the_model_ignores(tmp_path, capsys):
+    model = tmp_path / "m"
+    assert main(["train", "--dataset", "digits", "--model", "sparse", "--n-components", "16", "--max-epochs", "1",
+                 "--out", str(model), "-q"]) == 0
+    argv = ["train", "--dataset", "digits", "--warm-start", str(model), "--max-epochs", "1", "-q"]
+    assert main([*argv, "--k", "5", "--out", str(tmp_path / "m2")]) == 2
+    assert "--k applies to --sparsity topk, not l1 (it would be ignored)" in capsys.readouterr().err
+    # the model's own sparsity counts, not --sparsity's default: a top-k model takes --k
+    assert main(["train", "--dataset", "digits", "--model", "sparse", "--sparsity", "topk", "--k", "4",
+                 "--n-components", "16", "--max-epochs", "1", "--out", str(tmp_path / "t"), "-q"]) == 0
+    assert main(["train", "--dataset", "digits", "--warm-start", str(tmp_path / "t"), "--max-epochs", "1", "-q",
+                 "--sparsity-weight", "0.1", "--out", str(tmp_path / "t2")]) == 2
+    assert "--sparsity-weight applies to --sparsity l1 or kl, not topk" in capsys.readouterr().err
+
+
 def test_cli_features_writes_codes_and_figures(tmp_path, digits_small, capsys):
     sae = _fit(digits_small, sparsity="topk", k=4, max_epochs=2)
     sae.save(tmp_path / "m")
