@@ -105,6 +105,19 @@ def test_sample_flags_refused_by_name(model_dir, tmp_path, capsys, flags, messag
     assert not (tmp_path / "s.npy").exists()
 
 
+def test_sample_figure_of_non_square_features_says_to_pass_image_shape(tmp_path, capsys):
+    # a model of 8x8 RGB images (192 features, not a square) said only "--figure needs image data; ... has no
+    # image_shape", not that --image-shape H W C draws them
+    rgb = np.random.default_rng(0).random((60, 192)).astype(np.float32)
+    VariationalAutoencoder(**{**SMALL, "loss": "bce"}).fit(rgb).save(tmp_path / "m")
+    argv = ["sample", str(tmp_path / "m"), "--out", str(tmp_path / "s.npy"), "--figure", str(tmp_path / "s.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pass --image-shape H W [C] with H*W*C = 192" in err
+    assert not (tmp_path / "s.npy").exists()
+    assert main([*argv, "--image-shape", "8", "8", "3", "-q"]) == 0 and (tmp_path / "s.png").exists()
+
+
 def test_mse_on_unscaled_columns_of_other_units_warns(caplog):
     """Breast cancer unscaled with loss='mse': training KL 76,600 nats per sample and prior samples whose column
     means were 7 standard deviations off (scaling='standard': 2.9 nats, 0.03 sd), with no warning."""

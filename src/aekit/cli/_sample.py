@@ -62,7 +62,8 @@ def run(args) -> int:
             shape = (side, side)
         if shape is None:
             raise ValueError(f"--figure needs image data; {args.model_dir} takes {estimator.n_features_in_} features "
-                             "and has no image_shape.")
+                             f"and has no image_shape: pass --image-shape H W [C] with H*W*C = "
+                             f"{estimator.n_features_in_}.")
     try:
         X = estimator.sample(args.n, random_state=args.random_state)
     except MemoryError:
