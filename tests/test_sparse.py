@@ -274,6 +274,9 @@ def test_cli_features_of_a_plain_autoencoder_on_a_file(tmp_path, capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--out", "{tmp}/codes.txt"], "--out must end in .npy"),
     (["--out", "{tmp}/c.npy", "--figures", "{tmp}/figs", "--image-shape", "4", "4"], "--image-shape must be H W"),
+    # without --figures, --image-shape (even one that fits no image of the data) was ignored silently
+    (["--out", "{tmp}/c.npy", "--image-shape", "3", "3"],
+     "--image-shape shapes the filter grid of --figures; give --figures DIR too"),
 ])
 def test_cli_features_bad_input(tmp_path, digits_small, capsys, extra, message):
     _fit(digits_small, max_epochs=1).save(tmp_path / "m")
