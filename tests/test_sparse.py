@@ -182,6 +182,19 @@ def test_k_above_n_components_is_fine_without_topk():
     assert sae.transform(X).shape == (20, 4) and sae.k == 25  # k is ignored, and kept as given
 
 
+@pytest.mark.parametrize("params", [
+    dict(sparsity="kl", pretraining="denoising"),  # a shallow net: no hidden layer, only the sigmoid code
+    dict(sparsity="kl", hidden_layer_sizes=(16,), pretraining="denoising"),
+    dict(sparsity="l1", activation="sigmoid", pretraining="rbm"),  # a ReLU code under sigmoid hidden units
+    dict(sparsity="l1", activation="tanh", pretraining="denoising"),
+])
+def test_pretraining_with_a_code_activation_unlike_the_hidden_one(digits_small, params):
+    # the code activation counted as a hidden layer's: "activation='relu', but the net's hidden layers use
+    # 'relu'", or 'sigmoid' for a net without hidden layers, refused each of these
+    sae = _fit(digits_small, n_components=16, max_epochs=1, **params)
+    assert sae.n_iter_ == 1 and np.isfinite(sae.transform(digits_small)).all()
+
+
 @pytest.mark.parametrize("sparsity", ["l1", "kl", "topk"])
 def test_save_load_round_trip(tmp_path, digits_small, sparsity):
     sae = _fit(digits_small, sparsity=sparsity, k=4, max_epochs=2)
