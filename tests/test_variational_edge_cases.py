@@ -105,6 +105,20 @@ def test_sample_flags_refused_by_name(model_dir, tmp_path, capsys, flags, messag
     assert not (tmp_path / "s.npy").exists()
 
 
+@pytest.mark.parametrize("shape", [["4", "8", "2"], ["8", "8", "1", "1"], ["0", "64"], ["64"]])
+def test_sample_image_shape_that_draws_no_image_is_refused_before_the_work(model_dir, tmp_path, capsys, shape):
+    # 4 8 2 (two channels) wrote the .npy, then failed naming image_shape, exit 2; 8 8 1 1 said "--image-shape
+    # 8 8 1 1 holds 64 values; ... makes samples of 64 features", which is no reason
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(model_dir), "--out", str(out), "--figure", str(tmp_path / "s.png"), "-q",
+                 "--image-shape", *shape]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert ("--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = 64 (the model's features); "
+            f"got {' '.join(shape)}.") in err
+    assert not out.exists() and not (tmp_path / "s.png").exists()
+
+
 def test_sample_figure_of_non_square_features_says_to_pass_image_shape(tmp_path, capsys):
     # a model of 8x8 RGB images (192 features, not a square) said only "--figure needs image data; ... has no
     # image_shape", not that --image-shape H W C draws them
