@@ -182,6 +182,19 @@ def test_k_above_n_components_is_fine_without_topk():
     assert sae.transform(X).shape == (20, 4) and sae.k == 25  # k is ignored, and kept as given
 
 
+@pytest.mark.parametrize("params", [
+    dict(sparsity="kl", pretraining="denoising"),  # a shallow net: no hidden layer, only the sigmoid code
+    dict(sparsity="kl", hidden_layer_sizes=(16,), pretraining="denoising"),
+    dict(sparsity="l1", activation="sigmoid", pretraining="rbm"),  # a ReLU code under sigmoid hidden units
+    dict(sparsity="l1", activation="tanh", pretraining="denoising"),
+])
+def test_pretraining_with_a_code_activation_unlike_the_hidden_one(digits_small, params):
+    # the code activation counted as a hidden layer's: "activation='relu', but the net's hidden layers use
+    # 'relu'", or 'sigmoid' for a net without hidden layers, refused each of these
+    sae = _fit(digits_small, n_components=16, max_epochs=1, **params)
+    assert sae.n_iter_ == 1 and np.isfinite(sae.transform(digits_small)).all()
+
+
 @pytest.mark.parametrize("sparsity", ["l1", "kl", "topk"])
 def test_save_load_round_trip(tmp_path, digits_small, sparsity):
     sae = _fit(digits_small, sparsity=sparsity, k=4, max_epochs=2)
@@ -204,6 +217,39 @@ def test_cli_train_sparse_records_diagnostics(tmp_path, capsys):
     assert "units active per sample" in capsys.readouterr().err  # the diagnostics are printed
     est = load(model)
     assert isinstance(est, SparseAutoencoder) and est.k == 5 and est.hidden_layer_sizes == ()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--k", "5"],
+     "--k applies to --sparsity topk, not l1 (it would be ignored); use --sparsity topk, or leave --k out."),
+    (["--sparsity", "kl", "--k", "5"], "--k applies to --sparsity topk, not kl (it would be ignored)"),
+    (["--sparsity-target", "0.1"], "--sparsity-target applies to --sparsity kl, not l1 (it would be ignored)"),
+    (["--sparsity", "topk", "--k", "4", "--sparsity-weight", "0.1"],
+     "--sparsity-weight applies to --sparsity l1 or kl, not topk (it would be ignored)"),
+])
+def test_cli_train_refuses_a_sparsity_flag_its_sparsity_ignores(tmp_path, capsys, argv, message):
+    # `--model sparse --k 100` without --sparsity topk trained an L1 model with k unused, and said nothing
+    model = tmp_path / "m"
+    code = main(["train", "--dataset", "digits", "--model", "sparse", "--n-components", "16", "--max-epochs", "1",
+                 "--out", str(model), "-q", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err
+    assert not model.exists()
+
+
+def test_cli_warm_start_refuses_a_sparsity_flag_the_model_ignores(tmp_path, capsys):
+    model = tmp_path / "m"
+    assert main(["train", "--dataset", "digits", "--model", "sparse", "--n-components", "16", "--max-epochs", "1",
+                 "--out", str(model), "-q"]) == 0
+    argv = ["train", "--dataset", "digits", "--warm-start", str(model), "--max-epochs", "1", "-q"]
+    assert main([*argv, "--k", "5", "--out", str(tmp_path / "m2")]) == 2
+    assert "--k applies to --sparsity topk, not l1 (it would be ignored)" in capsys.readouterr().err
+    # the model's own sparsity counts, not --sparsity's default: a top-k model takes --k
+    assert main(["train", "--dataset", "digits", "--model", "sparse", "--sparsity", "topk", "--k", "4",
+                 "--n-components", "16", "--max-epochs", "1", "--out", str(tmp_path / "t"), "-q"]) == 0
+    assert main(["train", "--dataset", "digits", "--warm-start", str(tmp_path / "t"), "--max-epochs", "1", "-q",
+                 "--sparsity-weight", "0.1", "--out", str(tmp_path / "t2")]) == 2
+    assert "--sparsity-weight applies to --sparsity l1 or kl, not topk" in capsys.readouterr().err
 
 
 def test_cli_features_writes_codes_and_figures(tmp_path, digits_small, capsys):
@@ -241,6 +287,9 @@ def test_cli_features_of_a_plain_autoencoder_on_a_file(tmp_path, capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--out", "{tmp}/codes.txt"], "--out must end in .npy"),
     (["--out", "{tmp}/c.npy", "--figures", "{tmp}/figs", "--image-shape", "4", "4"], "--image-shape must be H W"),
+    # without --figures, --image-shape (even one that fits no image of the data) was ignored silently
+    (["--out", "{tmp}/c.npy", "--image-shape", "3", "3"],
+     "--image-shape shapes the filter grid of --figures; give --figures DIR too"),
 ])
 def test_cli_features_bad_input(tmp_path, digits_small, capsys, extra, message):
     _fit(digits_small, max_epochs=1).save(tmp_path / "m")

@@ -105,6 +105,33 @@ def test_sample_flags_refused_by_name(model_dir, tmp_path, capsys, flags, messag
     assert not (tmp_path / "s.npy").exists()
 
 
+@pytest.mark.parametrize("shape", [["4", "8", "2"], ["8", "8", "1", "1"], ["0", "64"], ["64"]])
+def test_sample_image_shape_that_draws_no_image_is_refused_before_the_work(model_dir, tmp_path, capsys, shape):
+    # 4 8 2 (two channels) wrote the .npy, then failed naming image_shape, exit 2; 8 8 1 1 said "--image-shape
+    # 8 8 1 1 holds 64 values; ... makes samples of 64 features", which is no reason
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(model_dir), "--out", str(out), "--figure", str(tmp_path / "s.png"), "-q",
+                 "--image-shape", *shape]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert ("--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = 64 (the model's features); "
+            f"got {' '.join(shape)}.") in err
+    assert not out.exists() and not (tmp_path / "s.png").exists()
+
+
+def test_sample_figure_of_non_square_features_says_to_pass_image_shape(tmp_path, capsys):
+    # a model of 8x8 RGB images (192 features, not a square) said only "--figure needs image data; ... has no
+    # image_shape", not that --image-shape H W C draws them
+    rgb = np.random.default_rng(0).random((60, 192)).astype(np.float32)
+    VariationalAutoencoder(**{**SMALL, "loss": "bce"}).fit(rgb).save(tmp_path / "m")
+    argv = ["sample", str(tmp_path / "m"), "--out", str(tmp_path / "s.npy"), "--figure", str(tmp_path / "s.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pass --image-shape H W [C] with H*W*C = 192" in err
+    assert not (tmp_path / "s.npy").exists()
+    assert main([*argv, "--image-shape", "8", "8", "3", "-q"]) == 0 and (tmp_path / "s.png").exists()
+
+
 def test_mse_on_unscaled_columns_of_other_units_warns(caplog):
     """Breast cancer unscaled with loss='mse': training KL 76,600 nats per sample and prior samples whose column
     means were 7 standard deviations off (scaling='standard': 2.9 nats, 0.03 sd), with no warning."""

@@ -41,6 +41,10 @@ class Param:
         Whether a float may be infinite (a time budget of ``inf``: none);
         otherwise ``inf`` is refused up front, as a weight or rate of ``inf``
         makes training fail later with a message about the wrong setting.
+    only_with : tuple of (str, tuple of str), optional
+        ``(other, values)``: the parameter is used only when parameter
+        ``other`` is one of ``values`` (``k`` only with ``sparsity="topk"``).
+        The command line refuses its flag otherwise, as it would be ignored.
     """
 
     kind: str
@@ -52,6 +56,7 @@ class Param:
     high_open: bool = False
     none_ok: bool = False
     infinite_ok: bool = False
+    only_with: tuple | None = None
 
     def check(self, name: str, value: Any) -> None:
         """Raise ``TypeError``/``ValueError`` if ``value`` does not fit."""

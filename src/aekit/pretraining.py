@@ -134,7 +134,11 @@ def pretrain(net: MLPAutoencoder, X, method: str, *, activation: str, output_act
 def _check_activation(net: MLPAutoencoder, activation: str) -> None:
     """Refuse a hidden activation other than ``net``'s: its layers would be pretrained for units it does not have."""
     named = {v: k for k, v in ACTIVATIONS.items()}
-    hidden = {named[type(m)] for m in net.encoder if type(m) in named}
+    layers = list(net.encoder)
+    # what follows the code layer (the last Linear) is the code's activation (a SparseAutoencoder's sigmoid or
+    # ReLU), which is pretrained as a linear code whatever the hidden units are
+    code = max(i for i, m in enumerate(layers) if isinstance(m, torch.nn.Linear))
+    hidden = {named[type(m)] for m in layers[:code] if type(m) in named}
     if hidden and hidden != {activation}:
         raise ValueError(f"activation={activation!r}, but the net's hidden layers use {sorted(hidden)[0]!r}: the "
                          "layers would be pretrained for other units than they have.")

@@ -218,10 +218,11 @@ class SparseAutoencoder(Autoencoder):
     _param_specs = {
         **Autoencoder._param_specs,
         "sparsity": Param("str", "kind of sparsity", choices=tuple(PENALTIES)),
-        "sparsity_weight": Param("float", "lambda (l1) or beta (kl); ignored by topk", low=0),
+        "sparsity_weight": Param("float", "lambda (l1) or beta (kl); ignored by topk", low=0,
+                                 only_with=("sparsity", ("l1", "kl"))),
         "sparsity_target": Param("float", "rho, target mean activation for kl", low=0, high=1, low_open=True,
-                                 high_open=True),
-        "k": Param("int", "active units kept per sample for topk", low=1),
+                                 high_open=True, only_with=("sparsity", ("kl",))),
+        "k": Param("int", "active units kept per sample for topk", low=1, only_with=("sparsity", ("topk",))),
         "code_activation": Param("str", "code activation (auto: relu, or sigmoid for kl)",
                                  choices=("auto", *CODE_ACTIVATIONS)),
     }

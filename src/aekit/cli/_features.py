@@ -73,6 +73,9 @@ def run(args) -> int:
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
+    if args.image_shape and args.figures is None:
+        raise ValueError("--image-shape shapes the filter grid of --figures; give --figures DIR too (the codes do "
+                         "not depend on it).")
     figures = None
     if args.figures is not None:
         if args.figures.exists() and not args.figures.is_dir():

@@ -162,7 +162,23 @@ def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", da
     chosen.update(overrides)
     estimator = models()[model](**chosen)
     estimator._check_params()
+    check_flags_apply(estimator, chosen)
     return estimator
+
+
+def check_flags_apply(estimator, given) -> None:
+    """Refuse a flag in ``given`` that ``estimator``'s settings ignore (its ``Param.only_with``): ``--model sparse
+    --k 100`` without ``--sparsity topk`` trained an L1 model and said nothing."""
+    params = estimator.get_params(deep=False)
+    for name in given:
+        spec = type(estimator)._param_specs.get(name)
+        if spec is None or spec.only_with is None:
+            continue
+        other, values = spec.only_with
+        if params[other] not in values:
+            flag, other_flag = f"--{name.replace('_', '-')}", f"--{other.replace('_', '-')}"
+            raise ValueError(f"{flag} applies to {other_flag} {' or '.join(values)}, not {params[other]} (it would be "
+                             f"ignored); use {other_flag} {values[0]}, or leave {flag} out.")
 
 
 def chosen_params(args: argparse.Namespace, model: str, data=None) -> dict:

@@ -54,7 +54,11 @@ def run(args) -> int:
     shape = None
     if args.figure is not None:  # checked before the work, not after it
         shape = tuple(args.image_shape) if args.image_shape else model_image_shape(estimator)
-        if shape is not None and (len(shape) not in (2, 3) or math.prod(shape) != estimator.n_features_in_):
+        drawable = shape is None or (len(shape) in (2, 3) and min(shape) >= 1 and shape[2:] in ((), (1,), (3,), (4,)))
+        if not drawable:
+            raise ValueError(f"--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = {estimator.n_features_in_} "
+                             f"(the model's features); got {' '.join(map(str, shape))}.")
+        if shape is not None and math.prod(shape) != estimator.n_features_in_:
             raise ValueError(f"--image-shape {' '.join(map(str, shape))} holds {math.prod(shape)} values; "
                              f"{args.model_dir} makes samples of {estimator.n_features_in_} features.")
         if shape is None and math.isqrt(estimator.n_features_in_) ** 2 == estimator.n_features_in_:
@@ -62,7 +66,8 @@ def run(args) -> int:
             shape = (side, side)
         if shape is None:
             raise ValueError(f"--figure needs image data; {args.model_dir} takes {estimator.n_features_in_} features "
-                             "and has no image_shape.")
+                             f"and has no image_shape: pass --image-shape H W [C] with H*W*C = "
+                             f"{estimator.n_features_in_}.")
     try:
         X = estimator.sample(args.n, random_state=args.random_state)
     except MemoryError:

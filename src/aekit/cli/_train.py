@@ -11,9 +11,9 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, add_split_argument,
-                       check_columns, check_has_code, check_image_size, check_no_empty_column, check_output,
-                       check_pattern_has_holes, chosen_params, chosen_split, csv_columns, estimator_from_args, hold_out,
-                       json_safe, load_source, models, warn_if_scales_differ)
+                       check_columns, check_flags_apply, check_has_code, check_image_size, check_no_empty_column,
+                       check_output, check_pattern_has_holes, chosen_params, chosen_split, csv_columns,
+                       estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -253,6 +253,7 @@ def _warm_estimator(args):
                          f"shape it cannot change: {', '.join(shaping)}; leave them out, or train a new model.")
     estimator.set_params(**given, warm_start=True, verbose=not args.quiet)
     estimator._check_params()
+    check_flags_apply(estimator, given)
     return estimator
 
 
