@@ -253,7 +253,7 @@ def test_cli_resume_flags(tmp_path, rng, capsys):
     assert read_checkpoint_info(ck)["epoch"] == 3
     assert main(["train", str(data), "--out", str(tmp_path / "c"), "--checkpoint-dir", str(ck),
                  "--max-epochs", "4", "--resume", *ARGS]) == 2
-    assert "other parameters (max_epochs=3 there, 4 here)" in capsys.readouterr().err
+    assert "other parameters (--max-epochs 3 there, 4 here)" in capsys.readouterr().err  # named as the flag
 
 
 def _train_cmd(data, out, ck=None, *extra):

@@ -80,8 +80,8 @@ def run(args) -> int:
     if args.figure is not None:
         cols = math.ceil(math.sqrt(args.n))
         rows = [("", X[i:i + cols]) for i in range(0, args.n, cols)]
-        write_figure(image_rows(rows, shape, n_images=cols,
-                   title=f"{args.n} sample{'s' if args.n > 1 else ''} from {Path(args.model_dir).name} ({type(estimator).__name__})"),
-                     args.figure, args.overwrite)
+        title = (f"{args.n} sample{'s' if args.n > 1 else ''} from {Path(args.model_dir).name} "
+                 f"({type(estimator).__name__})")
+        write_figure(image_rows(rows, shape, n_images=cols, title=title), args.figure, args.overwrite)
         logger.info("wrote %s", args.figure)
     return 0
