@@ -559,3 +559,11 @@ def test_train_names_estimator_parameters_as_flags(argv, message, tmp_path, caps
     assert main(["train", "--dataset", "digits", "--out", str(tmp_path / "m"), "-q", *argv]) == 2
     assert message in _one_line_error(capsys, "train")
     assert not (tmp_path / "m").exists()
+
+
+def test_train_refuses_momentum_for_an_optimizer_without_it(tmp_path, capsys):
+    # --momentum with adam (the default) trained without it and said nothing
+    assert main(["train", "--dataset", "digits", "--momentum", "0.5", "--out", str(tmp_path / "m"), "-q"]) == 2
+    assert "--momentum applies to --optimizer sgd, not adam (it would be ignored)" in _one_line_error(capsys, "train")
+    assert main(["train", "--dataset", "digits", "--momentum", "0.5", "--optimizer", "sgd", "--max-epochs", "1",
+                 "--hidden-layer-sizes", "8", "--out", str(tmp_path / "m"), "-q"]) == 0

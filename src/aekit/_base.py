@@ -202,7 +202,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "optimizer": Param("str", "optimiser", choices=tuple(OPTIMIZERS)),
         "learning_rate": Param("float", "learning rate (peak rate for onecycle)", low=0, low_open=True),
         "weight_decay": Param("float", "L2 weight decay", low=0),
-        "momentum": Param("float", "SGD momentum", low=0, high=1, high_open=True),
+        "momentum": Param("float", "SGD momentum", low=0, high=1, high_open=True, only_with=("optimizer", ("sgd",))),
         "lr_schedule": Param("str", "learning-rate schedule", choices=LR_SCHEDULES),
         "batch_size": Param("int", "minibatch size", low=1),
         "max_epochs": Param("int", "maximum number of epochs", low=1),
