@@ -156,13 +156,13 @@ def test_inpaint_refuses_a_model_that_never_learnt_to_fill_holes(workdir, holed,
                  "--n-patches", "100", "--max-epochs", "1", "--random-state", "0", "--device", "cpu", "-q"]) == 0
     Autoencoder(2, architecture="fully_conv", hidden_layer_sizes=(4,), image_shape=(8, 8), max_epochs=1,
                 random_state=0).fit(np.random.default_rng(0).random((20, 64))).save(folder / "plain")
-    for model, how in ((gaussian, "DenoisingAutoencoder trained with gaussian noise"),
-                       (folder / "plain", "Autoencoder trained without masking noise")):
+    for model, how in ((gaussian, "a DenoisingAutoencoder trained with gaussian noise"),
+                       (folder / "plain", "an Autoencoder trained without masking noise")):  # was "a Autoencoder"
         out = folder / "never.png"
         assert main(["inpaint", str(model), str(folder / "image.png"), "--mask", str(folder / "mask.png"),
                      "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()
-        assert err == (f"aekit inpaint: error: {model} holds a {how}, which never learnt to fill holes; aekit "
+        assert err == (f"aekit inpaint: error: {model} holds {how}, which never learnt to fill holes; aekit "
                        "inpaint needs an imputer (aekit train-denoiser --model imputer) or a denoiser trained with "
                        "--corruption masking.")
         assert not out.exists()

@@ -227,7 +227,11 @@ def test_command_line_train_encode_reconstruct_info_sample(digits, tmp_path, cap
     assert main(["train", str(tmp_path / "x.npy"), "--hidden-layer-sizes", "8", "--max-epochs", "1", "--quiet",
                  "--out", str(tmp_path / "ae")]) == 0
     assert main(["sample", str(tmp_path / "ae"), "--out", str(tmp_path / "a.npy")]) == 2
-    assert "cannot draw new samples" in capsys.readouterr().err
+    assert "holds an Autoencoder, which cannot draw new samples" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "x.npy"), "--model", "sparse", "--hidden-layer-sizes", "8", "--max-epochs",
+                 "1", "--quiet", "--out", str(tmp_path / "sparse")]) == 0
+    assert main(["sample", str(tmp_path / "sparse"), "--out", str(tmp_path / "a.npy")]) == 2
+    assert "holds a SparseAutoencoder, which" in capsys.readouterr().err  # was "an SparseAutoencoder"
     assert not (tmp_path / "a.npy").exists() and not (tmp_path / "b.npy").exists()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_estimator_arguments, check_no_data_dir, check_output,
+from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_no_data_dir, check_output,
                        estimator_from_args, existing_path, json_safe)
 
 logger = logging.getLogger("aekit.cli")
@@ -276,7 +276,7 @@ def run_denoise(args) -> int:
                          f"{args.out}, an image file's name: give a folder, e.g. --out denoised/.")
     model = load(args.model_dir)
     if not hasattr(model, "reconstruct"):
-        raise ValueError(f"{args.model_dir} holds an {type(model).__name__}, which fills holes (aekit inpaint); "
+        raise ValueError(f"{args.model_dir} holds {a_kind(model)}, which fills holes (aekit inpaint); "
                          "it does not denoise.")
     model_patch_shape(model)
     _check_stride_flag(args, model)
@@ -318,7 +318,7 @@ def _check_fills_holes(model, model_dir) -> None:
         return
     # a gaussian denoiser filled a moon photograph's holes with near-black: 16 times the error of their mean
     how = f"with {model.corruption} noise" if hasattr(model, "corruption") else "without masking noise"
-    raise ValueError(f"{model_dir} holds a {type(model).__name__} trained {how}, which never learnt to fill holes; "
+    raise ValueError(f"{model_dir} holds {a_kind(model)} trained {how}, which never learnt to fill holes; "
                      "aekit inpaint needs an imputer (aekit train-denoiser --model imputer) or a denoiser trained "
                      "with --corruption masking.")
 

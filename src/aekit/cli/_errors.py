@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
                        check_figure_output, check_image_size, check_output, chosen_split, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
@@ -52,7 +52,7 @@ def run(args) -> int:
         raise ValueError(f"--top must be >= 0; got {args.top}.")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "score_samples"):
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which fills holes rather than "
+        raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which fills holes rather than "
                          "reconstructing rows; aekit evaluate scores it on hidden entries.")
     check_columns(args, estimator, args.model_dir)
     data = load_source(args, mmap=args.mmap)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
                        check_figure_output, check_image_size, check_output, chosen_split, json_safe, load_source,
                        write_figure)
 
@@ -99,7 +99,7 @@ def run_evaluate(args) -> int:
     for flag, value, kind, what in (("--noise-level", args.noise_level, "denoiser", "adds no noise"),
                                     ("--hide", args.hide, "imputer", "fills no hidden entries")):
         if value is not None and _kind(estimator) != kind:
-            raise ValueError(f"{flag} applies to a {kind}; {args.model_dir} holds an {type(estimator).__name__}, "
+            raise ValueError(f"{flag} applies to a {kind}; {args.model_dir} holds {a_kind(estimator)}, "
                              f"which {what}.")
     args.hide = 0.2 if args.hide is None else args.hide
     check_columns(args, estimator, args.model_dir)

@@ -18,7 +18,7 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns", "check_image_size", "as_flags"]
+           "check_columns", "check_image_size", "as_flags", "a_kind"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -289,12 +289,18 @@ def json_safe(values: dict) -> dict:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
+def a_kind(estimator) -> str:
+    """"an Autoencoder", "a SparseAutoencoder": the estimator's class with its article, for messages."""
+    name = type(estimator).__name__
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+
+
 def check_has_code(estimator, model_dir) -> None:
     """Refuse a model whose ``transform`` is not an encoding: an imputer's fills holes, a U-Net's returns X."""
     from .._imputer import ImputerMixin
 
     if isinstance(estimator, ImputerMixin):
-        raise ValueError(f"{model_dir} holds an {type(estimator).__name__}, whose transform fills missing values "
+        raise ValueError(f"{model_dir} holds {a_kind(estimator)}, whose transform fills missing values "
                          "rather than encoding: use aekit impute MODEL_DIR DATA --out FILE.")
     if getattr(estimator, "architecture", None) == "unet":
         raise ValueError(f"{model_dir} holds a U-Net {type(estimator).__name__}: its skip connections carry the "

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import add_common_arguments, check_figure_output, check_output, write_figure
+from ._options import a_kind, add_common_arguments, check_figure_output, check_output, write_figure
 
 logger = logging.getLogger("aekit.cli")
 
@@ -49,7 +49,7 @@ def run(args) -> int:
                          "one flat row per sample).")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "sample"):
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which cannot draw new samples; "
+        raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which cannot draw new samples; "
                          "train one with aekit train --model variational.")
     shape = None
     if args.figure is not None:  # checked before the work, not after it

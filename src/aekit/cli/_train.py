@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, add_split_argument,
-                       check_columns, check_flags_apply, check_has_code, check_image_size, check_no_empty_column,
-                       check_output, check_pattern_has_holes, chosen_params, chosen_split, csv_columns,
-                       estimator_from_args, hold_out, json_safe, load_source, models, warn_if_scales_differ)
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
+                       add_split_argument, check_columns, check_flags_apply, check_has_code, check_image_size,
+                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
+                       csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
+                       warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -227,7 +228,7 @@ def _warm_estimator(args):
     check_columns(args, estimator, args.warm_start_from)
     name = getattr(type(estimator), "_cli_name", None)
     if not hasattr(estimator, "net_") or models().get(name) is not type(estimator):
-        raise ValueError(f"--warm-start {args.warm_start_from} holds an {type(estimator).__name__}, which aekit "
+        raise ValueError(f"--warm-start {args.warm_start_from} holds {a_kind(estimator)}, which aekit "
                          "train cannot train further; train a new model instead.")
     if args.model not in ("autoencoder", name):  # "autoencoder" is --model's default: not given, or the same
         raise ValueError(f"--model {args.model} but --warm-start {args.warm_start_from} holds an "
@@ -275,7 +276,7 @@ def run_apply(args) -> int:
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     estimator = load(args.model_dir)
     if not hasattr(estimator, "net_"):  # an ImputerEnsemble: no code, no reconstruction
-        raise ValueError(f"{args.model_dir} holds an {type(estimator).__name__}, which only fills holes (aekit "
+        raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which only fills holes (aekit "
                          "impute for tables, aekit inpaint for images); it has no code or reconstruction.")
     if args.method == "transform":
         check_has_code(estimator, args.model_dir)
