@@ -164,7 +164,8 @@ def test_pipeline_features_for_a_classifier(digits):
     (dict(sparsity="kl", sparsity_target=1.0), r"sparsity_target must be < 1; got 1.0"),
     (dict(sparsity="kl", sparsity_target=-0.5), r"sparsity_target must be > 0"),
     (dict(sparsity="topk", k=0), r"k must be >= 1; got 0"),
-    (dict(sparsity="topk", k=9, n_components=8), r"k must be <= n_components \(8\) for sparsity='topk'; got k=9"),
+    (dict(sparsity="topk", k=9, n_components=8), r"k must be <= n_components \(8\) for sparsity='topk'; got k=9\.$"),
+    (dict(sparsity="topk", n_components=8), r"; got k=25 \(the default: set k too\)\.$"),  # the user set no k
     (dict(sparsity="kl", code_activation="relu"), r"sparsity='kl' needs codes in \(0, 1\): code_activation"),
     (dict(sparsity="kl", code_activation="identity"), r"code_activation must be 'sigmoid'"),
     (dict(sparsity="l2"), r"sparsity must be one of \{'l1', 'kl', 'topk'\}; got 'l2'"),

@@ -360,7 +360,8 @@ class SparseAutoencoder(Autoencoder):
         super()._check_params()
         if self.sparsity == "topk" and self.k > self.n_components:
             raise ValueError(
-                f"k must be <= n_components ({self.n_components}) for sparsity='topk'; got k={self.k}."
+                f"k must be <= n_components ({self.n_components}) for sparsity='topk'; got k={self.k}"
+                + (" (the default: set k too)." if self.k == type(self)().k else ".")  # a k never typed
             )
         if self.sparsity == "kl":
             name = self._resolved_code_activation()
