@@ -95,7 +95,7 @@ def run(args) -> int:
     threshold = getattr(estimator, "activity_threshold_", 1e-6)
     stats = code_statistics(H, threshold=threshold)
     save_npy(out, H, replace=args.overwrite)
-    print(f"codes of {X.shape[0]} samples: {H.shape[1]} features -> {out}")
+    print(f"codes of {X.shape[0]} sample{'' if X.shape[0] == 1 else 's'}: {H.shape[1]} features -> {out}")
     print(format_diagnostics(stats, H.shape[1], threshold))
     if figures:
         from ..plotting import activation_histogram, filter_grid  # here: matplotlib takes half a second to import

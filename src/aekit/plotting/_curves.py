@@ -302,7 +302,7 @@ def activation_histogram(H, path=None, bins=50, title=None, threshold=1e-6):
     text = f"|h| \u2264 {threshold:g}: {near_zero:.1%} of {n_finite} values"
     n_dropped = values.size - n_finite
     if n_dropped:
-        text += f"\n{n_dropped} non-finite values not shown"
+        text += f"\n{n_dropped} non-finite value{'' if n_dropped == 1 else 's'} not shown"
     ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top",
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
     # room at the top for that note: it covered the peak of a code centred on zero
