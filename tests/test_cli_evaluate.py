@@ -86,7 +86,8 @@ def test_evaluate_errors(models, tmp_path, capsys):
         (["evaluate", str(models / "ae"), str(tmp_path / "no.npy")], "nor an existing file or directory"),
         (["evaluate", str(models / "ae"), "--dataset", "digits", "--out", str(existing)], "exists; pass --overwrite"),
         (["evaluate", str(models / "ae"), str(data), "--figure", str(tmp_path / "f.png")],
-         "--figure needs image data"),
+         f"--figure needs image data; {data} has 64 features and no image shape: give the images as a folder or a "
+         ".npy of shape (n, height, width[, channels]), or leave --figure out."),
         (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "1.5"], "--hide must be in (0, 1]"),
         (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "0"], "--hide must be in (0, 1]"),
         (["evaluate", str(models / "dae"), "--dataset", "digits", "--noise-level", "-1"],

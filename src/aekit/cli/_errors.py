@@ -9,7 +9,8 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_image_size, check_output, chosen_split, load_source, write_figure)
+                       check_figure_output, check_image_size, check_output, chosen_split, figure_shape, load_source,
+                       write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -60,9 +61,7 @@ def run(args) -> int:
     X = chosen_split(args, data)
     shape = None
     if args.figure is not None:  # checked before the work, not after it
-        shape = data.image_shape or model_image_shape(estimator)
-        if shape is None or int(np.prod(shape)) != X.shape[1]:
-            raise ValueError(f"--figure needs image data; {data.name} has {X.shape[1]} features and no image shape.")
+        shape = figure_shape(data.image_shape or model_image_shape(estimator), X, data.name)
     if getattr(estimator, "architecture", None) == "unet":
         logger.warning("%s holds a U-Net, which has no bottleneck (its skip connections carry the input past "
                        "it): its errors measure how much it denoises each sample, not how unusual the sample is",

@@ -12,8 +12,8 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_image_size, check_output, chosen_split, json_safe, load_source,
-                       write_figure)
+                       check_figure_output, check_image_size, check_output, chosen_split, figure_shape, json_safe,
+                       load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -105,6 +105,9 @@ def run_evaluate(args) -> int:
     check_columns(args, estimator, args.model_dir)
     X, data_shape, where = _evaluation_data(args)
     check_image_size(estimator, args.model_dir, data_shape, where)
+    shape = None
+    if args.figure is not None:  # before the work: the numbers were computed, then lost to this error
+        shape = figure_shape(data_shape or model_image_shape(estimator), X, where)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
     try:
         result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}
@@ -113,9 +116,6 @@ def run_evaluate(args) -> int:
             raise ValueError(f"--noise-level {args.noise_level}: {err}") from None
         raise
     if args.figure is not None:
-        shape = data_shape or model_image_shape(estimator)
-        if shape is None or int(np.prod(shape)) != X.shape[1]:
-            raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape.")
         from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only
 
         unit_range = _in_unit_range(X)

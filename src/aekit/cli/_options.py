@@ -18,7 +18,7 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns", "check_image_size", "as_flags", "a_kind"]
+           "check_columns", "check_image_size", "as_flags", "a_kind", "figure_shape"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -287,6 +287,15 @@ def hold_out(args, data, seed: int):
 def json_safe(values: dict) -> dict:
     """``values`` with NaN and infinite floats as None: JSON has neither (a PSNR is inf where noise changed nothing)."""
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
+
+
+def figure_shape(shape, X, where: str) -> tuple:
+    """``shape``, the image shape of the rows of ``X`` for a ``--figure``, checked; ``where`` names the data."""
+    if shape is None or int(np.prod(shape)) != X.shape[1]:
+        raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape: give "
+                         "the images as a folder or a .npy of shape (n, height, width[, channels]), or leave "
+                         "--figure out.")
+    return shape
 
 
 def a_kind(estimator) -> str:
