@@ -285,6 +285,32 @@ def test_cli_features_of_a_plain_autoencoder_on_a_file(tmp_path, capsys):
     assert (tmp_path / "figs" / "filters.png").exists()
 
 
+def test_cli_features_draws_the_weights_of_constant_pixels_as_0(tmp_path, monkeypatch):
+    # digits' corner pixels are 0 in every image: their weights never move from the random initialisation, and
+    # drawn black and white they read as learnt features
+    import aekit.plotting
+
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    X[:, 2] = 0.5
+    np.save(tmp_path / "x.npy", X)
+    ae = Autoencoder(n_components=3, hidden_layer_sizes=(), max_epochs=2, random_state=0, device="cpu").fit(X)
+    ae.save(tmp_path / "m")
+    drawn = {}
+    real = aekit.plotting.filter_grid
+
+    def spy(W, image_shape, **kwargs):
+        drawn.update(W=np.array(W), title=kwargs.get("title"))
+        return real(W, image_shape, **kwargs)
+
+    monkeypatch.setattr(aekit.plotting, "filter_grid", spy)
+    assert main(["features", str(tmp_path / "m"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "f.npy"),
+                 "--quiet", "--figures", str(tmp_path / "figs"), "--image-shape", "2", "3"]) == 0
+    W = ae.net_.encoder[0].weight.detach().numpy()
+    assert np.abs(W[:, 2]).min() > 0 and (drawn["W"][:, 2] == 0).all()
+    np.testing.assert_array_equal(np.delete(drawn["W"], 2, axis=1), np.delete(W, 2, axis=1))
+    assert drawn["title"].endswith("; 1 pixel constant in the data drawn as 0")
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--out", "{tmp}/codes.txt"], "--out must end in .npy"),
     (["--out", "{tmp}/c.npy", "--figures", "{tmp}/figs", "--image-shape", "4", "4"], "--image-shape must be H W"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from ._commands import HELP
 from ._options import (add_common_arguments, add_data_arguments, add_split_argument, check_columns,
                        check_has_code, check_image_size, check_output, chosen_split, load_source, write_figure)
@@ -114,7 +116,14 @@ def run(args) -> int:
                 logger.info("no filter figure: the data has no image shape; pass --image-shape H W")
         else:
             W = encoder_filters(estimator)
-            write_figure(filter_grid(W, shape, title=f"first-layer filters ({min(len(W), 256)} of {len(W)})"),
-                         figures[FILTERS_FIGURE], args.overwrite)
+            # a pixel constant in the data (digits' corners, a border) never moves a unit: its weights are
+            # left as initialised, and drawn black and white they read as learnt; drawn as 0, mid grey
+            varies = np.ptp(np.asarray(X), axis=0) > 0
+            title = f"first-layer filters ({min(len(W), 256)} of {len(W)})"
+            if not varies.all():
+                W = W * varies
+                n = int((~varies).sum())
+                title += f"; {n} pixel{'' if n == 1 else 's'} constant in the data drawn as 0"
+            write_figure(filter_grid(W, shape, title=title), figures[FILTERS_FIGURE], args.overwrite)
             logger.info("wrote %s", figures[FILTERS_FIGURE])
     return 0
