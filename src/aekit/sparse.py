@@ -218,7 +218,7 @@ class SparseAutoencoder(Autoencoder):
     _param_specs = {
         **Autoencoder._param_specs,
         "sparsity": Param("str", "kind of sparsity", choices=tuple(PENALTIES)),
-        "sparsity_weight": Param("float", "lambda (l1) or beta (kl); ignored by topk", low=0,
+        "sparsity_weight": Param("float", "lambda (l1) or beta (kl); not for topk", low=0,
                                  only_with=("sparsity", ("l1", "kl"))),
         "sparsity_target": Param("float", "rho, target mean activation for kl", low=0, high=1, low_open=True,
                                  high_open=True, only_with=("sparsity", ("kl",))),
