@@ -344,6 +344,22 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, big_data, interrupt_
     assert not (tmp_path / "m").exists()
 
 
+def test_cli_a_second_sigterm_stops_at_once_with_status_143(tmp_path, big_data, monkeypatch, capsys):
+    # the second signal raised a bare KeyboardInterrupt: a scheduler's SIGTERM sent twice ended the run with
+    # Ctrl-C's status 130 and "interrupted", not 143 as one SIGTERM (and every other command) does
+    original = Trainer._early_stopping
+
+    def twice(self, value, keep_best):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", twice)
+    assert main(_train_cmd(big_data, tmp_path / "m", tmp_path / "ck")[3:]) == 143
+    assert "aekit train: interrupted by SIGTERM" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
 def test_contractive_resume_draws_the_same_projections(tmp_path, X, interrupt_at):
     from aekit import ContractiveAutoencoder
 

@@ -129,6 +129,9 @@ class _Signals:
     def __call__(self, signum, frame):
         if self.received is not None:
             self.received = None  # answered by this interrupt
+            previous = self._previous.get(signum)
+            if callable(previous):  # its usual course: the command line's exits 143 for SIGTERM, not Ctrl-C's 130
+                previous(signum, frame)
             raise KeyboardInterrupt
         self.received = signum
 
