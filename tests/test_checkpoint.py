@@ -256,6 +256,20 @@ def test_cli_resume_flags(tmp_path, rng, capsys):
     assert "other parameters (--max-epochs 3 there, 4 here)" in capsys.readouterr().err  # named as the flag
 
 
+@pytest.mark.parametrize("where", ["file", "file/ck"])
+def test_cli_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, rng, capsys, monkeypatch, where):
+    # it was found when the first checkpoint was written, after an epoch (on a cluster: hours) of training,
+    # and a --checkpoint-dir that is a file was named as Python's checkpoint_dir
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing --checkpoint-dir"))
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / where),
+                 *ARGS]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
 def _train_cmd(data, out, ck=None, *extra):
     cmd = [sys.executable, "-m", "aekit", "train", str(data), "--out", str(out), "--max-epochs", "60", *ARGS]
     return cmd + (["--checkpoint-dir", str(ck)] if ck else []) + list(extra)

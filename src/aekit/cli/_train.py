@@ -90,6 +90,7 @@ def add_checkpoint_arguments(p) -> None:
 
 def _checkpoint_options(args) -> tuple:
     """(directory, every, resume) from the flags; clears an old checkpoint on --overwrite without --resume."""
+    from .._atomic import check_parents
     from ..checkpoint import CHECKPOINT_FILE
 
     every = 1 if args.checkpoint_every is None else args.checkpoint_every
@@ -103,6 +104,7 @@ def _checkpoint_options(args) -> tuple:
         raise ValueError(f"--checkpoint-dir {args.checkpoint_dir} is inside --out {args.out}: saving the model "
                          "replaces that whole directory; put the checkpoints beside it.")
     old = args.checkpoint_dir / CHECKPOINT_FILE
+    check_parents(old)  # before the work, not when the first checkpoint is written after an epoch of it
     if old.exists() and not args.resume:
         if not args.overwrite:
             raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
