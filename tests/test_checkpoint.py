@@ -214,6 +214,14 @@ def test_checkpoint_argument_errors(tmp_path, X):
         est.fit(X, checkpoint_dir=tmp_path / "file")
 
 
+def test_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, X, monkeypatch):
+    # found only when the first checkpoint was written, after an epoch of training
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing checkpoint_dir"))
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "file" / "ck")
+
+
 def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp_path, X, monkeypatch):
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "a")
