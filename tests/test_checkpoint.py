@@ -278,6 +278,19 @@ def test_cli_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, rn
     assert not (tmp_path / "m").exists()
 
 
+def test_cli_info_on_a_file_of_a_checkpoint_or_model_names_its_directory(tmp_path, rng, capsys):
+    # "aekit info ck/checkpoint.safetensors" said only "is not an aekit model directory (a file, not a directory)"
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    ck, out = tmp_path / "ck", tmp_path / "m"
+    assert main(["train", str(data), "--out", str(out), "--checkpoint-dir", str(ck), "--max-epochs", "1", *ARGS]) == 0
+    for directory, name in ((ck, CHECKPOINT_FILE), (out, "model.safetensors"), (out, "config.json")):
+        capsys.readouterr()
+        assert main(["info", str(directory / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"pass its directory: aekit info {directory}" in err and len(err.splitlines()) == 1
+
+
 def _train_cmd(data, out, ck=None, *extra):
     cmd = [sys.executable, "-m", "aekit", "train", str(data), "--out", str(out), "--max-epochs", "60", *ARGS]
     return cmd + (["--checkpoint-dir", str(ck)] if ck else []) + list(extra)
