@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_no_data_dir, check_output,
-                       estimator_from_args, existing_path, json_safe)
+from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_model_dir, check_no_data_dir,
+                       check_output, estimator_from_args, existing_path, json_safe)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -192,7 +192,7 @@ def run_train_denoiser(args) -> int:
     from ..persistence import save
     from ._train import _checkpoint_options, _epochs_run
 
-    out = check_output(args.out, args.overwrite)
+    out = check_model_dir(args.out, args.overwrite)
     if "image_shape" in vars(args):
         raise ValueError("train-denoiser sets image_shape from the patches; use --patch-size instead.")
     checkpoint_dir, every, resume = _checkpoint_options(args)

@@ -12,8 +12,8 @@ import numpy as np
 from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
                        add_split_argument, check_columns, check_flags_apply, check_has_code, check_image_size,
-                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
-                       csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
+                       check_model_dir, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
+                       chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
                        warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
@@ -146,7 +146,7 @@ def _train(args, main_process: bool) -> int:
     from ..checkpoint import checkpointing  # a TrainingInterrupted is reported by cli.main
     from ..training import TrainingDivergedError
 
-    out = check_output(args.out, args.overwrite)
+    out = check_model_dir(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
     check_no_empty_column(args, data)
