@@ -291,6 +291,25 @@ def test_cli_info_on_a_file_of_a_checkpoint_or_model_names_its_directory(tmp_pat
         assert f"pass its directory: aekit info {directory}" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("mistake", [["missing.npy"], ["DATA", "--loss", "bce", "--scaling", "standard"]])
+def test_cli_overwrite_keeps_the_old_checkpoint_when_the_command_fails_before_training(tmp_path, rng, capsys,
+                                                                                      mistake):
+    # --overwrite (start over) deleted the checkpoint first: a typo in the data or the flags then lost it
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    ck = tmp_path / "ck"
+    assert main(["train", str(data), "--out", str(tmp_path / "a"), "--checkpoint-dir", str(ck), "--max-epochs", "2",
+                 *ARGS]) == 0
+    before = (ck / CHECKPOINT_FILE).read_bytes()
+    mistake = [str(data) if m == "DATA" else str(tmp_path / m) if m.endswith(".npy") else m for m in mistake]
+    assert main(["train", *mistake, "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck), "--overwrite",
+                 *ARGS]) == 2
+    assert (ck / CHECKPOINT_FILE).read_bytes() == before
+    assert main(["train", str(data), "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck), "--max-epochs", "3",
+                 "--overwrite", *ARGS]) == 0  # started over
+    assert read_checkpoint_info(ck)["epoch"] == 3
+
+
 def _train_cmd(data, out, ck=None, *extra):
     cmd = [sys.executable, "-m", "aekit", "train", str(data), "--out", str(out), "--max-epochs", "60", *ARGS]
     return cmd + (["--checkpoint-dir", str(ck)] if ck else []) + list(extra)

@@ -89,7 +89,9 @@ def add_checkpoint_arguments(p) -> None:
 
 
 def _checkpoint_options(args) -> tuple:
-    """(directory, every, resume) from the flags; clears an old checkpoint on --overwrite without --resume."""
+    """(directory, every, resume) from the flags; an old checkpoint without --resume needs --overwrite, and is
+    cleared by :func:`_start_over` once the command is about to train (not before its data and flags are checked:
+    a typo would lose it)."""
     from .._atomic import check_parents
     from ..checkpoint import CHECKPOINT_FILE
 
@@ -105,12 +107,21 @@ def _checkpoint_options(args) -> tuple:
                          "replaces that whole directory; put the checkpoints beside it.")
     old = args.checkpoint_dir / CHECKPOINT_FILE
     check_parents(old)  # before the work, not when the first checkpoint is written after an epoch of it
-    if old.exists() and not args.resume:
-        if not args.overwrite:
-            raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
+    if old.exists() and not args.resume and not args.overwrite:
+        raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
+    return args.checkpoint_dir, every, args.resume
+
+
+def _start_over(args) -> None:
+    """Remove the old checkpoint on --overwrite without --resume, right before training starts."""
+    from ..checkpoint import CHECKPOINT_FILE
+
+    if args.checkpoint_dir is None or args.resume or not args.overwrite:
+        return
+    old = args.checkpoint_dir / CHECKPOINT_FILE
+    if old.exists():
         old.unlink(missing_ok=True)  # under torchrun every rank gets here: another may have removed it just now
         logger.info("removed the old checkpoint %s (--overwrite)", old)
-    return args.checkpoint_dir, every, args.resume
 
 
 def _save_model(estimator, data, out, replace=True, **more) -> dict:
@@ -165,6 +176,7 @@ def _train(args, main_process: bool) -> int:
                               "train a new model with --scaling standard (--warm-start keeps scaling 'none')")
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
+    _start_over(args)
     try:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
