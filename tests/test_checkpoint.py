@@ -214,6 +214,14 @@ def test_checkpoint_argument_errors(tmp_path, X):
         est.fit(X, checkpoint_dir=tmp_path / "file")
 
 
+def test_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, X, monkeypatch):
+    # found only when the first checkpoint was written, after an epoch of training
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing checkpoint_dir"))
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "file" / "ck")
+
+
 def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp_path, X, monkeypatch):
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "a")
@@ -254,6 +262,52 @@ def test_cli_resume_flags(tmp_path, rng, capsys):
     assert main(["train", str(data), "--out", str(tmp_path / "c"), "--checkpoint-dir", str(ck),
                  "--max-epochs", "4", "--resume", *ARGS]) == 2
     assert "other parameters (--max-epochs 3 there, 4 here)" in capsys.readouterr().err  # named as the flag
+
+
+@pytest.mark.parametrize("where", ["file", "file/ck"])
+def test_cli_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, rng, capsys, monkeypatch, where):
+    # it was found when the first checkpoint was written, after an epoch (on a cluster: hours) of training,
+    # and a --checkpoint-dir that is a file was named as Python's checkpoint_dir
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing --checkpoint-dir"))
+    assert main(["train", str(data), "--out", str(tmp_path / "m"), "--checkpoint-dir", str(tmp_path / where),
+                 *ARGS]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_info_on_a_file_of_a_checkpoint_or_model_names_its_directory(tmp_path, rng, capsys):
+    # "aekit info ck/checkpoint.safetensors" said only "is not an aekit model directory (a file, not a directory)"
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    ck, out = tmp_path / "ck", tmp_path / "m"
+    assert main(["train", str(data), "--out", str(out), "--checkpoint-dir", str(ck), "--max-epochs", "1", *ARGS]) == 0
+    for directory, name in ((ck, CHECKPOINT_FILE), (out, "model.safetensors"), (out, "config.json")):
+        capsys.readouterr()
+        assert main(["info", str(directory / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"pass its directory: aekit info {directory}" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("mistake", [["missing.npy"], ["DATA", "--loss", "bce", "--scaling", "standard"]])
+def test_cli_overwrite_keeps_the_old_checkpoint_when_the_command_fails_before_training(tmp_path, rng, capsys,
+                                                                                      mistake):
+    # --overwrite (start over) deleted the checkpoint first: a typo in the data or the flags then lost it
+    data = tmp_path / "d.npy"
+    np.save(data, rng.random((60, 8)).astype(np.float32))
+    ck = tmp_path / "ck"
+    assert main(["train", str(data), "--out", str(tmp_path / "a"), "--checkpoint-dir", str(ck), "--max-epochs", "2",
+                 *ARGS]) == 0
+    before = (ck / CHECKPOINT_FILE).read_bytes()
+    mistake = [str(data) if m == "DATA" else str(tmp_path / m) if m.endswith(".npy") else m for m in mistake]
+    assert main(["train", *mistake, "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck), "--overwrite",
+                 *ARGS]) == 2
+    assert (ck / CHECKPOINT_FILE).read_bytes() == before
+    assert main(["train", str(data), "--out", str(tmp_path / "b"), "--checkpoint-dir", str(ck), "--max-epochs", "3",
+                 "--overwrite", *ARGS]) == 0  # started over
+    assert read_checkpoint_info(ck)["epoch"] == 3
 
 
 def _train_cmd(data, out, ck=None, *extra):
@@ -341,6 +395,22 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, big_data, interrupt_
     err = capsys.readouterr().err
     assert read_checkpoint_info(ck)["epoch"] == 2
     assert "aekit train: SIGTERM received: stopped after epoch 2; checkpoint saved to" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_a_second_sigterm_stops_at_once_with_status_143(tmp_path, big_data, monkeypatch, capsys):
+    # the second signal raised a bare KeyboardInterrupt: a scheduler's SIGTERM sent twice ended the run with
+    # Ctrl-C's status 130 and "interrupted", not 143 as one SIGTERM (and every other command) does
+    original = Trainer._early_stopping
+
+    def twice(self, value, keep_best):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, value, keep_best)
+
+    monkeypatch.setattr(Trainer, "_early_stopping", twice)
+    assert main(_train_cmd(big_data, tmp_path / "m", tmp_path / "ck")[3:]) == 143
+    assert "aekit train: interrupted by SIGTERM" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 

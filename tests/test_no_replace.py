@@ -234,3 +234,23 @@ def test_persistence_save_replace_false(tmp_path, first_model):
     save(est, out)
     assert not (out / "trained-by").exists()
     assert _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", [["train"], ["train-denoiser", "--n-patches", "200", "--patch-size", "8"]])
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_overwrite_of_a_folder_or_file_that_is_no_model_is_refused_before_training(tmp_path, monkeypatch, capsys,
+                                                                                  command, what):
+    # --overwrite replaces only a model folder; other output was refused when the model was saved, after the
+    # whole training (hours on a cluster, lost without a checkpoint)
+    from aekit.training import Trainer
+
+    out = tmp_path / "out"
+    if what == "folder":
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    else:
+        out.write_text("mine")
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing --out"))
+    assert main([*command, *FAST, "--out", str(out), "--overwrite"]) == 2
+    assert "choose a new path" in capsys.readouterr().err
+    assert (out / "notes.txt" if what == "folder" else out).read_text() == "mine"

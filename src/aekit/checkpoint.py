@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from . import _signals
+from ._atomic import check_parents
 from ._checkpoint_file import CHECKPOINT_FILE, FORMAT_VERSION, load_checkpoint, read_checkpoint_info, save_checkpoint
 from .distributed import barrier, is_distributed, is_main_process, max_over_ranks, same_on_all_ranks
 
@@ -129,6 +130,9 @@ class _Signals:
     def __call__(self, signum, frame):
         if self.received is not None:
             self.received = None  # answered by this interrupt
+            previous = self._previous.get(signum)
+            if callable(previous):  # its usual course: the command line's exits 143 for SIGTERM, not Ctrl-C's 130
+                previous(signum, frame)
             raise KeyboardInterrupt
         self.received = signum
 
@@ -333,7 +337,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
         For invalid arguments (``checkpoint_dir`` not a path,
         ``checkpoint_every`` not an int >= 1, ``resume`` not a bool).
     NotADirectoryError
-        If ``checkpoint_dir`` exists and is not a directory.
+        If ``checkpoint_dir`` exists and is not a directory, or is under a file.
     FileExistsError
         (at fit) If a checkpoint exists and ``resume`` is False.
     TrainingInterrupted
@@ -366,6 +370,7 @@ def checkpointing(estimator, checkpoint_dir, checkpoint_every: int = 1, resume: 
     directory = Path(checkpoint_dir)
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"checkpoint_dir {directory} exists and is not a directory.")
+    check_parents(directory / CHECKPOINT_FILE)  # now, not when the first checkpoint is written after an epoch
     session = _Session(directory, int(checkpoint_every), bool(resume))
     estimator._checkpointing = session
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_no_data_dir, check_output,
-                       estimator_from_args, existing_path, json_safe)
+from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_model_dir, check_no_data_dir,
+                       check_output, estimator_from_args, existing_path, json_safe)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -190,9 +190,9 @@ def run_train_denoiser(args) -> int:
     from ..checkpoint import checkpointing
     from ..compare import draw_loss_curve
     from ..persistence import save
-    from ._train import _checkpoint_options, _epochs_run
+    from ._train import _checkpoint_options, _epochs_run, _start_over
 
-    out = check_output(args.out, args.overwrite)
+    out = check_model_dir(args.out, args.overwrite)
     if "image_shape" in vars(args):
         raise ValueError("train-denoiser sets image_shape from the patches; use --patch-size instead.")
     checkpoint_dir, every, resume = _checkpoint_options(args)
@@ -205,6 +205,7 @@ def run_train_denoiser(args) -> int:
     logger.info("training %s on %s: %d patches of %s (%d more held out), %s noise at %g", type(estimator).__name__,
                 description.rstrip("."), len(train), "x".join(map(str, shape)), n_held, estimator.corruption,
                 estimator.corruption_level)
+    _start_over(args)
     with checkpointing(estimator, checkpoint_dir, every, resume):  # a TrainingInterrupted: cli.main reports it
         if holes is None:
             estimator.fit(train)

@@ -40,6 +40,9 @@ def run_info(args) -> int:
     from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, load
 
     root = Path(args.model_dir)
+    if root.name in (CHECKPOINT_FILE, CONFIG_FILE, ENSEMBLE_FILE, "model.safetensors") and root.is_file():
+        raise ValueError(f"{root} is a file of a {'checkpoint' if root.name == CHECKPOINT_FILE else 'model'} "
+                         f"directory; pass its directory: aekit info {root.parent}")
     if (root / CHECKPOINT_FILE).is_file() and not (root / CONFIG_FILE).is_file():
         return _checkpoint_info(args)
     estimator = load(args.model_dir)

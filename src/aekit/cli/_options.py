@@ -329,6 +329,17 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = ()) ->
     return path
 
 
+def check_model_dir(path: Path, overwrite: bool) -> Path:
+    """:func:`check_output` for a model directory, which ``--overwrite`` replaces whole (train, train-denoiser):
+    only an empty folder or a model, refused before the training, not when saving after it."""
+    from ..persistence import _check_replaceable
+
+    path = check_output(path, overwrite)
+    if path.exists() or path.is_symlink():
+        _check_replaceable(path)
+    return path
+
+
 def check_results_dir(path: Path, overwrite: bool) -> Path:
     """:func:`check_output` for a results directory, which ``--overwrite`` replaces whole (compare, sweep, reproduce):
     only an empty folder or an earlier run's results (:func:`aekit._atomic.check_results_folder`)."""

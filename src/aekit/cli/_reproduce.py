@@ -74,13 +74,14 @@ def run(args) -> int:
         raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
     if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
-    from ._train import _checkpoint_options
+    from ._train import _checkpoint_options, _start_over
 
     out = check_results_dir(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     specs = _autoencoder()._param_specs
     params = {name: (tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()
               if name in specs and name != "verbose"}
+    _start_over(args)
     try:
         summary = hinton2006.run(args.dataset, out, budget_minutes=args.budget_minutes, params=params,
                                  pretraining_epochs=args.pretraining_epochs, fresh_patches=args.fresh_patches,

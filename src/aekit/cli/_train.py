@@ -12,8 +12,8 @@ import numpy as np
 from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
                        add_split_argument, check_columns, check_flags_apply, check_has_code, check_image_size,
-                       check_no_empty_column, check_output, check_pattern_has_holes, chosen_params, chosen_split,
-                       csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
+                       check_model_dir, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
+                       chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
                        warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
@@ -89,7 +89,10 @@ def add_checkpoint_arguments(p) -> None:
 
 
 def _checkpoint_options(args) -> tuple:
-    """(directory, every, resume) from the flags; clears an old checkpoint on --overwrite without --resume."""
+    """(directory, every, resume) from the flags; an old checkpoint without --resume needs --overwrite, and is
+    cleared by :func:`_start_over` once the command is about to train (not before its data and flags are checked:
+    a typo would lose it)."""
+    from .._atomic import check_parents
     from ..checkpoint import CHECKPOINT_FILE
 
     every = 1 if args.checkpoint_every is None else args.checkpoint_every
@@ -103,12 +106,22 @@ def _checkpoint_options(args) -> tuple:
         raise ValueError(f"--checkpoint-dir {args.checkpoint_dir} is inside --out {args.out}: saving the model "
                          "replaces that whole directory; put the checkpoints beside it.")
     old = args.checkpoint_dir / CHECKPOINT_FILE
-    if old.exists() and not args.resume:
-        if not args.overwrite:
-            raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
+    check_parents(old)  # before the work, not when the first checkpoint is written after an epoch of it
+    if old.exists() and not args.resume and not args.overwrite:
+        raise FileExistsError(f"{old} exists; pass --resume to continue it or --overwrite to start over.")
+    return args.checkpoint_dir, every, args.resume
+
+
+def _start_over(args) -> None:
+    """Remove the old checkpoint on --overwrite without --resume, right before training starts."""
+    from ..checkpoint import CHECKPOINT_FILE
+
+    if args.checkpoint_dir is None or args.resume or not args.overwrite:
+        return
+    old = args.checkpoint_dir / CHECKPOINT_FILE
+    if old.exists():
         old.unlink(missing_ok=True)  # under torchrun every rank gets here: another may have removed it just now
         logger.info("removed the old checkpoint %s (--overwrite)", old)
-    return args.checkpoint_dir, every, args.resume
 
 
 def _save_model(estimator, data, out, replace=True, **more) -> dict:
@@ -144,7 +157,7 @@ def _train(args, main_process: bool) -> int:
     from ..checkpoint import checkpointing  # a TrainingInterrupted is reported by cli.main
     from ..training import TrainingDivergedError
 
-    out = check_output(args.out, args.overwrite)
+    out = check_model_dir(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
     check_no_empty_column(args, data)
@@ -163,6 +176,7 @@ def _train(args, main_process: bool) -> int:
                               "train a new model with --scaling standard (--warm-start keeps scaling 'none')")
     logger.info("training %s on %s: %d samples x %d features%s", type(estimator).__name__, data.name,
                 *data.X_train.shape, " (memory-mapped, streamed)" if streamed else "")
+    _start_over(args)
     try:
         with checkpointing(estimator, checkpoint_dir, every, resume):
             estimator.fit(data.X_train)
