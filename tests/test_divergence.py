@@ -60,7 +60,8 @@ def test_cli_diverging_at_epoch_3_saves_the_weights_of_epoch_2(tmp_path, data_fi
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("aekit train: error: Training diverged at epoch 3: the training loss became nan.")
-    assert "try a lower learning_rate (now 0.002)" in err and err.endswith(f"The weights of epoch 2 were saved to {out}.")
+    assert "try a lower --learning-rate (now 0.002)" in err  # the flag, as the command line names it
+    assert err.endswith(f"The weights of epoch 2 were saved to {out}.")
     model = load(out)
     assert model.n_iter_ == 2 and model.best_epoch_ == 2
     metrics = json.loads((out / "metrics.json").read_text())
@@ -73,7 +74,7 @@ def test_cli_diverging_at_once_saves_nothing(tmp_path, data_file, capsys):
                  "--optimizer", "sgd", *ARGS])
     err = capsys.readouterr().err.strip()
     assert code == 3 and len(err.splitlines()) == 1, err
-    assert "Training diverged at epoch 1" in err and "lower learning_rate" in err and not out.exists()
+    assert "Training diverged at epoch 1" in err and "lower --learning-rate" in err and not out.exists()
     assert err.endswith(f"Nothing was saved to {out}: no epoch finished.")  # not only "the weights were kept"
 
 

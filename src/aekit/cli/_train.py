@@ -11,7 +11,7 @@ import numpy as np
 
 from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
-                       add_split_argument, check_columns, check_flags_apply, check_has_code, check_image_size,
+                       add_split_argument, as_flags, check_columns, check_flags_apply, check_has_code, check_image_size,
                        check_model_dir, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
                        chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
                        warn_if_scales_differ)
@@ -187,7 +187,7 @@ def _train(args, main_process: bool) -> int:
         if estimator.n_iter_ >= 1:  # keep the last good weights on disk
             _save_model(estimator, data, out, replace=args.overwrite, diverged=str(err), **_columns(args))
             kept = f" The weights of epoch {estimator.n_iter_} were saved to {out}."
-        print(f"aekit {args.command}: error: {err}{kept}", file=sys.stderr)
+        print(f"aekit {args.command}: error: {as_flags(str(err), args._estimator_flags)}{kept}", file=sys.stderr)
         return 3
     if not main_process:
         return 0
