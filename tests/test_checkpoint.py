@@ -222,10 +222,8 @@ def test_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, X, mon
         Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "file" / "ck")
 
 
-def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp_path, X, monkeypatch):
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "a")
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+def _sigterm_twice_after_epoch_1(monkeypatch) -> None:
+    """Send this process SIGTERM twice at the end of the first epoch (a scheduler repeating itself)."""
     original = Trainer._early_stopping
 
     def twice(self, value, keep_best):
@@ -234,6 +232,13 @@ def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp
         return original(self, value, keep_best)
 
     monkeypatch.setattr(Trainer, "_early_stopping", twice)
+
+
+def test_signal_handlers_are_restored_and_a_second_signal_interrupts_at_once(tmp_path, X, monkeypatch):
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    Autoencoder(**TINY, max_epochs=1).fit(X, checkpoint_dir=tmp_path / "a")
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    _sigterm_twice_after_epoch_1(monkeypatch)
     with pytest.raises(KeyboardInterrupt) as info:
         Autoencoder(**TINY, max_epochs=3).fit(X, checkpoint_dir=tmp_path / "b")
     assert not isinstance(info.value, TrainingInterrupted)  # the second signal did not wait for the save
@@ -401,14 +406,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, big_data, interrupt_
 def test_cli_a_second_sigterm_stops_at_once_with_status_143(tmp_path, big_data, monkeypatch, capsys):
     # the second signal raised a bare KeyboardInterrupt: a scheduler's SIGTERM sent twice ended the run with
     # Ctrl-C's status 130 and "interrupted", not 143 as one SIGTERM (and every other command) does
-    original = Trainer._early_stopping
-
-    def twice(self, value, keep_best):
-        os.kill(os.getpid(), signal.SIGTERM)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return original(self, value, keep_best)
-
-    monkeypatch.setattr(Trainer, "_early_stopping", twice)
+    _sigterm_twice_after_epoch_1(monkeypatch)
     assert main(_train_cmd(big_data, tmp_path / "m", tmp_path / "ck")[3:]) == 143
     assert "aekit train: interrupted by SIGTERM" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
