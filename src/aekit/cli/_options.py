@@ -18,7 +18,7 @@ __all__ = ["models", "add_estimator_arguments", "estimator_from_args", "add_data
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns", "check_image_size", "as_flags", "a_kind", "figure_shape"]
+           "check_columns", "check_image_size", "as_flags", "a_kind", "figure_shape", "flag_of"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -29,6 +29,11 @@ def models() -> dict[str, type]:
 
     found = {cls.__dict__["_cli_name"]: cls for cls in aekit._estimator_classes() if cls.__dict__.get("_cli_name")}
     return dict(sorted(found.items()))
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of estimator parameter ``name``: ``n_components`` -> ``--n-components``."""
+    return "--" + name.replace("_", "-")
 
 
 def _flag_type(kind):
@@ -65,13 +70,13 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown
     classes = list(models().values()) if classes is None else list(classes)
     group = parser.add_argument_group("estimator parameters (same names as the Python API)")
     defaults = {cls: cls().get_params(deep=False) for cls in classes}
-    seen = set()
+    kinds = {}  # name -> kind of every flag added
     for cls in classes:
         for name, spec in cls._param_specs.items():
-            if name in seen or name in ("verbose", "warm_start", *skip):  # aekit train --warm-start takes a model
+            if name in kinds or name in ("verbose", "warm_start", *skip):  # aekit train --warm-start takes a model
                 continue
-            seen.add(name)
-            flag = "--" + name.replace("_", "-")
+            kinds[name] = spec.kind
+            flag = flag_of(name)
             owners = [c for c in classes if name in defaults[c]]
             owner = "" if len(owners) == len(classes) else f" [--model {', '.join(c._cli_name for c in owners)}]"
             values = {c._cli_name: defaults[c][name] for c in owners}
@@ -98,9 +103,7 @@ def add_estimator_arguments(parser: argparse.ArgumentParser, classes=None, shown
                 parser_kwargs = {"type": _flag_type(spec.kind), "metavar": spec.kind.upper()}
             group.add_argument(flag, **kwargs, **parser_kwargs)
     # the estimators' errors name their parameters as in Python; cli.main names these as flags (as_flags)
-    parser.set_defaults(_estimator_flags={name: specs_kind for cls in classes
-                                          for name, specs_kind in ((n, s.kind) for n, s in cls._param_specs.items())
-                                          if name in seen})
+    parser.set_defaults(_estimator_flags=kinds)
 
 
 _VALUE = r"""('[^']*'|"[^"]*"|\([^()]*\)|[^\s,;:()]*[^\s,;:().])"""  # a value ends before a full stop
@@ -128,18 +131,15 @@ def as_flags(message: str, kinds: dict[str, str]) -> str:
     """
     import re
 
-    def flag(name: str) -> str:
-        return "--" + name.replace("_", "-")
-
     def assigned(match) -> str:
         name, value = match.group(1), match.group(2)
         if kinds[name] == "bool" and value in ("True", "False"):
-            return flag(name) if value == "True" else "--no-" + name.replace("_", "-")
+            return flag_of(name) if value == "True" else "--no-" + flag_of(name)[2:]
         if value[0] in "'\"":
             value = value[1:-1]
         elif value[0] == "(":
             value = " ".join(v.strip() for v in value[1:-1].split(",") if v.strip())
-        return f"{flag(name)} {value}" if value else flag(name)
+        return f"{flag_of(name)} {value}" if value else flag_of(name)
 
     names = "|".join(sorted(map(re.escape, kinds), key=len, reverse=True))
     if not names:
@@ -148,8 +148,8 @@ def as_flags(message: str, kinds: dict[str, str]) -> str:
     message = re.sub(rf"{outside}({names})={_VALUE}", assigned, message)
     bare = "|".join(re.escape(n) for n in sorted(kinds, key=len, reverse=True) if "_" in n)
     if bare:
-        message = re.sub(rf"""{outside}({bare})(?![\w'"=/\\-])""", lambda m: flag(m.group(1)), message)
-    return re.sub(rf"^({names})(?= )", lambda m: flag(m.group(1)), message)
+        message = re.sub(rf"""{outside}({bare})(?![\w'"=/\\-])""", lambda m: flag_of(m.group(1)), message)
+    return re.sub(rf"^({names})(?= )", lambda m: flag_of(m.group(1)), message)
 
 
 def estimator_from_args(args: argparse.Namespace, model: str = "autoencoder", data=None, **overrides):
@@ -176,7 +176,7 @@ def check_flags_apply(estimator, given) -> None:
             continue
         other, values = spec.only_with
         if params[other] not in values:
-            flag, other_flag = f"--{name.replace('_', '-')}", f"--{other.replace('_', '-')}"
+            flag, other_flag = flag_of(name), flag_of(other)
             raise ValueError(f"{flag} applies to {other_flag} {' or '.join(values)}, not {params[other]} (it would be "
                              f"ignored); use {other_flag} {values[0]}, or leave {flag} out.")
 
@@ -195,7 +195,7 @@ def chosen_params(args: argparse.Namespace, model: str, data=None) -> dict:
         if name in vars(args):
             if name not in params:
                 owners = sorted(k for k, c in table.items() if name in c._param_specs)
-                raise ValueError(f"--{name.replace('_', '-')} applies to --model {' or '.join(owners)}, not {model}.")
+                raise ValueError(f"{flag_of(name)} applies to --model {' or '.join(owners)}, not {model}.")
             value = getattr(args, name)
             chosen[name] = tuple(value) if isinstance(value, list) else value
     if (data is not None and data.image_shape is not None and "image_shape" not in chosen

@@ -13,8 +13,8 @@ from ._commands import HELP
 from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
                        add_split_argument, as_flags, check_columns, check_flags_apply, check_has_code, check_image_size,
                        check_model_dir, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
-                       chosen_split, csv_columns, estimator_from_args, hold_out, json_safe, load_source, models,
-                       warn_if_scales_differ)
+                       chosen_split, csv_columns, estimator_from_args, flag_of, hold_out, json_safe, load_source,
+                       models, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -261,7 +261,7 @@ def _warm_estimator(args):
                 estimator._check_params()
                 estimator._check_net_matches_params("")
             except ValueError:
-                shaping.append(f"--{key.replace('_', '-')} (the model has {before[key]!r})")
+                shaping.append(f"{flag_of(key)} (the model has {before[key]!r})")
             estimator.set_params(**{key: before[key]})
     if shaping:
         raise ValueError(f"--warm-start trains the network of {args.warm_start_from} further, so the flags that "
