@@ -97,8 +97,7 @@ def csv_data_lines(path) -> list[int]:
     -------
     list of int
     """
-    lines = [n for n, _ in _csv_rows(path)]
-    return lines[csv_header(path) is not None:]
+    return [n for n, _ in _data_rows(path)[1]]
 
 
 def csv_cells(path):
@@ -115,9 +114,14 @@ def csv_cells(path):
     header : list of str or None
     rows : list of list of str
     """
-    rows = [row for _, row in _csv_rows(path)]
+    header, rows = _data_rows(path)
+    return header, [row for _, row in rows]
+
+
+def _data_rows(path):
+    """A CSV file's header (or None) and its data rows as ``(line number, cells)``."""
     header = csv_header(path)
-    return header, rows[header is not None:]
+    return header, _csv_rows(path)[header is not None:]
 
 
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
