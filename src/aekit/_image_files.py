@@ -7,6 +7,7 @@ re-exports these with the patch machinery built on them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 import zlib
@@ -53,6 +54,30 @@ def _float_pixels(image) -> np.ndarray:
     return image.astype(np.float32)
 
 
+@contextlib.contextmanager
+def _opened(path):
+    """``(img, deep, turn)`` of an image file, loaded: the Pillow image, its 16-bit pixels or None
+    (:func:`~aekit.datasets._pixels.deep_colour_pixels`; Pillow would keep 8 of their 16 bits), and the turn
+    that applies its EXIF orientation. Pillow's errors, in the block too, become a ValueError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .datasets._pixels import deep_colour_pixels
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file.")
+    try:
+        with Image.open(path) as img:
+            deep = deep_colour_pixels(path, img)
+            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
+            img.load()
+            yield img, deep, turn
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
+    except Image.DecompressionBombError as err:  # declares more pixels than Pillow's limit (a tiny file can)
+        raise ValueError(f"{path} is refused as a possible decompression bomb ({err}).") from None
+
+
 def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     """Read an image file (PNG, JPEG, TIFF, BMP, WebP...) as float32 pixels in [0, 1].
 
@@ -84,43 +109,28 @@ def read_image(path, mode: str | None = None, return_bit_depth: bool = False):
     ValueError
         If the file is not an image Pillow can read, or mode is unknown.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    from .datasets._pixels import deep_colour_pixels
-
     if mode not in (None, "grey", "rgb"):
         raise ValueError(f"mode must be None, 'grey' or 'rgb'; got {mode!r}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file.")
     peak, bits = 255.0, 8
-    try:
-        with Image.open(path) as img:
-            deep = deep_colour_pixels(path, img)  # Pillow would keep 8 of their 16 bits
-            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
-            img.load()
-            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F") or _grey_palette(img)
-            wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
-            if deep is not None:
-                peak, bits = 65535.0, 16
-                arr = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
-                if mode == "grey" and arr.ndim == 3:
-                    arr = arr @ LUMA
-            elif mode == "grey" or (mode is None and grey) or wide:
-                if wide:
-                    arr = np.asarray(img, dtype=np.float64)
-                    if img.mode == "F" and arr.size and 0 <= arr.min() and arr.max() <= 1:  # floats in [0, 1]
-                        peak, bits = 1.0, 16
-                    elif arr.max(initial=0) > 255 or img.mode == "I;16":
-                        peak, bits = 65535.0, 16
-                else:
-                    arr = np.asarray(img.convert("L"))
+    with _opened(path) as (img, deep, turn):
+        grey = img.mode in ("1", "L", "LA", "I", "I;16", "F") or _grey_palette(img)
+        wide = img.mode in ("I", "I;16", "F")  # Pillow's conversion to RGB would clip them to 8 bits
+        if deep is not None:
+            peak, bits = 65535.0, 16
+            arr = deep[:, :, 0] if deep.shape[2] == 2 else deep[:, :, :3]  # alpha dropped
+            if mode == "grey" and arr.ndim == 3:
+                arr = arr @ LUMA
+        elif mode == "grey" or (mode is None and grey) or wide:
+            if wide:
+                arr = np.asarray(img, dtype=np.float64)
+                if img.mode == "F" and arr.size and 0 <= arr.min() and arr.max() <= 1:  # floats in [0, 1]
+                    peak, bits = 1.0, 16
+                elif arr.max(initial=0) > 255 or img.mode == "I;16":
+                    peak, bits = 65535.0, 16
             else:
-                arr = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
-    except Image.DecompressionBombError as err:  # declares more pixels than Pillow's limit (a tiny file can)
-        raise ValueError(f"{path} is refused as a possible decompression bomb ({err}).") from None
+                arr = np.asarray(img.convert("L"))
+        else:
+            arr = np.asarray(img.convert("RGB"))
     image = np.ascontiguousarray(np.clip(turn(arr) / peak, 0.0, 1.0), dtype=np.float32)
     if mode == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
@@ -152,28 +162,13 @@ def read_alpha(path):
     ValueError
         If the file is not an image Pillow can read.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    from .datasets._pixels import deep_colour_pixels
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file.")
-    try:
-        with Image.open(path) as img:
-            deep = deep_colour_pixels(path, img)
-            turn = EXIF_ORIENTATIONS.get(img.getexif().get(0x0112, 1), EXIF_ORIENTATIONS[1])
-            img.load()
-            if deep is not None:
-                alpha = deep[:, :, -1] / 65535.0 if deep.shape[2] in (2, 4) else None
-            elif img.mode in _ALPHA_MODES or "transparency" in img.info:
-                alpha = np.asarray(img.convert("RGBA"))[:, :, 3] / 255.0  # a transparent colour's pixels: 0
-            else:
-                alpha = None
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not a readable {IMAGE_KINDS} image ({err}).") from None
-    except Image.DecompressionBombError as err:
-        raise ValueError(f"{path} is refused as a possible decompression bomb ({err}).") from None
+    with _opened(path) as (img, deep, turn):
+        if deep is not None:
+            alpha = deep[:, :, -1] / 65535.0 if deep.shape[2] in (2, 4) else None
+        elif img.mode in _ALPHA_MODES or "transparency" in img.info:
+            alpha = np.asarray(img.convert("RGBA"))[:, :, 3] / 255.0  # a transparent colour's pixels: 0
+        else:
+            alpha = None
     if alpha is None or alpha.min(initial=1.0) >= 1.0:
         return None
     return np.ascontiguousarray(turn(alpha), dtype=np.float32)
