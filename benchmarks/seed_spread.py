@@ -50,7 +50,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import aekit  # noqa: E402
 from aekit.cli import build_parser  # noqa: E402
-from aekit.cli._options import estimator_from_args, load_source  # noqa: E402
+from aekit.cli._flags import estimator_from_args  # noqa: E402
+from aekit.cli._options import load_source  # noqa: E402
 from aekit.compare import compare_with_pca  # noqa: E402
 from aekit.datasets import load_fashion_mnist  # noqa: E402
 

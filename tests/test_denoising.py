@@ -129,7 +129,7 @@ def test_level_power_reaches_the_corruption():
 def test_level_power_is_a_cli_flag():
     import argparse
 
-    from aekit.cli._options import add_estimator_arguments, estimator_from_args
+    from aekit.cli._flags import add_estimator_arguments, estimator_from_args
 
     parser = argparse.ArgumentParser()
     add_estimator_arguments(parser, [DenoisingAutoencoder])

@@ -3,7 +3,7 @@
 Each call either works correctly (right shape and dtype, finite output for
 finite moderate input) or raises a ValueError/TypeError with a message,
 never an error from inside torch, never a hang. The estimators are every
-class registered for ``aekit train --model`` (``aekit.cli._options.models``),
+class registered for ``aekit train --model`` (``aekit.cli._flags.models``),
 so estimators added later are covered too. Tiny networks, one epoch, few
 examples: the whole file runs in well under two minutes.
 """
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from aekit import load
-from aekit.cli._options import models
+from aekit.cli._flags import models
 from aekit.datasets import load_array, load_idx
 
 # Every registered model with the autoencoder contract (NaN rejected, transform = encode).

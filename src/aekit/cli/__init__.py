@@ -208,7 +208,7 @@ def main(argv=None) -> int:
             # one line, but all of it: a missing file's message says where to get it on later lines
             message = one_line(str(err)) or type(err).__name__
             if getattr(args, "_estimator_flags", None):  # "use scaling='minmax'" -> "use --scaling minmax"
-                from ._options import as_flags
+                from ._flags import as_flags
 
                 message = as_flags(message, args._estimator_flags)
             print(f"aekit {args.command}: error: {message}", file=sys.stderr)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (add_common_arguments, add_data_arguments, add_estimator_arguments, check_pattern_has_holes,
-                       check_results_dir, estimator_from_args, hold_out, load_source, models, warn_if_scales_differ)
+from ._flags import add_estimator_arguments, estimator_from_args, models
+from ._options import (add_common_arguments, add_data_arguments, check_pattern_has_holes, check_results_dir, hold_out,
+                       load_source, warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 

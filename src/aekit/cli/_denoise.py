@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_estimator_arguments, check_model_dir, check_no_data_dir,
-                       check_output, estimator_from_args, existing_path, json_safe)
+from ._flags import add_estimator_arguments, estimator_from_args
+from ._options import (a_kind, add_common_arguments, check_model_dir, check_no_data_dir, check_output, existing_path,
+                       json_safe)
 
 logger = logging.getLogger("aekit.cli")
 

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import add_common_arguments, add_estimator_arguments, check_results_dir, existing_path, one_line
+from ._flags import add_estimator_arguments
+from ._options import add_common_arguments, check_results_dir, existing_path, one_line
 
 logger = logging.getLogger("aekit.cli")
 

@@ -6,7 +6,8 @@ import logging
 
 from ._commands import HELP
 from ._compare import add_comparison_arguments, comparison_setup
-from ._options import add_common_arguments, add_data_arguments, add_estimator_arguments, check_results_dir
+from ._flags import add_estimator_arguments
+from ._options import add_common_arguments, add_data_arguments, check_results_dir
 
 logger = logging.getLogger("aekit.cli")
 

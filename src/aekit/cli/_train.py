@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_data_arguments, add_estimator_arguments,
-                       add_split_argument, as_flags, check_columns, check_flags_apply, check_has_code, check_image_size,
-                       check_model_dir, check_no_empty_column, check_output, check_pattern_has_holes, chosen_params,
-                       chosen_split, csv_columns, estimator_from_args, flag_of, hold_out, json_safe, load_source,
-                       models, warn_if_scales_differ)
+from ._flags import (add_estimator_arguments, as_flags, check_flags_apply, chosen_params, estimator_from_args, flag_of,
+                     models)
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
+                       check_has_code, check_image_size, check_model_dir, check_no_empty_column, check_output,
+                       check_pattern_has_holes, chosen_split, csv_columns, hold_out, json_safe, load_source,
+                       warn_if_scales_differ)
 
 logger = logging.getLogger("aekit.cli")
 
