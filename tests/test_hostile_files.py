@@ -238,11 +238,11 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_refused(tmp_path, rng):
     state, meta = load_checkpoint(tmp_path)
     state["net"]["encoder.0.weight"] = torch.zeros(9, 9)  # parameters and data match, the weights do not
     save_checkpoint(tmp_path, state, meta)
-    with pytest.raises(ValueError, match="does not fit this training run"):
+    with pytest.raises(ValueError, match=r"does not fit this training run: .*[^.]; delete it to start over\.$"):
         Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
     meta["val_idx"] = torch.tensor([0, 0, 99])
     save_checkpoint(tmp_path, state, meta)
-    with pytest.raises(ValueError, match="corrupt validation split"):
+    with pytest.raises(ValueError, match="corrupt validation split; delete it to start over"):
         Autoencoder(**kw).fit(X, checkpoint_dir=tmp_path, resume=True)
     assert read_checkpoint_info(tmp_path)["epoch"] == 2
 

@@ -194,10 +194,10 @@ class _Session:
         split = saved.get("val_idx")
         if not isinstance(split, torch.Tensor) or split.ndim != 1 or split.dtype != torch.int64 or (
                 split.numel() and (int(split.min()) < 0 or int(split.max()) >= n)):
-            raise ValueError(f"{self.path} has a corrupt validation split.")
+            raise ValueError(f"{self.path} has a corrupt validation split; delete it to start over.")
         val_idx = split.numpy()
         if np.unique(val_idx).size != val_idx.size or val_idx.size >= n:
-            raise ValueError(f"{self.path} has a corrupt validation split.")
+            raise ValueError(f"{self.path} has a corrupt validation split; delete it to start over.")
         train_idx = np.setdiff1d(np.arange(n), val_idx)
         self.val_idx = split
         self.state = state
@@ -230,7 +230,7 @@ class _Session:
         if saved.get("class") != self.meta["class"]:
             raise ValueError(
                 f"{self.path} was written by {saved.get('class')!r}, not {self.meta['class']!r}; "
-                "resume with the same model or start over."
+                f"resume with the same model, or delete {self.path} to start over."
             )
         theirs, ours = saved.get("params"), self.meta["params"]
         if not isinstance(theirs, dict):
@@ -241,12 +241,12 @@ class _Session:
         if diff:
             raise ValueError(
                 f"{self.path} was written with other parameters ({'; '.join(diff)}); "
-                "resume with the same parameters or start over."
+                f"resume with the same parameters, or delete {self.path} to start over."
             )
         if saved.get("data") != self.meta["data"]:
             raise ValueError(
                 f"{self.path} was written for other training data ({saved.get('data')} there, "
-                f"{self.meta['data']} here); resume on the same data or start over."
+                f"{self.meta['data']} here); resume on the same data, or delete {self.path} to start over."
             )
 
     # hook 2: the trainer's callback
@@ -295,7 +295,8 @@ class _Session:
             trainer.load_state_dict(self.state, steps_per_epoch=math.ceil(n_train / trainer.batch_size))
         except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"{self.path} does not fit this training run: {first}") from None
+            raise ValueError(f"{self.path} does not fit this training run: {first.rstrip('.')}; delete it to start "
+                             "over.") from None
         logger.info("resumed from %s at epoch %d", self.path, trainer.epoch)
         if self.saved_device not in (None, trainer.device.type):
             logger.info("the checkpoint was written on %s and training continues on %s", self.saved_device,
