@@ -132,4 +132,10 @@ def test_cli_sweep_on_digits(tmp_path, capsys):
 def test_cli_sweep_refuses_a_code_size_of_zero_before_reading_data(tmp_path, capsys):
     assert main(["sweep", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path), "--n-components",
                  "0", "4", "--out", str(tmp_path / "o")]) == 2
-    assert "n_components must be one or more code sizes >= 1; got [0, 4]" in capsys.readouterr().err
+    # named as the flag the user typed, as every other estimator parameter is on the command line
+    assert "--n-components must be one or more code sizes >= 1; got [0, 4]" in capsys.readouterr().err
+
+
+def test_cli_sweep_names_its_n_components_flag_in_the_estimators_errors(tmp_path, capsys):
+    assert main(["sweep", "--dataset", "digits", "--n-components", "2", "100", "--out", str(tmp_path / "o")]) == 2
+    assert "error: --n-components 100 is larger than PCA allows" in capsys.readouterr().err

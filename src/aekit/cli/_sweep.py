@@ -25,6 +25,8 @@ def register(sub) -> None:
                    help="the code sizes, e.g. --n-components 2 4 8 16 32")
     add_common_arguments(p)
     add_estimator_arguments(p, skip=("n_components",))
+    # its own --n-components takes the sizes; the errors about them still name it as a flag (cli.main's as_flags)
+    p.set_defaults(_estimator_flags={**p.get_default("_estimator_flags"), "n_components": "int"})
     p.set_defaults(func=run)
 
 
