@@ -87,7 +87,7 @@ def test_evaluate_errors(models, tmp_path, capsys):
         (["evaluate", str(models / "ae"), "--dataset", "digits", "--out", str(existing)], "exists; pass --overwrite"),
         (["evaluate", str(models / "ae"), str(data), "--figure", str(tmp_path / "f.png")],
          f"--figure needs image data; {data} has 64 features and no image shape: give the images as a folder or a "
-         ".npy of shape (n, height, width[, channels]), or leave --figure out."),
+         ".npy of shape (n, height, width[, channels]), pass --image-shape H W [C], or leave --figure out."),
         (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "1.5"], "--hide must be in (0, 1]"),
         (["evaluate", str(models / "imputer"), "--dataset", "digits", "--hide", "0"], "--hide must be in (0, 1]"),
         (["evaluate", str(models / "dae"), "--dataset", "digits", "--noise-level", "-1"],
@@ -101,6 +101,34 @@ def test_evaluate_errors(models, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err
     assert existing.read_text() == "{}" and not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "errors"])
+def test_image_shape_draws_the_figure_of_flat_rows(models, tmp_path, capsys, command):
+    # a flat .npy (or CSV) of images, e.g. MNIST as 784 columns, with a model trained without an image shape: the
+    # figure was refused with no way to draw it but rewriting the data as (n, height, width)
+    data = tmp_path / "flat.npy"
+    np.save(data, np.random.default_rng(0).random((12, 64)).astype(np.float32))
+    figure = tmp_path / "f.png"
+    out = ["--out", str(tmp_path / "e.npy")] if command == "errors" else []
+    assert main([command, str(models / "ae"), str(data), *out, "--figure", str(figure), "--image-shape", "8", "8",
+                 "--quiet"]) == 0
+    from PIL import Image
+
+    with Image.open(figure) as image:
+        assert image.size[0] > 200 and image.size[1] > 100
+    capsys.readouterr()
+    for shape, message in [(["4", "4"], "--image-shape 4 4 holds 16 values; the features of {data} are 64."),
+                           (["4", "8", "2"], "--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = 64 "
+                                             "(the features of {data}); got 4 8 2."),
+                           (["8", "8"], "--image-shape shapes the images of --figure; give --figure PNG too")]:
+        drawn = ["--figure", str(tmp_path / "g.png")] if shape != ["8", "8"] else []
+        out = ["--out", str(tmp_path / "e2.npy")] if command == "errors" else []
+        assert main([command, str(models / "ae"), str(data), *out, *drawn, "--image-shape", *shape]) == 2
+        err = capsys.readouterr().err.strip()
+        named = data if command == "evaluate" else data.name  # aekit errors names the data by its file name
+        assert len(err.splitlines()) == 1 and message.format(data=named) in err, err
+        assert not (tmp_path / "g.png").exists() and not (tmp_path / "e2.npy").exists()  # refused before the work
 
 
 def test_impute_csv_keeps_header_and_observed_values(table, table_imputer, tmp_path):

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_image_size, check_output, chosen_split, figure_shape, load_source,
-                       write_figure)
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_image_shape_argument,
+                       add_split_argument, check_columns, check_figure_output, check_image_shape_has_figure,
+                       check_image_size, check_output, chosen_split, figure_shape, load_source, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -34,6 +34,7 @@ def register(sub) -> None:
     e.add_argument("--figure", type=Path, metavar="PNG",
                    help="also draw the 10 samples with the largest errors and the 10 with the smallest, with their "
                         "reconstructions (image data)")
+    add_image_shape_argument(e, "--figure")
     e.add_argument("--mmap", action="store_true",
                    help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
     add_common_arguments(e)
@@ -49,6 +50,7 @@ def run(args) -> int:
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.figure is not None:
         check_figure_output(args.figure, args.overwrite)
+    check_image_shape_has_figure(args)
     if args.top < 0:
         raise ValueError(f"--top must be >= 0; got {args.top}.")
     estimator = load(args.model_dir)
@@ -61,7 +63,7 @@ def run(args) -> int:
     X = chosen_split(args, data)
     shape = None
     if args.figure is not None:  # checked before the work, not after it
-        shape = figure_shape(data.image_shape or model_image_shape(estimator), X, data.name)
+        shape = figure_shape(data.image_shape or model_image_shape(estimator), X, data.name, given=args.image_shape)
     if getattr(estimator, "architecture", None) == "unet":
         logger.warning("%s holds a U-Net, which has no bottleneck (its skip connections carry the input past "
                        "it): its errors measure how much it denoises each sample, not how unusual the sample is",

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ._commands import HELP
-from ._options import (a_kind, add_common_arguments, add_data_arguments, add_split_argument, check_columns,
-                       check_figure_output, check_image_size, check_output, chosen_split, figure_shape, json_safe,
-                       load_source, write_figure)
+from ._options import (a_kind, add_common_arguments, add_data_arguments, add_image_shape_argument,
+                       add_split_argument, check_columns, check_figure_output, check_image_shape_has_figure,
+                       check_image_size, check_output, chosen_split, figure_shape, json_safe, load_source,
+                       write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -58,6 +59,7 @@ def register(sub) -> None:
     e.add_argument("--random-state", type=int, default=0, metavar="SEED",
                    help="seed of the noise or the hidden entries (default: 0)")
     e.add_argument("--figure", type=Path, metavar="PNG", help="also draw the first 10 samples (image data)")
+    add_image_shape_argument(e, "--figure")
     e.add_argument("--out", type=Path, metavar="JSON", help="also write the numbers to this JSON file")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_common_arguments(e)
@@ -92,6 +94,7 @@ def run_evaluate(args) -> int:
         check_output(args.out, args.overwrite)
     if args.figure is not None:
         check_figure_output(args.figure, args.overwrite)
+    check_image_shape_has_figure(args)
     if args.hide is not None and not 0.0 < args.hide <= 1.0:
         raise ValueError(f"--hide must be in (0, 1]; got {args.hide}.")
     estimator = load(args.model_dir)
@@ -107,7 +110,7 @@ def run_evaluate(args) -> int:
     check_image_size(estimator, args.model_dir, data_shape, where)
     shape = None
     if args.figure is not None:  # before the work: the numbers were computed, then lost to this error
-        shape = figure_shape(data_shape or model_image_shape(estimator), X, where)
+        shape = figure_shape(data_shape or model_image_shape(estimator), X, where, given=args.image_shape)
     options = {"noise_level": args.noise_level, "hide": args.hide, "random_state": args.random_state}
     try:
         result = {"model_dir": str(args.model_dir), "data": where, **evaluate(estimator, X, **options)}

@@ -16,7 +16,8 @@ __all__ = ["add_data_arguments", "load_source",
            "chosen_split", "hold_out", "json_safe", "check_output", "check_results_dir", "check_has_code",
            "add_common_arguments", "add_split_argument", "warn_if_scales_differ", "check_no_empty_column",
            "check_pattern_has_holes", "check_figure_output", "check_no_data_dir", "write_figure", "csv_columns",
-           "check_columns", "check_image_size", "a_kind", "figure_shape"]
+           "check_columns", "check_image_size", "a_kind", "figure_shape", "add_image_shape_argument",
+           "check_image_shape", "check_image_shape_has_figure"]
 
 logger = logging.getLogger("aekit.cli")
 
@@ -106,13 +107,41 @@ def json_safe(values: dict) -> dict:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
-def figure_shape(shape, X, where: str) -> tuple:
-    """``shape``, the image shape of the rows of ``X`` for a ``--figure``, checked; ``where`` names the data."""
+def add_image_shape_argument(parser, what: str) -> None:
+    """``--image-shape H W [C]``: how to draw ``what``'s flat rows as images."""
+    parser.add_argument("--image-shape", type=int, nargs="+", metavar="N",
+                        help=f"H W [C] of the images for {what}, C 1, 3 or 4 (default: the data's own image shape, "
+                             "else the model's)")
+
+
+def check_image_shape(shape, n_features: int, features_of: str) -> tuple:
+    """``--image-shape``'s H W [C], checked: drawable, and holding the ``n_features`` of ``features_of``."""
+    shape, text = tuple(shape), " ".join(map(str, shape))
+    if len(shape) not in (2, 3) or min(shape) < 1 or shape[2:] not in ((), (1,), (3,), (4,)):
+        raise ValueError(f"--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = {n_features} ({features_of}); "
+                         f"got {text}.")
+    if math.prod(shape) != n_features:
+        raise ValueError(f"--image-shape {text} holds {math.prod(shape)} values; {features_of} are {n_features}.")
+    return shape
+
+
+def figure_shape(shape, X, where: str, given=None) -> tuple:
+    """The image shape of the rows of ``X`` for a ``--figure``, checked: ``given`` (``--image-shape``), else
+    ``shape`` (the data's or the model's own); ``where`` names the data."""
+    if given:
+        return check_image_shape(given, X.shape[1], f"the features of {where}")
     if shape is None or int(np.prod(shape)) != X.shape[1]:
         raise ValueError(f"--figure needs image data; {where} has {X.shape[1]} features and no image shape: give "
-                         "the images as a folder or a .npy of shape (n, height, width[, channels]), or leave "
-                         "--figure out.")
+                         "the images as a folder or a .npy of shape (n, height, width[, channels]), pass "
+                         "--image-shape H W [C], or leave --figure out.")
     return shape
+
+
+def check_image_shape_has_figure(args) -> None:
+    """Refuse ``--image-shape`` without the ``--figure`` it shapes: it would be ignored without a word."""
+    if args.image_shape and args.figure is None:
+        raise ValueError("--image-shape shapes the images of --figure; give --figure PNG too (the numbers do not "
+                         "depend on it).")
 
 
 def a_kind(estimator) -> str:

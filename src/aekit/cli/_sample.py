@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import a_kind, add_common_arguments, check_figure_output, check_output, write_figure
+from ._options import a_kind, add_common_arguments, check_figure_output, check_image_shape, check_output, write_figure
 
 logger = logging.getLogger("aekit.cli")
 
@@ -54,13 +54,8 @@ def run(args) -> int:
     shape = None
     if args.figure is not None:  # checked before the work, not after it
         shape = tuple(args.image_shape) if args.image_shape else model_image_shape(estimator)
-        drawable = shape is None or (len(shape) in (2, 3) and min(shape) >= 1 and shape[2:] in ((), (1,), (3,), (4,)))
-        if not drawable:
-            raise ValueError(f"--image-shape must be H W [C] with C 1, 3 or 4 and H*W*C = {estimator.n_features_in_} "
-                             f"(the model's features); got {' '.join(map(str, shape))}.")
-        if shape is not None and math.prod(shape) != estimator.n_features_in_:
-            raise ValueError(f"--image-shape {' '.join(map(str, shape))} holds {math.prod(shape)} values; "
-                             f"{args.model_dir} makes samples of {estimator.n_features_in_} features.")
+        if shape is not None:
+            shape = check_image_shape(shape, estimator.n_features_in_, "the model's features")
         if shape is None and math.isqrt(estimator.n_features_in_) ** 2 == estimator.n_features_in_:
             side = math.isqrt(estimator.n_features_in_)  # a square grey image, as the built-in data sets are
             shape = (side, side)
