@@ -100,6 +100,16 @@ def test_conv_image_shape_must_match_the_features():
         Autoencoder(2, hidden_layer_sizes=(4,), architecture="fully_conv", image_shape=(8, 8), max_epochs=1).fit(X)
 
 
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_an_mlps_image_shape_must_match_the_features_too(how):
+    # an MLP keeps image_shape for figures of its rows (aekit evaluate/compare --figure); one that held other
+    # rows trained, was saved, and failed only when the figure was drawn
+    X = np.random.default_rng(0).random((20, 64)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"image_shape=\(4, 4\) needs 16 features per sample, but X has 64"):
+        getattr(Autoencoder(2, hidden_layer_sizes=(4,), image_shape=(4, 4), max_epochs=1), how)(X)
+    assert getattr(Autoencoder(2, hidden_layer_sizes=(4,), image_shape=(8, 8), max_epochs=1), how)(X).n_iter_ == 1
+
+
 def test_conv_needs_a_stage():
     X = np.random.default_rng(0).random((20, 64))
     with pytest.raises(ValueError, match="needs at least one convolutional stage"):

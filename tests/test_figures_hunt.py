@@ -188,7 +188,22 @@ def test_compare_on_a_table_says_why_there_is_no_figure(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "cancer.npy"), "--out", str(tmp_path / "out"), "--standardize",
                  "--n-components", "2", "--hidden-layer-sizes", "8", "--max-epochs", "2", "--threads", "1"]) == 0
     assert not (tmp_path / "out" / "figure.png").exists() and (tmp_path / "out" / "loss_curve.png").exists()
-    assert "no figure.png: cancer.npy has no image shape" in capsys.readouterr().err
+    assert "no figure.png: cancer.npy has no image shape (its rows are not images; --image-shape H W [C] draws rows " \
+           "that are)" in capsys.readouterr().err
+
+
+def test_compare_draws_flat_rows_in_the_image_shape_given(tmp_path, capsys):
+    # a flat .npy of images (MNIST as 784 columns): --image-shape was taken by the MLP and ignored by the figure
+    np.save(tmp_path / "flat.npy", load_digits().X_train)  # (n, 64), no image shape in a flat .npy
+    common = ["compare", str(tmp_path / "flat.npy"), "--n-components", "2", "--hidden-layer-sizes", "8",
+              "--max-epochs", "1", "--threads", "1", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "out"), "--image-shape", "8", "8"]) == 0
+    assert (tmp_path / "out" / "figure.png").is_file()
+    # a shape that does not hold the rows trained, then failed drawing them (an error about 'test images')
+    capsys.readouterr()
+    assert main([*common, "--out", str(tmp_path / "bad"), "--image-shape", "4", "4"]) == 2
+    assert "--image-shape 4 4 needs 16 features per sample, but X has 64." in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 @pytest.mark.parametrize("cls, kw, words", [

@@ -137,6 +137,8 @@ def fit_run(est, X, mask: np.ndarray | None = None):
 
 def new_net(est, n_features: int, seed: int) -> torch.nn.Module:
     """The estimator's network for ``n_features`` inputs, initialised from ``seed`` (global RNG untouched)."""
+    if est.image_shape is not None:  # an MLP's too: figures draw its rows in that shape, so it must hold them
+        est._image_shape_for(n_features)
     with seeded(seed):  # under a lock: fits in other threads draw their own seeds' weights
         return est._build_net(n_features)
 

@@ -35,6 +35,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from .._atomic import atomic_directory
     from ..compare import compare_with_pca, format_table, write_comparison
+    from ..images import model_image_shape
 
     out = check_results_dir(args.out, args.overwrite)
     if args.n_show < 1:
@@ -45,7 +46,9 @@ def run(args) -> int:
     estimator.verbose = False
     # the whole result directory appears at once, or not at all; never onto another run's (without --overwrite)
     with atomic_directory(out, replace=args.overwrite) as tmp:
-        paths = write_comparison(result, tmp, data.X_test, data.image_shape, estimator,
+        # flat rows (a CSV of pixel columns) are drawn in the --image-shape given to the estimator
+        shape = data.image_shape or model_image_shape(estimator)
+        paths = write_comparison(result, tmp, data.X_test, shape, estimator,
                                  dataset_description=data.description, n_show=args.n_show, seed=seed,
                                  y_test=data.y_test, class_names=data.class_names)
         if args.save_model:
@@ -54,8 +57,8 @@ def run(args) -> int:
     for kind, path in paths.items():
         logger.info("wrote %s (%s)", out / path.name, kind)
     if "figure" not in paths:  # the help promises figure.png: say why there is none
-        logger.info("no figure.png: %s has no image shape (its rows are not images); the table and "
-                    "results.json compare the reconstructions", data.name)
+        logger.info("no figure.png: %s has no image shape (its rows are not images; --image-shape H W [C] draws "
+                    "rows that are); the table and results.json compare the reconstructions", data.name)
     return 0
 
 
