@@ -37,6 +37,10 @@ def test_train_encode_reconstruct_info(tmp_path, data_file, capsys):
     recon = tmp_path / "recon.npy"
     assert main(["reconstruct", str(model), str(data_file), "--out", str(recon), "--quiet"]) == 0
     np.testing.assert_array_equal(np.load(recon), est.reconstruct(X))
+    decoded = tmp_path / "decoded.npy"  # the codes back through the decoder: the reconstructions
+    assert main(["decode", str(model), str(codes), "--out", str(decoded), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(decoded), est.inverse_transform(np.load(codes)))
+    np.testing.assert_allclose(np.load(decoded), np.load(recon), atol=1e-6)
 
     capsys.readouterr()
     assert main(["info", str(model)]) == 0
@@ -44,6 +48,26 @@ def test_train_encode_reconstruct_info(tmp_path, data_file, capsys):
     assert "Autoencoder" in out and "6 features -> 2 components" in out
     assert main(["info", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_features_in"] == 6
+
+
+def test_decode_refusals_name_the_file(tmp_path, data_file, capsys):
+    model = tmp_path / "model"
+    assert main(["train", str(data_file), "--out", str(model), "--n-components", "2", *FAST]) == 0
+    (tmp_path / "taken.npy").write_bytes(b"")
+    np.save(tmp_path / "nan.npy", np.full((3, 2), np.nan, np.float32))
+    capsys.readouterr()
+    for argv, message in [
+        ([str(data_file), "--out", str(tmp_path / "x.npy")],  # the data, not its codes
+         f"{data_file}: Z has 6 features, but Autoencoder is expecting 2 features (n_components) as input."),
+        ([str(tmp_path / "nan.npy"), "--out", str(tmp_path / "x.npy")], "nan.npy: Input contains NaN"),
+        ([str(tmp_path / "no.npy"), "--out", str(tmp_path / "x.npy")], "no.npy"),
+        ([str(data_file), "--out", str(tmp_path / "taken.npy")], "exists; pass --overwrite"),
+        ([str(data_file), "--out", str(tmp_path / "x.csv")], ".npy"),
+    ]:
+        assert main(["decode", str(model), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("aekit decode: error: ") and message in err, err
+    assert not (tmp_path / "x.npy").exists()
 
 
 def test_train_on_dataset_reports_test_error(tmp_path):

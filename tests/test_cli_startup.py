@@ -74,6 +74,7 @@ def test_every_command_is_in_the_table():
 @pytest.mark.parametrize("argv", [
     ["train", "d.npy", "--out", "m", "--n-components", "3", "--hidden-layer-sizes", "8", "4", "--model", "sparse"],
     ["encode", "m", "d.npy", "--out", "c.npy"], ["reconstruct", "m", "--dataset", "digits", "--out", "r.npy"],
+    ["decode", "m", "c.npy", "--out", "x.npy"],
     ["info", "m", "--json"], ["errors", "m", "d.npy", "--out", "e.npy", "--top", "2"],
     ["evaluate", "m", "d.npy", "--json"], ["impute", "m", "t.csv", "--out", "f.csv"],
     ["compare", "--dataset", "digits", "--out", "o", "--n-components", "2"],

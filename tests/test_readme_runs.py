@@ -97,7 +97,7 @@ def _runnable():
 
 def test_the_walk_covers_the_readme():
     commands = {argv[0] for _, _, argv in _runnable()}
-    assert {"train", "info", "encode", "reconstruct", "evaluate", "errors", "compare", "sweep", "features",
+    assert {"train", "info", "encode", "reconstruct", "decode", "evaluate", "errors", "compare", "sweep", "features",
             "sample", "train-denoiser", "denoise", "inpaint", "impute"} <= commands
 
 

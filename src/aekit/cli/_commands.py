@@ -15,6 +15,7 @@ COMMANDS = {
         "train": "train an autoencoder and save it to a model directory",
         "encode": "write the codes (transform) of DATA as .npy",
         "reconstruct": "write the reconstructions of DATA as .npy",
+        "decode": "write the data decoded (inverse_transform) from codes as .npy",
     },
     "_info": {"info": "describe a saved model or a checkpoint"},
     "_errors": {"errors": "write each sample's reconstruction error (anomaly scores) as .npy"},

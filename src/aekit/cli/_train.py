@@ -58,6 +58,16 @@ def register(sub) -> None:
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
+    d = sub.add_parser("decode", help=HELP["decode"],
+                       description="Load MODEL_DIR and write the data its decoder makes of the codes in CODES "
+                                   "(inverse_transform; one code per row, as aekit encode writes them) to --out "
+                                   "(.npy): rows of the model's features, in DATA's units.")
+    d.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    d.add_argument("codes", type=Path, metavar="CODES", help="the codes: a .npy, .npz or .csv of one code per row")
+    d.add_argument("--out", type=Path, required=True, help="output .npy file")
+    add_common_arguments(d)
+    d.set_defaults(func=run_decode)
+
 
 def _metrics(estimator, data) -> dict:
     import torch
@@ -282,6 +292,27 @@ def _held_out(args, data, estimator, streamed):
         raise ValueError("--test-fraction needs DATA in memory; with --mmap, keep the test rows in a file of "
                          "their own and measure them with aekit evaluate MODEL_DIR TEST.npy.")
     return hold_out(args, data, estimator.random_state if isinstance(estimator.random_state, int) else 0)
+
+
+def run_decode(args) -> int:
+    from .._atomic import save_npy
+    from ..datasets import load_array
+    from ..persistence import load
+
+    out = check_output(args.out, args.overwrite, suffixes=(".npy",))
+    estimator = load(args.model_dir)
+    if not hasattr(estimator, "net_"):  # an ImputerEnsemble
+        raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which only fills holes; it has no code to "
+                         "decode.")
+    check_has_code(estimator, args.model_dir)
+    codes, _ = load_array(args.codes)  # a 3-D/4-D array comes flattened, as a code map from encode would be
+    try:
+        X = estimator.inverse_transform(codes)
+    except ValueError as err:  # sklearn's checks name the array "Z": say which file
+        raise ValueError(f"{args.codes}: {err}") from None
+    save_npy(out, X, replace=args.overwrite)
+    logger.info("wrote %s: array of shape %s", out, X.shape)
+    return 0
 
 
 def run_apply(args) -> int:
