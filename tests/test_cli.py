@@ -118,6 +118,10 @@ def test_compare_names_the_model_in_table_json_and_figure(tmp_path, capsys, monk
         (["train", "--out", "{tmp}/m"], "no data"),
         (["encode", "{tmp}/nomodel", "{tmp}/data.npy", "--out", "{tmp}/c.npy"], "not an aekit model directory"),
         (["train", "{tmp}/bad.txt", "--out", "{tmp}/m"], "bad.txt"),
+        # 'auto' was left in Python's quotes: "use --device cpu or 'auto'"
+        pytest.param(["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--device", "cuda"],
+                     "use --device cpu or --device auto.", marks=pytest.mark.skipif(
+                         __import__("torch").cuda.is_available(), reason="CUDA is available here")),
     ],
 )
 def test_bad_input_exit_2_one_line(tmp_path, data_file, capsys, argv, message):

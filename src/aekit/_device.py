@@ -50,7 +50,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(
                 f"device={device!r} but CUDA is not available on this machine "
-                "(torch.cuda.is_available() is False); use device='cpu' or 'auto'."
+                "(torch.cuda.is_available() is False); use device='cpu' or device='auto'."
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist.")
@@ -59,7 +59,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
             why = ("macOS 12.3 or later on Apple silicon or an AMD GPU is needed" if torch.backends.mps.is_built()
                    else "this PyTorch was built without MPS")
             raise ValueError(f"device={device!r} but MPS is not available on this machine ({why}); "
-                             "use device='cpu' or 'auto'.")
+                             "use device='cpu' or device='auto'.")
         if dev.index not in (None, 0):
             raise ValueError(f"device={device!r} but there is only one MPS device ('mps' or 'mps:0').")
     elif dev.type != "cpu":
