@@ -357,3 +357,44 @@ def test_a_failure_of_rank_0_after_training_is_one_line_on_every_rank(tmp_path, 
     assert err1.startswith("aekit train: error: rank 1 finished, but another rank left the process group before "
                            "the end (it stopped with an error of its own, reported there): "), err1
     assert not (tmp_path / "model").exists()
+
+
+def _missing_file_worker(rank, world, init_file, out_dir):
+    """``aekit train`` on each rank, rank 1 given a file that is not there (a machine without the data)."""
+    import contextlib
+    import io
+    import json
+    import traceback
+
+    from aekit.cli import main
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # MASTER_*: from the test
+    torch.set_num_threads(1)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(["train", os.path.join(out_dir, "x.npy" if rank == 0 else "missing.npy"), "--out",
+                         os.path.join(out_dir, "model"), "--n-components", "2", "--hidden-layer-sizes", "4",
+                         "--max-epochs", "1", "--device", "cpu", "-q"])
+        except Exception:  # noqa: BLE001 - what a user would see: the traceback
+            code = "raised"
+            traceback.print_exc()
+    Path(out_dir, f"missing{rank}.json").write_text(json.dumps([code, err.getvalue()]))
+
+
+def test_a_rank_that_fails_before_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
+    # the data missing on one machine: that rank said so and left, and rank 0, waiting in its first collective
+    # (the shared seed), died with gloo's "Connection closed by peer" traceback
+    import json
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    files = spawn_workers(_missing_file_worker, tmp_path, "missing{rank}.json", timeout=TIMEOUT)
+    (code0, err0), (code1, err1) = (json.loads(f.read_text()) for f in files)
+    assert code1 == 2 and err1.startswith("aekit train: error: ") and "missing.npy" in err1, err1
+    assert code0 == 1 and "Traceback" not in err0, err0
+    assert err0.startswith("aekit train: error: rank 0 stopped: another rank left the process group (it stopped "
+                           "with an error of its own, reported there): "), err0
+    assert len(err0.strip().splitlines()) == 1, err0
+    assert not (tmp_path / "model").exists()
