@@ -398,3 +398,43 @@ def test_a_rank_that_fails_before_training_is_one_line_on_every_rank(tmp_path, m
                            "with an error of its own, reported there): "), err0
     assert len(err0.strip().splitlines()) == 1, err0
     assert not (tmp_path / "model").exists()
+
+
+def _uneven_batches_worker(rank, world, init_file, out_dir):
+    """Each rank given iterables that agree on their first batch only: one batch fewer on rank 1, then one of
+    other rows on rank 1; the error each rank got."""
+    from aekit.streaming import Batches
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    X, _ = _data()
+    batches = [X[i:i + 16] for i in range(0, 48, 16)]
+    cases = {"one batch fewer": batches[:len(batches) - rank],
+             "a later batch differs": batches[:2] + [batches[2] + rank]}
+    results = {}
+    try:
+        for name, case in cases.items():
+            try:
+                Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, batch_size=16, random_state=0,
+                            device="cpu", verbose=False).fit(Batches(case))
+                results[name] = "trained"
+            except ValueError as err:
+                results[name] = str(err)
+        Path(out_dir, f"uneven{rank}.json").write_text(__import__("json").dumps(results))
+        distributed.leave()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_ranks_whose_iterables_differ_after_the_first_batch_get_a_value_error(tmp_path):
+    # only the first batch was compared: an iterable one batch shorter on one rank made the ranks' collectives
+    # mismatch (gloo aborted the process: "terminate called ... Is there a distributed collective mismatch"), and
+    # a later batch of other rows trained each rank's share of its own rows, without a word
+    import json
+
+    for f in spawn_workers(_uneven_batches_worker, tmp_path, "uneven{rank}.json", timeout=TIMEOUT):
+        results = json.loads(f.read_text())
+        assert results["one batch fewer"].startswith("under torchrun every rank must iterate the same batches"), results
+        assert "batch 3 of this epoch" in results["one batch fewer"], results
+        assert "batch 3 of this epoch" in results["a later batch differs"], results

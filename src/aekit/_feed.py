@@ -169,17 +169,20 @@ class Sequential(Feed):
         return self._len
 
     def epoch(self, perm, batch_size, share):
+        i = -1
         for i, batch in enumerate(self.source):
             x = _float_tensor(batch)
             _check_finite(x, source="the iterable of batches")
             global_n = x.shape[0]
-            if share is not None and i == 0:
-                _check_same_batches(x)
+            if share is not None:
+                _check_same_batches(x, i, self.device)
             full = share is None or share[2]
             if not full:
                 lo, hi = shard_bounds(global_n, share[0], share[1])
                 x = x[lo:hi]
             yield _to_device(x, self.device), None, global_n, full
+        if share is not None:  # a rank whose iterable goes on finds here that this one ended
+            _check_same_batches(None, i + 1, self.device)
 
     def chunks(self, size):
         for batch, _ in self.source.chunks(size):
@@ -195,12 +198,21 @@ def _fingerprint(x: torch.Tensor, n: int) -> torch.Tensor:
     return torch.stack([torch.tensor(float(n), dtype=torch.float64, device=x.device), x64.sum(), (x64 * weights).sum()])
 
 
-def _check_same_batches(x: torch.Tensor) -> None:
-    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself."""
-    if not same_on_all_ranks(_fingerprint(x, x.shape[0])):  # one collective per epoch, on the first batch
-        raise ValueError("under torchrun every rank must iterate the same batches (aekit gives each rank its share "
-                         "of every batch), but this epoch's first batch differs between ranks; pass every rank the "
-                         "whole data, without a DistributedSampler or a per-rank reader.")
+def _check_same_batches(x: torch.Tensor | None, i: int, device: torch.device) -> None:
+    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself.
+
+    A collective for every batch ``i`` (``x=None``: this rank's iterable ended), so that ranks whose iterables
+    differ in length stop together with this error: each would otherwise take its own number of steps and the
+    next collectives would not match (gloo aborts the process). ``device``: where the collective runs (nccl
+    needs the rank's GPU).
+    """
+    fingerprint = (_fingerprint(x, x.shape[0]) if x is not None else  # (3,)
+                   torch.tensor([-1.0, 0.0, 0.0], dtype=torch.float64))
+    if not same_on_all_ranks(fingerprint.to(device)):
+        raise ValueError(f"under torchrun every rank must iterate the same batches (aekit gives each rank its share "
+                         f"of every batch), but batch {i + 1} of this epoch differs between ranks (or ends the "
+                         f"iterable on some); pass every rank the whole data, without a DistributedSampler or a "
+                         f"per-rank reader.")
 
 
 def check_same_rows(feed: Feed, what: str) -> None:
