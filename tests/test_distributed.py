@@ -401,22 +401,23 @@ def test_a_rank_that_fails_before_training_is_one_line_on_every_rank(tmp_path, m
 
 
 def _uneven_batches_worker(rank, world, init_file, out_dir):
-    """Each rank given iterables that agree on their first batch only: one batch fewer on rank 1, then one of
-    other rows on rank 1; the error each rank got."""
+    """Each rank given iterables that agree on their first batch only: one batch fewer on rank 1, one of other
+    rows on rank 1, validation batches with one fewer on rank 1; the error each rank got."""
     from aekit.streaming import Batches
 
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     torch.set_num_threads(1)
     X, _ = _data()
     batches = [X[i:i + 16] for i in range(0, 48, 16)]
-    cases = {"one batch fewer": batches[:len(batches) - rank],
-             "a later batch differs": batches[:2] + [batches[2] + rank]}
+    cases = {"one batch fewer": Batches(batches[:len(batches) - rank]),
+             "a later batch differs": Batches(batches[:2] + [batches[2] + rank]),
+             "validation batch fewer": Batches(batches, validation=Batches(batches[:len(batches) - rank]))}
     results = {}
     try:
         for name, case in cases.items():
             try:
                 Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, batch_size=16, random_state=0,
-                            device="cpu", verbose=False).fit(Batches(case))
+                            device="cpu", verbose=False).fit(case)
                 results[name] = "trained"
             except ValueError as err:
                 results[name] = str(err)
@@ -438,3 +439,7 @@ def test_ranks_whose_iterables_differ_after_the_first_batch_get_a_value_error(tm
         assert results["one batch fewer"].startswith("under torchrun every rank must iterate the same batches"), results
         assert "batch 3 of this epoch" in results["one batch fewer"], results
         assert "batch 3 of this epoch" in results["a later batch differs"], results
+        # each rank evaluated its own validation batches: their losses, so their plateau schedules and best
+        # weights, parted without a word
+        assert results["validation batch fewer"].startswith("under torchrun every rank must be given the same "
+                                                            "validation data"), results

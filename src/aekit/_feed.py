@@ -26,7 +26,7 @@ import torch
 from .distributed import same_on_all_ranks, shard_bounds
 from .streaming import ArraySource, Batches, BatchSource, prefetch
 
-__all__ = ["Feed", "Resident", "Streamed", "Sequential", "check_same_rows", "make_feed"]
+__all__ = ["Feed", "Resident", "Streamed", "Sequential", "RowsRead", "check_same_rows", "make_feed"]
 
 
 def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -215,13 +215,36 @@ def _check_same_batches(x: torch.Tensor | None, i: int, device: torch.device) ->
                          f"per-rank reader.")
 
 
+class RowsRead:
+    """Running fingerprint of the rows read chunk by chunk (their number, sum and row-weighted sum): equal on
+    ranks that read equal data. For a validation iterable, which :func:`check_same_rows` cannot compare without
+    reading it whole: each rank evaluates all of it, on its own."""
+
+    def __init__(self, device: torch.device):
+        self.value = torch.zeros(3, dtype=torch.float64, device=device)  # (n, sum, weighted sum)
+
+    def add(self, x: torch.Tensor) -> None:
+        x64 = x.detach().double()
+        weights = self.value[0] + torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
+        self.value += torch.stack([torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device),
+                                   x64.sum(), (x64 * weights).sum()]).to(self.value.device)
+
+    def check_same_on_all_ranks(self, what: str) -> None:
+        """Refuse ranks that read different rows; a collective."""
+        if not same_on_all_ranks(self.value):
+            raise ValueError(f"under torchrun every rank must be given the same {what} (aekit gives each rank its "
+                             f"share of every batch), but the batches differ between ranks (in their rows or their "
+                             f"number); pass every rank the whole data, not its own part.")
+
+
 def check_same_rows(feed: Feed, what: str) -> None:
     """Refuse ranks given different arrays (each its own part, as a DistributedSampler gives); a collective.
 
     aekit shares every global batch out itself, so each rank trained on its share of its own part, half the
     data unseen and no error; parts of different lengths made the ranks take different numbers of steps and
     fail inside gloo. The number of rows and the first rows are compared (a memory-mapped file is not read
-    whole); an iterable of batches is compared batch by batch as it is read (:func:`_check_same_batches`).
+    whole); an iterable of batches is compared batch by batch as it is read (:func:`_check_same_batches`), a
+    validation one as it is evaluated (:class:`RowsRead`).
     """
     if isinstance(feed, Sequential):
         return
