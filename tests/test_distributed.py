@@ -443,3 +443,19 @@ def test_ranks_whose_iterables_differ_after_the_first_batch_get_a_value_error(tm
         # weights, parted without a word
         assert results["validation batch fewer"].startswith("under torchrun every rank must be given the same "
                                                             "validation data"), results
+
+
+def test_a_group_that_cannot_be_formed_is_one_line(tmp_path):
+    # a rank started without torchrun's other ranks (RANK, WORLD_SIZE and MASTER_* set by hand, one machine
+    # missing) waited, then died with TCPStore's DistStoreError traceback
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 4)).astype(np.float32))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1",
+           "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(_free_port()), "AEKIT_DIST_TIMEOUT": "1"}
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", str(tmp_path / "x.npy"), "--out",
+                           str(tmp_path / "model"), "--max-epochs", "1", "--device", "cpu"],
+                          env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.startswith("aekit train: error: could not join the process group of WORLD_SIZE=2 ranks "
+                                  "as RANK=0 (MASTER_ADDR=127.0.0.1, MASTER_PORT="), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
