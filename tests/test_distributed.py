@@ -357,3 +357,105 @@ def test_a_failure_of_rank_0_after_training_is_one_line_on_every_rank(tmp_path, 
     assert err1.startswith("aekit train: error: rank 1 finished, but another rank left the process group before "
                            "the end (it stopped with an error of its own, reported there): "), err1
     assert not (tmp_path / "model").exists()
+
+
+def _missing_file_worker(rank, world, init_file, out_dir):
+    """``aekit train`` on each rank, rank 1 given a file that is not there (a machine without the data)."""
+    import contextlib
+    import io
+    import json
+    import traceback
+
+    from aekit.cli import main
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # MASTER_*: from the test
+    torch.set_num_threads(1)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(["train", os.path.join(out_dir, "x.npy" if rank == 0 else "missing.npy"), "--out",
+                         os.path.join(out_dir, "model"), "--n-components", "2", "--hidden-layer-sizes", "4",
+                         "--max-epochs", "1", "--device", "cpu", "-q"])
+        except Exception:  # noqa: BLE001 - what a user would see: the traceback
+            code = "raised"
+            traceback.print_exc()
+    Path(out_dir, f"missing{rank}.json").write_text(json.dumps([code, err.getvalue()]))
+
+
+def test_a_rank_that_fails_before_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
+    # the data missing on one machine: that rank said so and left, and rank 0, waiting in its first collective
+    # (the shared seed), died with gloo's "Connection closed by peer" traceback
+    import json
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    files = spawn_workers(_missing_file_worker, tmp_path, "missing{rank}.json", timeout=TIMEOUT)
+    (code0, err0), (code1, err1) = (json.loads(f.read_text()) for f in files)
+    assert code1 == 2 and err1.startswith("aekit train: error: ") and "missing.npy" in err1, err1
+    assert code0 == 1 and "Traceback" not in err0, err0
+    assert err0.startswith("aekit train: error: rank 0 stopped: another rank left the process group (it stopped "
+                           "with an error of its own, reported there): "), err0
+    assert len(err0.strip().splitlines()) == 1, err0
+    assert not (tmp_path / "model").exists()
+
+
+def _uneven_batches_worker(rank, world, init_file, out_dir):
+    """Each rank given iterables that agree on their first batch only: one batch fewer on rank 1, one of other
+    rows on rank 1, validation batches with one fewer on rank 1; the error each rank got."""
+    from aekit.streaming import Batches
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    X, _ = _data()
+    batches = [X[i:i + 16] for i in range(0, 48, 16)]
+    cases = {"one batch fewer": Batches(batches[:len(batches) - rank]),
+             "a later batch differs": Batches(batches[:2] + [batches[2] + rank]),
+             "validation batch fewer": Batches(batches, validation=Batches(batches[:len(batches) - rank]))}
+    results = {}
+    try:
+        for name, case in cases.items():
+            try:
+                Autoencoder(n_components=2, hidden_layer_sizes=(6,), max_epochs=2, batch_size=16, random_state=0,
+                            device="cpu", verbose=False).fit(case)
+                results[name] = "trained"
+            except ValueError as err:
+                results[name] = str(err)
+        Path(out_dir, f"uneven{rank}.json").write_text(__import__("json").dumps(results))
+        distributed.leave()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_ranks_whose_iterables_differ_after_the_first_batch_get_a_value_error(tmp_path):
+    # only the first batch was compared: an iterable one batch shorter on one rank made the ranks' collectives
+    # mismatch (gloo aborted the process: "terminate called ... Is there a distributed collective mismatch"), and
+    # a later batch of other rows trained each rank's share of its own rows, without a word
+    import json
+
+    for f in spawn_workers(_uneven_batches_worker, tmp_path, "uneven{rank}.json", timeout=TIMEOUT):
+        results = json.loads(f.read_text())
+        assert results["one batch fewer"].startswith("under torchrun every rank must iterate the same batches"), results
+        assert "batch 3 of this epoch" in results["one batch fewer"], results
+        assert "batch 3 of this epoch" in results["a later batch differs"], results
+        # each rank evaluated its own validation batches: their losses, so their plateau schedules and best
+        # weights, parted without a word
+        assert results["validation batch fewer"].startswith("under torchrun every rank must be given the same "
+                                                            "validation data"), results
+
+
+def test_a_group_that_cannot_be_formed_is_one_line(tmp_path):
+    # a rank started without torchrun's other ranks (RANK, WORLD_SIZE and MASTER_* set by hand, one machine
+    # missing) waited, then died with TCPStore's DistStoreError traceback
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 4)).astype(np.float32))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1",
+           "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(_free_port()), "AEKIT_DIST_TIMEOUT": "1"}
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", str(tmp_path / "x.npy"), "--out",
+                           str(tmp_path / "model"), "--max-epochs", "1", "--device", "cpu"],
+                          env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.startswith("aekit train: error: could not join the process group of WORLD_SIZE=2 ranks "
+                                  "as RANK=0 (MASTER_ADDR=127.0.0.1, MASTER_PORT="), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -335,3 +335,15 @@ def test_bfloat16_tensor_batches_train_like_their_float32_values(loss, scaling):
     np.testing.assert_array_equal(got.loss_curve_, want.loss_curve_)
     if scaling != "none":
         np.testing.assert_array_equal(got.center_, want.center_)
+
+
+@pytest.mark.parametrize("make", [lambda X: (b for b in (X[:64], X[64:])), lambda X: iter([X[:64], X[64:]]),
+                                  lambda X: map(np.asarray, [X[:64], X[64:]])])
+def test_an_iterator_of_batches_says_to_wrap_a_function_in_batches(make):
+    # fit(generator) failed inside numpy: "float() argument must be a string or a real number, not 'generator'"
+    X = _X()
+    with pytest.raises(TypeError, match=r"X is an iterator \(\w+\), which can be read only once.*"
+                                        r"Batches\(lambda: \.\.\.\)"):
+        _estimator().fit(make(X))
+    with pytest.raises(TypeError, match=r"X is an iterator"):
+        _estimator().fit(X).transform(make(X))

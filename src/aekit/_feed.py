@@ -26,7 +26,7 @@ import torch
 from .distributed import same_on_all_ranks, shard_bounds
 from .streaming import ArraySource, Batches, BatchSource, prefetch
 
-__all__ = ["Feed", "Resident", "Streamed", "Sequential", "check_same_rows", "make_feed"]
+__all__ = ["Feed", "Resident", "Streamed", "Sequential", "RowsRead", "check_same_rows", "make_feed"]
 
 
 def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -169,17 +169,20 @@ class Sequential(Feed):
         return self._len
 
     def epoch(self, perm, batch_size, share):
+        i = -1
         for i, batch in enumerate(self.source):
             x = _float_tensor(batch)
             _check_finite(x, source="the iterable of batches")
             global_n = x.shape[0]
-            if share is not None and i == 0:
-                _check_same_batches(x)
+            if share is not None:
+                _check_same_batches(x, i, self.device)
             full = share is None or share[2]
             if not full:
                 lo, hi = shard_bounds(global_n, share[0], share[1])
                 x = x[lo:hi]
             yield _to_device(x, self.device), None, global_n, full
+        if share is not None:  # a rank whose iterable goes on finds here that this one ended
+            _check_same_batches(None, i + 1, self.device)
 
     def chunks(self, size):
         for batch, _ in self.source.chunks(size):
@@ -195,12 +198,43 @@ def _fingerprint(x: torch.Tensor, n: int) -> torch.Tensor:
     return torch.stack([torch.tensor(float(n), dtype=torch.float64, device=x.device), x64.sum(), (x64 * weights).sum()])
 
 
-def _check_same_batches(x: torch.Tensor) -> None:
-    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself."""
-    if not same_on_all_ranks(_fingerprint(x, x.shape[0])):  # one collective per epoch, on the first batch
-        raise ValueError("under torchrun every rank must iterate the same batches (aekit gives each rank its share "
-                         "of every batch), but this epoch's first batch differs between ranks; pass every rank the "
-                         "whole data, without a DistributedSampler or a per-rank reader.")
+def _check_same_batches(x: torch.Tensor | None, i: int, device: torch.device) -> None:
+    """Refuse ranks whose iterables differ (each rank's own part): aekit shards every batch over the ranks itself.
+
+    A collective for every batch ``i`` (``x=None``: this rank's iterable ended), so that ranks whose iterables
+    differ in length stop together with this error: each would otherwise take its own number of steps and the
+    next collectives would not match (gloo aborts the process). ``device``: where the collective runs (nccl
+    needs the rank's GPU).
+    """
+    fingerprint = (_fingerprint(x, x.shape[0]) if x is not None else  # (3,)
+                   torch.tensor([-1.0, 0.0, 0.0], dtype=torch.float64))
+    if not same_on_all_ranks(fingerprint.to(device)):
+        raise ValueError(f"under torchrun every rank must iterate the same batches (aekit gives each rank its share "
+                         f"of every batch), but batch {i + 1} of this epoch differs between ranks (or ends the "
+                         f"iterable on some); pass every rank the whole data, without a DistributedSampler or a "
+                         f"per-rank reader.")
+
+
+class RowsRead:
+    """Running fingerprint of the rows read chunk by chunk (their number, sum and row-weighted sum): equal on
+    ranks that read equal data. For a validation iterable, which :func:`check_same_rows` cannot compare without
+    reading it whole: each rank evaluates all of it, on its own."""
+
+    def __init__(self, device: torch.device):
+        self.value = torch.zeros(3, dtype=torch.float64, device=device)  # (n, sum, weighted sum)
+
+    def add(self, x: torch.Tensor) -> None:
+        x64 = x.detach().double()
+        weights = self.value[0] + torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
+        self.value += torch.stack([torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device),
+                                   x64.sum(), (x64 * weights).sum()]).to(self.value.device)
+
+    def check_same_on_all_ranks(self, what: str) -> None:
+        """Refuse ranks that read different rows; a collective."""
+        if not same_on_all_ranks(self.value):
+            raise ValueError(f"under torchrun every rank must be given the same {what} (aekit gives each rank its "
+                             f"share of every batch), but the batches differ between ranks (in their rows or their "
+                             f"number); pass every rank the whole data, not its own part.")
 
 
 def check_same_rows(feed: Feed, what: str) -> None:
@@ -209,7 +243,8 @@ def check_same_rows(feed: Feed, what: str) -> None:
     aekit shares every global batch out itself, so each rank trained on its share of its own part, half the
     data unseen and no error; parts of different lengths made the ranks take different numbers of steps and
     fail inside gloo. The number of rows and the first rows are compared (a memory-mapped file is not read
-    whole); an iterable of batches is compared batch by batch as it is read (:func:`_check_same_batches`).
+    whole); an iterable of batches is compared batch by batch as it is read (:func:`_check_same_batches`), a
+    validation one as it is evaluated (:class:`RowsRead`).
     """
     if isinstance(feed, Sequential):
         return

@@ -5,6 +5,8 @@ NumPy in, clear one-line errors out; nothing here trains.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .losses import LOSSES
@@ -71,7 +73,12 @@ def check_real(A, name: str) -> None:
 
 
 def check_not_list_of_batches(X) -> None:
-    """Refuse a list of 2-D arrays (batches, read as one 3-D array: sklearn says only "dim 3") with what to do."""
+    """Refuse a list of 2-D arrays (batches, read as one 3-D array: sklearn says only "dim 3") and an iterator
+    (a generator: numpy says only "float() argument must be ... not 'generator'") with what to do."""
+    if isinstance(X, Iterator) and not hasattr(X, "__array__"):
+        raise TypeError(f"X is an iterator ({type(X).__name__}), which can be read only once, and training reads "
+                        "the data every epoch: pass an array, or wrap a function that returns a fresh iterator "
+                        "in aekit.streaming.Batches(lambda: ...).")
     if isinstance(X, (list, tuple)) and X and all(getattr(b, "ndim", None) == 2 for b in X):
         raise TypeError(f"X is a {type(X).__name__} of {len(X)} 2-D arrays (batches?); wrap it in "
                         "aekit.streaming.Batches(...) to train on them batch by batch, or pass "

@@ -43,8 +43,17 @@ logger = logging.getLogger(__name__)
 
 
 class PeerLeftError(RuntimeError):
-    """A rank found, at the final barrier of :func:`leave`, that another rank had left: it stopped with an error
-    of its own (rank 0 failing to write the model, say), which that rank reports."""
+    """A rank found that another rank had left the group: it stopped with an error of its own (rank 0 failing to
+    write the model, a machine without the data), which that rank reports. Raised at the final barrier of
+    :func:`leave`, and by :func:`session` for a collective that failed because a peer closed its connection."""
+
+
+#: What gloo's error says when the rank at the other end of a connection has gone (its process ended).
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _env_int(name: str, default: int) -> int:
@@ -175,7 +184,9 @@ def init_from_env(backend: str | None = None) -> bool:
     ------
     ValueError
         If ``backend`` is unknown, ``WORLD_SIZE``/``LOCAL_RANK`` is not an
-        integer or ``AEKIT_DIST_TIMEOUT`` is not a number of seconds > 0.
+        integer, ``AEKIT_DIST_TIMEOUT`` is not a number of seconds > 0, or
+        the group cannot be formed (a rank that never starts, an address
+        where no rank 0 answers).
     RuntimeError
         If ``WORLD_SIZE > 1`` but PyTorch was built without distributed
         support.
@@ -193,7 +204,14 @@ def init_from_env(backend: str | None = None) -> bool:
     timeout = _timeout()
     if backend == "nccl":
         torch.cuda.set_device(local_rank())
-    dist.init_process_group(backend=backend, **({} if timeout is None else {"timeout": timeout}))
+    try:
+        dist.init_process_group(backend=backend, **({} if timeout is None else {"timeout": timeout}))
+    except (dist.DistStoreError, dist.DistNetworkError) as err:  # a rank missing, an address nobody answers on
+        where = ", ".join(f"{name}={os.environ.get(name, '(not set)')}" for name in ("MASTER_ADDR", "MASTER_PORT"))
+        raise ValueError(f"could not join the process group of WORLD_SIZE={_env_int('WORLD_SIZE', 1)} ranks as "
+                         f"RANK={os.environ.get('RANK', '(not set)')} ({where}): {_first_line(err)} Start every "
+                         "rank with the same MASTER_ADDR and MASTER_PORT (torchrun starts and describes them all), "
+                         "or set AEKIT_DIST_TIMEOUT (seconds) to wait longer for slow ones.") from err
     logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
                "backend %s", dist.get_rank(), dist.get_world_size(), backend)
     return is_distributed()
@@ -218,6 +236,13 @@ def session(backend: str | None = None):
     bool
         Whether training is distributed.
 
+    Raises
+    ------
+    PeerLeftError
+        If a collective in the body failed because another rank had left
+        the group (it stopped with an error of its own, which it reports),
+        or, from :func:`leave`, if one left before the final barrier.
+
     Examples
     --------
     >>> with session() as distributed_now:
@@ -229,6 +254,13 @@ def session(backend: str | None = None):
     try:
         yield is_distributed()
         finished = True
+    except RuntimeError as err:
+        # a peer that stopped with an error (reported there) before this rank finished: one line, not the
+        # traceback of whichever collective found its connection closed
+        if isinstance(err, PeerLeftError) or not is_distributed() or not any(s in str(err) for s in _PEER_GONE):
+            raise
+        raise PeerLeftError(f"rank {dist.get_rank()} stopped: another rank left the process group (it stopped "
+                            f"with an error of its own, reported there): {_first_line(err)}") from err
     finally:
         if joined:
             leave(barrier=finished)  # after an error no barrier: a peer may never reach it
@@ -266,10 +298,9 @@ def leave(barrier: bool = True) -> None:
             try:
                 dist.barrier()
             except RuntimeError as err:  # gloo's "Connection closed by peer", nccl's errors, a timeout
-                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 raise PeerLeftError(f"rank {dist.get_rank()} finished, but another rank left the process group "
                                     f"before the end (it stopped with an error of its own, reported there): "
-                                    f"{first}") from err
+                                    f"{_first_line(err)}") from err
     finally:
         dist.destroy_process_group()
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from . import distributed as dist_util
 from ._device import PRECISIONS, _autocast, fast_bfloat16, resolve_device
-from ._feed import Feed, check_same_rows, make_feed
+from ._feed import Feed, RowsRead, Sequential, check_same_rows, make_feed
 from ._torch_globals import num_threads
 from ._trainer_state import _check_optimizer_state, _check_scheduler_state, _scheduler_state, _set_noise_state
 from .losses import LOSSES
@@ -52,6 +52,9 @@ OPTIMIZERS = {
 #: "warmup_plateau" rises linearly over the first :data:`WARMUP_STEPS` steps (at most one epoch),
 #: then behaves as "plateau".
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau", "warmup_plateau")
+
+#: Seeds the noise of :meth:`Trainer.evaluate` (corruption, code draws): the same in every epoch.
+EVAL_SEED = 12345
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
@@ -459,7 +462,7 @@ class Trainer:
                                  patience=max(1, self.n_iter_no_change // 2))
         return None
 
-    def evaluate(self, X, mask=None, seed: int = 12345) -> float:
+    def evaluate(self, X, mask=None, seed: int = EVAL_SEED) -> float:
         """Mean objective on ``X`` with fixed corruption noise and code draws (comparable across epochs).
 
         Every rank evaluates all of ``X``, so all ranks agree without
@@ -486,7 +489,19 @@ class Trainer:
         with torch.set_grad_enabled(self._penalty_needs_input):
             return self._evaluate(X, mask, seed)
 
-    def _evaluate(self, X, mask, seed: int) -> float:
+    def _validation_loss(self, val: Feed) -> float:
+        """:meth:`evaluate` on the validation feed. Under DDP a validation iterable is compared between the ranks
+        as it is read (:func:`check_same_rows` compares arrays up front): ranks evaluating different rows would
+        part in their plateau schedules and best weights."""
+        if not (self.distributed and isinstance(val, Sequential)):
+            return self.evaluate(val)
+        rows_read = RowsRead(self.device)
+        with torch.set_grad_enabled(self._penalty_needs_input):
+            loss = self._evaluate(val, None, EVAL_SEED, rows_read)
+        rows_read.check_same_on_all_ranks("validation data")
+        return loss
+
+    def _evaluate(self, X, mask, seed: int, rows_read: RowsRead | None = None) -> float:
         feed = X if isinstance(X, Feed) else self._feed(X, mask, {})
         self.net.eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -497,6 +512,8 @@ class Trainer:
             for xb, mb in feed.chunks(4 * self.batch_size):
                 total += self._objective(xb, mb, generator).detach() * xb.shape[0]
                 n += xb.shape[0]
+                if rows_read is not None:
+                    rows_read.add(xb)
         finally:
             self.step_module = step_module
         return float(total / max(n, 1))
@@ -644,7 +661,7 @@ class Trainer:
             self.epoch += 1
             val_loss = None
             if math.isfinite(train_loss) and val is not None:
-                val_loss = self.evaluate(val)
+                val_loss = self._validation_loss(val)
             why = self._diverged(train_loss, val_loss)
             if why:
                 self._roll_back(epoch_state)
