@@ -209,9 +209,9 @@ def init_from_env(backend: str | None = None) -> bool:
     except (dist.DistStoreError, dist.DistNetworkError) as err:  # a rank missing, an address nobody answers on
         where = ", ".join(f"{name}={os.environ.get(name, '(not set)')}" for name in ("MASTER_ADDR", "MASTER_PORT"))
         raise ValueError(f"could not join the process group of WORLD_SIZE={_env_int('WORLD_SIZE', 1)} ranks as "
-                         f"RANK={os.environ.get('RANK', '(not set)')} ({where}): {_first_line(err)} Start every "
-                         "rank with the same MASTER_ADDR and MASTER_PORT (torchrun starts and describes them all), "
-                         "or set AEKIT_DIST_TIMEOUT (seconds) to wait longer for slow ones.") from err
+                         f"RANK={os.environ.get('RANK', '(not set)')} ({where}): {_first_line(err).rstrip('.')}. "
+                         "Start every rank with the same MASTER_ADDR and MASTER_PORT (torchrun starts and describes "
+                         "them all), or set AEKIT_DIST_TIMEOUT (seconds) to wait longer for slow ones.") from err
     logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
                "backend %s", dist.get_rank(), dist.get_world_size(), backend)
     return is_distributed()
