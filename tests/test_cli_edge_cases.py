@@ -360,6 +360,23 @@ def test_reproduce_overwrite_does_not_delete_a_folder_that_holds_no_results(tmp_
     assert (out / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", [
+    ["compare", "DATA", "--n-components", "2"],
+    ["sweep", "DATA", "--n-components", "2"],
+    ["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "0.01"],
+])
+def test_overwrite_does_not_replace_a_file_by_a_results_folder(files, tmp_path, capsys, command):
+    # `--out notes.txt --overwrite` deleted the user's file and put a folder of results in its place: only a folder
+    # was checked for holding an earlier run's results.json
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me")
+    argv = [str(files["flat"]) if a == "DATA" else a for a in command]
+    argv += ["--hidden-layer-sizes", "4", "--max-epochs", "1"] if command[0] != "reproduce" else []
+    assert main([*argv, "--quiet", "--out", str(out), "--overwrite"]) == 2
+    assert "is a file" in _one_line_error(capsys, command[0])
+    assert out.read_text() == "keep me"
+
+
 def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
     # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
     monkeypatch.chdir(tmp_path)
