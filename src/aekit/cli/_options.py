@@ -96,6 +96,10 @@ def hold_out(args, data, seed: int):
     """``data`` with ``--test-fraction`` of its rows held out at random (``seed``), for DATA without a test split."""
     if not 0.0 < args.test_fraction < 1.0:
         raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
+    n = len(data.X_train)
+    if not 1 <= round(args.test_fraction * n) < n:  # held_out's message names the Python parameter
+        raise ValueError(f"--test-fraction {args.test_fraction} holds out {round(args.test_fraction * n)} of the {n} "
+                         "samples; it must leave at least one for training and one for testing.")
     data = data.held_out(args.test_fraction, seed)
     logger.info("%s: %d of %d samples held out at random for testing (--test-fraction %g)", data.name,
                 len(data.X_test), len(data.X_train) + len(data.X_test), args.test_fraction)
