@@ -377,6 +377,18 @@ def test_overwrite_does_not_replace_a_file_by_a_results_folder(files, tmp_path, 
     assert out.read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_compare_names_the_file_with_missing_values(tmp_path, capsys, command):
+    # the message was compare_with_pca's, "X_train contains NaN", a name the command line never shows
+    table = tmp_path / "holes.csv"
+    table.write_text("a,b,c\n1,2,3\n4,,6\n7,8,9\n1,1,1\n2,2,2\n")
+    assert main([command, str(table), "--n-components", "1", "--hidden-layer-sizes", "2", "--max-epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "out")]) == 2
+    err = _one_line_error(capsys, command)
+    assert "holes.csv has missing values" in err and "X_train" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
     # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
     monkeypatch.chdir(tmp_path)

@@ -80,6 +80,9 @@ def comparison_setup(args):
     data = load_source(args)
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     check_pattern_has_holes(estimator, data)
+    if any(np.isnan(X).any() for X in (data.X_train, data.X_test)):  # compare_with_pca's message names X_train
+        raise ValueError(f"{data.name} has missing values (NaN or empty CSV cells); PCA and the autoencoder are "
+                         "compared on complete data: fill them first with an imputer (aekit impute).")
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
         data = hold_out(args, data, seed)
