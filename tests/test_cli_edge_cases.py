@@ -389,6 +389,17 @@ def test_compare_names_the_file_with_missing_values(tmp_path, capsys, command):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_compare_refuses_test_fraction_for_a_dataset_with_a_test_split(tmp_path, capsys, command):
+    # --test-fraction 0.5 with --dataset digits was ignored without a word: the table was of digits' own 360 test
+    # images (aekit train refuses it)
+    assert main([command, "--dataset", "digits", "--test-fraction", "0.5", "--n-components", "1",
+                 "--hidden-layer-sizes", "2", "--max-epochs", "1", "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert "--test-fraction is for DATA without a test split; digits has one (360 samples)" in _one_line_error(
+        capsys, command)
+    assert not (tmp_path / "out").exists()
+
+
 def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
     # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
     monkeypatch.chdir(tmp_path)

@@ -70,7 +70,7 @@ def add_comparison_arguments(p) -> None:
                    help="put every feature on zero mean and unit variance (the training split's) before both "
                         "methods, as is usual for tables whose columns have different units; errors are then in "
                         "standard deviations")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+    p.add_argument("--test-fraction", type=float, metavar="F",
                    help="DATA without a test split (your own file): the fraction of its samples held out at "
                         "random for testing, seeded by --random-state (default: 0.2)")
 
@@ -86,6 +86,9 @@ def comparison_setup(args):
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
         data = hold_out(args, data, seed)
+    elif args.test_fraction is not None:  # it was ignored
+        raise ValueError(f"--test-fraction is for DATA without a test split; {data.name} has one "
+                         f"({data.X_test.shape[0]} samples).")
     if args.standardize:
         data = _standardized(data)
     elif data.image_shape is None:  # pixels share their units; a table's columns may not
