@@ -307,6 +307,9 @@ def test_train_test_fraction_holds_out_rows_of_own_data(tmp_path, data_file, cap
         (["--dataset", "digits"], "--test-fraction is for DATA without a test split; digits has one (360 samples)"),
         ([str(data_file), "--mmap"], "--test-fraction needs DATA in memory"),
         ([str(data_file), "--test-fraction", "1.0"], "--test-fraction must be in (0, 1); got 1.0"),
+        # the Dataset's own message named the Python parameter, test_fraction
+        ([str(data_file), "--test-fraction", "0.999"], "--test-fraction 0.999 holds out 80 of the 80 samples"),
+        ([str(data_file), "--test-fraction", "0.001"], "--test-fraction 0.001 holds out 0 of the 80 samples"),
     ]:
         fraction = [] if "--test-fraction" in argv else ["--test-fraction", "0.2"]
         assert main(["train", *argv, *fraction, "--out", str(tmp_path / "x"), *FAST]) == 2

@@ -360,6 +360,46 @@ def test_reproduce_overwrite_does_not_delete_a_folder_that_holds_no_results(tmp_
     assert (out / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", [
+    ["compare", "DATA", "--n-components", "2"],
+    ["sweep", "DATA", "--n-components", "2"],
+    ["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "0.01"],
+])
+def test_overwrite_does_not_replace_a_file_by_a_results_folder(files, tmp_path, capsys, command):
+    # `--out notes.txt --overwrite` deleted the user's file and put a folder of results in its place: only a folder
+    # was checked for holding an earlier run's results.json
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me")
+    argv = [str(files["flat"]) if a == "DATA" else a for a in command]
+    argv += ["--hidden-layer-sizes", "4", "--max-epochs", "1"] if command[0] != "reproduce" else []
+    assert main([*argv, "--quiet", "--out", str(out), "--overwrite"]) == 2
+    assert "is a file" in _one_line_error(capsys, command[0])
+    assert out.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_compare_names_the_file_with_missing_values(tmp_path, capsys, command):
+    # the message was compare_with_pca's, "X_train contains NaN", a name the command line never shows
+    table = tmp_path / "holes.csv"
+    table.write_text("a,b,c\n1,2,3\n4,,6\n7,8,9\n1,1,1\n2,2,2\n")
+    assert main([command, str(table), "--n-components", "1", "--hidden-layer-sizes", "2", "--max-epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "out")]) == 2
+    err = _one_line_error(capsys, command)
+    assert "holes.csv has missing values" in err and "X_train" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_compare_refuses_test_fraction_for_a_dataset_with_a_test_split(tmp_path, capsys, command):
+    # --test-fraction 0.5 with --dataset digits was ignored without a word: the table was of digits' own 360 test
+    # images (aekit train refuses it)
+    assert main([command, "--dataset", "digits", "--test-fraction", "0.5", "--n-components", "1",
+                 "--hidden-layer-sizes", "2", "--max-epochs", "1", "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert "--test-fraction is for DATA without a test split; digits has one (360 samples)" in _one_line_error(
+        capsys, command)
+    assert not (tmp_path / "out").exists()
+
+
 def test_compare_out_current_directory_is_refused_in_words(files, tmp_path, capsys, monkeypatch):
     # `--out . --overwrite` ended in "PosixPath('.') has an empty name"
     monkeypatch.chdir(tmp_path)

@@ -146,6 +146,10 @@ def test_missing_faces_say_where_they_were_looked_for_and_how_to_get_them(tmp_pa
     (["--pretraining-epochs", "0", "--activation", "sigmoid", "--pretraining", "rbm"],
      "--pretraining-epochs must be >= 1; got 0"),
     (["--activation", "relu", "--pretraining", "rbm"], "--pretraining rbm needs --activation sigmoid"),
+    # these two named the Python parameters (fresh_patches, lighting), the second only after loading the faces
+    (["--fresh-patches", "-5"], "--fresh-patches must be >= 0; got -5"),
+    (["--lighting", "-1"], "--lighting must be in [0, 1); got -1.0"),
+    (["--lighting", "nan"], "--lighting must be in [0, 1); got nan"),
 ])
 def test_bad_options(tmp_path, capsys, argv, message):
     assert main(["reproduce", "hinton2006", "--dataset", "digits", "--out", str(tmp_path / "o"), *argv]) == 2

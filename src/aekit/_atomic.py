@@ -211,8 +211,8 @@ def atomic_directory(path, replace: bool = True) -> Iterator[Path]:
 def check_results_folder(path, name: str = "out_dir") -> None:
     """Refuse a results folder that :func:`atomic_directory` would replace whole although it holds other files.
 
-    Replaced may be a missing or empty folder, or an earlier run's results (it holds ``results.json``); a folder
-    of other files (``results/`` holding earlier runs in folders of their own, the current directory) would be
+    Replaced may be a missing or empty folder, or an earlier run's results (it holds ``results.json``); a file, or a
+    folder of other files (``results/`` holding earlier runs in folders of their own, the current directory) would be
     deleted with them. Called before the work, so a refusal costs nothing.
 
     Parameters
@@ -225,13 +225,16 @@ def check_results_folder(path, name: str = "out_dir") -> None:
     Raises
     ------
     ValueError
-        If ``path`` is the current directory or a parent of it, or a folder holding files but no
+        If ``path`` is the current directory or a parent of it, a file, or a folder holding files but no
         ``results.json``.
     """
     path = Path(path)
     if path.name in ("", ".", ".."):
         raise ValueError(f"{name} {path} is the current directory or a parent of it, which the results would replace "
                          "whole; name a folder for them, e.g. results/run1.")
+    if path.exists() and not path.is_dir():  # a file the whole folder of results would take the place of
+        raise ValueError(f"{name} {path} is a file, not a results folder; the results replace it whole, so choose "
+                         "a new path.")
     if path.is_dir() and not (path / "results.json").is_file() and any(path.iterdir()):
         raise ValueError(f"{name} {path} holds files but no results.json (not an earlier run's results); the results "
                          "replace the whole folder, so choose a new path.")

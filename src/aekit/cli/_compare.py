@@ -70,7 +70,7 @@ def add_comparison_arguments(p) -> None:
                    help="put every feature on zero mean and unit variance (the training split's) before both "
                         "methods, as is usual for tables whose columns have different units; errors are then in "
                         "standard deviations")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+    p.add_argument("--test-fraction", type=float, metavar="F",
                    help="DATA without a test split (your own file): the fraction of its samples held out at "
                         "random for testing, seeded by --random-state (default: 0.2)")
 
@@ -80,9 +80,15 @@ def comparison_setup(args):
     data = load_source(args)
     estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
     check_pattern_has_holes(estimator, data)
+    if any(np.isnan(X).any() for X in (data.X_train, data.X_test)):  # compare_with_pca's message names X_train
+        raise ValueError(f"{data.name} has missing values (NaN or empty CSV cells); PCA and the autoencoder are "
+                         "compared on complete data: fill them first with an imputer (aekit impute).")
     seed = estimator.random_state if isinstance(estimator.random_state, int) else 0
     if data.X_test.shape[0] == 0:  # the user's own file: hold some of it out
         data = hold_out(args, data, seed)
+    elif args.test_fraction is not None:  # it was ignored
+        raise ValueError(f"--test-fraction is for DATA without a test split; {data.name} has one "
+                         f"({data.X_test.shape[0]} samples).")
     if args.standardize:
         data = _standardized(data)
     elif data.image_shape is None:  # pixels share their units; a table's columns may not

@@ -93,12 +93,19 @@ def chosen_split(args, data):
 
 
 def hold_out(args, data, seed: int):
-    """``data`` with ``--test-fraction`` of its rows held out at random (``seed``), for DATA without a test split."""
-    if not 0.0 < args.test_fraction < 1.0:
-        raise ValueError(f"--test-fraction must be in (0, 1); got {args.test_fraction}.")
-    data = data.held_out(args.test_fraction, seed)
+    """``data`` with ``--test-fraction`` (default 0.2) of its rows held out at random (``seed``), for DATA without a
+    test split."""
+    # None: not given (compare's and sweep's default, so that a named dataset's test split can refuse the flag)
+    fraction = 0.2 if args.test_fraction is None else args.test_fraction
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"--test-fraction must be in (0, 1); got {fraction}.")
+    n = len(data.X_train)
+    if not 1 <= round(fraction * n) < n:  # held_out's message names the Python parameter
+        raise ValueError(f"--test-fraction {fraction} holds out {round(fraction * n)} of the {n} samples; it must "
+                         "leave at least one for training and one for testing.")
+    data = data.held_out(fraction, seed)
     logger.info("%s: %d of %d samples held out at random for testing (--test-fraction %g)", data.name,
-                len(data.X_test), len(data.X_train) + len(data.X_test), args.test_fraction)
+                len(data.X_test), len(data.X_train) + len(data.X_test), fraction)
     return data
 
 

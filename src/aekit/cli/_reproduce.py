@@ -75,6 +75,10 @@ def run(args) -> int:
         raise ValueError(f"--budget-minutes must be > 0; got {args.budget_minutes}.")
     if args.pretraining_epochs is not None and args.pretraining_epochs < 1:
         raise ValueError(f"--pretraining-epochs must be >= 1; got {args.pretraining_epochs}.")
+    if args.fresh_patches < 0:  # checked here too, to name the flags, and before the faces are read
+        raise ValueError(f"--fresh-patches must be >= 0; got {args.fresh_patches}.")
+    if not 0.0 <= args.lighting < 1.0:
+        raise ValueError(f"--lighting must be in [0, 1); got {args.lighting}.")
     from ._train import _checkpoint_options, _start_over
 
     out = check_results_dir(args.out, args.overwrite)
