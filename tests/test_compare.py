@@ -59,6 +59,22 @@ def test_no_knn_accuracy_when_no_test_class_occurs_in_training():
     assert "knn_accuracy" in compare_with_pca(ae, X[:40], X[40:], y_train=y[:40], y_test=y_shared[40:])["rows"]["PCA"]
 
 
+def test_a_code_as_large_as_the_data_is_warned_about(caplog):
+    # PCA then reconstructs X exactly and the printed ratio was rounding's (51331422175924.609 on a 5-column CSV)
+    X = np.random.default_rng(0).random((40, 5)).astype(np.float32)
+    ae = Autoencoder(n_components=5, hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+    with caplog.at_level("WARNING", logger="aekit.compare"):
+        result = compare_with_pca(ae, X[:30], X[30:])
+    assert result["rows"]["PCA"]["test_error"] < 1e-8
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "n_components=5 is not below the 5 features: PCA reconstructs X exactly, so the comparison says nothing of "
+        "either; choose a code smaller than the data"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aekit.compare"):
+        compare_with_pca(ae.set_params(n_components=4), X[:30], X[30:])
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_compare_under_a_global_pandas_output_gives_the_same_result():
     # with sklearn.set_config(transform_output="pandas") the internal PCA gave DataFrames and compare_with_pca (so
     # sweep_code_sizes) failed with AttributeError: 'DataFrame' object has no attribute 'dtype'

@@ -162,6 +162,9 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         raise ValueError(
             f"n_components={k} is larger than PCA allows for X_train of shape {X_train.shape}."
         )
+    if k >= X_train.shape[1]:  # the ratio was then a number like 5e13, PCA's error being rounding's
+        logger.warning("n_components=%d is not below the %d features: PCA reconstructs X exactly, so the comparison "
+                       "says nothing of either; choose a code smaller than the data", k, X_train.shape[1])
     rows, recon = {}, {}
     tic = time.perf_counter()
     # arrays whatever sklearn.set_config(transform_output=...) says: the codes are multiplied and scored here
