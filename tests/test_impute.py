@@ -437,3 +437,15 @@ def test_salt_and_pepper_takes_each_scaled_columns_extremes():
     pixels = AutoencoderImputer(2, hidden_layer_sizes=(4,), corruption="salt_and_pepper", scaling="none",
                                 max_epochs=1, random_state=0).fit(X / np.nanmax(X))
     assert np.ndim(pixels.data_max_) == 0  # unscaled, one range shared by every column
+
+
+@pytest.mark.parametrize("make", [lambda X: (row for row in X), lambda X: [X[:20], X[20:]]])
+def test_an_imputer_given_a_generator_or_a_list_of_batches_says_to_pass_one_array(make):
+    # fit(generator) failed inside numpy ("float() argument must be ... not 'generator'") and a list of batches
+    # said sklearn's "Found array with dim 3"; Batches, which the other estimators are told to use, would not do
+    X = np.random.default_rng(0).random((40, 4))
+    X[::5, 1] = np.nan
+    with pytest.raises(TypeError, match=r"X is .*[:;] pass (an array \(np\.vstack\(list\(X\)\)\)|np\.concatenate\(X\) "
+                                        r"as one array)\.$") as err:
+        AutoencoderImputer(n_components=2, hidden_layer_sizes=(4,), max_epochs=1).fit(make(X))
+    assert "Batches" not in str(err.value)

@@ -25,9 +25,10 @@ class ImputerMixin(OneToOneFeatureMixin):
     feature names (the input's: ``transform`` fills holes column by column)."""
 
     def _validate_X(self, X, reset: bool, keep_float64: bool = True) -> np.ndarray:  # float64 is kept always
-        from ._validation import check_not_streamed, check_numeric_columns
+        from ._validation import check_not_list_of_batches, check_not_streamed, check_numeric_columns
 
         check_not_streamed(self, X, fitting=reset)
+        check_not_list_of_batches(X, streams=False)  # a generator, a list of batches: numpy's or sklearn's words
         check_numeric_columns(X)
         return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite="allow-nan")
 

@@ -72,17 +72,19 @@ def check_real(A, name: str) -> None:
         raise TypeError(f"{name} has dtype {dtype} (dates or durations); aekit needs numbers.")
 
 
-def check_not_list_of_batches(X) -> None:
+def check_not_list_of_batches(X, streams: bool = True) -> None:
     """Refuse a list of 2-D arrays (batches, read as one 3-D array: sklearn says only "dim 3") and an iterator
-    (a generator: numpy says only "float() argument must be ... not 'generator'") with what to do."""
+    (a generator: numpy says only "float() argument must be ... not 'generator'") with what to do; ``streams``:
+    whether the estimator trains from :class:`~aekit.streaming.Batches` (an imputer does not)."""
     if isinstance(X, Iterator) and not hasattr(X, "__array__"):
+        advice = ("pass an array, or wrap a function that returns a fresh iterator in "
+                  "aekit.streaming.Batches(lambda: ...)" if streams else "pass an array (np.vstack(list(X)))")
         raise TypeError(f"X is an iterator ({type(X).__name__}), which can be read only once, and training reads "
-                        "the data every epoch: pass an array, or wrap a function that returns a fresh iterator "
-                        "in aekit.streaming.Batches(lambda: ...).")
+                        f"the data every epoch: {advice}.")
     if isinstance(X, (list, tuple)) and X and all(getattr(b, "ndim", None) == 2 for b in X):
-        raise TypeError(f"X is a {type(X).__name__} of {len(X)} 2-D arrays (batches?); wrap it in "
-                        "aekit.streaming.Batches(...) to train on them batch by batch, or pass "
-                        "np.concatenate(X) as one array.")
+        advice = ("wrap it in aekit.streaming.Batches(...) to train on them batch by batch, or pass "
+                  "np.concatenate(X) as one array" if streams else "pass np.concatenate(X) as one array")
+        raise TypeError(f"X is a {type(X).__name__} of {len(X)} 2-D arrays (batches?); {advice}.")
 
 
 def check_numeric_columns(X) -> None:
