@@ -285,6 +285,42 @@ def test_float64_input_is_cast_a_block_at_a_time():
     np.testing.assert_array_equal(model.reconstruct(np.asfortranarray(X)), model.reconstruct(X32))
 
 
+@pytest.mark.parametrize("layout", ["uint8", "int64", "bool", "fortran_float32", "fortran_float64"])
+def test_inputs_of_other_dtypes_and_orders_are_cast_a_block_at_a_time(layout):
+    # an image's uint8 rows or a Fortran-ordered array (a DataFrame's .values, X.T.T) were copied whole to
+    # C-ordered float32 before the first block went through the network
+    from aekit import Autoencoder
+
+    rng = np.random.default_rng(0)
+    X32 = (rng.random((60_000, 50)) < 0.5).astype(np.float32) if layout == "bool" else \
+        rng.integers(0, 256, (60_000, 50)).astype(np.float32)
+    X = {"uint8": X32.astype(np.uint8), "int64": X32.astype(np.int64), "bool": X32.astype(bool),
+         "fortran_float32": np.asfortranarray(X32), "fortran_float64": np.asfortranarray(X32, dtype=np.float64)}[layout]
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X32[:500])
+    codes, peak = _traced_peak(lambda: model.transform(X))
+    assert peak < X32.nbytes / 2
+    _, peak = _traced_peak(lambda: model.score_samples(X))
+    assert peak < X32.nbytes / 2
+    np.testing.assert_array_equal(codes, model.transform(X32))
+    np.testing.assert_array_equal(model.score_samples(X), model.score_samples(X32))
+    np.testing.assert_array_equal(model.reconstruct(X), model.reconstruct(X32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_fortran_ordered_input_with_nan_or_infinity_is_refused_as_a_c_ordered_one(dtype, bad):
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((100, 5)).astype(dtype)
+    model = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X)
+    X[50, 3] = bad
+    with pytest.raises(ValueError) as c_ordered:
+        model.transform(X)
+    with pytest.raises(ValueError) as fortran:
+        model.transform(np.asfortranarray(X))
+    assert str(fortran.value) == str(c_ordered.value)
+
+
 def test_imputer_transform_fills_a_block_of_rows_at_a_time_with_the_same_values():
     # without refinement each row is filled on its own; all rows at once held several float copies of X
     import tracemalloc
