@@ -348,6 +348,34 @@ def test_imputer_transform_fills_a_block_of_rows_at_a_time_with_the_same_values(
     assert peak < 2.5 * X.nbytes, peak / X.nbytes  # the output, a validated copy, the mask: not five copies
 
 
+@pytest.mark.filterwarnings("ignore:X has feature names, but AutoencoderImputer was fitted without")
+@pytest.mark.parametrize("layout", ["float16", "mixed_dataframe", "float64", "fortran", "dataframe"])
+def test_imputer_transform_fills_the_copy_validation_made(layout):
+    # X that validation converts (float16 to float64, a DataFrame of float and integer columns) was copied again
+    # for the output: two arrays of X's size. X that validation passes on (float64, a DataFrame of one dtype) is
+    # the caller's and must be left alone
+    import pandas as pd
+
+    from aekit import AutoencoderImputer
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 5, size=(60_000, 40)).astype(np.float64)
+    X[:, :20][rng.random((60_000, 20)) < 0.2] = np.nan
+    imputer = AutoencoderImputer(4, hidden_layer_sizes=(16,), max_epochs=1, random_state=0, device="cpu").fit(X[:2000])
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(40)])
+    if layout == "mixed_dataframe":
+        frame = frame.astype({f"c{i}": np.int64 for i in range(20, 40)})
+    given = {"float16": X.astype(np.float16), "float64": X, "fortran": np.asfortranarray(X)}.get(layout, frame)
+    kept = np.array(given, copy=True)
+    got, peak = _traced_peak(lambda: imputer.transform(given))
+    np.testing.assert_array_equal(got, imputer.transform(X))
+    np.testing.assert_array_equal(np.asarray(given), kept)  # the caller's data are left alone
+    assert np.isnan(np.asarray(given, dtype=np.float64)).any()
+    if layout in ("float16", "mixed_dataframe"):
+        # the output (the validated copy), the mask and a few blocks' temporaries: 1.65 times, 2.7 with the copy
+        assert peak < 2 * got.nbytes, peak / got.nbytes
+
+
 def test_imputer_refinement_fills_a_block_of_rows_at_a_time_seeded():
     # refinement drew its noise over all rows at once and held about five float copies of X; one generator now
     # goes on from block to block: rows that fit in one block get exactly the draws they got before
