@@ -365,15 +365,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_input_range(X, self.loss, SCALE_ADVICE if advice is None else advice)
 
     # -------------------------------------------------------------------- fit
-    def _validate_X(self, X, reset: bool, keep_float64: bool = False) -> np.ndarray:
+    def _validate_X(self, X, reset: bool, keep_float64: bool = False, as_is: bool = False) -> np.ndarray:
         check_real(X, "X")
         check_not_list_of_batches(X)
         check_numeric_columns(X)
         # ``keep_float64``: a scaled model scales float64 X before the float32 cast (a column of 1e8 + N(0, 1)
-        # is one value in float32)
-        dtype = (np.float32, np.float64) if keep_float64 else np.float32
+        # is one value in float32); ``as_is``: an array of numbers is checked in its own dtype and order (inference
+        # casts it a block at a time)
+        dtype = None if as_is else (np.float32, np.float64) if keep_float64 else np.float32
         try:
-            return validate_data(self, X, reset=reset, dtype=dtype, order="C")
+            return validate_data(self, X, reset=reset, dtype=dtype, order=None if as_is else "C")
         except ValueError as err:
             if not str(err).startswith("Input X contains NaN"):
                 raise
@@ -583,17 +584,21 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             head = np.asarray(X[:2])
             self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
             return X
-        # a C-ordered float64 array stays as it is (_network_input casts it a block at a time) where a float32 copy
-        # of it all was made; other input (a DataFrame, F-ordered or integer X) is converted whole as before
-        in_place = isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous
-        return self._validate_X(X, reset=False, keep_float64=self._scales() or in_place)
+        # an array of numbers in another dtype or order than C-ordered float32 (float64, uint8 pixels, integers, a
+        # Fortran-ordered array) is checked as it is (sklearn's finiteness check sums it: no copy) and cast by
+        # _network_input a block at a time, where a float32 copy of it all was made; a DataFrame, a list, float16
+        # are converted whole
+        as_is = isinstance(X, np.ndarray) and (X.dtype.kind in "biu" or X.dtype in (np.float32, np.float64))
+        return self._validate_X(X, reset=False, keep_float64=self._scales(), as_is=as_is)
 
     def _network_input(self, X):
         """Validated X as the network takes it: scaled for a model with ``scaling`` (in-memory X in float64 before
-        the float32 cast; a memory map block by block as it is read), else X itself (float64 X cast to float32 a
-        block at a time, not copied whole)."""
+        the float32 cast; a memory map block by block as it is read), else X itself (X in another dtype or order
+        than C-ordered float32 cast a block at a time, not copied whole)."""
         if not self._scales():
-            return ArraySource(X) if X.dtype == np.float64 and not isinstance(X, np.memmap) else X
+            if isinstance(X, np.memmap) or (X.dtype == np.float32 and X.flags.c_contiguous):
+                return X
+            return ArraySource(X)
         # in memory too: scaled block by block as it is read, not as float64 copies of the whole of X
         return ArraySource(X).scaled(self.center_, self.scale_)
 

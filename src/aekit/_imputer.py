@@ -24,7 +24,8 @@ class ImputerMixin(OneToOneFeatureMixin):
     """``_validate_X`` (float arrays, NaN allowed), ``score``, the allow-NaN tags of an imputer and its
     feature names (the input's: ``transform`` fills holes column by column)."""
 
-    def _validate_X(self, X, reset: bool, keep_float64: bool = True) -> np.ndarray:  # float64 is kept always
+    def _validate_X(self, X, reset: bool, keep_float64: bool = True, as_is: bool = False) -> np.ndarray:
+        # float64 is kept always; ``as_is`` is ignored: X is converted to float, where NaN can mark a hole
         from ._validation import check_not_list_of_batches, check_not_streamed, check_numeric_columns
 
         check_not_streamed(self, X, fitting=reset)

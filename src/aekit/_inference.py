@@ -58,13 +58,14 @@ def input_chunks(A, rows: int = INFERENCE_BATCH) -> Iterator[np.ndarray]:
             yield A[start:start + rows]
         return
     if isinstance(A, ArraySource) and not isinstance(A.X, np.memmap) and A.indices is None:
-        # in memory and validated (float64, or scaled): sliced, then scaled and cast as ArraySource.take does
+        # in memory and validated (any dtype or order, or scaled): sliced, then scaled and cast as ArraySource.take
+        # does
         for start in range(0, A.n_samples, rows):
             x = A.X[start:start + rows]
             if A.scale is not None:
                 x = x - A.center
                 x /= A.scale  # in place: one float64 temporary of the block, not two
-            yield x.astype(np.float32, copy=False)
+            yield x.astype(np.float32, order="C", copy=False)  # the network wants rows; X may be Fortran-ordered
         return
     source = A if isinstance(A, ArraySource) else ArraySource(A)
     try:

@@ -121,6 +121,23 @@ def impute_with(estimator, X) -> np.ndarray:
     return X
 
 
+def _made_anew(validated: np.ndarray, given) -> bool:
+    """Whether ``validated`` is an array that validation made from ``given`` (no memory of the caller's in it).
+
+    Only where that is sure: a list or tuple, an ndarray ``validated`` shares no memory with, a DataFrame of
+    several dtypes (no one block holds them all: pandas or scikit-learn makes new memory). A DataFrame of one
+    dtype may hand out its own block, another array-like its own array.
+    """
+    if not validated.flags.writeable:
+        return False
+    if isinstance(given, (list, tuple)):
+        return True
+    if isinstance(given, np.ndarray):
+        return not np.may_share_memory(validated, given)
+    dtypes = getattr(given, "dtypes", None)
+    return hasattr(dtypes, "nunique") and hasattr(given, "iloc") and dtypes.nunique() > 1
+
+
 class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
     """Fill missing values (NaN) with a denoising autoencoder trained on the incomplete data.
 
@@ -491,8 +508,10 @@ class AutoencoderImputer(ImputerMixin, DenoisingAutoencoder):
             Float64 unless X is float32; observed entries are X's, unchanged.
         """
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
-        out = X.copy()
+        given, X = X, self._validate_X(X, reset=False)
+        # the copy validation made (of a list, an integer array, a DataFrame of several dtypes) is filled in place:
+        # copying it again held two of X's size; the caller's own memory is never written
+        out = X if _made_anew(X, given) else X.copy()
         missing = np.isnan(X)
         rows = np.flatnonzero(missing.any(axis=1))
         if not rows.size:
