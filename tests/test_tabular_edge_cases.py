@@ -239,6 +239,24 @@ def test_pandas_default_column_names_are_a_header_not_a_row(tmp_path, caplog):
     assert load_array(tmp_path / "binary.csv")[0].shape == (2, 3)
 
 
+def test_pandas_default_column_names_over_an_index_are_a_header_and_the_index_is_warned_about(tmp_path, caplog):
+    # pd.DataFrame(X).to_csv(path), pandas' default, writes ",0,1,2,3" over an index column: that first row was
+    # read as data with a missing first cell, so aekit train refused the file as holding NaN, with no word of
+    # the index the README promises a warning about
+    import pandas as pd
+
+    from aekit.datasets import load_array
+
+    X = np.random.default_rng(0).random((5, 4))
+    pd.DataFrame(X).to_csv(tmp_path / "indexed.csv")
+    loaded, _ = load_array(tmp_path / "indexed.csv")
+    np.testing.assert_allclose(loaded, np.c_[np.arange(5), X], rtol=1e-6)  # 5 rows, no NaN; the index kept
+    assert "its first row, ,0,1,2,...,3, is read as a header" in caplog.text
+    assert "the first column (unnamed) counts the rows (0, 1, 2, ...)" in caplog.text
+    (tmp_path / "missing.csv").write_text(",0,1\n2,3,4\n")  # three columns: a data row with a missing cell
+    assert load_array(tmp_path / "missing.csv")[0].shape == (2, 3)
+
+
 def test_a_column_float32_cannot_resolve_is_warned_about_with_its_name(tmp_path, caplog):
     # aekit stores data as float32: a column 1e8 + N(0, 1) (a level with a small spread, as Unix times in ms or
     # IDs are) collapsed to one value, and the imputer filled it with no more than its mean, without a word

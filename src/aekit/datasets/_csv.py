@@ -56,11 +56,15 @@ def _reader(fh, path):
 
 
 def _default_column_names(row) -> bool:
-    """Whether ``row`` is "0,1,2,3,...": the column names pandas gives a DataFrame made from an array.
+    """Whether ``row`` is "0,1,2,3,...": the column names pandas gives a DataFrame made from an array, or
+    ",0,1,2,...": the same over the index column that ``to_csv`` writes unless ``index=False``.
 
     Four columns at least: a data row of 0, 1 (a binary table) or 0, 1, 2 is not rare.
     """
-    return len(row) >= 4 and [cell.strip() for cell in row] == [str(i) for i in range(len(row))]
+    cells = [cell.strip() for cell in row]
+    if cells[:1] == [""]:  # the index column's header cell is empty
+        cells = cells[1:]
+    return len(row) >= 4 and cells == [str(i) for i in range(len(cells))]
 
 
 def csv_header(path):
@@ -208,8 +212,8 @@ def load_csv(path):
     names = csv_header(path)
     header = int(names is not None)
     if names is not None and _default_column_names(names):
-        logger.warning("%s: its first row, 0,1,2,...,%d, is read as a header (pandas' default column names), not "
-                       "as data", path, len(names) - 1)
+        logger.warning("%s: its first row, %s0,1,2,...,%s, is read as a header (pandas' default column names), "
+                       "not as data", path, "," if not names[0].strip() else "", names[-1].strip())
     # fast paths: numbers alone, then with empty cells; on any problem the per-cell path below says where it is
     for read in (_loadtxt, _loadtxt_empty_cells):
         try:
