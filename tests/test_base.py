@@ -109,7 +109,10 @@ def test_bce_needs_unit_range(small_X, unit_X):
     ae = Autoencoder(n_components=2, loss="bce", **FAST).fit(unit_X)
     out = ae.reconstruct(unit_X)
     assert out.min() >= 0 and out.max() <= 1
-    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
+    # the estimator scales X itself on request: that is the advice (it was "Scale X (e.g. MinMaxScaler)", which on
+    # the command line pointed to no flag)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; X has values in .*\. Use scaling='minmax' "
+                                         r"\(each column's minimum and range, fitted on X\) or loss='mse'\.$"):
         Autoencoder(n_components=2, loss="bce", **FAST).fit(small_X)
     with pytest.raises(ValueError, match="output_activation='sigmoid'"):
         Autoencoder(n_components=2, loss="bce", output_activation="identity", **FAST).fit(unit_X)

@@ -118,6 +118,10 @@ def test_compare_names_the_model_in_table_json_and_figure(tmp_path, capsys, monk
         (["train", "--out", "{tmp}/m"], "no data"),
         (["encode", "{tmp}/nomodel", "{tmp}/data.npy", "--out", "{tmp}/c.npy"], "not an aekit model directory"),
         (["train", "{tmp}/bad.txt", "--out", "{tmp}/m"], "bad.txt"),
+        # the advice named no flag: "Scale X (e.g. MinMaxScaler) or use --loss mse"
+        (["train", "{tmp}/wide.npy", "--out", "{tmp}/m", "--loss", "bce"],
+         "--loss bce needs X in [0, 1]; X has values in [0, 16]. Use --scaling minmax (each column's minimum and "
+         "range, fitted on X) or --loss mse."),
         # 'auto' was left in Python's quotes: "use --device cpu or 'auto'"
         pytest.param(["train", "{tmp}/data.npy", "--out", "{tmp}/m", "--device", "cuda"],
                      "use --device cpu or --device auto.", marks=pytest.mark.skipif(
@@ -126,6 +130,7 @@ def test_compare_names_the_model_in_table_json_and_figure(tmp_path, capsys, monk
 )
 def test_bad_input_exit_2_one_line(tmp_path, data_file, capsys, argv, message):
     (tmp_path / "bad.txt").write_text("hello")
+    np.save(tmp_path / "wide.npy", np.linspace(0, 16, 80 * 6, dtype=np.float32).reshape(80, 6))
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--quiet"]
     code = main(argv)
     err = capsys.readouterr().err.strip()

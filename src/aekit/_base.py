@@ -21,8 +21,8 @@ from ._fitting import fit_run, pretrain_net
 from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
 from ._params import Param, int_tuple, validate_params
 from ._scaling import SCALINGS, fit_scaling
-from ._validation import (SCALE_ADVICE, check_input_range, check_not_list_of_batches, check_not_streamed,
-                          check_numeric_columns, check_real)
+from ._validation import (FIT_SCALE_ADVICE, SCALE_ADVICE, check_input_range, check_not_list_of_batches,
+                          check_not_streamed, check_numeric_columns, check_real)
 from .losses import LOSSES
 from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loads lazily): ~5 ms
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -532,9 +532,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             X = self._validate_X(X, reset=not warm, keep_float64=self._scales_inputs and self.scaling != "none")
         X = fit_scaling(self, X, keep=warm)
         kept = warm and self._scales_inputs and self.scaling != "none"  # the range is the kept statistics', not X's
-        self._check_input_range(X, " under the scaling statistics fitted on the first data (warm_start and partial_fit "
-                                   "keep center_ and scale_): start with data that spans the whole range, or use "
-                                   "loss='mse'." if kept else None)
+        if kept:
+            advice = (" under the scaling statistics fitted on the first data (warm_start and partial_fit keep center_ "
+                      "and scale_): start with data that spans the whole range, or use loss='mse'.")
+        else:  # the estimator can scale X itself (on the command line: --scaling minmax)
+            advice = FIT_SCALE_ADVICE if self._scales_inputs else None
+        self._check_input_range(X, advice)
         return X
 
     def _scales(self) -> bool:

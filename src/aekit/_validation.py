@@ -12,12 +12,14 @@ import numpy as np
 from .losses import LOSSES
 from .streaming import ArraySource, Batches, host_rows, is_streamable
 
-__all__ = ["SCALE_ADVICE", "check_input_range", "check_not_list_of_batches", "check_not_streamed",
+__all__ = ["SCALE_ADVICE", "FIT_SCALE_ADVICE", "check_input_range", "check_not_list_of_batches", "check_not_streamed",
            "check_numeric_columns", "check_real"]
 
 
 #: What :func:`check_input_range`'s message ends with, unless told otherwise.
 SCALE_ADVICE = ". Scale X (e.g. MinMaxScaler) or use loss='mse'."
+#: What to do when an estimator that scales its input (``scaling``) is fitted on X outside the loss's range.
+FIT_SCALE_ADVICE = ". Use scaling='minmax' (each column's minimum and range, fitted on X) or loss='mse'."
 
 
 def check_input_range(X, loss: str, advice: str = SCALE_ADVICE) -> None:
