@@ -341,16 +341,21 @@ def _failing_save_worker(rank, world, init_file, out_dir):
     Path(out_dir, f"failed{rank}.json").write_text(json.dumps([code, err.getvalue()]))
 
 
-def test_a_failure_of_rank_0_after_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
-    # rank 0 alone writes the model; when that failed, it left the process group while rank 1 waited at the
-    # final barrier, and rank 1 died with gloo's "Connection closed by peer" traceback under rank 0's message
+def _two_ranks_of_aekit_train(worker, name, tmp_path, monkeypatch) -> list:
+    """``worker`` run as two gloo ranks on a small ``x.npy``; each rank's (exit status, stderr) from NAME{rank}.json."""
     import json
 
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(_free_port()))
-    files = spawn_workers(_failing_save_worker, tmp_path, "failed{rank}.json", timeout=TIMEOUT)
-    (code0, err0), (code1, err1) = (json.loads(f.read_text()) for f in files)
+    files = spawn_workers(worker, tmp_path, name + "{rank}.json", timeout=TIMEOUT)
+    return [json.loads(f.read_text()) for f in files]
+
+
+def test_a_failure_of_rank_0_after_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
+    # rank 0 alone writes the model; when that failed, it left the process group while rank 1 waited at the
+    # final barrier, and rank 1 died with gloo's "Connection closed by peer" traceback under rank 0's message
+    (code0, err0), (code1, err1) = _two_ranks_of_aekit_train(_failing_save_worker, "failed", tmp_path, monkeypatch)
     assert code0 == 2 and err0.strip().endswith("aekit train: error: [Errno 13] Permission denied: "
                                                 f"'{tmp_path / 'model'}'"), err0
     assert code1 == 1 and "Traceback" not in err1, err1
@@ -385,13 +390,7 @@ def _missing_file_worker(rank, world, init_file, out_dir):
 def test_a_rank_that_fails_before_training_is_one_line_on_every_rank(tmp_path, monkeypatch):
     # the data missing on one machine: that rank said so and left, and rank 0, waiting in its first collective
     # (the shared seed), died with gloo's "Connection closed by peer" traceback
-    import json
-
-    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
-    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
-    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
-    files = spawn_workers(_missing_file_worker, tmp_path, "missing{rank}.json", timeout=TIMEOUT)
-    (code0, err0), (code1, err1) = (json.loads(f.read_text()) for f in files)
+    (code0, err0), (code1, err1) = _two_ranks_of_aekit_train(_missing_file_worker, "missing", tmp_path, monkeypatch)
     assert code1 == 2 and err1.startswith("aekit train: error: ") and "missing.npy" in err1, err1
     assert code0 == 1 and "Traceback" not in err0, err0
     assert err0.startswith("aekit train: error: rank 0 stopped: another rank left the process group (it stopped "
