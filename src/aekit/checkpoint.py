@@ -41,6 +41,7 @@ import torch
 from . import _signals
 from ._atomic import check_parents
 from ._checkpoint_file import CHECKPOINT_FILE, FORMAT_VERSION, load_checkpoint, read_checkpoint_info, save_checkpoint
+from ._messages import first_line
 from .distributed import barrier, is_distributed, is_main_process, max_over_ranks, same_on_all_ranks
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "TrainingInterrupted", "checkpointing", "load_checkpoint",
@@ -294,9 +295,8 @@ class _Session:
         try:
             trainer.load_state_dict(self.state, steps_per_epoch=math.ceil(n_train / trainer.batch_size))
         except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"{self.path} does not fit this training run: {first.rstrip('.')}; delete it to start "
-                             "over.") from None
+            raise ValueError(f"{self.path} does not fit this training run: {first_line(err).rstrip('.')}; delete it "
+                             "to start over.") from None
         logger.info("resumed from %s at epoch %d", self.path, trainer.epoch)
         if self.saved_device not in (None, trainer.device.type):
             logger.info("the checkpoint was written on %s and training continues on %s", self.saved_device,

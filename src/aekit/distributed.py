@@ -35,6 +35,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._messages import first_line
+
 __all__ = ["init_from_env", "session", "leave", "is_distributed", "rank", "world_size", "local_rank",
            "is_main_process", "shard_bounds", "all_reduce_sum", "broadcast_flag", "shared_seed", "max_over_ranks",
            "same_on_all_ranks", "barrier", "PeerLeftError"]
@@ -50,10 +52,6 @@ class PeerLeftError(RuntimeError):
 
 #: What gloo's error says when the rank at the other end of a connection has gone (its process ended).
 _PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _env_int(name: str, default: int) -> int:
@@ -209,7 +207,7 @@ def init_from_env(backend: str | None = None) -> bool:
     except (dist.DistStoreError, dist.DistNetworkError) as err:  # a rank missing, an address nobody answers on
         where = ", ".join(f"{name}={os.environ.get(name, '(not set)')}" for name in ("MASTER_ADDR", "MASTER_PORT"))
         raise ValueError(f"could not join the process group of WORLD_SIZE={_env_int('WORLD_SIZE', 1)} ranks as "
-                         f"RANK={os.environ.get('RANK', '(not set)')} ({where}): {_first_line(err).rstrip('.')}. "
+                         f"RANK={os.environ.get('RANK', '(not set)')} ({where}): {first_line(err).rstrip('.')}. "
                          "Start every rank with the same MASTER_ADDR and MASTER_PORT (torchrun starts and describes "
                          "them all), or set AEKIT_DIST_TIMEOUT (seconds) to wait longer for slow ones.") from err
     logger.log(logging.INFO if dist.get_rank() == 0 else logging.DEBUG, "joined process group: rank %d of %d, "
@@ -260,7 +258,7 @@ def session(backend: str | None = None):
         if isinstance(err, PeerLeftError) or not is_distributed() or not any(s in str(err) for s in _PEER_GONE):
             raise
         raise PeerLeftError(f"rank {dist.get_rank()} stopped: another rank left the process group (it stopped "
-                            f"with an error of its own, reported there): {_first_line(err)}") from err
+                            f"with an error of its own, reported there): {first_line(err)}") from err
     finally:
         if joined:
             leave(barrier=finished)  # after an error no barrier: a peer may never reach it
@@ -300,7 +298,7 @@ def leave(barrier: bool = True) -> None:
             except RuntimeError as err:  # gloo's "Connection closed by peer", nccl's errors, a timeout
                 raise PeerLeftError(f"rank {dist.get_rank()} finished, but another rank left the process group "
                                     f"before the end (it stopped with an error of its own, reported there): "
-                                    f"{_first_line(err)}") from err
+                                    f"{first_line(err)}") from err
     finally:
         dist.destroy_process_group()
 

@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 from . import __version__
 from ._atomic import atomic_directory
 from ._fileformat import check_format, read_safetensors
+from ._messages import first_line
 from ._torch_globals import seeded
 
 __all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
@@ -247,8 +248,7 @@ def _read_json(file: Path, fmt: str, what: str) -> dict:
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"{file} is not valid JSON ({first}); expected {what}.") from None
+        raise ValueError(f"{file} is not valid JSON ({first_line(err)}); expected {what}.") from None
     check_format(config, fmt, FORMAT_VERSION, file, what, "load")
     return config
 
@@ -427,8 +427,8 @@ def _load_model(path: Path, device: str):
             net = estimator._build_net(n_features)
         net.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise ValueError(f"{weights} does not fit the network described in {path / CONFIG_FILE}: {first}") from None
+        raise ValueError(f"{weights} does not fit the network described in {path / CONFIG_FILE}: "
+                         f"{first_line(err)}") from None
     estimator.net_ = net.to(device).eval()
     estimator.device_ = str(device)
     return estimator
