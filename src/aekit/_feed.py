@@ -191,10 +191,11 @@ class Sequential(Feed):
             yield _to_device(x, self.device), None
 
 
-def _fingerprint(x: torch.Tensor, n: int) -> torch.Tensor:
-    """``n`` and two sums of the rows ``x`` (the second weighted by row number): equal on ranks given equal data."""
+def _fingerprint(x: torch.Tensor, n, rows_before=0) -> torch.Tensor:
+    """``n`` and two sums of the rows ``x`` (the second weighted by row number, counting on from ``rows_before``):
+    equal on ranks given equal data."""
     x64 = x.detach().double()
-    weights = torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
+    weights = rows_before + torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
     return torch.stack([torch.tensor(float(n), dtype=torch.float64, device=x.device), x64.sum(), (x64 * weights).sum()])
 
 
@@ -224,10 +225,7 @@ class RowsRead:
         self.value = torch.zeros(3, dtype=torch.float64, device=device)  # (n, sum, weighted sum)
 
     def add(self, x: torch.Tensor) -> None:
-        x64 = x.detach().double()
-        weights = self.value[0] + torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device)[:, None]
-        self.value += torch.stack([torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device),
-                                   x64.sum(), (x64 * weights).sum()]).to(self.value.device)
+        self.value += _fingerprint(x, x.shape[0], rows_before=self.value[0]).to(self.value.device)
 
     def check_same_on_all_ranks(self, what: str) -> None:
         """Refuse ranks that read different rows; a collective."""

@@ -493,12 +493,11 @@ class Trainer:
         """:meth:`evaluate` on the validation feed. Under DDP a validation iterable is compared between the ranks
         as it is read (:func:`check_same_rows` compares arrays up front): ranks evaluating different rows would
         part in their plateau schedules and best weights."""
-        if not (self.distributed and isinstance(val, Sequential)):
-            return self.evaluate(val)
-        rows_read = RowsRead(self.device)
-        with torch.set_grad_enabled(self._penalty_needs_input):
+        rows_read = RowsRead(self.device) if self.distributed and isinstance(val, Sequential) else None
+        with torch.set_grad_enabled(self._penalty_needs_input):  # as evaluate
             loss = self._evaluate(val, None, EVAL_SEED, rows_read)
-        rows_read.check_same_on_all_ranks("validation data")
+        if rows_read is not None:
+            rows_read.check_same_on_all_ranks("validation data")
         return loss
 
     def _evaluate(self, X, mask, seed: int, rows_read: RowsRead | None = None) -> float:
