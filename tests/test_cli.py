@@ -51,20 +51,26 @@ def test_train_encode_reconstruct_info(tmp_path, data_file, capsys):
 
 
 def test_decode_refusals_name_the_file(tmp_path, data_file, capsys):
-    model = tmp_path / "model"
+    from aekit import AutoencoderImputer
+
+    model, imputer = tmp_path / "model", tmp_path / "imputer"
     assert main(["train", str(data_file), "--out", str(model), "--n-components", "2", *FAST]) == 0
+    AutoencoderImputer(n_components=2, hidden_layer_sizes=(4,), max_epochs=1).fit(np.load(data_file)).save(imputer)
     (tmp_path / "taken.npy").write_bytes(b"")
     np.save(tmp_path / "nan.npy", np.full((3, 2), np.nan, np.float32))
     capsys.readouterr()
-    for argv, message in [
-        ([str(data_file), "--out", str(tmp_path / "x.npy")],  # the data, not its codes
+    for which, argv, message in [
+        (model, [str(data_file), "--out", str(tmp_path / "x.npy")],  # the data, not its codes
          f"{data_file}: Z has 6 features, but Autoencoder is expecting 2 features (n_components) as input."),
-        ([str(tmp_path / "nan.npy"), "--out", str(tmp_path / "x.npy")], "nan.npy: Input contains NaN"),
-        ([str(tmp_path / "no.npy"), "--out", str(tmp_path / "x.npy")], "no.npy"),
-        ([str(data_file), "--out", str(tmp_path / "taken.npy")], "exists; pass --overwrite"),
-        ([str(data_file), "--out", str(tmp_path / "x.csv")], ".npy"),
+        (model, [str(tmp_path / "nan.npy"), "--out", str(tmp_path / "x.npy")], "nan.npy: Input contains NaN"),
+        (model, [str(tmp_path / "no.npy"), "--out", str(tmp_path / "x.npy")], "no.npy"),
+        (model, [str(data_file), "--out", str(tmp_path / "taken.npy")], "exists; pass --overwrite"),
+        (model, [str(data_file), "--out", str(tmp_path / "x.csv")], ".npy"),
+        # an imputer's transform fills holes: it has no code to decode
+        (imputer, [str(tmp_path / "nan.npy"), "--out", str(tmp_path / "x.npy")],
+         "whose transform fills missing values rather than encoding"),
     ]:
-        assert main(["decode", str(model), *argv]) == 2
+        assert main(["decode", str(which), *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.startswith("aekit decode: error: ") and message in err, err
     assert not (tmp_path / "x.npy").exists()

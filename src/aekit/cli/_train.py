@@ -301,10 +301,7 @@ def run_decode(args) -> int:
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     estimator = load(args.model_dir)
-    if not hasattr(estimator, "net_"):  # an ImputerEnsemble
-        raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which only fills holes; it has no code to "
-                         "decode.")
-    check_has_code(estimator, args.model_dir)
+    check_has_code(estimator, args.model_dir)  # an imputer or an ensemble of them, a U-Net: no code to decode
     codes, _ = load_array(args.codes)  # a 3-D/4-D array comes flattened, as a code map from encode would be
     try:
         X = estimator.inverse_transform(codes)
