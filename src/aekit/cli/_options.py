@@ -144,11 +144,10 @@ def figure_shape(shape, X, where: str, given=None) -> tuple:
     return shape
 
 
-def check_image_shape_has_figure(args) -> None:
+def check_image_shape_has_figure(args, why: str = "the numbers do not depend on it") -> None:
     """Refuse ``--image-shape`` without the ``--figure`` it shapes: it would be ignored without a word."""
     if args.image_shape and args.figure is None:
-        raise ValueError("--image-shape shapes the images of --figure; give --figure PNG too (the numbers do not "
-                         "depend on it).")
+        raise ValueError(f"--image-shape shapes the images of --figure; give --figure PNG too ({why}).")
 
 
 def a_kind(estimator) -> str:

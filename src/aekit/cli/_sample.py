@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 
 from ._commands import HELP
-from ._options import a_kind, add_common_arguments, check_figure_output, check_image_shape, check_output, write_figure
+from ._options import (a_kind, add_common_arguments, check_figure_output, check_image_shape,
+                       check_image_shape_has_figure, check_output, write_figure)
 
 logger = logging.getLogger("aekit.cli")
 
@@ -44,9 +45,7 @@ def run(args) -> int:
         raise ValueError(f"--n must be >= 1; got {args.n}.")
     if not 0 <= args.random_state < 2**32:  # numpy's seed range; its own message names no flag
         raise ValueError(f"--random-state must be in 0 .. 2**32 - 1; got {args.random_state}.")
-    if args.image_shape and args.figure is None:
-        raise ValueError("--image-shape shapes the images of --figure; give --figure PNG too (the .npy holds "
-                         "one flat row per sample).")
+    check_image_shape_has_figure(args, "the .npy holds one flat row per sample")
     estimator = load(args.model_dir)
     if not hasattr(estimator, "sample"):
         raise ValueError(f"{args.model_dir} holds {a_kind(estimator)}, which cannot draw new samples; "
