@@ -69,10 +69,30 @@ def test_a_code_as_large_as_the_data_is_warned_about(caplog):
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
         "n_components=5 is not below the 5 features: PCA reconstructs X exactly, so the comparison says nothing of "
         "either; choose a code smaller than the data"]
+    # and no ratio: it was printed in bold as the comparison's answer
+    assert result["ratio"] is None
+    assert "autoencoder / PCA test error: undefined (PCA reconstructs the test data exactly)" in format_table(result)
     caplog.clear()
     with caplog.at_level("WARNING", logger="aekit.compare"):
-        compare_with_pca(ae.set_params(n_components=4), X[:30], X[30:])
+        result = compare_with_pca(ae.set_params(n_components=4), X[:30], X[30:])
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert result["ratio"] == pytest.approx(result["rows"]["autoencoder"]["test_error"]
+                                            / result["rows"]["PCA"]["test_error"])
+
+
+def test_data_of_lower_rank_than_the_code_give_no_ratio(caplog):
+    # 8 columns spanning 3 dimensions: PCA-4 is exact though the code is smaller than the data, and the ratio was
+    # rounding's quotient (a number like 1e13)
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 3)) @ rng.random((3, 8))).astype(np.float32)
+    ae = Autoencoder(n_components=4, hidden_layer_sizes=(6,), max_epochs=1, random_state=0)
+    with caplog.at_level("WARNING", logger="aekit.compare"):
+        result = compare_with_pca(ae, X[:40], X[40:])
+    assert result["ratio"] is None
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"PCA-4 reconstructs the test data exactly (error {result['rows']['PCA']['test_error']:.3g} per sample, "
+        "within rounding of 0): they lie in a space of at most 4 dimensions, so no ratio to PCA is given; choose a "
+        "smaller code"]
 
 
 def test_compare_under_a_global_pandas_output_gives_the_same_result():

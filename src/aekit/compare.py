@@ -121,7 +121,9 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         ``rows``: per method, ``train_error``, ``test_error``,
         ``fit_seconds`` and, with labels, ``knn_accuracy`` (the estimator's
         row is named by :func:`method_name`, e.g. "sparse autoencoder");
-        ``ratio``: estimator / PCA test error; ``method``: that name; ``reconstructions``: test
+        ``ratio``: estimator / PCA test error (None when PCA reconstructs
+        ``X_test`` exactly, to rounding: a code as large as the data, or data
+        of lower rank than the code); ``method``: that name; ``reconstructions``: test
         reconstructions by method; with labels and 2-D codes, ``codes``:
         the test codes by method (for :func:`aekit.plotting.code_scatter`);
         ``n_components`` and ``n_train``. Errors are squared errors summed
@@ -204,7 +206,7 @@ def compare_with_pca(estimator, X_train, X_test, random_state=0, y_train=None, y
         "n_train": int(X_train.shape[0]),
         "method": name,
         "rows": rows,
-        "ratio": rows[name]["test_error"] / rows["PCA"]["test_error"],
+        "ratio": _ratio(rows[name]["test_error"], rows["PCA"]["test_error"], X_test, k),
         "reconstructions": recon,
     }
     if encode:
@@ -281,6 +283,25 @@ def _has_code(estimator) -> bool:
     return not isinstance(estimator, ImputerMixin) and getattr(estimator, "architecture", None) != "unet"
 
 
+def _ratio(error: float, pca_error: float, X_test: np.ndarray, k: int) -> float | None:
+    """``error / pca_error``, or None when PCA's error is rounding's (the quotient would be a number like 5e13).
+
+    That is when the code is as large as the data, or when the test data lie in a space of at most ``k``
+    dimensions (a rank below the code's, columns that are constant or copies of others).
+    """
+    if k >= X_test.shape[1]:  # warned about before the fits
+        return None
+    # float32 rounding leaves ~1e-12 of the data's squared size per sample: 1e-9 is far above it, below any real fit's
+    flat = np.ravel(X_test)
+    size = float(np.dot(flat, flat)) / max(len(X_test), 1)
+    if pca_error <= 1e-9 * size:
+        logger.warning("PCA-%d reconstructs the test data exactly (error %.3g per sample, within rounding of 0): "
+                       "they lie in a space of at most %d dimensions, so no ratio to PCA is given; choose a smaller "
+                       "code", k, pca_error, k)
+        return None
+    return error / pca_error
+
+
 def format_table(result: dict, title: str = "") -> str:
     """Markdown table of a :func:`compare_with_pca` result.
 
@@ -311,7 +332,9 @@ def format_table(result: dict, title: str = "") -> str:
         line = f"| {name} | {row['test_error']:.4f} | {row['train_error']:.4f} | {row['fit_seconds']:.1f} |"
         lines.append(line + (f" {row['knn_accuracy']:.3f} |" if knn else ""))
     name = result.get("method", "autoencoder")
-    lines += ["", f"{name} / PCA test error: **{result['ratio']:.3f}**", ""]
+    ratio = result["ratio"]
+    shown = f"**{ratio:.3f}**" if ratio is not None else "undefined (PCA reconstructs the test data exactly)"
+    lines += ["", f"{name} / PCA test error: {shown}", ""]
     return "\n".join(lines).lstrip("\n")
 
 

@@ -107,6 +107,11 @@ def sweep_code_sizes(estimator, X_train, X_test, n_components, random_state=0, y
     return result
 
 
+def _shown(ratio: float | None) -> str:
+    """A ratio to PCA for the table: "n/a" where PCA was exact (``compare_with_pca`` gives None)."""
+    return "n/a" if ratio is None else f"{ratio:.3f}"
+
+
 def format_sweep(result: dict, title: str = "") -> str:
     """Markdown table of a :func:`sweep_code_sizes` result: one line per code size.
 
@@ -128,7 +133,7 @@ def format_sweep(result: dict, title: str = "") -> str:
     lines = [f"### {title}\n" if title else "", header, "|---:" * (header.count("|") - 1) + "|"]
     for i, k in enumerate(result["n_components"]):
         line = (f"| {k} | {rows['PCA']['test_error'][i]:.4f} | {rows[name]['test_error'][i]:.4f} | "
-                f"{result['ratio'][i]:.3f} | {rows[name]['fit_seconds'][i]:.1f} | {rows[name]['epochs'][i]} |")
+                f"{_shown(result['ratio'][i])} | {rows[name]['fit_seconds'][i]:.1f} | {rows[name]['epochs'][i]} |")
         if knn:
             line += f" {rows['PCA']['knn_accuracy'][i]:.3f} | {rows[name]['knn_accuracy'][i]:.3f} |"
         lines.append(line)
