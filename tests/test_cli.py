@@ -284,6 +284,15 @@ def test_compare_own_data_holds_out_a_test_split_and_warns_about_scales(tmp_path
     assert "standard deviations" not in capsys.readouterr().err  # images: one unit for every pixel
 
 
+def test_warnings_name_the_flags_as_errors_do(tmp_path, wide_table, capsys):
+    # the estimators' warnings said "n_components=6 is not below the 6 features": a Python name on the command line
+    assert main(["compare", str(wide_table), "--n-components", "6", "--out", str(tmp_path / "c"), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "--n-components 6 is not below the 6 features: PCA reconstructs X exactly" in err
+    assert "n_components=" not in err
+    assert json.loads((tmp_path / "c" / "results.json").read_text())["ratio"] is None
+
+
 def test_compare_standardize_puts_both_methods_on_standardised_features(tmp_path, wide_table, capsys):
     raw, std = tmp_path / "raw", tmp_path / "std"
     assert main(["compare", str(wide_table), "--n-components", "2", "--out", str(raw), *FAST]) == 0

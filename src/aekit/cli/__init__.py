@@ -71,7 +71,23 @@ def _parse(argv):
 
 
 class _AboveBars(logging.StreamHandler):
-    """Writes each record with ``tqdm.write``: on a terminal, above the progress bar instead of into it."""
+    """Writes each record with ``tqdm.write``: on a terminal, above the progress bar instead of into it.
+
+    ``flags`` (parameter name -> kind, the command's estimator flags): warnings name those parameters as the
+    command line does (``--n-components 64``, not ``n_components=64``), as its errors do.
+    """
+
+    def __init__(self, stream, flags: dict | None = None):
+        super().__init__(stream)
+        self.flags = flags
+
+    def format(self, record):
+        text = super().format(record)
+        if self.flags and record.levelno >= logging.WARNING:
+            from ._flags import as_flags
+
+            text = as_flags(text, self.flags)
+        return text
 
     def emit(self, record):
         try:
@@ -95,7 +111,7 @@ def _setup_logging(args):
     first come back when the last ends (each one restoring what it saw left the logger silenced for good).
     """
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
-    handler = _AboveBars(sys.stderr)
+    handler = _AboveBars(sys.stderr, getattr(args, "_estimator_flags", None))
     handler.setFormatter(logging.Formatter("%(message)s"))
 
     def change():
