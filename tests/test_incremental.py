@@ -52,6 +52,44 @@ def test_partial_fit_state_survives_pickling(X):
     np.testing.assert_array_equal(ae.transform(X), copy.transform(X))
 
 
+@pytest.mark.parametrize("cls, extra", [(Autoencoder, {}), (DenoisingAutoencoder, {"corruption": "masking"}),
+                                        (Autoencoder, {"optimizer": "sgd"})])
+def test_partial_fit_state_survives_save_and_load(X, tmp_path, cls, extra):
+    # as through pickle: load gave a fresh optimiser (Adam's moments gone), so the weights parted from those of
+    # the same calls without the save; the generators (shuffling, noise) went back to their seeds too
+    ae = cls(**SMALL, **extra).partial_fit(X[:200])
+    ae.save(tmp_path / "m")
+    assert (tmp_path / "m" / "partial_fit.safetensors").is_file()
+    loaded = load(tmp_path / "m")
+    for model in (ae, loaded):
+        model.partial_fit(X[200:]).partial_fit(X)
+    assert loaded.n_iter_ == ae.n_iter_ == 3 and loaded.loss_curve_ == ae.loss_curve_
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+
+
+def test_a_fit_model_is_saved_without_partial_fit_state(X, tmp_path):
+    Autoencoder(**SMALL, max_epochs=2).partial_fit(X).fit(X).save(tmp_path / "m")  # fit started over
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_a_partial_fit_state_that_does_not_fit_is_refused_by_name(X, tmp_path):
+    from aekit.checkpoint import load_checkpoint, save_checkpoint
+
+    Autoencoder(**SMALL).partial_fit(X).save(tmp_path / "small")
+    Autoencoder(**{**SMALL, "hidden_layer_sizes": (8,)}).partial_fit(X).save(tmp_path / "other")
+    state, meta = load_checkpoint(tmp_path / "other", "partial_fit.safetensors")  # Adam's moments of another net
+    save_checkpoint(tmp_path / "small", state, meta, name="partial_fit.safetensors")
+    file = tmp_path / "small" / "partial_fit.safetensors"
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(file))} does not fit the model it was saved with \(.*"
+                                         r"\); delete it to continue partial_fit with a fresh optimiser\.$"):
+        load(tmp_path / "small")
+    file.write_bytes(file.read_bytes()[:100])  # truncated
+    with pytest.raises(ValueError, match=re.escape(str(file))):
+        load(tmp_path / "small")
+    file.unlink()  # as the message says: a fresh optimiser, the weights kept
+    assert load(tmp_path / "small").partial_fit(X).n_iter_ == 2
+
+
 def test_partial_fit_continues_from_fit_and_from_load(X, tmp_path):
     fitted = Autoencoder(**SMALL, max_epochs=10).fit(X)
     fresh = Autoencoder(**SMALL).partial_fit(X)

@@ -88,8 +88,8 @@ def _hashable(key):
 
 
 # ------------------------------------------------------------------- files
-def save_checkpoint(directory, state: dict, meta: dict) -> Path:
-    """Atomically write ``DIR/checkpoint.safetensors`` holding ``state`` and ``meta``.
+def save_checkpoint(directory, state: dict, meta: dict, name: str = CHECKPOINT_FILE) -> Path:
+    """Atomically write ``DIR/checkpoint.safetensors`` (or ``DIR/name``) holding ``state`` and ``meta``.
 
     Parameters
     ----------
@@ -101,6 +101,9 @@ def save_checkpoint(directory, state: dict, meta: dict) -> Path:
     meta : dict
         JSON-able description (estimator class, parameters, data digest...);
         arrays in it are stored as tensors.
+    name : str, default="checkpoint.safetensors"
+        The file's name in ``directory`` (a model directory keeps
+        ``partial_fit``'s state under another).
 
     Returns
     -------
@@ -116,15 +119,15 @@ def save_checkpoint(directory, state: dict, meta: dict) -> Path:
         "state": _encode(state, "state", tensors),
     }
     text = json.dumps(header, allow_nan=False)
-    path = Path(directory) / CHECKPOINT_FILE
+    path = Path(directory) / name
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={_META_KEY: text})
     return path
 
 
-def _checkpoint_file(directory) -> Path:
+def _checkpoint_file(directory, name: str = CHECKPOINT_FILE) -> Path:
     directory = Path(directory)
-    path = directory / CHECKPOINT_FILE
+    path = directory / name
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint in {directory}: {path} is missing.")
     return path
@@ -190,13 +193,15 @@ class _TensorNames(dict):
         return f"<tensor {key}>"
 
 
-def load_checkpoint(directory) -> tuple[dict, dict]:
-    """Read ``DIR/checkpoint.safetensors``; returns ``(state, meta)``.
+def load_checkpoint(directory, name: str = CHECKPOINT_FILE) -> tuple[dict, dict]:
+    """Read ``DIR/checkpoint.safetensors`` (or ``DIR/name``); returns ``(state, meta)``.
 
     Parameters
     ----------
     directory : str or Path
         The checkpoint directory, not the file.
+    name : str, default="checkpoint.safetensors"
+        The file's name in ``directory``.
 
     Returns
     -------
@@ -214,7 +219,7 @@ def load_checkpoint(directory) -> tuple[dict, dict]:
     ValueError
         If the file is truncated, foreign, corrupt or from a newer aekit.
     """
-    path = _checkpoint_file(directory)
+    path = _checkpoint_file(directory, name)
     header = _read_header(path)
     try:
         tensors = read_safetensors(str(path))

@@ -9,6 +9,7 @@ state is kept on the estimator between calls. Both build one
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -23,7 +24,7 @@ from .pretraining import pretrain
 from .streaming import ArraySource, Batches
 from .training import Trainer, TrainingDivergedError, resolve_device
 
-__all__ = ["fit_epoch", "fit_run", "new_net", "pretrain_net", "set_fitted", "split_seeds"]
+__all__ = ["check_partial_state", "fit_epoch", "fit_run", "new_net", "pretrain_net", "set_fitted", "split_seeds"]
 
 
 def split_seeds(est, device: torch.device | str = "cpu"):
@@ -153,30 +154,12 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         data = X if isinstance(X, ArraySource) else ArraySource(
             X, None if mask is None else np.ascontiguousarray(mask, dtype=np.float32))
     net = est.net_ if fitted else new_net(est, data.n_features, init_seed)
-    trainer = Trainer(
-        net, loss=est.loss, penalty=est._make_penalty(), corruption=est._make_corruption(),
-        optimizer=est.optimizer, learning_rate=est.learning_rate, weight_decay=est.weight_decay,
-        momentum=est.momentum, lr_schedule="constant", batch_size=est.batch_size, max_epochs=1,
-        n_iter_no_change=est.n_iter_no_change, tol=est.tol, device=device, precision=est.precision,
-        seed=train_seed,
-    )
+    trainer = _epoch_trainer(est, net, device, train_seed)
     seconds = 0.0
     if state is not None:
-        fresh = trainer.optimizer.state_dict()
-        settings = fresh["param_groups"]  # this call's learning_rate, weight_decay...
-        if state.get("optimizer_name", est.optimizer) != est.optimizer:
-            state = {**state, "optimizer": fresh}  # another optimiser (set_params): the old moments mean nothing to it
-        if state["noise_generator"].numel() != trainer.noise_generator.get_state().numel():
-            # saved on another kind of device (a CUDA generator's state is not a CPU one's): set_params(device=...)
-            # or a pickle opened elsewhere; the noise goes on from a seed of its own, still reproducible
-            noise = torch.Generator(device=device).manual_seed(train_seed + 1 + int(state["epoch"]))
-            state = {**state, "noise_generator": noise.get_state()}
-        trainer.load_state_dict(state, steps_per_epoch=1)
-        for group, setting in zip(trainer.optimizer.param_groups, settings):
-            # the saved moments carry over, not the saved step size: set_params between calls is a schedule
-            group.update({k: v for k, v in setting.items() if k != "params"})
+        _restore(est, trainer, state, train_seed)
         seconds = est.fit_time_
-    elif fitted:  # after fit or load: a fresh optimiser, the history kept
+    elif fitted:  # after fit, or load of a model saved without partial_fit's state: a fresh optimiser
         trainer.result.loss_curve = list(est.loss_curve_)
         trainer.result.validation_curve = list(est.validation_scores_)
         trainer.epoch = trainer.result.n_iter = est.n_iter_
@@ -192,6 +175,48 @@ def fit_epoch(est, X, mask, init_seed: int, train_seed: int, device, tic: float)
         set_fitted(est, trainer, device, seconds + time.perf_counter() - tic)
     est._partial_state = dict(trainer.state_dict(), optimizer_name=est.optimizer)
     return est
+
+
+def _epoch_trainer(est, net, device, train_seed: int, **settings) -> Trainer:
+    """The trainer of one ``partial_fit`` call: one epoch at the constant ``learning_rate``."""
+    settings = {"precision": est.precision, **settings}
+    return Trainer(
+        net, loss=est.loss, penalty=est._make_penalty(), corruption=est._make_corruption(),
+        optimizer=est.optimizer, learning_rate=est.learning_rate, weight_decay=est.weight_decay,
+        momentum=est.momentum, lr_schedule="constant", batch_size=est.batch_size, max_epochs=1,
+        n_iter_no_change=est.n_iter_no_change, tol=est.tol, device=device, seed=train_seed, **settings,
+    )
+
+
+def _restore(est, trainer: Trainer, state: dict, train_seed: int) -> None:
+    """Load the last ``partial_fit`` call's ``state`` into ``trainer``, under this call's step size."""
+    fresh = trainer.optimizer.state_dict()
+    settings = fresh["param_groups"]  # this call's learning_rate, weight_decay...
+    if state.get("optimizer_name", est.optimizer) != est.optimizer:
+        state = {**state, "optimizer": fresh}  # another optimiser (set_params): the old moments mean nothing to it
+    if state["noise_generator"].numel() != trainer.noise_generator.get_state().numel():
+        # saved on another kind of device (a CUDA generator's state is not a CPU one's): set_params(device=...)
+        # or a pickle opened elsewhere; the noise goes on from a seed of its own, still reproducible
+        noise = torch.Generator(device=trainer.device).manual_seed(train_seed + 1 + int(state["epoch"]))
+        state = {**state, "noise_generator": noise.get_state()}
+    trainer.load_state_dict(state, steps_per_epoch=1)
+    for group, setting in zip(trainer.optimizer.param_groups, settings):
+        # the saved moments carry over, not the saved step size: set_params between calls is a schedule
+        group.update({k: v for k, v in setting.items() if k != "params"})
+
+
+def check_partial_state(est, state: dict) -> None:
+    """Refuse a ``partial_fit`` state (read from a model file) that the next call could not continue from.
+
+    Loads it into a trainer of a copy of ``est.net_``, as the next ``partial_fit`` will: the optimiser's
+    buffers must fit the network, the generators' states must be theirs.
+    """
+    if not isinstance(state, dict):
+        raise ValueError(f"expected a trainer state, got {type(state).__name__}")
+    net = copy.deepcopy(est.net_)
+    # no DDP wrapper (a collective) nor the bfloat16 speed warning: the optimiser's state is the same under both
+    trainer = _epoch_trainer(est, net, next(net.parameters()).device, 0, precision="float32", distributed=False)
+    _restore(est, trainer, state, 0)
 
 
 def pretrain_net(est, net, train_data, seed: int, device) -> None:

@@ -2,7 +2,10 @@
 
 A model directory holds ``model.safetensors`` (the network's weights and
 any numeric fitted arrays) and ``config.json`` (the format version, the aekit
-version, the estimator class, its parameters and its fitted attributes).
+version, the estimator class, its parameters and its fitted attributes); a
+model trained by ``partial_fit`` also ``partial_fit.safetensors`` (the
+optimiser's moments and the generators, as in a checkpoint), so that
+``partial_fit`` after ``load`` goes on as without the save.
 Loading builds the estimator from the JSON and the network from the
 parameters, then fills in the weights; nothing in either file can run code.
 """
@@ -19,16 +22,19 @@ from safetensors.torch import save_file
 
 from . import __version__
 from ._atomic import atomic_directory
+from ._checkpoint_file import load_checkpoint, save_checkpoint
 from ._fileformat import check_format, read_safetensors
 from ._messages import first_line
 from ._torch_globals import seeded
 
-__all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE"]
+__all__ = ["save", "save_ensemble", "load", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE",
+           "PARTIAL_FIT_FILE"]
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 ENSEMBLE_FILE = "ensemble.json"
+PARTIAL_FIT_FILE = "partial_fit.safetensors"
 _FORMAT = "aekit-model"
 _ENSEMBLE_FORMAT = "aekit-ensemble"
 _MAX_CONFIG_BYTES = 64 * 2**20  # a config is a few kB; refuse to parse anything absurd
@@ -137,11 +143,15 @@ def save(estimator, path, extras=None, *, replace=True) -> Path:
         "tensors": {k: list(v.shape) for k, v in tensors.items()},
     }
     text = json.dumps(config, indent=2, allow_nan=True)
+    # partial_fit's optimiser state and generators; its copy of the weights is net_'s, saved above
+    partial = {k: v for k, v in estimator.__dict__.get("_partial_state", {}).items() if k != "net"}
     path = Path(path)
     _check_replaceable(path)
     with atomic_directory(path, replace=replace) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": _FORMAT})
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+        if partial:
+            save_checkpoint(tmp, partial, {"class": type(estimator).__name__}, name=PARTIAL_FIT_FILE)
         if extras is not None:
             extras(tmp)
     return path
@@ -431,4 +441,20 @@ def _load_model(path: Path, device: str):
                          f"{first_line(err)}") from None
     estimator.net_ = net.to(device).eval()
     estimator.device_ = str(device)
+    if (path / PARTIAL_FIT_FILE).is_file():
+        _load_partial_state(estimator, path / PARTIAL_FIT_FILE)
     return estimator
+
+
+def _load_partial_state(estimator, file: Path) -> None:
+    """Give ``estimator`` the ``partial_fit`` state saved with it, checked against its network."""
+    from ._fitting import check_partial_state
+
+    state, _ = load_checkpoint(file.parent, file.name)  # its errors name the file
+    state = {**state, "net": {k: v.detach().clone() for k, v in estimator.net_.state_dict().items()}}
+    try:
+        check_partial_state(estimator, state)
+    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError) as err:
+        raise ValueError(f"{file} does not fit the model it was saved with ({first_line(err)}); delete it to "
+                         "continue partial_fit with a fresh optimiser.") from None
+    estimator._partial_state = state
