@@ -286,3 +286,16 @@ def test_cli_warm_start_refuses_another_scaling(trained, capsys):
     err = capsys.readouterr().err
     assert "--scaling standard but " in err and "trained with scaling 'none', which --warm-start keeps" in err
     assert not (trained / "more").exists()
+
+
+def test_info_says_whether_a_model_keeps_partial_fit_state(X, tmp_path, capsys):
+    Autoencoder(**SMALL).partial_fit(X).save(tmp_path / "chunks")
+    Autoencoder(**SMALL, max_epochs=1).fit(X).save(tmp_path / "whole")
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "chunks")]) == 0
+    assert "partial_fit state kept (partial_fit.safetensors)" in capsys.readouterr().out
+    assert main(["info", str(tmp_path / "whole"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["partial_fit_state"] is False
+    assert main(["info", str(tmp_path / "chunks" / "partial_fit.safetensors")]) == 2
+    assert f"is a file of a model directory; pass its directory: aekit info {tmp_path / 'chunks'}" in \
+        capsys.readouterr().err

@@ -37,10 +37,11 @@ def _trained(estimator) -> str:
 
 def run_info(args) -> int:
     from ..checkpoint import CHECKPOINT_FILE
-    from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, load
+    from ..persistence import CONFIG_FILE, ENSEMBLE_FILE, PARTIAL_FIT_FILE, load
 
     root = Path(args.model_dir)
-    if root.name in (CHECKPOINT_FILE, CONFIG_FILE, ENSEMBLE_FILE, "model.safetensors") and root.is_file():
+    files = (CHECKPOINT_FILE, CONFIG_FILE, ENSEMBLE_FILE, PARTIAL_FIT_FILE, "model.safetensors")
+    if root.name in files and root.is_file():
         raise ValueError(f"{root} is a file of a {'checkpoint' if root.name == CHECKPOINT_FILE else 'model'} "
                          f"directory; pass its directory: aekit info {root.parent}")
     if (root / CHECKPOINT_FILE).is_file() and not (root / CONFIG_FILE).is_file():
@@ -63,7 +64,8 @@ def run_info(args) -> int:
                                                                       estimator.n_components))
     info = {"class": config["class"], "aekit_version": config.get("aekit_version"),
             "format_version": config["format_version"], "n_features_in": estimator.n_features_in_,
-            "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics}
+            "n_parameters": int(n_params), "code_size": code_size, "params": config["params"], "metrics": metrics,
+            "partial_fit_state": "_partial_state" in vars(estimator)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -78,6 +80,8 @@ def run_info(args) -> int:
         code = f"a code of {code_size} values ({shape}: {estimator.n_components} channels)"
     _say(f"  {estimator.n_features_in_} features -> {code}, {n_params:,} parameters")
     _say(f"  trained {_trained(estimator)}")
+    if info["partial_fit_state"]:
+        _say(f"  partial_fit state kept ({PARTIAL_FIT_FILE}): partial_fit goes on with the saved optimiser")
     for key, value in config["params"].items():
         _say(f"  {key} = {value!r}")
     for key, value in metrics.items():
