@@ -294,3 +294,24 @@ def test_reproduce_checkpoints_and_resumes_within_its_budget(tmp_path, caught, m
     assert epochs[0] == 3  # went on from the checkpoint, not from scratch
     experiment = json.loads((out / "results.json").read_text())["experiment"]
     assert experiment["epochs"] == epochs[-1] and experiment["training_seconds"] >= first["seconds"]
+
+
+def test_reproduce_resumed_after_sigterm_ends_as_a_run_never_stopped(tmp_path, caught, monkeypatch, capsys):
+    # with the epochs and the schedule fixed (not the wall-clock annealing), a requeued reproduce gives bit for
+    # bit what one uninterrupted run gives: the table, the curves and the figure
+    flags = ["reproduce", "hinton2006", "--dataset", "digits", "--budget-minutes", "5", "--max-epochs", "5",
+             "--lr-schedule", "cosine", "--hidden-layer-sizes", "32", "16", "--threads", "1", "--quiet"]
+    ck, stopped, whole = tmp_path / "ck", tmp_path / "stopped", tmp_path / "whole"
+    with monkeypatch.context() as patch:
+        _signal_at_epoch(patch, 2, signal.SIGTERM)
+        assert main([*flags, "--out", str(stopped), "--checkpoint-dir", str(ck)]) == 128 + signal.SIGTERM
+    assert "stopped after epoch 2" in capsys.readouterr().err and not stopped.exists()
+    assert main([*flags, "--out", str(stopped), "--checkpoint-dir", str(ck), "--resume"]) == 0
+    assert main([*flags, "--out", str(whole)]) == 0
+    resumed, uninterrupted = ({name: {k: v for k, v in row.items() if k != "fit_seconds"}  # times differ
+                               for name, row in json.loads((d / "results.json").read_text())["rows"].items()}
+                              for d in (stopped, whole))
+    assert resumed == uninterrupted and resumed["autoencoder"]["epochs"] == 5
+    resumed, uninterrupted = (json.loads((d / "results.json").read_text()) for d in (stopped, whole))
+    assert resumed["loss_curve"] == uninterrupted["loss_curve"] and len(resumed["loss_curve"]) == 5
+    assert (stopped / "figure.png").read_bytes() == (whole / "figure.png").read_bytes()
