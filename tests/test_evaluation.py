@@ -222,3 +222,24 @@ def test_a_scaled_salt_and_pepper_denoiser_is_evaluated_on_the_noise_it_trained_
     noisy = corrupt(torch.from_numpy(seen), torch.Generator().manual_seed(0)).numpy()
     expected = ((noisy.astype(np.float64) - seen) ** 2).sum(axis=1).mean()
     assert result["noisy_error_per_sample"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_pipeline_is_refused_with_what_to_do_instead():
+    # make_pipeline(StandardScaler(), Autoencoder()) in a notebook: evaluate said "'Pipeline' object has no attribute
+    # '_scales'", evaluation_images and extreme_samples that it has no 'reconstruct'
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((40, 4))
+    pipe = make_pipeline(StandardScaler(), Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0))
+    pipe.fit(X)
+    for function in (evaluate, evaluation_images, extreme_samples):
+        with pytest.raises(TypeError, match=rf"{function.__name__} takes a fitted aekit model .*; got Pipeline.*"
+                                            r"scaling='standard'.*pipe\[-1\]"):
+            function(pipe, X)
+    with pytest.raises(TypeError, match="evaluate takes a fitted aekit model .*; got PCA"):
+        from sklearn.decomposition import PCA
+        evaluate(PCA(2).fit(X), X)
+
