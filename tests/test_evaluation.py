@@ -1,6 +1,7 @@
 """aekit.evaluation: what ``aekit evaluate`` measures, for each kind of model."""
 
 import doctest
+import re
 
 import numpy as np
 import pytest
@@ -243,3 +244,14 @@ def test_a_pipeline_is_refused_with_what_to_do_instead():
         from sklearn.decomposition import PCA
         evaluate(PCA(2).fit(X), X)
 
+
+def test_extreme_samples_refuses_errors_of_other_samples():
+    # errors of other data (the training set's, a slice) picked rows of X by the wrong samples' errors, silently
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((30, 4))
+    ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+    for errors in (np.zeros(20), np.zeros(40), np.zeros((30, 1))):
+        with pytest.raises(ValueError, match=r"errors must hold one error per sample of X, shape \(30,\); got shape "
+                                             + re.escape(str(errors.shape))):
+            extreme_samples(ae, X, errors=errors)

@@ -339,7 +339,8 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     n_images : int, default=10
         Samples in each of the two groups (fewer if X has fewer than twice as many).
     errors : ndarray of shape (n_samples,), optional
-        ``-estimator.score_samples(X)`` if already computed.
+        ``-estimator.score_samples(X)`` if already computed: one error per
+        sample of X, in X's order.
 
     Returns
     -------
@@ -353,6 +354,8 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     TypeError
         If ``estimator`` has no ``reconstruct`` (a Pipeline: pass its last
         step and the data that step sees).
+    ValueError
+        If ``errors`` does not hold one error per sample of X.
 
     Examples
     --------
@@ -367,10 +370,12 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     # has none)
     _check_model(estimator, "extreme_samples", lambda model: hasattr(model, "reconstruct"))
     errors = -estimator.score_samples(X) if errors is None else np.asarray(errors)
+    X = _checked_array(estimator, X)
+    if errors.shape != (len(X),):  # another set's errors picked X's rows by the wrong samples' errors
+        raise ValueError(f"errors must hold one error per sample of X, shape ({len(X)},); got shape {errors.shape}.")
     k = max(1, min(int(n_images), errors.size // 2))
     order = np.argsort(errors, kind="stable")
     worst, best = order[::-1][:k], order[:k]
-    X = _checked_array(estimator, X)
     rows = []
     with _bare_arrays():
         for name, idx in (("largest errors", worst), ("smallest errors", best)):
