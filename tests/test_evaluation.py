@@ -255,3 +255,12 @@ def test_extreme_samples_refuses_errors_of_other_samples():
         with pytest.raises(ValueError, match=r"errors must hold one error per sample of X, shape \(30,\); got shape "
                                              + re.escape(str(errors.shape))):
             extreme_samples(ae, X, errors=errors)
+
+
+def test_evaluation_images_refuses_a_single_sample_as_evaluate_does(digits):
+    # evaluation_images(ae, X[0]) sliced the first 10 features of the one sample and scikit-learn then printed them
+    # as an "array=[...]" of 10 values the user never passed
+    X_train, X_test = digits
+    ae = Autoencoder(4, **{**SMALL, "max_epochs": 1}).fit(X_train)
+    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(64,\)"):
+        evaluation_images(ae, X_test[0])

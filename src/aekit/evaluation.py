@@ -308,9 +308,14 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
     TypeError
         If ``estimator`` is not an aekit model (a Pipeline: pass its last
         step and the data that step sees).
+    ValueError
+        If X is not 2-D.
     """
     _check_model(estimator, "evaluation_images", _is_aekit_model)
-    X = _checked_array(estimator, X)[:n_images]
+    X = _checked_array(estimator, X)
+    if X.ndim != 2:  # sliced below, one sample's features were taken for samples
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    X = X[:n_images]
     kind = _kind(estimator)
     with _bare_arrays():
         if kind == "imputer":
