@@ -264,3 +264,15 @@ def test_evaluation_images_refuses_a_single_sample_as_evaluate_does(digits):
     ae = Autoencoder(4, **{**SMALL, "max_epochs": 1}).fit(X_train)
     with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(64,\)"):
         evaluation_images(ae, X_test[0])
+
+
+@pytest.mark.parametrize("n_images", [0, -1, 2.5, True])
+def test_figure_rows_refuse_a_count_of_images_that_is_not_a_positive_int(n_images):
+    # extreme_samples(n_images=0) gave one sample of each group, evaluation_images(n_images=-1) all but the last
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((30, 4))
+    ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+    for function in (evaluation_images, extreme_samples):
+        with pytest.raises(ValueError, match=rf"n_images must be a positive integer; got {n_images!r}\."):
+            function(ae, X, n_images=n_images)

@@ -64,6 +64,13 @@ def _check_model(estimator, function: str, is_model) -> None:
                     f"ImputerEnsemble); got {type(estimator).__name__}{hint}.")
 
 
+def _check_n_images(n_images) -> int:
+    # 0 gave extreme_samples one sample of each group, -1 evaluation_images all but the last sample
+    if isinstance(n_images, bool) or not isinstance(n_images, numbers.Integral) or n_images < 1:
+        raise ValueError(f"n_images must be a positive integer; got {n_images!r}.")
+    return int(n_images)
+
+
 def _is_aekit_model(estimator) -> bool:
     return isinstance(estimator, (Autoencoder, ImputerMixin))
 
@@ -309,9 +316,10 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
         If ``estimator`` is not an aekit model (a Pipeline: pass its last
         step and the data that step sees).
     ValueError
-        If X is not 2-D.
+        If X is not 2-D, or ``n_images`` is not a positive integer.
     """
     _check_model(estimator, "evaluation_images", _is_aekit_model)
+    n_images = _check_n_images(n_images)
     X = _checked_array(estimator, X)
     if X.ndim != 2:  # sliced below, one sample's features were taken for samples
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
@@ -360,7 +368,8 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
         If ``estimator`` has no ``reconstruct`` (a Pipeline: pass its last
         step and the data that step sees).
     ValueError
-        If ``errors`` does not hold one error per sample of X.
+        If ``errors`` does not hold one error per sample of X, or
+        ``n_images`` is not a positive integer.
 
     Examples
     --------
@@ -374,11 +383,12 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     # duck-typed, as documented: any model with score_samples and reconstruct (an imputer's score_samples says why it
     # has none)
     _check_model(estimator, "extreme_samples", lambda model: hasattr(model, "reconstruct"))
+    n_images = _check_n_images(n_images)
     errors = -estimator.score_samples(X) if errors is None else np.asarray(errors)
     X = _checked_array(estimator, X)
     if errors.shape != (len(X),):  # another set's errors picked X's rows by the wrong samples' errors
         raise ValueError(f"errors must hold one error per sample of X, shape ({len(X)},); got shape {errors.shape}.")
-    k = max(1, min(int(n_images), errors.size // 2))
+    k = max(1, min(n_images, errors.size // 2))
     order = np.argsort(errors, kind="stable")
     worst, best = order[::-1][:k], order[:k]
     rows = []
