@@ -1,6 +1,7 @@
 """aekit.evaluation: what ``aekit evaluate`` measures, for each kind of model."""
 
 import doctest
+import re
 
 import numpy as np
 import pytest
@@ -222,3 +223,56 @@ def test_a_scaled_salt_and_pepper_denoiser_is_evaluated_on_the_noise_it_trained_
     noisy = corrupt(torch.from_numpy(seen), torch.Generator().manual_seed(0)).numpy()
     expected = ((noisy.astype(np.float64) - seen) ** 2).sum(axis=1).mean()
     assert result["noisy_error_per_sample"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_pipeline_is_refused_with_what_to_do_instead():
+    # make_pipeline(StandardScaler(), Autoencoder()) in a notebook: evaluate said "'Pipeline' object has no attribute
+    # '_scales'", evaluation_images and extreme_samples that it has no 'reconstruct'
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((40, 4))
+    pipe = make_pipeline(StandardScaler(), Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0))
+    pipe.fit(X)
+    for function in (evaluate, evaluation_images, extreme_samples):
+        with pytest.raises(TypeError, match=rf"{function.__name__} takes a fitted aekit model .*; got Pipeline.*"
+                                            r"scaling='standard'.*pipe\[-1\]"):
+            function(pipe, X)
+    with pytest.raises(TypeError, match="evaluate takes a fitted aekit model .*; got PCA"):
+        from sklearn.decomposition import PCA
+        evaluate(PCA(2).fit(X), X)
+
+
+def test_extreme_samples_refuses_errors_of_other_samples():
+    # errors of other data (the training set's, a slice) picked rows of X by the wrong samples' errors, silently
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((30, 4))
+    ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+    for errors in (np.zeros(20), np.zeros(40), np.zeros((30, 1))):
+        with pytest.raises(ValueError, match=r"errors must hold one error per sample of X, shape \(30,\); got shape "
+                                             + re.escape(str(errors.shape))):
+            extreme_samples(ae, X, errors=errors)
+
+
+def test_evaluation_images_refuses_a_single_sample_as_evaluate_does(digits):
+    # evaluation_images(ae, X[0]) sliced the first 10 features of the one sample and scikit-learn then printed them
+    # as an "array=[...]" of 10 values the user never passed
+    X_train, X_test = digits
+    ae = Autoencoder(4, **{**SMALL, "max_epochs": 1}).fit(X_train)
+    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(64,\)"):
+        evaluation_images(ae, X_test[0])
+
+
+@pytest.mark.parametrize("n_images", [0, -1, 2.5, True])
+def test_figure_rows_refuse_a_count_of_images_that_is_not_a_positive_int(n_images):
+    # extreme_samples(n_images=0) gave one sample of each group, evaluation_images(n_images=-1) all but the last
+    from aekit.evaluation import extreme_samples
+
+    X = np.random.default_rng(0).random((30, 4))
+    ae = Autoencoder(2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+    for function in (evaluation_images, extreme_samples):
+        with pytest.raises(ValueError, match=rf"n_images must be a positive integer; got {n_images!r}\."):
+            function(ae, X, n_images=n_images)

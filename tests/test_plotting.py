@@ -309,6 +309,29 @@ def test_filter_grid_rgb():
     assert 0.0 <= mosaic.min() and mosaic.max() <= 1.0
 
 
+
+@pytest.mark.parametrize("shape", [(3, 4), (3, 4, 3)])
+def test_filter_grid_draws_nan_weights_in_red_not_as_the_largest_weight(shape):
+    # a diverged model's NaN weights were drawn white, as its strongest positive weights (and the gaps) are
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+
+    W = np.random.default_rng(0).normal(size=(4, int(np.prod(shape))))
+    W[1, 0] = np.nan  # unit 1 is cell (0, 1): its top-left pixel is at row 0, column 5
+    fig = filter_grid(W, shape)
+    ax = fig.axes[0]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    extent = ax.get_window_extent()
+    height, width = pixels.shape[:2]
+    # the centre of mosaic pixel (0, 5) of the 7 x 9 mosaic, in figure pixels (row 0 at the top)
+    x = extent.x0 + (5 + 0.5) / 9 * extent.width
+    y = height - (extent.y1 - (0 + 0.5) / 7 * extent.height)
+    red = np.array(to_rgba("tab:red")[:3]) * 255
+    np.testing.assert_allclose(pixels[int(y), int(x), :3], red, atol=2)
+    assert any("NaN" in t.get_text() for t in fig.texts)  # the caption says what red is
+
 def test_filter_grid_bad_input():
     with pytest.raises(ValueError, match=r"W must have shape \(n_samples, 64\)"):
         filter_grid(np.zeros((4, 60)), (8, 8))

@@ -26,8 +26,10 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
+from ._base import Autoencoder
 from ._imputer import ImputerMixin
 from .corruption import make_corruption
 from .denoising import DenoisingAutoencoder
@@ -45,6 +47,32 @@ def _checked_array(estimator, X) -> np.ndarray:
     if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
         validate_data(estimator, X, reset=False, skip_check_array=True)
     return np.asarray(X)
+
+
+def _check_model(estimator, function: str, is_model) -> None:
+    """Refuse what ``is_model`` rejects (a Pipeline, a scikit-learn model), saying what ``function`` takes.
+
+    A Pipeline ending in an aekit model got an AttributeError naming a private method (``_scales``) or
+    ``reconstruct``: its steps before the model change X's units, which the model's figures and numbers cannot undo.
+    """
+    if is_model(estimator):
+        return
+    hint = (": its steps before the model change X's units; give the model scaling='standard' in place of a "
+            "StandardScaler step, or pass the model and the data it sees, pipe[-1] and pipe[:-1].transform(X)"
+            if isinstance(estimator, Pipeline) else "")
+    raise TypeError(f"{function} takes a fitted aekit model (an Autoencoder of any kind, an AutoencoderImputer or an "
+                    f"ImputerEnsemble); got {type(estimator).__name__}{hint}.")
+
+
+def _check_n_images(n_images) -> int:
+    # 0 gave extreme_samples one sample of each group, -1 evaluation_images all but the last sample
+    if isinstance(n_images, bool) or not isinstance(n_images, numbers.Integral) or n_images < 1:
+        raise ValueError(f"n_images must be a positive integer; got {n_images!r}.")
+    return int(n_images)
+
+
+def _is_aekit_model(estimator) -> bool:
+    return isinstance(estimator, (Autoencoder, ImputerMixin))
 
 
 @contextmanager
@@ -175,7 +203,9 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         other columns than the model was fitted on, ``hide`` is not in
         [0, 1], or ``random_state`` is negative or 2**64 or more.
     TypeError
-        If ``random_state`` is not an int or None.
+        If ``estimator`` is not an aekit model (a Pipeline: pass its last
+        step and the data that step sees), or ``random_state`` is not an
+        int or None.
 
     Examples
     --------
@@ -192,6 +222,7 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         raise ValueError(f"random_state must be >= 0 and < 2**64; got {random_state!r}.")
     if isinstance(hide, bool) or not isinstance(hide, numbers.Real) or not 0 <= hide <= 1:
         raise ValueError(f"hide must be a fraction in [0, 1]; got {hide!r}.")
+    _check_model(estimator, "evaluate", _is_aekit_model)
     X = _checked_array(estimator, X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
@@ -278,8 +309,21 @@ def evaluation_images(estimator, X, noise_level=None, hide=0.2, random_state=0, 
         An autoencoder: original, reconstruction. A denoiser: clean, noisy,
         denoised. An imputer: with holes (NaN, which image_rows draws in
         red), filled, true (entries missing from X itself are NaN too).
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not an aekit model (a Pipeline: pass its last
+        step and the data that step sees).
+    ValueError
+        If X is not 2-D, or ``n_images`` is not a positive integer.
     """
-    X = _checked_array(estimator, X)[:n_images]
+    _check_model(estimator, "evaluation_images", _is_aekit_model)
+    n_images = _check_n_images(n_images)
+    X = _checked_array(estimator, X)
+    if X.ndim != 2:  # sliced below, one sample's features were taken for samples
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    X = X[:n_images]
     kind = _kind(estimator)
     with _bare_arrays():
         if kind == "imputer":
@@ -308,7 +352,8 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     n_images : int, default=10
         Samples in each of the two groups (fewer if X has fewer than twice as many).
     errors : ndarray of shape (n_samples,), optional
-        ``-estimator.score_samples(X)`` if already computed.
+        ``-estimator.score_samples(X)`` if already computed: one error per
+        sample of X, in X's order.
 
     Returns
     -------
@@ -316,6 +361,15 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
         The ``k`` largest errors (most unusual first), their reconstructions,
         the ``k`` smallest (most typical first), theirs; each label gives
         its group's range of errors.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` has no ``reconstruct`` (a Pipeline: pass its last
+        step and the data that step sees).
+    ValueError
+        If ``errors`` does not hold one error per sample of X, or
+        ``n_images`` is not a positive integer.
 
     Examples
     --------
@@ -326,11 +380,17 @@ def extreme_samples(estimator, X, n_images=10, errors=None) -> list:
     >>> [label.split(" (")[0] for label, _ in extreme_samples(ae, X, n_images=3)]
     ['largest errors', 'reconstructions', 'smallest errors', 'reconstructions']
     """
+    # duck-typed, as documented: any model with score_samples and reconstruct (an imputer's score_samples says why it
+    # has none)
+    _check_model(estimator, "extreme_samples", lambda model: hasattr(model, "reconstruct"))
+    n_images = _check_n_images(n_images)
     errors = -estimator.score_samples(X) if errors is None else np.asarray(errors)
-    k = max(1, min(int(n_images), errors.size // 2))
+    X = _checked_array(estimator, X)
+    if errors.shape != (len(X),):  # another set's errors picked X's rows by the wrong samples' errors
+        raise ValueError(f"errors must hold one error per sample of X, shape ({len(X)},); got shape {errors.shape}.")
+    k = max(1, min(n_images, errors.size // 2))
     order = np.argsort(errors, kind="stable")
     worst, best = order[::-1][:k], order[:k]
-    X = _checked_array(estimator, X)
     rows = []
     with _bare_arrays():
         for name, idx in (("largest errors", worst), ("smallest errors", best)):

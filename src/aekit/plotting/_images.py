@@ -5,7 +5,7 @@ import textwrap
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import to_rgb
+from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.font_manager import FontProperties
 
@@ -243,7 +243,8 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
 
     Each filter is scaled by its own largest absolute value, so zero is mid
     grey in every cell, positive weights are light and negative dark; a
-    caption under the grid says so.
+    caption under the grid says so. NaN or infinite weights are drawn in
+    red (the scale is taken over the finite ones), and the caption says so.
 
     Parameters
     ----------
@@ -287,8 +288,12 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     shape = filters.shape[1:]  # as drawn: RGBA without its alpha
 
     axes = tuple(range(1, filters.ndim))
-    scale = np.max(np.abs(np.nan_to_num(filters)), axis=axes, keepdims=True)
-    filters = filters / np.where(scale > 0, scale, 1.0)  # each in [-1, 1]
+    finite = np.isfinite(filters)
+    # non-finite weights (a diverged model's) are drawn red: as NaN they came out white, as the strongest positive
+    # weights do, and an infinite one flattened the rest of its filter to mid grey
+    scale = np.max(np.abs(np.where(finite, filters, 0.0)), axis=axes, keepdims=True)
+    filters = np.where(finite, filters, 0.0) / np.where(scale > 0, scale, 1.0)  # each in [-1, 1]
+    missing = ~finite.all(axis=-1) if len(shape) == 3 else ~finite  # (n, h, w)
 
     n = len(filters)
     h, w = shape[:2]
@@ -302,15 +307,18 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
     mosaic_shape = (n_rows * (h + gap) - gap, n_cols * (w + gap) - gap) + shape[2:]
     # Gaps are NaN (grey) or white (RGB) so cells stay apart from each other.
     mosaic = np.full(mosaic_shape, np.nan if len(shape) == 2 else 1.0)
+    red = np.zeros(mosaic_shape[:2] + (4,))  # RGBA over the mosaic: MISSING_COLOUR where a weight is not finite
     for k, f in enumerate(filters):
         r, c = divmod(k, n_cols)
         top, left = r * (h + gap), c * (w + gap)
         mosaic[top : top + h, left : left + w] = f if len(shape) == 2 else 0.5 + f / 2
+        red[top : top + h, left : left + w][missing[k]] = to_rgba(MISSING_COLOUR)
 
     side = min(8.0, max(2.5, 0.6 * max(n_rows, n_cols)))
     aspect = mosaic_shape[0] / mosaic_shape[1]
     title_h = 0.4 if title else 0.0
-    caption_h = 2 * LINE_HEIGHT * CAPTION_FONTSIZE / LABEL_FONTSIZE + 0.1
+    caption = FILTER_CAPTION + ("\nred: NaN or infinite weights" if missing.any() else "")
+    caption_h = (caption.count("\n") + 1) * LINE_HEIGHT * CAPTION_FONTSIZE / LABEL_FONTSIZE + 0.1
     fig_w, fig_h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
     # room for the whole title and caption, however narrow the mosaic
     fig_w = max(fig_w, _text_width_inches([title or ""], TITLE_FONTSIZE) + 0.2,
@@ -323,10 +331,12 @@ def filter_grid(W, image_shape, path=None, n_max=256, title=None):
         ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
     else:
         ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
+    if missing.any():
+        ax.imshow(red, interpolation="nearest")
     ax.set_axis_off()
     if title:
         fig.text(0.5, 1.0 - 0.08 / height, title, ha="center", va="top",
                  fontsize=TITLE_FONTSIZE)
     # the scale is per filter: a weak filter looks as strong as a strong one, which the figure must say
-    fig.text(0.5, 0.05 / height, FILTER_CAPTION, ha="center", va="bottom", fontsize=CAPTION_FONTSIZE)
+    fig.text(0.5, 0.05 / height, caption, ha="center", va="bottom", fontsize=CAPTION_FONTSIZE)
     return _finish(fig, target)
