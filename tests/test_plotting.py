@@ -273,6 +273,21 @@ def test_loss_curve_ignores_nan_for_scale():
     assert loss_curve([1.0, np.nan, 0.5]).axes[0].get_yscale() == "linear"
 
 
+def test_loss_curve_of_a_model_fitted_without_validation():
+    # its validation_scores_ is []: loss_curve(m.loss_curve_, m.validation_scores_) raised "validation_loss must be
+    # a non-empty 1-D sequence"
+    from aekit import Autoencoder
+
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=3, validation_fraction=0.0,
+                     random_state=0).fit(X)
+    assert ae.validation_scores_ == []
+    ax = loss_curve(ae.loss_curve_, ae.validation_scores_, best_epoch=ae.best_epoch_).axes[0]
+    assert [line.get_label() for line in ax.lines] == ["train"]
+    with pytest.raises(ValueError, match="validation_loss must be a non-empty 1-D"):
+        loss_curve([1.0, 0.5], [[1.0, 2.0]])
+
+
 @pytest.mark.parametrize("bad", [[], [[1.0, 2.0]]])
 def test_loss_curve_bad_input(bad):
     with pytest.raises(ValueError, match="train_loss must be a non-empty 1-D"):

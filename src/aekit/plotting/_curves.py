@@ -49,6 +49,8 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
         One value per epoch; epoch numbers start at 1.
     validation_loss : array-like of shape (n_epochs_val,), optional
         Validation values, one per epoch; may be shorter than train_loss.
+        Empty means none, as an estimator's ``validation_scores_`` is when
+        it trained without validation (``validation_fraction=0``).
     path : str or path-like, optional
         Where to save the figure; its suffix picks the format.
     ylabel : str, default="loss"
@@ -72,7 +74,8 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     Raises
     ------
     ValueError
-        If a curve is not a non-empty 1-D sequence, ``logy=True`` with a
+        If train_loss is not a non-empty 1-D sequence (validation_loss: a
+        1-D one), ``logy=True`` with a
         non-positive value, ``best_epoch`` is negative, or the path suffix is
         not a figure format.
 
@@ -86,7 +89,8 @@ def loss_curve(train_loss, validation_loss=None, path=None, ylabel="loss", logy=
     """
     target = _check_path(path)
     curves = {"train": _as_curve(train_loss, "train_loss")}
-    if validation_loss is not None:
+    # a model fitted without validation has validation_scores_ == []: loss_curve(m.loss_curve_, m.validation_scores_)
+    if validation_loss is not None and np.size(validation_loss) > 0:
         curves["validation"] = _as_curve(validation_loss, "validation_loss")
     best = _best_epoch(curves, best_epoch)
     finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
