@@ -108,7 +108,8 @@ def _errors_of_rows(rows: np.ndarray, n_features: int, prefix: str, unit_range: 
     """The error figures from each sample's squared errors summed over its features (as the metrics compute them:
     :func:`~aekit.metrics.squared_error_per_sample`, :func:`~aekit.metrics.mean_squared_error`,
     :func:`~aekit.metrics.psnr` with data_range 1)."""
-    out = {f"{prefix}error_per_sample": float(rows.mean()), f"{prefix}mse": float(rows.sum() / (rows.size * n_features))}
+    out = {f"{prefix}error_per_sample": float(rows.mean()),
+           f"{prefix}mse": float(rows.sum() / (rows.size * n_features))}
     if unit_range:
         with np.errstate(divide="ignore"):
             out[f"{prefix}psnr_db"] = float(np.mean(10.0 * np.log10(1.0 / (rows / n_features))))

@@ -20,7 +20,8 @@ from ._patches import (_Accumulator, _check_stride, _patch_chunks, average_patch
                        sample_patches)
 
 __all__ = ["IMAGE_SUFFIXES", "IMAGE_KINDS", "read_image", "read_alpha", "write_image", "output_bit_depth",
-           "patch_positions", "extract_patches", "average_patches", "sample_patches", "model_image_shape", "model_patch_shape", "check_model_image",
+           "patch_positions", "extract_patches", "average_patches", "sample_patches", "model_image_shape",
+           "model_patch_shape", "check_model_image",
            "denoise_image", "inpaint_image"]
 
 logger = logging.getLogger(__name__)

@@ -119,7 +119,8 @@ PENALTIES: dict[str, Callable[..., torch.Tensor] | None] = {
 }
 
 
-def make_penalty(name: str, weight: float, target: float | None = None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def make_penalty(name: str, weight: float,
+                 target: float | None = None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """Bind a penalty's settings: ``penalty(code) -> scalar``, or None when there is none.
 
     Parameters

@@ -36,13 +36,14 @@ def register(sub) -> None:
 
     t = sub.add_parser(
         "train-denoiser", help=HELP["train-denoiser"],
-        description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG/TIFF/BMP/WebP files, "
-                    "or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
+        description="Train a denoising autoencoder on patches of clean images (a folder of PNG/JPEG/TIFF/BMP/WebP "
+                    "files, or --dataset) corrupted with --corruption at --corruption-level, and save it to --out. "
                     "Unless given, the net is fully convolutional: --architecture fully_conv "
                     "--hidden-layer-sizes 32 --n-components 16 --max-epochs 20. metrics.json holds the "
                     "PSNR of noisy and denoised held-out patches. With --checkpoint-dir the training state is "
                     "saved as it goes, and on SIGINT/SIGTERM/SIGUSR1; --resume continues it exactly.")
-    t.add_argument("data", nargs="?", metavar="DIR", type=Path, help="folder of clean images (PNG, JPEG, TIFF, BMP, WebP)")
+    t.add_argument("data", nargs="?", metavar="DIR", type=Path,
+                   help="folder of clean images (PNG, JPEG, TIFF, BMP, WebP)")
     t.add_argument("--dataset", choices=sorted(DATASETS), help="a named image dataset instead of DIR")
     t.add_argument("--data-dir", type=existing_path, help="where to look for the dataset's files first")
     t.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -63,8 +64,8 @@ def register(sub) -> None:
 
     d = sub.add_parser(
         "denoise", help=HELP["denoise"],
-        description="Denoise each image IN (PNG, JPEG, TIFF, BMP or WebP files, or folders of them) with MODEL by overlapping "
-                    "patches of the model's size averaged back together; write DIR/<name> for each.")
+        description="Denoise each image IN (PNG, JPEG, TIFF, BMP or WebP files, or folders of them) with MODEL by "
+                    "overlapping patches of the model's size averaged back together; write DIR/<name> for each.")
     d.add_argument("model_dir", type=Path, metavar="MODEL")
     d.add_argument("inputs", type=Path, nargs="+", metavar="IN")
     d.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")

@@ -25,7 +25,8 @@ def register(sub) -> None:
                        description="Train an autoencoder on DATA or --dataset and save the model directory "
                                    "(weights, parameters, metrics.json, loss_curve.png). With --checkpoint-dir "
                                    "the training state is saved as it goes, and on SIGINT/SIGTERM/SIGUSR1 (exit "
-                                   "130/143/138); --resume continues it exactly. If training diverges (NaN/inf loss) the last "
+                                   "130/143/138); --resume continues it exactly. If training diverges (NaN/inf "
+                                   "loss) the last "
                                    "good epoch's weights are saved to --out (nothing if the first epoch diverges) "
                                    "and the exit status is 3.")
     add_data_arguments(p)

@@ -172,7 +172,8 @@ def _check_not_whitespace_separated(path, row):
 
 
 #: A cell holding one of :data:`CSV_MISSING`'s words that numpy does not read as NaN (any case, spaces around).
-_MISSING_WORD = re.compile(r"(?:^|,)[ \t]*(?:" + "|".join(re.escape(w) for w in sorted(CSV_MISSING - {"", "nan", "-nan"}))
+_MISSING_WORD = re.compile(r"(?:^|,)[ \t]*(?:"
+                           + "|".join(re.escape(w) for w in sorted(CSV_MISSING - {"", "nan", "-nan"}))
                            + r")[ \t]*(?=,|$)", re.IGNORECASE | re.MULTILINE)
 
 
