@@ -239,6 +239,17 @@ def test_image_rows_empty_rows():
         image_rows({}, (8, 8))
 
 
+def test_image_rows_frames_each_image_so_white_edges_stay_visible():
+    # axes were switched off: an image with white edges (a dark shape on white) merged into the white page
+    from matplotlib.colors import to_rgba
+
+    white = np.ones((2, 16))
+    fig = image_rows([("white", white)], (4, 4))
+    for ax in fig.axes:
+        assert ax.axison and not ax.get_xticks().size and not ax.get_yticks().size
+        assert all(spine.get_visible() and spine.get_edgecolor() == to_rgba("0.7") for spine in ax.spines.values())
+
+
 def test_image_rows_rows_not_pairs(digits):
     with pytest.raises(TypeError, match="list of \\(label, images\\) pairs"):
         image_rows([digits], (8, 8))

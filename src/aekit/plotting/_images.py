@@ -40,6 +40,7 @@ NORMALIZATIONS = {"auto": _auto_ranges, "joint": _joint_ranges, "none": _unit_ra
 
 # NaN and infinite pixels (entries missing from the data) get a colour no grey image has, so holes stand out
 MISSING_COLOUR = "tab:red"
+FRAME_COLOUR = "0.7"  # a thin light grey line around each image of image_rows
 LABEL_CHARS = 32  # longer row labels are wrapped onto several lines
 MIN_CELL = 0.2  # inches: the smallest image drawn, however many columns
 MAX_CELL = 3.0  # inches: the largest (a 512x512 photo in one or two columns; 1 inch showed a fifth of its pixels)
@@ -221,7 +222,7 @@ def image_rows(
                 ax.imshow(np.clip(_mark_missing_rgb((image - vmin) / scale), 0.0, 1.0))
             else:
                 ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
-            ax.set_axis_off()
+            _frame(ax)
         top = bottom - gap
     if title:
         fig.text(
@@ -236,6 +237,16 @@ def image_rows(
         fig.text(label_w / fig_w, (pad / 2 + i * LINE_HEIGHT) / fig_h, text, ha="left", va="bottom",
                  fontsize=LABEL_FONTSIZE - 2, color=colour)
     return _finish(fig, target)
+
+
+def _frame(ax) -> None:
+    """No ticks, and a thin grey frame: an image's white edges would otherwise merge into the white page (a dark
+    shape on white read as a shape with no image around it)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.5)
+        spine.set_edgecolor(FRAME_COLOUR)
 
 
 def filter_grid(W, image_shape, path=None, n_max=256, title=None):
