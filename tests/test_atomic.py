@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from aekit import Autoencoder, _atomic, load
-from aekit._atomic import atomic_directory, atomic_path, save_npy, write_json, write_text
+from aekit._atomic import atomic_directory, atomic_path, save_npy, save_npy_blocks, write_json, write_text
 from aekit.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from aekit.persistence import save
 from aekit.plotting import loss_curve
@@ -44,6 +44,7 @@ WRITERS = {
     "write_text": lambda path: write_text(path, "new"),
     "write_json": lambda path: write_json(path, {"new": 1}),
     "save_npy": lambda path: save_npy(path, np.arange(3)),
+    "save_npy_blocks": lambda path: save_npy_blocks(path, iter([np.zeros((2, 3)), np.ones((1, 3))]), 3),
     "checkpoint": lambda path: save_checkpoint(path.parent, {"x": np.arange(3)}, {}),
     "figure": lambda path: loss_curve([1.0, 0.5], path=path),
 }
@@ -174,3 +175,26 @@ def test_an_output_under_a_file_names_the_file(tmp_path, fitted, capsys):
     err = capsys.readouterr().err  # refused before training, not when saving after it
     assert err.strip() == f"aekit train: error: cannot write {tmp_path / 'file' / 'm'}: {tmp_path / 'file'} is a " \
                           "file, not a folder."
+
+
+def test_save_npy_blocks_writes_the_whole_array_and_leaves_nothing_when_a_block_fails(tmp_path):
+    X = np.random.default_rng(0).random((50, 3)).astype(np.float32)
+    target = tmp_path / "x.npy"
+    save_npy_blocks(target, (X[i:i + 7] for i in range(0, 50, 7)), 50)
+    np.testing.assert_array_equal(np.load(target), X)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+
+    def failing():
+        yield X[:7]
+        raise KeyboardInterrupt  # Ctrl-C between two blocks
+
+    with pytest.raises(KeyboardInterrupt):
+        save_npy_blocks(tmp_path / "y.npy", failing(), 50)
+    with pytest.raises(ValueError, match="7 rows were written of the 50 expected"):
+        save_npy_blocks(tmp_path / "y.npy", iter([X[:7]]), 50)
+    with pytest.raises(ValueError, match=r"block of float64 \(7, 3\) at row 7 does not fit the float32 array"):
+        save_npy_blocks(tmp_path / "y.npy", iter([X[:7], X[7:14].astype(np.float64)]), 50)
+    with pytest.raises(FileExistsError):
+        save_npy_blocks(target, iter([X]), 50, replace=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]  # no output, no hidden temporary file
+    np.testing.assert_array_equal(np.load(target), X)

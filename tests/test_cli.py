@@ -204,6 +204,130 @@ def test_train_mmap_streams_and_matches_loaded_training(tmp_path, rng, capsys):
     np.testing.assert_array_equal(np.load(codes), load(streamed).transform(X))
 
 
+@pytest.fixture
+def pixel_files(tmp_path):
+    """A model trained on pixels 0..255 (--scaling minmax), and the pixels as uint8, float64 (divided by 255) and
+    Fortran-ordered float32 files."""
+    X = (np.arange(300 * 12).reshape(300, 12) * 37 % 256).astype(np.uint8)
+    files = {"uint8": X, "float64": X / 255.0, "fortran": np.asfortranarray(X, dtype=np.float32)}
+    for name, array in files.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    model = tmp_path / "model"
+    assert main(["train", str(tmp_path / "uint8.npy"), "--out", str(model), "--n-components", "3", "--scaling",
+                 "minmax", *FAST]) == 0
+    return model, {name: tmp_path / f"{name}.npy" for name in files}
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float64", "fortran"])
+@pytest.mark.parametrize("command", ["encode", "reconstruct"])
+def test_mmap_keeps_other_dtypes_mapped_with_the_in_memory_output(tmp_path, pixel_files, capsys, monkeypatch,
+                                                                  kind, command):
+    """--mmap on uint8, float64 or Fortran-ordered files: the model gets the memory map (read whole as float32, it took
+    four times the memory of a uint8 file), the output is the in-memory path's, bit for bit."""
+    from aekit import Autoencoder
+
+    model, files = pixel_files
+    if kind == "float64":  # unscaled: a scaled model reads float64 in float64 (the next test)
+        model = tmp_path / "plain"
+        assert main(["train", str(files[kind]), "--out", str(model), "--n-components", "3", *FAST]) == 0
+    seen = []
+    given = Autoencoder._inference_X
+    monkeypatch.setattr(Autoencoder, "_inference_X", lambda self, X: seen.append(X) or given(self, X))
+    mapped, loaded = tmp_path / "mapped.npy", tmp_path / "loaded.npy"
+    capsys.readouterr()
+    assert main([command, str(model), str(files[kind]), "--mmap", "--out", str(mapped)]) == 0
+    assert "read whole into memory" not in capsys.readouterr().err
+    assert all(isinstance(X, np.memmap) and X.dtype == np.load(files[kind]).dtype for X in seen) and seen
+    assert main([command, str(model), str(files[kind]), "--out", str(loaded), "--quiet"]) == 0
+    assert np.load(mapped).dtype == np.float32
+    np.testing.assert_array_equal(np.load(mapped), np.load(loaded))
+
+
+def test_mmap_float64_with_scaling_is_scaled_before_the_float32_cast(tmp_path, pixel_files):
+    """A scaled model reads a memory-mapped float64 file as the library reads a float64 array: scaled in float64,
+    then cast (the in-memory command line casts first: equal up to float32 rounding)."""
+    model, files = pixel_files
+    out = tmp_path / "out.npy"
+    assert main(["reconstruct", str(model), str(files["float64"]), "--mmap", "--out", str(out), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(out), load(model).reconstruct(np.load(files["float64"])))
+    loaded = load(model).reconstruct(np.load(files["float64"]).astype(np.float32))
+    np.testing.assert_allclose(np.load(out), loaded, rtol=1e-5, atol=1e-4)
+
+
+def test_train_mmap_on_a_fortran_file_reads_it_whole_and_says_why(tmp_path, pixel_files, capsys):
+    model, files = pixel_files
+    capsys.readouterr()
+    assert main(["train", str(files["fortran"]), "--mmap", "--out", str(tmp_path / "f"), "--n-components", "3",
+                 "--scaling", "minmax", *FAST[:-1]]) == 0
+    err = capsys.readouterr().err
+    assert "is Fortran-ordered: each of its rows is spread over the whole file" in err
+    assert "(memory-mapped, streamed)" not in err
+    X = np.load(files["uint8"])
+    np.testing.assert_array_equal(load(tmp_path / "f").reconstruct(X), load(model).reconstruct(X))
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Inference blocks of 16 rows and output blocks of as few of them as may be: 300 rows make 19 blocks."""
+    from aekit import _inference
+    from aekit.cli import _blocks
+
+    monkeypatch.setattr(_inference, "INFERENCE_BATCH", 16)
+    monkeypatch.setattr(_blocks, "OUTPUT_BLOCK_BYTES", 1)
+
+
+@pytest.mark.parametrize("command", ["encode", "reconstruct", "decode"])
+def test_outputs_are_computed_and_written_a_block_of_rows_at_a_time(tmp_path, pixel_files, small_blocks,
+                                                                     monkeypatch, command):
+    from aekit import Autoencoder
+
+    model, files = pixel_files
+    est = load(model)
+    X = np.load(files["uint8"])
+    codes = tmp_path / "codes.npy"
+    np.save(codes, est.transform(X))
+    method = {"encode": "transform", "reconstruct": "reconstruct", "decode": "inverse_transform"}[command]
+    whole = getattr(est, method)(X if command != "decode" else np.load(codes))  # with the same 16-row blocks
+    rows = []
+    given = getattr(Autoencoder, method)
+    monkeypatch.setattr(Autoencoder, method, lambda self, A: rows.append(len(A)) or given(self, A))
+    out = tmp_path / "out.npy"
+    argv = [str(codes)] if command == "decode" else [str(files["uint8"]), "--mmap"]
+    assert main([command, str(model), *argv, "--out", str(out), "--quiet"]) == 0
+    assert rows == [16] * 18 + [12]
+    np.testing.assert_array_equal(np.load(out), whole)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["codes.npy", "out.npy", "model", *[
+        f"{k}.npy" for k in files]])
+
+
+@pytest.mark.parametrize("error, status", [(ValueError("the disk is on fire"), 2), (KeyboardInterrupt(), 130)])
+@pytest.mark.parametrize("command", ["reconstruct", "decode"])
+def test_an_error_midway_through_the_blocks_leaves_no_file(tmp_path, pixel_files, small_blocks, monkeypatch,
+                                                          command, error, status):
+    from aekit import Autoencoder
+
+    model, files = pixel_files
+    codes = tmp_path / "codes.npy"
+    np.save(codes, load(model).transform(np.load(files["uint8"])))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    method = "inverse_transform" if command == "decode" else "reconstruct"
+    calls = []
+    given = getattr(Autoencoder, method)
+
+    def failing(self, A):
+        calls.append(len(A))
+        if len(calls) == 3:
+            raise error
+        return given(self, A)
+
+    monkeypatch.setattr(Autoencoder, method, failing)
+    out = tmp_path / "out.npy"
+    argv = [str(codes)] if command == "decode" else [str(files["uint8"]), "--mmap"]
+    assert main([command, str(model), *argv, "--out", str(out), "--quiet"]) == status
+    assert len(calls) == 3  # two blocks were written when the third failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no hidden temporary file
+
+
 def test_conv_architecture_takes_image_shape_from_dataset_and_info_shows_code(tmp_path, capsys):
     """--architecture fully_conv on digits needs no --image-shape; info reports the code map, not n_components."""
     model = tmp_path / "fc"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["atomic_path", "atomic_directory", "check_results_folder", "check_parents", "make_parents", "write_text",
-           "write_json", "save_npy"]
+           "write_json", "save_npy", "save_npy_blocks"]
 
 
 def _appeared(path: Path) -> FileExistsError:
@@ -258,4 +258,53 @@ def save_npy(path, array, replace: bool = True) -> Path:
 
     with atomic_path(path, suffix=".npy", replace=replace) as tmp:
         np.save(tmp, np.asarray(array), allow_pickle=False)
+    return Path(path)
+
+
+def save_npy_blocks(path, blocks, n_rows: int, replace: bool = True) -> Path:
+    """Atomically save the array of ``n_rows`` rows that ``blocks`` yields a block of rows at a time, never whole.
+
+    Each block is written into a memory map of the temporary file (:func:`numpy.lib.format.open_memmap`, shaped
+    by the first block) and its pages handed back, so memory holds about one block; an error or Ctrl-C midway
+    leaves neither the temporary file nor ``path`` (``replace=False``: see :func:`atomic_path`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npy`` file to write.
+    blocks : iterable of ndarray
+        Consecutive row blocks, all of one dtype and row shape, ``n_rows`` rows in all.
+    n_rows : int
+        Rows of the whole array; at least 1.
+    replace : bool, default=True
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If the blocks do not hold ``n_rows`` rows of one dtype and row shape.
+    """
+    import numpy as np
+
+    from ._memmap_io import release_pages
+
+    with atomic_path(path, suffix=".npy", replace=replace) as tmp:
+        out, start = None, 0
+        for block in blocks:
+            block = np.asarray(block)
+            if out is None:
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=block.dtype, shape=(n_rows, *block.shape[1:]))
+            if block.dtype != out.dtype or block.shape[1:] != out.shape[1:] or start + len(block) > n_rows:
+                raise ValueError(f"block of {block.dtype} {block.shape} at row {start} does not fit the "
+                                 f"{out.dtype} array {out.shape} written to {path}.")
+            out[start:start + len(block)] = block
+            start += len(block)
+            release_pages(out)  # the written pages stay in the page cache, bound for the file, not in this process
+        if out is None or start != n_rows:
+            raise ValueError(f"{path}: {start} rows were written of the {n_rows} expected.")
+        out.flush()
+        del out  # unmapped before the file is moved into place
     return Path(path)

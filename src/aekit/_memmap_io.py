@@ -16,7 +16,7 @@ def _mapping(a: np.ndarray) -> mmap.mmap | None:
         mm = getattr(a, "_mmap", None)
         if isinstance(mm, mmap.mmap):
             # a private ("c") mapping would lose its modifications
-            return mm if getattr(a, "mode", "r") in ("r", "r+", "readonly", "readwrite") else None
+            return mm if getattr(a, "mode", "r") in ("r", "r+", "w+", "readonly", "readwrite", "write") else None
         a = a.base if isinstance(a, np.ndarray) else None
     return None
 

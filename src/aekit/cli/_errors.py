@@ -36,7 +36,8 @@ def register(sub) -> None:
                         "reconstructions (image data)")
     add_image_shape_argument(e, "--figure")
     e.add_argument("--mmap", action="store_true",
-                   help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
+                   help="memory-map a .npy DATA file (bool, integers, float32 or float64) and read it block by "
+                        "block instead of loading it")
     add_common_arguments(e)
     e.set_defaults(func=run)
 
@@ -80,7 +81,9 @@ def run(args) -> int:
     if args.figure is not None:
         from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only
 
-        rows = extreme_samples(estimator, X, errors=errors)
+        # a memory-mapped DATA comes in its file's dtype (uint8 pixels): drawn as the float32 it is to the model
+        rows = [(label, images.astype(np.float32, copy=False)) for label, images in
+                extreme_samples(estimator, X, errors=errors)]
         # the samples shown decide the grey scale, as in evaluate (not the whole of a memory-mapped X): pixels
         # stay on [0, 1] even where a reconstruction leaves it (else 'auto' stretched each column, black went grey)
         unit_range = _in_unit_range(np.concatenate([images for label, images in rows[::2]]))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._blocks import output_block_rows, save_rows
 from ._commands import HELP
 from ._flags import (add_estimator_arguments, as_flags, check_flags_apply, chosen_params, estimator_from_args, flag_of,
                      models)
@@ -34,8 +35,8 @@ def register(sub) -> None:
     p.add_argument("--model", default="autoencoder", choices=sorted(models()), help="which estimator")
     add_checkpoint_arguments(p)
     p.add_argument("--mmap", action="store_true",
-                   help="memory-map a float32 .npy DATA file and stream it batch by batch instead of loading "
-                        "it: for data larger than memory (other files are read as usual)")
+                   help="memory-map a .npy DATA file (bool, integers, float32 or float64) and stream it batch by "
+                        "batch instead of loading it: for data larger than memory (other files are read as usual)")
     p.add_argument("--warm-start", type=Path, metavar="MODEL_DIR", dest="warm_start_from",
                    help="train this saved model further on DATA (fine-tuning, or more epochs) instead of a new "
                         "one: its parameters, updated by the flags given (--max-epochs, --learning-rate, ...; "
@@ -55,7 +56,8 @@ def register(sub) -> None:
         add_split_argument(q)
         q.add_argument("--out", type=Path, required=True, help="output .npy file")
         q.add_argument("--mmap", action="store_true",
-                       help="memory-map a float32 .npy DATA file and read it block by block instead of loading it")
+                       help="memory-map a .npy DATA file (bool, integers, float32 or float64) and read it block by "
+                            "block instead of loading it")
         add_common_arguments(q)
         q.set_defaults(func=run_apply, method="transform" if name == "encode" else "reconstruct")
 
@@ -172,6 +174,8 @@ def _train(args, main_process: bool) -> int:
     out = check_model_dir(args.out, args.overwrite)
     checkpoint_dir, every, resume = _checkpoint_options(args)
     data = load_source(args, mmap=args.mmap)
+    if isinstance(data.X_train, np.memmap) and not data.X_train.flags.c_contiguous:
+        data = _rows_contiguous(data, args.data)
     check_no_empty_column(args, data)
     if args.warm_start_from is None:
         estimator = estimator_from_args(args, args.model, data=data, verbose=not args.quiet)
@@ -284,6 +288,19 @@ def _warm_estimator(args):
     return estimator
 
 
+def _rows_contiguous(data, path):
+    """``data`` with its Fortran-ordered memory map read whole as float32: training draws batches of random rows,
+    and each row of such a file is spread over the whole file (inference, row blocks in order, streams it)."""
+    from dataclasses import replace
+
+    logger.warning("%s is Fortran-ordered: each of its rows is spread over the whole file, which every training "
+                   "batch of random rows would then read, so it is read whole into memory (%.3g MB as float32) to "
+                   "train, not streamed. For data larger than memory, convert it to C order once, a block of "
+                   "rows at a time (numpy.lib.format.open_memmap)", path, data.X_train.size * 4 / 1e6)
+    X = np.ascontiguousarray(data.X_train, dtype=np.float32)
+    return replace(data, X_train=X, X_test=X[:0])
+
+
 def _held_out(args, data, estimator, streamed):
     """``data`` with ``--test-fraction`` of its rows held out, the same on every rank (seeded by the estimator)."""
     if data.X_test.shape[0]:
@@ -296,7 +313,6 @@ def _held_out(args, data, estimator, streamed):
 
 
 def run_decode(args) -> int:
-    from .._atomic import save_npy
     from ..datasets import load_array
     from ..persistence import load
 
@@ -304,17 +320,15 @@ def run_decode(args) -> int:
     estimator = load(args.model_dir)
     check_has_code(estimator, args.model_dir)  # an imputer or an ensemble of them, a U-Net: no code to decode
     codes, _ = load_array(args.codes)  # a 3-D/4-D array comes flattened, as a code map from encode would be
-    try:
-        X = estimator.inverse_transform(codes)
+    try:  # decoded and written a block of rows at a time: the output may be far larger than the codes
+        shape = save_rows(out, estimator.inverse_transform, codes, output_block_rows(estimator), args.overwrite)
     except ValueError as err:  # sklearn's checks name the array "Z": say which file
         raise ValueError(f"{args.codes}: {err}") from None
-    save_npy(out, X, replace=args.overwrite)
-    logger.info("wrote %s: array of shape %s", out, X.shape)
+    logger.info("wrote %s: array of shape %s", out, shape)
     return 0
 
 
 def run_apply(args) -> int:
-    from .._atomic import save_npy
     from ..persistence import load
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
@@ -328,7 +342,7 @@ def run_apply(args) -> int:
     data = load_source(args, mmap=args.mmap)
     check_image_size(estimator, args.model_dir, data.image_shape, args.data or data.name)
     X = chosen_split(args, data)
-    result = getattr(estimator, args.method)(X)
-    save_npy(out, result, replace=args.overwrite)
-    logger.info("wrote %s: array of shape %s", out, result.shape)
+    # computed and written a block of rows at a time: neither a memory-mapped DATA nor the output is held whole
+    shape = save_rows(out, getattr(estimator, args.method), X, output_block_rows(estimator), args.overwrite)
+    logger.info("wrote %s: array of shape %s", out, shape)
     return 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "streamable_memmap"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +48,28 @@ def warn_if_float32_loses(X, where, names=None, loss=0.01) -> None:
                    float(mean[j]), spread[j], min(100.0, 100 * lost[j] / spread[j]))
 
 
+def streamable_memmap(X) -> bool:
+    """Whether ``X`` is a 2-D memory map that estimators read a block of rows at a time, cast to float32 as read.
+
+    Its dtype is bool, integers (uint8 pixels), float32 or float64 in this machine's byte order, each block cast
+    as a cast of the whole would cast it, and its rows or its columns are contiguous in the file (C or Fortran
+    order). Other memory maps (float16, byte-swapped) are copied whole as float32 by :class:`Dataset`.
+    """
+    if not (isinstance(X, np.memmap) and X.ndim == 2 and X._mmap is not None):  # (a memmap's copy is not mapped)
+        return False
+    exact = X.dtype.kind in "biu" or X.dtype in (np.float32, np.float64)
+    return exact and (X.flags.c_contiguous or X.flags.f_contiguous)
+
+
 def _as_features(X, field):
     """Return ``X`` as a C-contiguous float32 matrix; views are kept when possible.
 
-    A float32 C-ordered ``np.memmap`` is returned as it is: estimators stream
-    memory maps instead of loading them (``np.ascontiguousarray`` would return
-    a plain ndarray view and lose that).
+    A memory map that :func:`streamable_memmap` accepts is returned as it is,
+    in its own dtype and order: estimators stream memory maps instead of
+    loading them, casting a block of rows at a time (``np.ascontiguousarray``
+    would read it all, or return a plain ndarray view and lose that).
     """
-    if not (isinstance(X, np.memmap) and X.dtype == np.float32 and X.flags.c_contiguous):
+    if not streamable_memmap(X):
         X = np.ascontiguousarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise ValueError(
@@ -84,7 +98,9 @@ class Dataset:
     ----------
     X_train : array-like of shape (n_train, n_features)
         Training samples; stored as C-contiguous float32 (no copy when the
-        input already is, so a float32 memory map stays a memory map).
+        input already is). A memory map of bool, integers, float32 or
+        float64 stays a memory map in its own dtype and order (estimators
+        cast it a block of rows at a time).
     X_test : array-like of shape (n_test, n_features)
         Test samples; ``n_test`` may be 0.
     y_train : ndarray of shape (n_train,) or None

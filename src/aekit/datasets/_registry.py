@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._dataset import Dataset, warn_if_float32_loses
+from ._dataset import Dataset, streamable_memmap, warn_if_float32_loses
 from ._digits import load_digits
 from ._files import load_array, load_image_folder
 from ._mnist import load_fashion_mnist, load_mnist
@@ -75,8 +75,10 @@ def load_data(source, data_dir=None, download=True, mmap=False):
     download : bool, default=True
         Passed to :func:`load_dataset` for a named dataset; ignored for a path.
     mmap : bool, default=False
-        Memory-map a ``.npy`` file; the map is kept only if it holds
-        C-ordered float32, otherwise it is read into memory as float32.
+        Memory-map a ``.npy`` file; the map is kept (estimators read it a
+        block of rows at a time, cast to float32) if it holds bool, integers,
+        float32 or float64 in this machine's byte order, otherwise it is read
+        into memory as float32.
 
     Returns
     -------
@@ -107,14 +109,17 @@ def load_data(source, data_dir=None, download=True, mmap=False):
         )
     # an image folder's rows are its files, named as they were read
     X, image_shape, names = load_image_folder(path) if path.is_dir() else (*load_array(path, mmap=mmap), None)
-    if mmap and path.suffix.lower() == ".npy" and not (isinstance(X, np.memmap) and X.dtype == np.float32
-                                                       and X.flags.c_contiguous):
+    if mmap and path.suffix.lower() == ".npy" and not streamable_memmap(X):
         # asked to stream, but Dataset reads it whole as float32: say so before memory runs out, not after
-        layout = "" if X.flags.c_contiguous else ", Fortran-ordered"
-        logger.warning("%s holds %s%s, so it is read whole into memory (%.3g MB as float32), not memory-mapped: "
-                       "only a C-ordered float32 .npy is streamed. For data larger than memory, convert it to one "
-                       "once, a block of rows at a time (numpy.lib.format.open_memmap)", path, X.dtype, layout,
-                       X.size * 4 / 1e6)
+        if X.dtype == np.float16:
+            why = "float16 is not among the dtypes streamed (bool, integers, float32, float64)"
+        elif not X.dtype.isnative:
+            why = "its numbers are stored in the other byte order than this machine's"
+        else:  # flattening an image stack to rows copied it
+            why = "its images are stored Fortran-ordered, so flattening them to rows copies them"
+        logger.warning("%s holds %s, so it is read whole into memory (%.3g MB as float32), not memory-mapped: %s. "
+                       "For data larger than memory, convert it to float32 once, a block of rows at a time "
+                       "(numpy.lib.format.open_memmap)", path, X.dtype, X.size * 4 / 1e6, why)
     if image_shape is None and not isinstance(X, np.memmap):  # a float64 table: Dataset stores float32
         warn_if_float32_loses(X, path)
     description = f"user data from {path}: {X.shape[0]} samples, all in X_train (no test split)."
