@@ -89,6 +89,16 @@ def test_data_of_lower_rank_than_the_code_give_no_ratio(caplog):
     with caplog.at_level("WARNING", logger="aekit.compare"):
         result = compare_with_pca(ae, X[:40], X[40:])
     assert result["ratio"] is None
+    # integer pixels too: their squares summed in uint8 wrapped around (16 * 16 = 256 -> 0), so a PCA error of
+    # rounding's size was compared with 0 and the ratio given
+    from aekit.compare import _ratio
+
+    pixels = np.full((5, 4), 16, dtype=np.uint8)
+    assert _ratio(1.0, 1e-20, pixels, k=2) is None and _ratio(1.0, 0.5, pixels, k=2) == 2.0
+    caplog.clear()
+    ae.set_params(n_components=4)
+    with caplog.at_level("WARNING", logger="aekit.compare"):
+        result = compare_with_pca(ae, X[:40], X[40:])
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
         f"PCA-4 reconstructs the test data exactly (error {result['rows']['PCA']['test_error']:.3g} per sample, "
         "within rounding of 0): they lie in a space of at most 4 dimensions, so no ratio to PCA is given; choose a "

@@ -293,6 +293,8 @@ def _ratio(error: float, pca_error: float, X_test: np.ndarray, k: int) -> float 
         return None
     # float32 rounding leaves ~1e-12 of the data's squared size per sample: 1e-9 is far above it, below any real fit's
     flat = np.ravel(X_test)
+    if flat.dtype.kind not in "fc":  # integers (uint8 pixels) would overflow in the dot product
+        flat = flat.astype(np.float64)
     size = float(np.dot(flat, flat)) / max(len(X_test), 1)
     if pca_error <= 1e-9 * size:
         logger.warning("PCA-%d reconstructs the test data exactly (error %.3g per sample, within rounding of 0): "
