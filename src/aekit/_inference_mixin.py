@@ -25,7 +25,6 @@ class InferenceMixin(TransformerMixin):
     (``center_``, ``scale_``) and the host's ``_validate_X``.
     """
 
-
     def _scales(self) -> bool:
         """Whether the fitted network was trained on scaled X (``center_``/``scale_``, its ``scaling``)."""
         return self._scales_inputs and "scale_" in self.__dict__

@@ -25,7 +25,6 @@ class InputChecksMixin:
     ``_streams``) and, when continuing, the fitted ``net_`` and ``n_features_in_``.
     """
 
-
     def _check_params(self) -> None:
         """Validate parameters; subclasses extend with cross-parameter checks."""
         validate_params(self)
