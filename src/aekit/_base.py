@@ -14,28 +14,24 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._builders import ARCHITECTURES
 from ._fitting import fit_run, pretrain_net
-from ._inference import INFERENCE_BATCH, apply, batches_out, block_rows
-from ._params import Param, int_tuple, validate_params
-from ._scaling import SCALINGS, fit_scaling
-from ._validation import (FIT_SCALE_ADVICE, SCALE_ADVICE, check_input_range, check_not_list_of_batches,
-                          check_not_streamed, check_numeric_columns, check_real)
+from ._inference_mixin import InferenceMixin
+from ._input_checks import InputChecksMixin
+from ._params import Param
+from ._scaling import SCALINGS
 from .losses import LOSSES
-from .metrics._errors import _squared_error_rows  # numpy only (scikit-image loads lazily): ~5 ms
 from .nets import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .pretraining import PRETRAINERS
 from .training import TrainingDivergedError
-from .streaming import ArraySource, BatchSource, as_source, host_rows, is_streamable
 from .training import LR_SCHEDULES, OPTIMIZERS, PRECISIONS
 
 __all__ = ["Autoencoder"]
 
 logger = logging.getLogger(__name__)
 
-class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class Autoencoder(InputChecksMixin, InferenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Deep (or shallow) autoencoder with a scikit-learn interface.
 
     The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``
@@ -326,77 +322,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """A fresh, randomly initialised network for ``n_features`` inputs."""
         return ARCHITECTURES[self.architecture](self, n_features)
 
-    def _check_params(self) -> None:
-        """Validate parameters; subclasses extend with cross-parameter checks."""
-        validate_params(self)
-        if self.architecture != "mlp":
-            if self.image_shape is None:
-                raise ValueError(
-                    f"architecture={self.architecture!r} needs image_shape=(height, width) or "
-                    "(height, width, channels); got None."
-                )
-            if len(int_tuple(self.hidden_layer_sizes)) == 0:
-                raise ValueError(
-                    f"architecture={self.architecture!r} needs at least one convolutional stage: "
-                    "hidden_layer_sizes holds the channels of each, e.g. (32, 64); got ()."
-                )
-        if self.loss == "bce" and self.scaling == "standard" and self._scales_inputs:
-            raise ValueError("loss='bce' needs values in [0, 1]: use scaling='minmax' (or 'none' for data already "
-                             "in [0, 1]); got scaling='standard'.")
-        if self.loss == "bce" and self._resolved_output_activation() != "sigmoid":
-            raise ValueError(
-                "loss='bce' needs output_activation='sigmoid' (or 'auto'); "
-                f"got output_activation={self.output_activation!r}."
-            )
-        if self.pretraining != "none" and self.architecture != "mlp":
-            raise ValueError(
-                f"pretraining={self.pretraining!r} needs architecture='mlp' (it stacks fully connected layers); "
-                f"got architecture={self.architecture!r}."
-            )
-        if self.pretraining == "rbm" and self.activation != "sigmoid":
-            raise ValueError(
-                f"pretraining='rbm' needs activation='sigmoid' (RBM hidden units are logistic); got "
-                f"activation={self.activation!r}. Use pretraining='denoising' for other activations."
-            )
-
-    def _check_input_range(self, X, advice: str | None = None) -> None:
-        """Refuse X outside the loss's range; ``advice`` ends the message instead of "Scale X ..." (X scaled by
-        statistics a warm start keeps: scaling it again would not help)."""
-        check_input_range(X, self.loss, SCALE_ADVICE if advice is None else advice)
-
     # -------------------------------------------------------------------- fit
-    def _validate_X(self, X, reset: bool, keep_float64: bool = False, as_is: bool = False) -> np.ndarray:
-        check_real(X, "X")
-        check_not_list_of_batches(X)
-        check_numeric_columns(X)
-        # ``keep_float64``: a scaled model scales float64 X before the float32 cast (a column of 1e8 + N(0, 1)
-        # is one value in float32); ``as_is``: an array of numbers is checked in its own dtype and order (inference
-        # casts it a block at a time)
-        dtype = None if as_is else (np.float32, np.float64) if keep_float64 else np.float32
-        try:
-            return validate_data(self, X, reset=reset, dtype=dtype, order=None if as_is else "C")
-        except ValueError as err:
-            if not str(err).startswith("Input X contains NaN"):
-                raise
-            # sklearn's message points to its own estimators; aekit fills missing values itself
-            raise ValueError(f"X contains NaN (missing values); {type(self).__name__} needs complete data. "
-                             "An AutoencoderImputer fills them (aekit train --model imputer, then aekit "
-                             "impute).") from None
-
     @classmethod
     def _streams(cls) -> bool:
         """Whether ``_fit`` takes a streamed source; a subclass overriding ``_fit`` must say so itself."""
         return cls._fit is Autoencoder._fit or bool(cls.__dict__.get("_streaming", False))
-
-    def _validate_source(self, X, reset: bool = True) -> BatchSource:
-        """Check a streamed input on its first rows (reading it all would defeat streaming)."""
-        source = as_source(X)
-        if isinstance(source, ArraySource):
-            head = np.asarray(source.X[:2] if source.indices is None else source.X[source.indices[:2]])
-        else:
-            head = host_rows(next(iter(source)))
-        self._validate_X(head, reset=reset)
-        return source
 
     def fit(self, X, y=None, *, checkpoint_dir=None, checkpoint_every=1, resume=False):
         """Train the autoencoder on X.
@@ -506,57 +436,6 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         finally:
             del self._partial
 
-    def _warm(self) -> bool:
-        """Whether ``fit`` continues from the fitted network (``warm_start``)."""
-        return bool(self.warm_start) and hasattr(self, "net_")
-
-    def _continues(self, partial: bool) -> bool:
-        """Whether this fit (``partial``: partial_fit) trains the fitted ``net_`` further; checks that it can."""
-        going_on = hasattr(self, "net_") and (partial or self._warm())
-        if going_on:
-            self._check_net_matches_params(
-                "warm_start and partial_fit train that network further. Set them back, or fit with "
-                "warm_start=False to start over.")
-        return going_on
-
-    def _checked_training_input(self, X, partial: bool):
-        """Validate parameters and X for training; when continuing, X must have ``n_features_in_`` features."""
-        self._check_params()
-        warm = self._continues(partial)
-        if is_streamable(X) and self._streams():
-            X = self._validate_source(X, reset=not warm)
-        elif is_streamable(X) and not isinstance(X, np.memmap):
-            raise TypeError(f"{type(self).__name__} cannot train from {type(X).__name__}; pass an array or a "
-                            "memory-mapped .npy.")
-        else:
-            X = self._validate_X(X, reset=not warm, keep_float64=self._scales_inputs and self.scaling != "none")
-        X = fit_scaling(self, X, keep=warm)
-        kept = warm and self._scales_inputs and self.scaling != "none"  # the range is the kept statistics', not X's
-        if kept:
-            advice = (" under the scaling statistics fitted on the first data (warm_start and partial_fit keep center_ "
-                      "and scale_): start with data that spans the whole range, or use loss='mse'.")
-        else:  # the estimator can scale X itself (on the command line: --scaling minmax)
-            advice = FIT_SCALE_ADVICE if self._scales_inputs else None
-        self._check_input_range(X, advice)
-        return X
-
-    def _scales(self) -> bool:
-        """Whether the fitted network was trained on scaled X (``center_``/``scale_``, its ``scaling``)."""
-        return self._scales_inputs and "scale_" in self.__dict__
-
-    def _check_net_matches_params(self, consequence: str) -> None:
-        """Refuse parameters changed by ``set_params`` since fit: they describe another network than ``net_``."""
-        try:
-            with torch.device("meta"):  # costs nothing, whatever the size
-                described = repr(self._build_net(self.n_features_in_))
-        except Exception:  # a network that cannot be built on "meta": its weights are checked where loaded
-            return
-        if described != repr(self.net_):
-            raise ValueError(
-                f"{type(self).__name__}'s parameters no longer describe its fitted network (set_params after "
-                f"fit?); {consequence}"
-            )
-
     def _fit(self, X, mask: np.ndarray | None = None):
         """Train on validated float32 X (or a streamed source); ``mask`` marks observed entries (1) if given.
 
@@ -578,173 +457,6 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _measure_fit(self, X, mask: np.ndarray | None) -> None:
         """Fitted diagnostics of ``net_`` on its training input (the sparse codes' activity, a VAE's ELBO)."""
-
-    # -------------------------------------------------------------- inference
-    def _inference_X(self, X):
-        """``_validate_X`` for inference; a memory map is checked on its first rows and stays on disk."""
-        check_not_streamed(self, X, fitting=False)
-        if isinstance(X, np.memmap) and X.ndim == 2 and X.shape[0] > 0:
-            head = np.asarray(X[:2])
-            self._validate_X(head, reset=False)  # dtype, feature count: the clear errors, without reading it all
-            return X
-        # an array of numbers in another dtype or order than C-ordered float32 (float64, uint8 pixels, integers, a
-        # Fortran-ordered array) is checked as it is (sklearn's finiteness check sums it: no copy) and cast by
-        # _network_input a block at a time, where a float32 copy of it all was made; a DataFrame, a list, float16
-        # are converted whole
-        as_is = isinstance(X, np.ndarray) and (X.dtype.kind in "biu" or X.dtype in (np.float32, np.float64))
-        return self._validate_X(X, reset=False, keep_float64=self._scales(), as_is=as_is)
-
-    def _network_input(self, X):
-        """Validated X as the network takes it: scaled for a model with ``scaling`` (in-memory X in float64 before
-        the float32 cast; a memory map block by block as it is read), else X itself (X in another dtype or order
-        than C-ordered float32 cast a block at a time, not copied whole)."""
-        if not self._scales():
-            if isinstance(X, np.memmap) or (X.dtype == np.float32 and X.flags.c_contiguous):
-                return X
-            return ArraySource(X)
-        # in memory too: scaled block by block as it is read, not as float64 copies of the whole of X
-        return ArraySource(X).scaled(self.center_, self.scale_)
-
-    def _unscaled(self, out: np.ndarray) -> np.ndarray:
-        """The network's outputs in X's units."""
-        if self._scales():
-            for start in range(0, out.shape[0], INFERENCE_BATCH):  # in place: no float64 copy of the whole output
-                block = out[start:start + INFERENCE_BATCH]
-                block[...] = block * self.scale_ + self.center_
-        return out
-
-    def _batches_out(self, fn, A: np.ndarray):
-        """Yield ``(input chunk, fn(chunk))`` as float32 arrays (:func:`aekit._inference.batches_out`)."""
-        return batches_out(fn, A, next(self.net_.parameters()).device, self._block_rows())
-
-    def _apply(self, fn, A: np.ndarray) -> np.ndarray:
-        return apply(fn, A, next(self.net_.parameters()).device, self._block_rows())
-
-    def _block_rows(self) -> int:
-        """Rows per inference block (:func:`aekit._inference.block_rows`: fewer for a convolutional network)."""
-        return block_rows(self.net_, self.n_features_in_)
-
-    def transform(self, X):
-        """Encode X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components), float32
-        """
-        check_is_fitted(self, "net_")
-        return self._apply(self.net_.encode, self._network_input(self._inference_X(X)))
-
-    def inverse_transform(self, Z):
-        """Decode codes Z.
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        X_hat : ndarray of shape (n_samples, n_features), float32
-        """
-        check_is_fitted(self, "net_")
-        from sklearn.utils import check_array
-
-        check_real(Z, "Z")
-        Z = check_array(Z, dtype=np.float32, order="C")
-        code_size = getattr(self.net_, "code_size", self.n_components)
-        if Z.shape[1] != code_size:
-            raise ValueError(
-                f"Z has {Z.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{code_size} features ({'n_components' if code_size == self.n_components else 'the code size'})"
-                " as input."
-            )
-        return self._unscaled(self._apply(self.net_.decode, Z))
-
-    def reconstruct(self, X):
-        """Reconstruct X through the code: ``decode(encode(X))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_hat : ndarray of shape (n_samples, n_features), float32
-        """
-        check_is_fitted(self, "net_")
-        return self._unscaled(self._apply(self.net_, self._network_input(self._inference_X(X))))
-
-    def predict(self, X):
-        """Alias of :meth:`reconstruct`, so the estimator works where predictors do.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data, as for :meth:`reconstruct`.
-
-        Returns
-        -------
-        X_hat : ndarray of shape (n_samples, n_features)
-            Reconstructions, in ``X``'s units.
-        """
-        return self.reconstruct(X)
-
-    def score(self, X, y=None):
-        """Negative mean reconstruction error: squared errors summed over features, averaged over samples.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Higher is better; 0 is a perfect reconstruction.
-        """
-        return float(self.score_samples(X).mean())
-
-    def score_samples(self, X):
-        """Negative reconstruction error of each sample: its squared errors summed over features.
-
-        The lower, the less the sample looks like the training data: train
-        on normal data and the lowest scores flag anomalies (as with
-        scikit-learn's outlier detectors, whose ``score_samples`` has the
-        same sign). ``score(X)`` is their mean.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), float64
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from aekit import Autoencoder
-        >>> X = np.random.default_rng(0).random((200, 10))
-        >>> ae = Autoencoder(n_components=3, hidden_layer_sizes=(16,), max_epochs=5, random_state=0).fit(X)
-        >>> scores = ae.score_samples(np.vstack([X[:3], X[:1] + 5.0]))  # the last row is far off
-        >>> int(np.argmin(scores))
-        3
-        """
-        check_is_fitted(self, "net_")
-        # chunk by chunk: a large (memory-mapped) X never has its reconstruction in memory at once; with scaling,
-        # the errors are in the units the network learnt in
-        parts = [-_squared_error_rows(x, out)
-                 for x, out in self._batches_out(self.net_, self._network_input(self._inference_X(X)))]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    @property
-    def _n_features_out(self) -> int:
-        """Columns of ``transform``'s output (``get_feature_names_out`` names them autoencoder0, ...)."""
-        return int(getattr(self.net_, "code_size", self.n_components))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -15,22 +15,21 @@ checkpoints are made of.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch import nn
 
 from . import distributed as dist_util
-from ._device import PRECISIONS, _autocast, fast_bfloat16, resolve_device
-from ._feed import Feed, RowsRead, Sequential, check_same_rows, make_feed
+from ._device import PRECISIONS, fast_bfloat16, resolve_device
+from ._feed import check_same_rows, make_feed
 from ._torch_globals import num_threads
-from ._trainer_state import _check_optimizer_state, _check_scheduler_state, _scheduler_state, _set_noise_state
+from ._trainer_objective import ObjectiveMixin, _Step
+from ._trainer_state import TrainerStateMixin, TrainResult
 from .losses import LOSSES
 from .schedules import WARMUP_STEPS, WarmupPlateau
 
@@ -53,9 +52,6 @@ OPTIMIZERS = {
 #: then behaves as "plateau".
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau", "warmup_plateau")
 
-#: Seeds the noise of :meth:`Trainer.evaluate` (corruption, code draws): the same in every epoch.
-EVAL_SEED = 12345
-
 
 class TrainingDivergedError(FloatingPointError, ValueError):
     """The loss or the weights became NaN or infinite; the last good weights were kept.
@@ -66,38 +62,6 @@ class TrainingDivergedError(FloatingPointError, ValueError):
     """
 
 
-@dataclass
-class TrainResult:
-    """What a training run produced.
-
-    :meth:`Trainer.fit` returns one; each parameter is an attribute of the
-    same name.
-
-    Parameters
-    ----------
-    loss_curve : list of float, optional
-        Mean training objective per epoch (loss plus penalty, on corrupted
-        inputs when there is corruption). Empty by default.
-    validation_curve : list of float, optional
-        Mean validation objective per epoch, with fixed noise (empty without
-        validation data).
-    n_iter : int, default=0
-        Epochs run, counting those of earlier calls when resumed.
-    best_epoch : int, default=0
-        1-based epoch whose weights the network holds at the end: the best
-        validation epoch with validation data, else the last epoch.
-    stopped_early : bool, default=False
-        Whether early stopping (or the callback) ended training before
-        ``max_epochs``.
-    """
-
-    loss_curve: list = field(default_factory=list)
-    validation_curve: list = field(default_factory=list)
-    n_iter: int = 0
-    best_epoch: int = 0
-    stopped_early: bool = False
-
-
 def _n_features(X) -> int:
     """Columns of ``fit``'s ``X``: an array or tensor, a BatchSource, or a list of rows."""
     if hasattr(X, "shape"):
@@ -105,29 +69,7 @@ def _n_features(X) -> int:
     return int(X.n_features) if hasattr(X, "n_features") else len(X[0])  # (a list used to fail on .n_features)
 
 
-class _Step(nn.Module):
-    """Wrap ``encode``/``decode`` in one ``forward`` so DDP and compile see a single call.
-
-    A net with a stochastic encoder defines ``encode_train(x, generator) -> (code, z)``: ``z`` (drawn with
-    ``generator``) is decoded and ``code`` goes to the penalty (a variational autoencoder's [mu, logvar]).
-    """
-
-    def __init__(self, net: nn.Module, from_logits: bool):
-        super().__init__()
-        self.net = net
-        self.from_logits = from_logits
-        self.stochastic = hasattr(net, "encode_train")
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.stochastic:
-            code, z = self.net.encode_train(x, generator)
-        else:
-            code = z = self.net.encode(x)  # (batch, n_components)
-        out = self.net.decode_logits(z) if self.from_logits else self.net.decode(z)
-        return code, out
-
-
-class Trainer:
+class Trainer(ObjectiveMixin, TrainerStateMixin):
     """Minibatch trainer for autoencoder modules.
 
     Parameters
@@ -382,70 +324,6 @@ class Trainer:
                              + (f" with n={train.n} (per-step schedule)." if per_step else "."))
         return self._feed(fresh, None, {})
 
-    # ------------------------------------------------------------ objective
-    def _objective(self, x: torch.Tensor, mask: torch.Tensor | None, generator, share=None, full=True,
-                   global_n=None) -> torch.Tensor:
-        """Mean loss on a batch; with ``share``, this rank's part of the global-batch mean.
-
-        Under data parallelism the returned value is scaled so that DDP's
-        average of the ranks' gradients is the gradient of the loss on the
-        whole global batch, and the sum over ranks of ``value / world`` is
-        that loss.
-        """
-        x_in = x if mask is None else x * mask
-        if self.corruption is not None:
-            x_in = self.corruption(x_in, generator)
-            if tuple(x_in.shape) != tuple(x.shape):  # else a broadcasting warning or a matmul error deep in the net
-                raise ValueError(f"corruption must return a tensor of its input's shape {tuple(x.shape)}; "
-                                 f"got {tuple(x_in.shape)}.")
-        weight = None
-        if share is not None:
-            rank, world, _ = share
-            lo, hi = dist_util.shard_bounds(global_n, rank, world)
-            if mask is not None and full:
-                weight = mask[lo:hi].sum() * world / mask.sum().clamp_min(1.0)
-            elif mask is not None:  # this rank holds its rows only: the observed count of the others comes in
-                local = mask.sum()
-                weight = local * world / dist_util.all_reduce_sum(local.detach().clone()).clamp_min(1.0)
-            else:
-                weight = (hi - lo) * world / max(global_n, 1)
-            if full:
-                x, x_in = x[lo:hi], x_in[lo:hi]
-                mask = None if mask is None else mask[lo:hi]
-            if self._eval_module.stochastic or self._penalty_needs_input:
-                generator = self._rank_generator(generator, rank)
-        if self._penalty_needs_input:
-            x_in = x_in.detach().requires_grad_(True)
-        with _autocast(self.device, self.autocast_dtype):
-            # a stochastic encoder draws from the seeded (checkpointed) generator; others get none (compile guards)
-            code, out = self.step_module(x_in, generator) if self._eval_module.stochastic else self.step_module(x_in)
-        if x.shape[0] == 0:
-            return out.sum() * 0.0  # an empty share still joins the gradient all-reduce
-        value = self.loss.fn(out.float(), x, mask)
-        if self.penalty is not None:
-            extra = self.penalty(code.float(), x_in, generator) if self._penalty_needs_input else \
-                self.penalty(code.float())
-            if tuple(getattr(extra, "shape", ())) != ():  # it would broadcast the loss into a non-scalar
-                raise ValueError(f"penalty must return a scalar tensor; got one of shape {tuple(extra.shape)} "
-                                 "(reduce it, e.g. with .mean()).")
-            value = value + extra
-        return value if weight is None else value * weight
-
-    def _rank_generator(self, generator: torch.Generator, rank: int) -> torch.Generator:
-        """A generator for this rank's own draws (a VAE's ``eps``, contraction projections) in one step.
-
-        Drawn for the rank's share of the batch from the shared ``generator``, they advanced it by a count
-        that differs between ranks when the shares differ (49 rows: 25 and 24), so the ranks' generators
-        went apart and a checkpoint (rank 0's) resumed the others from a state they never had; with equal
-        shares every rank drew the same numbers for its rows. The shared generator now advances by one draw
-        on every rank, and each rank draws from a seed of its own (one generator object, reseeded: the
-        same object in every step for torch.compile's guards).
-        """
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-        if self._own_draws is None:
-            self._own_draws = torch.Generator(device=generator.device)
-        return self._own_draws.manual_seed(seed + rank)
-
     def _make_scheduler(self, steps_per_epoch: int):
         total = max(1, self.max_epochs * steps_per_epoch)
         if self.lr_schedule == "cosine":
@@ -461,61 +339,6 @@ class Trainer:
             return WarmupPlateau(self.optimizer, warmup_steps=min(WARMUP_STEPS, steps_per_epoch), factor=0.5,
                                  patience=max(1, self.n_iter_no_change // 2))
         return None
-
-    def evaluate(self, X, mask=None, seed: int = EVAL_SEED) -> float:
-        """Mean objective on ``X`` with fixed corruption noise and code draws (comparable across epochs).
-
-        Every rank evaluates all of ``X``, so all ranks agree without
-        communicating. Gradients are off, unless the penalty differentiates
-        the code (``needs_input``). The network is left in eval mode.
-
-        Parameters
-        ----------
-        X : array-like, tensor or BatchSource of shape (n_samples, n_features)
-            Anything :meth:`fit` accepts.
-        mask : array-like or tensor of shape (n_samples, n_features), default=None
-            1 for observed entries: only they count, and the others are
-            zeroed at the input. None counts every entry.
-        seed : int, default=12345
-            Seeds the corruption noise and code draws, so that two calls
-            (two epochs) see the same noise.
-
-        Returns
-        -------
-        float
-            The loss plus penalty averaged over samples (each batch's mean
-            weighted by its size).
-        """
-        with torch.set_grad_enabled(self._penalty_needs_input):
-            return self._evaluate(X, mask, seed)
-
-    def _validation_loss(self, val: Feed) -> float:
-        """:meth:`evaluate` on the validation feed. Under DDP a validation iterable is compared between the ranks
-        as it is read (:func:`check_same_rows` compares arrays up front): ranks evaluating different rows would
-        part in their plateau schedules and best weights."""
-        rows_read = RowsRead(self.device) if self.distributed and isinstance(val, Sequential) else None
-        with torch.set_grad_enabled(self._penalty_needs_input):  # as evaluate
-            loss = self._evaluate(val, None, EVAL_SEED, rows_read)
-        if rows_read is not None:
-            rows_read.check_same_on_all_ranks("validation data")
-        return loss
-
-    def _evaluate(self, X, mask, seed: int, rows_read: RowsRead | None = None) -> float:
-        feed = X if isinstance(X, Feed) else self._feed(X, mask, {})
-        self.net.eval()
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        total = torch.zeros((), device=self.device)
-        n = 0
-        step_module, self.step_module = self.step_module, self._eval_module  # no DDP hooks, no recompiles
-        try:
-            for xb, mb in feed.chunks(4 * self.batch_size):
-                total += self._objective(xb, mb, generator).detach() * xb.shape[0]
-                n += xb.shape[0]
-                if rows_read is not None:
-                    rows_read.add(xb)
-        finally:
-            self.step_module = step_module
-        return float(total / max(n, 1))
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, X_val=None, mask=None, mask_val=None) -> TrainResult:
@@ -687,28 +510,6 @@ class Trainer:
                 self.result.stopped_early = True
                 break
 
-    def _epoch_start(self) -> dict:
-        """What an epoch changes (weights, optimiser and schedule states, generators, the count), for
-        :meth:`_roll_back`."""
-        opt = self.optimizer.state_dict()  # its tensors cloned one by one: a deepcopy took 3 times as long
-        opt = {"state": {i: {k: v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in st.items()}
-                         for i, st in opt["state"].items()}, "param_groups": copy.deepcopy(opt["param_groups"])}
-        return {"net": self._snapshot(), "optimizer": opt,
-                # as state_dict saves it (without torch 2.2 OneCycleLR's annealing function, which loading keeps)
-                "scheduler": None if self.scheduler is None else _scheduler_state(self.scheduler),
-                "shuffle": self.shuffle_generator.get_state(), "noise": self.noise_generator.get_state(),
-                "epoch": self.epoch}
-
-    def _roll_back(self, state: dict) -> None:
-        """Put back the :meth:`_epoch_start` state: a diverged epoch leaves no trace (NaN moments, a step count)."""
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.shuffle_generator.set_state(state["shuffle"])
-        self.noise_generator.set_state(state["noise"])
-        self.epoch = state["epoch"]
-
     def _diverged(self, train_loss: float, val_loss: float | None) -> str:
         """Why the epoch just run diverged, or "" if it did not."""
         if not math.isfinite(train_loss):
@@ -733,79 +534,3 @@ class Trainer:
         if not keep_best:
             self.result.best_epoch = self.epoch
         return self._bad_epochs >= self.n_iter_no_change
-
-    def _snapshot(self) -> dict:
-        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-
-    # ----------------------------------------------------------- checkpoint
-    def state_dict(self) -> dict:
-        """Everything needed to continue training exactly where it stopped.
-
-        Returns
-        -------
-        dict
-            Copies (not views) of the network's weights, the optimiser's
-            and schedule's states, both random generators' states, the epoch
-            count, the :class:`TrainResult` fields and the early-stopping
-            state (best value, best weights, epochs without improvement).
-            Tensors stay on their device; :mod:`aekit.checkpoint` writes
-            them to disk.
-        """
-        return {
-            "net": self._snapshot(),
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "scheduler": None if self.scheduler is None else _scheduler_state(self.scheduler),
-            "shuffle_generator": self.shuffle_generator.get_state(),
-            "noise_generator": self.noise_generator.get_state(),
-            "epoch": self.epoch,
-            "result": copy.deepcopy(self.result.__dict__),
-            "best_value": self._best_value,
-            "best_state": self._best_state,
-            "bad_epochs": self._bad_epochs,
-        }
-
-    def load_state_dict(self, state: dict, steps_per_epoch: int) -> None:
-        """Restore a :meth:`state_dict`, so that :meth:`fit` continues the saved run.
-
-        The trainer must have been built with the same network shape and
-        settings as the one that saved ``state``.
-
-        Parameters
-        ----------
-        state : dict
-            A :meth:`state_dict` of a trainer with the same network and
-            settings.
-        steps_per_epoch : int
-            Batches per epoch of the data the run continues on: rebuilds the
-            per-step schedules ("cosine", "onecycle", "warmup_plateau")
-            before their saved state is loaded into them.
-
-        Notes
-        -----
-        A noise generator state saved on the other device kind (CPU vs
-        CUDA) cannot be restored; the noise then restarts from the seed and a
-        warning is logged.
-        """
-        self.net.load_state_dict(state["net"])
-        # scheduler first: building one (OneCycleLR) resets the optimiser's lr and momentum,
-        # which the optimiser's saved state then restores
-        self.scheduler = self._make_scheduler(steps_per_epoch)
-        self.optimizer.load_state_dict(state["optimizer"])
-        _check_optimizer_state(self.optimizer)
-        if self.scheduler is not None and state["scheduler"] is not None:
-            _check_scheduler_state(self.scheduler, state["scheduler"])
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.shuffle_generator.set_state(state["shuffle_generator"])  # always a CPU generator
-        _set_noise_state(self.noise_generator, state["noise_generator"], self.device)
-        self.epoch = int(state["epoch"])
-        self.result = TrainResult(**copy.deepcopy(state["result"]))
-        self._best_value = float(state["best_value"])
-        best, ours = state["best_state"], self.net.state_dict()
-        if best is not None and (not isinstance(best, dict) or set(best) != set(ours) or any(
-                not isinstance(best[k], torch.Tensor) or best[k].shape != v.shape for k, v in ours.items())):
-            raise ValueError("the best weights kept for early stopping do not fit the network")
-        self._best_state = best
-        self._bad_epochs = int(state["bad_epochs"])
-        # only a validation run keeps best weights; a finite best without them was a training loss
-        self._monitoring = "validation" if best is not None else (
-            "training" if math.isfinite(self._best_value) else None)
