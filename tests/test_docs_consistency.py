@@ -81,8 +81,9 @@ def _public_callables():
             if not callable(obj) or not getattr(obj, "__module__", "").startswith("aekit"):
                 continue
             targets = [(f"{module_name}.{name}", obj)]
-            if inspect.isclass(obj):
-                targets += [(f"{module_name}.{name}.{a}", v) for a, v in vars(obj).items()
+            if inspect.isclass(obj):  # its own methods and those of aekit's mixins it is built from
+                bases = [c for c in obj.__mro__ if c.__module__.startswith("aekit")]
+                targets += [(f"{module_name}.{name}.{a}", v) for c in bases for a, v in vars(c).items()
                             if not a.startswith("_") and inspect.isfunction(v)]
             for qualname, target in targets:
                 if id(target) not in seen:
