@@ -191,8 +191,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         :class:`~aekit.ImputerEnsemble`.
     X : ndarray of shape (n_samples, n_features)
         Clean data; for an imputer, NaN marks entries missing already (they
-        are neither hidden nor scored). A ``np.memmap`` (``np.load(path,
-        mmap_mode="r")``) is read a block of rows at a time, never whole, for
+        are neither hidden nor scored). A ``np.memmap`` (a .npy opened with
+        ``mmap_mode="r"``) is read a block of rows at a time, never whole, for
         an autoencoder of any kind but a denoiser or an imputer (their noise
         and hidden entries are drawn over all of X at once: X is read whole).
     noise_level : float, optional
