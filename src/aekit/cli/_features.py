@@ -114,7 +114,7 @@ def run(args) -> int:
         from ..sparse import encoder_filters
 
         args.figures.mkdir(parents=True, exist_ok=True)
-        H = np.load(out)  # the codes, (n_samples, n_components): as written
+        H = np.load(out, allow_pickle=False)  # the codes as written, (n_samples, n_components)
         write_figure(activation_histogram(H, threshold=threshold, title=f"code activations "
                                           f"({type(estimator).__name__}, {H.shape[0]} samples)"),
                      figures[HISTOGRAM_FIGURE], args.overwrite)
