@@ -391,3 +391,14 @@ def test_evaluate_mmap_draws_the_in_memory_figure(mapped, tmp_path):
         assert main(["evaluate", str(root / "autoencoder"), str(files["uint8"]), *flags, "--figure",
                      str(figures[how]), "--image-shape", "3", "4", "--quiet"]) == 0
     assert figures["mapped"].read_bytes() == figures["loaded"].read_bytes()
+
+
+def test_features_mmap_draws_the_in_memory_figures(mapped, tmp_path):
+    """--figures: the histogram of the codes written and the filters, with the columns constant in DATA found a
+    block at a time, as in memory."""
+    root, files = mapped
+    for how, flags in (("mapped", ["--mmap"]), ("loaded", [])):
+        assert main(["features", str(root / "sparse"), str(files["uint8"]), *flags, "--out", str(tmp_path / how),
+                     "--figures", str(tmp_path / f"{how}-figures"), "--image-shape", "3", "4", "--quiet"]) == 0
+    for name in ("activations.png", "filters.png"):
+        assert (tmp_path / "mapped-figures" / name).read_bytes() == (tmp_path / "loaded-figures" / name).read_bytes()
