@@ -398,7 +398,8 @@ def test_features_mmap_draws_the_in_memory_figures(mapped, tmp_path):
     block at a time, as in memory."""
     root, files = mapped
     for how, flags in (("mapped", ["--mmap"]), ("loaded", [])):
-        assert main(["features", str(root / "sparse"), str(files["uint8"]), *flags, "--out", str(tmp_path / f"{how}.npy"),
-                     "--figures", str(tmp_path / f"{how}-figures"), "--image-shape", "3", "4", "--quiet"]) == 0
+        assert main(["features", str(root / "sparse"), str(files["uint8"]), *flags, "--out",
+                     str(tmp_path / f"{how}.npy"), "--figures", str(tmp_path / f"{how}-figures"), "--image-shape", "3",
+                     "4", "--quiet"]) == 0
     for name in ("activations.png", "filters.png"):
         assert (tmp_path / "mapped-figures" / name).read_bytes() == (tmp_path / "loaded-figures" / name).read_bytes()
