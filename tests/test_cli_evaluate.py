@@ -1,4 +1,4 @@
-"""``aekit evaluate`` and ``aekit impute``, called in-process."""
+"""``aekit evaluate`` and ``aekit impute`` (and ``aekit features --mmap``), called in-process."""
 
 import json
 import warnings
@@ -259,3 +259,147 @@ def test_impute_and_encode_errors(models, table, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
     assert not list(tmp_path.glob("f.*")) and not (tmp_path / "c.npy").exists()
+
+
+# ---------------------------------------------------------------- --mmap: evaluate and features stream DATA
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    """Pixels as uint8 (0..255), float64 and Fortran-ordered float32 (both in [0, 1]) .npy files, and a model of each
+    kind trained on the float32 pixels."""
+    root = tmp_path_factory.mktemp("mapped")
+    X = (np.arange(300 * 12).reshape(300, 12) * 37 % 256).astype(np.uint8)
+    files = {"uint8": X, "float64": X / 255.0, "fortran": np.asfortranarray(X / 255.0, dtype=np.float32)}
+    for name, array in {**files, "train": (X / 255.0).astype(np.float32)}.items():
+        np.save(root / f"{name}.npy", array)
+    for kind in ("autoencoder", "sparse", "variational", "contractive", "denoising", "imputer"):
+        assert main(["train", str(root / "train.npy"), "--model", kind, "--out", str(root / kind), "--n-components",
+                     "3", *FAST]) == 0
+    return root, {name: root / f"{name}.npy" for name in files}
+
+
+@pytest.fixture
+def spy_inputs(monkeypatch):
+    """The X each call of an estimator's ``_inference_X`` receives."""
+    from aekit import Autoencoder
+
+    seen = []
+    given = Autoencoder._inference_X
+    monkeypatch.setattr(Autoencoder, "_inference_X", lambda self, X: seen.append(X) or given(self, X))
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float64", "fortran"])
+@pytest.mark.parametrize("model", ["autoencoder", "sparse", "variational", "contractive"])
+def test_evaluate_mmap_keeps_the_memmap_and_prints_the_in_memory_numbers(mapped, spy_inputs, capsys, model, kind):
+    """The model gets the memory map in its file's dtype; the numbers (PSNR of the [0, 1] files, a sparse model's
+    code statistics, a VAE's ELBO) are those of DATA loaded whole, exactly (float64 sums over the same blocks)."""
+    root, files = mapped
+    capsys.readouterr()
+    assert main(["evaluate", str(root / model), str(files[kind]), "--mmap", "--json"]) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    assert spy_inputs and all(isinstance(X, np.memmap) and X.dtype == np.load(files[kind]).dtype
+                              for X in spy_inputs)
+    spy_inputs.clear()
+    assert main(["evaluate", str(root / model), str(files[kind]), "--json"]) == 0
+    loaded = json.loads(capsys.readouterr().out)
+    assert not any(isinstance(X, np.memmap) for X in spy_inputs)
+    assert ("psnr_db" in streamed) == (kind != "uint8")
+    assert ("active_fraction" in streamed) == (model == "sparse")
+    assert ("negative_elbo_per_sample" in streamed) == (model == "variational")
+    assert streamed == loaded
+
+
+def test_evaluate_takes_a_memmap_without_reading_it_whole(mapped, spy_inputs, monkeypatch):
+    """evaluate(model, memmap): the memory map reaches the model, and the NaN and range checks read it a few rows at
+    a time (np.asarray made it a plain array, which was read whole); the numbers are the loaded array's."""
+    from aekit import _memmap_io
+
+    root, files = mapped
+    model = load(root / "sparse")
+    X = np.load(files["float64"], mmap_mode="r")
+    monkeypatch.setattr(_memmap_io, "BLOCK_BYTES", 7 * 12 * 8)  # 7 rows a block: 43 blocks
+    blocks = []
+    given = _memmap_io.row_blocks
+    monkeypatch.setattr("aekit.evaluation.row_blocks", lambda a: blocks.append(a) or given(a))
+    streamed = evaluate(model, X)
+    assert spy_inputs and all(isinstance(A, np.memmap) for A in spy_inputs)
+    assert len(blocks) == 2 and all(isinstance(A, np.memmap) for A in blocks)  # the NaN check, the [0, 1] range
+    assert streamed == evaluate(model, np.load(files["float64"]))
+    X = np.load(files["float64"])
+    X[-1, -1] = np.nan  # in the last block
+    np.save(root / "nan.npy", X)
+    with pytest.raises(ValueError, match="X has missing values"):
+        evaluate(model, np.load(root / "nan.npy", mmap_mode="r"))
+
+
+@pytest.mark.parametrize("model, drawn", [("denoising", "noise"), ("imputer", "hidden entries")])
+def test_evaluate_mmap_refuses_a_denoiser_and_an_imputer_in_one_line(mapped, capsys, model, drawn):
+    root, files = mapped
+    capsys.readouterr()
+    assert main(["evaluate", str(root / model), str(files["uint8"]), "--mmap"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aekit evaluate: error: --mmap") and "\n" not in err, err
+    assert f"seeded {drawn} are drawn over the whole of DATA" in err and "leave out --mmap" in err
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float64", "fortran"])
+def test_features_mmap_writes_the_in_memory_codes_and_statistics(mapped, spy_inputs, tmp_path, capsys, kind):
+    root, files = mapped
+    out = {how: tmp_path / f"{how}.npy" for how in ("mapped", "loaded")}
+    capsys.readouterr()
+    assert main(["features", str(root / "sparse"), str(files[kind]), "--mmap", "--out", str(out["mapped"])]) == 0
+    printed = capsys.readouterr().out
+    assert spy_inputs and all(isinstance(X, np.memmap) and X.dtype == np.load(files[kind]).dtype
+                              for X in spy_inputs)
+    assert main(["features", str(root / "sparse"), str(files[kind]), "--out", str(out["loaded"])]) == 0
+    assert capsys.readouterr().out.replace("loaded.npy", "mapped.npy") == printed
+    np.testing.assert_array_equal(np.load(out["mapped"]), np.load(out["loaded"]))
+
+
+def test_features_writes_its_codes_a_block_of_rows_at_a_time(mapped, tmp_path, monkeypatch, capsys):
+    """Codes computed, counted and written in blocks of 16 rows: the file and the statistics are those of one
+    call on all rows (the statistics' sums over other runs of rows: equal to 1e-12)."""
+    from aekit import SparseAutoencoder, _inference
+    from aekit.cli import _blocks
+    from aekit.metrics import code_statistics
+
+    root, files = mapped
+    model = load(root / "sparse")
+    X = np.load(files["uint8"])
+    whole = model.transform(X)
+    monkeypatch.setattr(_inference, "INFERENCE_BATCH", 16)
+    monkeypatch.setattr(_blocks, "OUTPUT_BLOCK_BYTES", 1)
+    rows = []
+    given = SparseAutoencoder.transform
+    monkeypatch.setattr(SparseAutoencoder, "transform", lambda self, A: rows.append(len(A)) or given(self, A))
+    out = tmp_path / "codes.npy"
+    capsys.readouterr()
+    assert main(["features", str(root / "sparse"), str(files["uint8"]), "--mmap", "--out", str(out)]) == 0
+    assert rows == [16] * 18 + [12]
+    np.testing.assert_array_equal(np.load(out), whole)
+    stats = code_statistics(whole, threshold=model.activity_threshold_)
+    printed = capsys.readouterr().out
+    assert f"mean |h|: {stats['mean_abs']:.4g}" in printed and f"{stats['active_fraction']:.1%}" in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["codes.npy"]  # no temporary file left
+
+
+def test_evaluate_mmap_draws_the_in_memory_figure(mapped, tmp_path):
+    """--figure reads its 10 rows of the memory map (uint8 pixels, drawn as the float32 the model sees)."""
+    root, files = mapped
+    figures = {how: tmp_path / f"{how}.png" for how in ("mapped", "loaded")}
+    for how, flags in (("mapped", ["--mmap"]), ("loaded", [])):
+        assert main(["evaluate", str(root / "autoencoder"), str(files["uint8"]), *flags, "--figure",
+                     str(figures[how]), "--image-shape", "3", "4", "--quiet"]) == 0
+    assert figures["mapped"].read_bytes() == figures["loaded"].read_bytes()
+
+
+def test_features_mmap_draws_the_in_memory_figures(mapped, tmp_path):
+    """--figures: the histogram of the codes written and the filters, with the columns constant in DATA found a
+    block at a time, as in memory."""
+    root, files = mapped
+    for how, flags in (("mapped", ["--mmap"]), ("loaded", [])):
+        assert main(["features", str(root / "sparse"), str(files["uint8"]), *flags, "--out",
+                     str(tmp_path / f"{how}.npy"), "--figures", str(tmp_path / f"{how}-figures"), "--image-shape", "3",
+                     "4", "--quiet"]) == 0
+    for name in ("activations.png", "filters.png"):
+        assert (tmp_path / "mapped-figures" / name).read_bytes() == (tmp_path / "loaded-figures" / name).read_bytes()

@@ -246,6 +246,23 @@ def test_code_statistics_bad_threshold(bad):
         code_statistics(np.zeros((2, 2)), threshold=bad)
 
 
+def test_code_tally_streams_code_statistics(rng):
+    """Codes added a block at a time: the statistics of all of them, bit for bit over runs of 4096 rows (inference
+    blocks of 8192), to float rounding over others (1e-12)."""
+    from aekit.metrics._codes import CodeTally
+
+    H = rng.standard_normal((9000, 5)).astype(np.float32)
+    H[:, 2] = 0.0  # a dead unit
+    whole = code_statistics(H, threshold=0.5)
+    for cuts, exact in (([8192], True), ([7, 100, 4097, 8999], False)):
+        tally = CodeTally(0.5)
+        for block in np.split(H, cuts):
+            tally.add(block)
+        streamed = tally.statistics()
+        assert streamed == (whole if exact else pytest.approx(whole, rel=1e-12, abs=0))
+        assert streamed["dead_units"] == 1
+
+
 def _fill_with_zeros(A):
     return np.where(np.isnan(A), 0.0, A)
 

@@ -130,6 +130,23 @@ def test_release_pages(memmap, tmp_path):
     np.testing.assert_array_equal(mm, X)  # still readable after release
 
 
+@pytest.mark.parametrize("view", ["c", "fortran", "columns"])
+def test_row_blocks_read_a_memmap_in_its_dtype_without_keeping_its_pages(tmp_path, view):
+    """Positioned reads of a C-ordered file (or a slice of its columns, rows apart in the file), a copy of a block
+    of a Fortran-ordered one with its pages handed back: the rows in the file's dtype, exactly."""
+    from aekit._memmap_io import row_blocks
+
+    X = (np.arange(50 * 6, dtype=np.int64) * 2**40 + 1).reshape(50, 6)  # not exact in float32 or float64
+    np.save(tmp_path / "x.npy", np.asfortranarray(X) if view == "fortran" else X)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    a, expected = (mm[:, 1:4], X[:, 1:4]) if view == "columns" else (mm, X)
+    blocks = list(row_blocks(a, rows=7))
+    assert [len(b) for b in blocks] == [7] * 7 + [1]
+    assert all(type(b) is np.ndarray and b.dtype == np.int64 for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    assert [len(b) for b in row_blocks(X, rows=20)] == [20, 20, 10]
+
+
 def test_bce_range_is_checked_on_the_stream(tmp_path):
     np.save(tmp_path / "two.npy", np.full((4, 9), 2.0, dtype=np.float32))
     with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]; X has values in \[2, 2\]"):

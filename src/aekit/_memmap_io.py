@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["release_pages"]
+__all__ = ["release_pages", "row_blocks"]
+
+#: About this many bytes of a file per block of :func:`row_blocks`.
+BLOCK_BYTES = 8 * 2**20
 
 
 def _mapping(a: np.ndarray) -> mmap.mmap | None:
@@ -69,3 +73,49 @@ def _pread_into(fd: int, buf: memoryview, offset: int, path: str) -> None:
         if n <= 0:
             raise ValueError(f"{path}: file ended early; it is shorter than its .npy header says.")
         buf, offset = buf[n:], offset + n
+
+
+def row_blocks(a: np.ndarray, rows: int | None = None) -> Iterator[np.ndarray]:
+    """Blocks of ``rows`` rows of 2-D ``a``, in its own dtype, for a reduction over all of it (a range, a NaN check).
+
+    A memory map is read with positioned reads (its pages never enter the resident set) or, where its rows are not
+    runs of bytes in the file (Fortran order), copied a block at a time with its pages handed back after each: the
+    resident set holds one block, not the file. Any other array is sliced (views).
+
+    Parameters
+    ----------
+    a : ndarray of shape (n_rows, n_features)
+        Any dtype; a ``np.memmap`` or an array in memory.
+    rows : int, optional
+        Rows per block; default about :data:`BLOCK_BYTES` of ``a``.
+
+    Yields
+    ------
+    ndarray of shape (rows, n_features)
+        The next rows (the last block may be shorter), ``a.dtype``.
+    """
+    if rows is None:
+        rows = max(1, BLOCK_BYTES // max(1, a.itemsize * a.shape[1]))
+    layout = _file_rows(a) if isinstance(a, np.memmap) else None
+    if layout is None:
+        mapped = isinstance(a, np.memmap)
+        for start in range(0, a.shape[0], rows):
+            block = a[start:start + rows]
+            if mapped:
+                block = np.array(block)  # a copy: the pages it was read from are handed back
+                release_pages(a)
+            yield block
+        return
+    path, offset, stride = layout
+    row_bytes = a.shape[1] * a.itemsize
+    with open(path, "rb", buffering=0) as f:
+        for start in range(0, a.shape[0], rows):
+            block = np.empty((min(rows, a.shape[0] - start), a.shape[1]), dtype=a.dtype)
+            raw = memoryview(block.reshape(-1).view(np.uint8))
+            if stride == row_bytes:  # the rows back to back: one read
+                _pread_into(f.fileno(), raw, offset + start * stride, path)
+            else:
+                for i in range(block.shape[0]):
+                    _pread_into(f.fileno(), raw[i * row_bytes:(i + 1) * row_bytes], offset + (start + i) * stride,
+                                path)
+            yield block

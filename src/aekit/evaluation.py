@@ -31,10 +31,13 @@ from sklearn.utils.validation import validate_data
 
 from ._base import Autoencoder
 from ._imputer import ImputerMixin
+from ._memmap_io import row_blocks
 from .corruption import make_corruption
 from .denoising import DenoisingAutoencoder
 from ._scaling import scaled_float32
+from .streaming import ArraySource
 from .metrics import code_statistics, hide_entries
+from .metrics._codes import CodeTally
 from .metrics._errors import _squared_error_rows
 
 logger = logging.getLogger(__name__)
@@ -43,10 +46,11 @@ __all__ = ["evaluate", "evaluation_images", "extreme_samples"]
 
 
 def _checked_array(estimator, X) -> np.ndarray:
-    """X as an array, a DataFrame's column names checked first against the model's, as ``transform`` checks them."""
+    """X as an array, a DataFrame's column names checked first against the model's, as ``transform`` checks them; a
+    memory map stays one (np.asarray made it a plain view, which the model read whole)."""
     if hasattr(X, "columns") and hasattr(estimator, "feature_names_in_"):
         validate_data(estimator, X, reset=False, skip_check_array=True)
-    return np.asarray(X)
+    return X if isinstance(X, np.memmap) else np.asarray(X)
 
 
 def _check_model(estimator, function: str, is_model) -> None:
@@ -93,11 +97,30 @@ def _kind(estimator) -> str:
 
 
 def _in_unit_range(X) -> bool:
+    """Whether X's finite values (at least one) lie in [0, 1]; a block of rows at a time (a memory map is never
+    read whole, nor a mask of all of X made)."""
+    any_finite = False
+    for block in row_blocks(X if X.ndim == 2 else np.reshape(X, (1, -1))):
+        inside = _block_in_unit_range(block)
+        if inside is False:
+            return False
+        any_finite = any_finite or inside is True
+    return any_finite
+
+
+def _block_in_unit_range(X):
+    """True or False for a block with finite values, whether they lie in [0, 1]; None for one without."""
     if X.dtype.kind != "f":  # integers, booleans: all finite
-        return bool(X.size) and bool(X.min() >= 0 and X.max() <= 1)
+        return bool(X.min() >= 0 and X.max() <= 1) if X.size else None
     finite = np.isfinite(X)  # a mask, not a copy of the finite values
-    return bool(finite.any()) and bool(np.min(X, where=finite, initial=np.inf) >= 0.0
-                                       and np.max(X, where=finite, initial=-np.inf) <= 1.0)
+    if not finite.any():
+        return None
+    return bool(np.min(X, where=finite, initial=np.inf) >= 0.0 and np.max(X, where=finite, initial=-np.inf) <= 1.0)
+
+
+def _has_nan(X) -> bool:
+    """Whether X holds a NaN, a block of rows at a time."""
+    return X.dtype.kind in "fc" and any(np.isnan(block).any() for block in row_blocks(X))
 
 
 def _errors(X, X_hat, prefix: str, unit_range: bool) -> dict:
@@ -116,20 +139,21 @@ def _errors_of_rows(rows: np.ndarray, n_features: int, prefix: str, unit_range: 
     return out
 
 
-def _errors_and_codes(estimator, X):
-    """``(-score_samples(X), transform(X))`` from one pass of the network (the two ran the encoder twice over X): the
+def _errors_and_code_statistics(estimator, X):
+    """``(-score_samples(X), code_statistics(transform(X)))`` from one pass of the network (the two ran the encoder
+    twice over X), the codes counted a block at a time (not held: 200,000 x 1,000 float32 codes are 800 MB): the
     same values, bit for bit; the errors in the units the network learnt in, as the score's."""
     from ._inference import coded
 
-    errors, codes, start = np.empty(len(X)), None, 0
+    errors, tally, start = np.empty(len(X)), CodeTally(estimator.activity_threshold_), 0
     for x, out in estimator._batches_out(coded(estimator.net_), estimator._network_input(estimator._inference_X(X))):
         width = x.shape[1]
-        if codes is None:
-            codes = np.empty((len(X), out.shape[1] - width), np.float32)
-        codes[start:start + len(x)] = out[:, :-width]
+        tally.add(out[:, :-width])  # (block, code size)
         errors[start:start + len(x)] = _squared_error_rows(x, out[:, -width:])
         start += len(x)
-    return errors, (estimator.transform(X) if codes is None else codes)  # no rows: transform's own answer
+    if not start:  # no rows: code_statistics' own answer (its error) on transform's
+        return errors, code_statistics(estimator.transform(X), threshold=estimator.activity_threshold_)
+    return errors, tally.statistics()
 
 
 def _corrupted(estimator, X, noise_level, random_state):
@@ -167,7 +191,10 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
         :class:`~aekit.ImputerEnsemble`.
     X : ndarray of shape (n_samples, n_features)
         Clean data; for an imputer, NaN marks entries missing already (they
-        are neither hidden nor scored).
+        are neither hidden nor scored). A ``np.memmap`` (a .npy opened with
+        ``mmap_mode="r"``) is read a block of rows at a time, never whole, for
+        an autoencoder of any kind but a denoiser or an imputer (their noise
+        and hidden entries are drawn over all of X at once: X is read whole).
     noise_level : float, optional
         A denoiser's noise level (standard deviation for ``"gaussian"``,
         fraction of entries otherwise); default its ``corruption_level``.
@@ -233,6 +260,8 @@ def evaluate(estimator, X, noise_level=None, hide=0.2, random_state=0) -> dict:
 
 def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     kind = _kind(estimator)
+    if kind != "autoencoder":  # the noise or the hidden entries are drawn over the whole of X at once
+        X = np.asarray(X)
     result = {"kind": kind, "model": type(estimator).__name__, "n_samples": int(X.shape[0]),
               "n_features": int(X.shape[1])}
     if kind == "imputer":
@@ -250,7 +279,7 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
                       mean_fill_rmse=(float(np.sqrt(np.mean(mean_diff**2))) if mean_diff.size
                                       else None if diff.size else 0.0))
         return result
-    if np.isnan(X).any():
+    if _has_nan(X):
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
                          "(an AutoencoderImputer fills them).")
     scaled = estimator._scales()
@@ -260,9 +289,9 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
     # the score's errors, a block at a time (no reconstruction of the whole of X is held); a model with ``scaling``
     # is measured in the units its network learnt in
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
-        errors, codes = _errors_and_codes(estimator, X)
+        errors, statistics = _errors_and_code_statistics(estimator, X)
         result.update(_errors_of_rows(errors, X.shape[1], "", unit_range))
-        result.update(code_statistics(codes, threshold=estimator.activity_threshold_))
+        result.update(statistics)
     else:
         result.update(_errors_of_rows(-estimator.score_samples(X), X.shape[1], "", unit_range))
     if hasattr(estimator, "elbo_samples"):  # a variational model: its likelihood bound, in nats
@@ -270,7 +299,8 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
         A = estimator._network_input(estimator._inference_X(X))
         nll, kl = estimator._elbo_terms(A, 10, 0 if random_state is None else random_state % 2**32)
         try:  # a Bernoulli likelihood (loss="bce") of values outside [0, 1] means nothing; the KL still does
-            estimator._check_input_range(A, "")
+            # a memory map read once, a block at a time (its min and max read it all through the mapping)
+            estimator._check_input_range(ArraySource(A) if isinstance(A, np.memmap) else A, "")
             result["negative_elbo_per_sample"] = float((nll + kl).mean())
         except ValueError as err:
             logger.warning("no negative ELBO: %s; the Bernoulli likelihood is defined only there", err)

@@ -62,6 +62,9 @@ def register(sub) -> None:
     add_image_shape_argument(e, "--figure")
     e.add_argument("--out", type=Path, metavar="JSON", help="also write the numbers to this JSON file")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    e.add_argument("--mmap", action="store_true",
+                   help="memory-map a .npy DATA file (bool, integers, float32 or float64) and read it block by "
+                        "block instead of loading it (an autoencoder; not a denoiser or an imputer)")
     add_common_arguments(e)
     e.set_defaults(func=run_evaluate)
 
@@ -78,10 +81,10 @@ def register(sub) -> None:
 
 
 def _evaluation_data(args):
-    data = load_source(args)
+    data = load_source(args, mmap=args.mmap)
     X = chosen_split(args, data)
     where = f"{data.name} ({args.split or 'test'} split)" if args.dataset else str(args.data)
-    return np.asarray(X), data.image_shape, where
+    return (X if isinstance(X, np.memmap) else np.asarray(X)), data.image_shape, where
 
 
 def run_evaluate(args) -> int:
@@ -104,6 +107,11 @@ def run_evaluate(args) -> int:
         if value is not None and _kind(estimator) != kind:
             raise ValueError(f"{flag} applies to a {kind}; {args.model_dir} holds {a_kind(estimator)}, "
                              f"which {what}.")
+    if args.mmap and _kind(estimator) != "autoencoder":
+        what = "noise" if _kind(estimator) == "denoiser" else "hidden entries"
+        raise ValueError(f"--mmap reads an autoencoder's data block by block; {args.model_dir} holds "
+                         f"{a_kind(estimator)}, whose seeded {what} are drawn over the whole of DATA at once (block by "
+                         f"block they would differ): leave out --mmap, on a test file that fits in memory.")
     args.hide = 0.2 if args.hide is None else args.hide
     check_columns(args, estimator, args.model_dir)
     X, data_shape, where = _evaluation_data(args)
@@ -122,7 +130,10 @@ def run_evaluate(args) -> int:
         from ..plotting import image_rows  # here: matplotlib takes half a second to import, for the figure only
 
         unit_range = _in_unit_range(X)
-        write_figure(image_rows(evaluation_images(estimator, X, **options), shape, title=f"{result['model']} on "
+        # a memory-mapped DATA comes in its file's dtype (uint8 pixels): drawn as the float32 it is to the model
+        rows = [(label, np.asarray(images, dtype=np.float32)) for label, images in
+                evaluation_images(estimator, X, **options)]
+        write_figure(image_rows(rows, shape, title=f"{result['model']} on "
                                 f"{where}", normalize="none" if unit_range else "joint"), args.figure, args.overwrite)
         logger.info("wrote %s", args.figure)
     as_json = json_safe(result)

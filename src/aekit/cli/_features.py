@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--figures", type=Path, metavar="DIR", help="also write the filter grid and histogram here")
     p.add_argument("--image-shape", type=int, nargs="+", metavar="N",
                    help="H W [C] of the inputs for the filter grid, C 1 or 3 (default: the data's own, if known)")
+    p.add_argument("--mmap", action="store_true",
+                   help="memory-map a .npy DATA file (bool, integers, float32 or float64) and read it block by "
+                        "block instead of loading it")
     add_common_arguments(p)
     p.set_defaults(func=run)
 
@@ -70,9 +73,9 @@ def format_diagnostics(stats: dict, n_units: int, threshold: float) -> str:
 
 
 def run(args) -> int:
-    from .._atomic import save_npy
-    from ..metrics import code_statistics
+    from ..metrics._codes import CodeTally
     from ..persistence import load
+    from ._blocks import output_block_rows, save_rows
 
     out = check_output(args.out, args.overwrite, suffixes=(".npy",))
     if args.image_shape and args.figures is None:
@@ -87,23 +90,31 @@ def run(args) -> int:
     estimator = load(args.model_dir)
     check_has_code(estimator, args.model_dir)
     check_columns(args, estimator, args.model_dir)
-    data = load_source(args)
+    data = load_source(args, mmap=args.mmap)
     check_image_size(estimator, args.model_dir, data.image_shape, args.data or data.name)
     X = chosen_split(args, data)
     filters = figures and estimator.architecture == "mlp"  # a conv net has no per-unit filters over the input
     shape = _filter_shape(args, data, estimator.n_features_in_) if filters else None
 
-    H = estimator.transform(X)  # (n_samples, n_components)
     threshold = getattr(estimator, "activity_threshold_", 1e-6)
-    stats = code_statistics(H, threshold=threshold)
-    save_npy(out, H, replace=args.overwrite)
-    print(f"codes of {X.shape[0]} sample{'' if X.shape[0] == 1 else 's'}: {H.shape[1]} features -> {out}")
-    print(format_diagnostics(stats, H.shape[1], threshold))
+    tally = CodeTally(threshold)
+
+    def encode(block):
+        H = estimator.transform(block)  # (block, n_components)
+        tally.add(H)
+        return H
+
+    # the codes computed, counted and written a block of rows at a time: neither a memory-mapped DATA nor its codes
+    # are held whole
+    n_samples, n_units = save_rows(out, encode, X, output_block_rows(estimator), args.overwrite)
+    print(f"codes of {n_samples} sample{'' if n_samples == 1 else 's'}: {n_units} features -> {out}")
+    print(format_diagnostics(tally.statistics(), n_units, threshold))
     if figures:
         from ..plotting import activation_histogram, filter_grid  # here: matplotlib takes half a second to import
         from ..sparse import encoder_filters
 
         args.figures.mkdir(parents=True, exist_ok=True)
+        H = np.load(out, allow_pickle=False)  # the codes as written, (n_samples, n_components)
         write_figure(activation_histogram(H, threshold=threshold, title=f"code activations "
                                           f"({type(estimator).__name__}, {H.shape[0]} samples)"),
                      figures[HISTOGRAM_FIGURE], args.overwrite)
@@ -118,7 +129,7 @@ def run(args) -> int:
             W = encoder_filters(estimator)
             # a pixel constant in the data (digits' corners, a border) never moves a unit: its weights are
             # left as initialised, and drawn black and white they read as learnt; drawn as 0, mid grey
-            varies = np.ptp(np.asarray(X), axis=0) > 0
+            varies = _varies(X)
             title = f"first-layer filters ({min(len(W), 256)} of {len(W)})"
             if not varies.all():
                 W = W * varies
@@ -127,3 +138,15 @@ def run(args) -> int:
             write_figure(filter_grid(W, shape, title=title), figures[FILTERS_FIGURE], args.overwrite)
             logger.info("wrote %s", figures[FILTERS_FIGURE])
     return 0
+
+
+def _varies(X) -> np.ndarray:
+    """Whether each column of X takes more than one value, a block of rows at a time (a memory map is not read
+    whole)."""
+    from .._memmap_io import row_blocks
+
+    lo = hi = None
+    for block in row_blocks(X):
+        lo = block.min(axis=0) if lo is None else np.minimum(lo, block.min(axis=0))
+        hi = block.max(axis=0) if hi is None else np.maximum(hi, block.max(axis=0))
+    return hi > lo
