@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from ._memmap_io import _file_rows, _pread_into, release_pages
+from ._memmap_io import _file_rows, read_rows, release_pages
 from ._prefetch import prefetch
 
 __all__ = ["BatchSource", "ArraySource", "Batches", "is_streamable", "as_source", "release_pages", "prefetch"]
@@ -166,26 +166,8 @@ class ArraySource(BatchSource):
 
     @staticmethod
     def _pread(a: np.ndarray, rows: np.ndarray, path: str, start: int, stride: int) -> np.ndarray:
-        """Rows (ascending) of memmap ``a`` read with positioned reads: the page cache never enters our RSS.
-
-        Reading through the mapping instead would map whole page-cache folios
-        (about 1 MiB per random row measured on Linux 6.x), so the resident
-        set would grow like the file.
-        """
-        row_bytes = a.shape[1] * a.itemsize
-        buf = np.empty((rows.shape[0], a.shape[1]), dtype=a.dtype)
-        raw = memoryview(buf.reshape(-1).view(np.uint8))
-        # runs of consecutive rows are one read each when rows are back to back in the file
-        if stride == row_bytes and rows.shape[0]:
-            cuts = np.flatnonzero(np.diff(rows) != 1) + 1
-            runs = zip(np.r_[0, cuts].tolist(), np.r_[cuts, rows.shape[0]].tolist())
-        else:
-            runs = ((i, i + 1) for i in range(rows.shape[0]))
-        with open(path, "rb", buffering=0) as f:
-            fd = f.fileno()
-            for lo, hi in runs:
-                _pread_into(fd, raw[lo * row_bytes:hi * row_bytes], start + int(rows[lo]) * stride, path)
-        return buf.astype(_read_dtype(a), copy=False)
+        """Rows (ascending) of memmap ``a`` read with positioned reads (:func:`aekit._memmap_io.read_rows`)."""
+        return read_rows(a, rows, path, start, stride).astype(_read_dtype(a), copy=False)
 
     def take(self, idx, dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
         """Rows ``idx`` (positions in this source) as arrays ``(x, mask or None)``.
