@@ -99,13 +99,23 @@ def _kind(estimator) -> str:
 def _in_unit_range(X) -> bool:
     """Whether X's finite values (at least one) lie in [0, 1]; a block of rows at a time (a memory map is never
     read whole, nor a mask of all of X made)."""
-    any_finite = False
-    for block in row_blocks(X if X.ndim == 2 else np.reshape(X, (1, -1))):
-        inside = _block_in_unit_range(block)
-        if inside is False:
-            return False
-        any_finite = any_finite or inside is True
-    return any_finite
+    return _scan(X if X.ndim == 2 else np.reshape(X, (1, -1)), look_for_nan=False)[1]
+
+
+def _scan(X, look_for_nan: bool = True) -> tuple[bool, bool]:
+    """``(whether X holds a NaN, whether its finite values, at least one, lie in [0, 1])`` from one pass over X, a
+    block of rows at a time, ended once both are known (a memory map larger than memory is read once, not twice)."""
+    nan, inside, any_finite = False, True, False
+    look_for_nan = look_for_nan and X.dtype.kind in "fc"
+    for block in row_blocks(X):
+        if look_for_nan and np.isnan(block).any():
+            nan, look_for_nan = True, False
+        if inside:
+            block_inside = _block_in_unit_range(block)
+            inside, any_finite = block_inside is not False, any_finite or block_inside is True
+        if not (look_for_nan or inside):
+            break
+    return nan, inside and any_finite
 
 
 def _block_in_unit_range(X):
@@ -116,11 +126,6 @@ def _block_in_unit_range(X):
     if not finite.any():
         return None
     return bool(np.min(X, where=finite, initial=np.inf) >= 0.0 and np.max(X, where=finite, initial=-np.inf) <= 1.0)
-
-
-def _has_nan(X) -> bool:
-    """Whether X holds a NaN, a block of rows at a time."""
-    return X.dtype.kind in "fc" and any(np.isnan(block).any() for block in row_blocks(X))
 
 
 def _errors(X, X_hat, prefix: str, unit_range: bool) -> dict:
@@ -279,13 +284,14 @@ def _evaluate(estimator, X, noise_level, hide, random_state) -> dict:
                       mean_fill_rmse=(float(np.sqrt(np.mean(mean_diff**2))) if mean_diff.size
                                       else None if diff.size else 0.0))
         return result
-    if _has_nan(X):
+    has_nan, in_unit_range = _scan(X)  # one pass over X for both
+    if has_nan:
         raise ValueError(f"X has missing values (NaN); {type(estimator).__name__} needs complete data "
                          "(an AutoencoderImputer fills them).")
     scaled = estimator._scales()
     if scaled:
         result["scaling"] = getattr(estimator, "scaling_", estimator.scaling)  # the fitted one, not set_params's
-    unit_range = not scaled and _in_unit_range(X)
+    unit_range = not scaled and in_unit_range
     # the score's errors, a block at a time (no reconstruction of the whole of X is held); a model with ``scaling``
     # is measured in the units its network learnt in
     if hasattr(estimator, "activity_threshold_"):  # a sparse model: how sparse are its codes here?
